@@ -1,0 +1,85 @@
+/*
+ * The subcommand table and every help text. Adding a subcommand is one row here and one
+ * cmd_NAME.c file.
+ */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+static const struct cli_command commands[] = {
+    {"plan", "plan -i INVENTORY -p POLICY [--limit PATTERN] [--json]",
+     "show the waves, their constraints and the expected duration; touches no router",
+     "Reads the inventory and the rollout policy, and prints the plan: the canary, then each\n"
+     "wave with its routers, the limits that moved a router to a later wave and why, when each\n"
+     "wave is expected to start and end, the expected makespan and the lower bound no schedule\n"
+     "could beat under the same canary and limits.\n"
+     "\n"
+     "Options:\n"
+     "  -i, --inventory FILE   Ansible YAML inventory\n"
+     "  -p, --policy FILE      rollout policy (see docs/policy.md)\n"
+     "  -l, --limit PATTERN    only these hosts: names, groups, * globs, a:b union, a:&b\n"
+     "                         intersection, a:!b exclusion (Ansible host patterns)\n"
+     "      --json             print the plan as JSON:\n"
+     "                         {\"waves\":[{\"index\":0,\"name\":\"canary\",\"hosts\":[...]},...],\n"
+     "                          \"makespan_s\":N,\"lower_bound_s\":N,...}\n"
+     "  -h, --help             this text\n"
+     "\n"
+     "Exit status: 0 the plan was printed; 2 the inventory, the policy or the options are wrong\n"
+     "(every error names FILE:LINE:COL).\n",
+     cmd_plan},
+    {"inventory", "inventory -i INVENTORY --list [--limit PATTERN]",
+     "print the inventory as `ansible-inventory --list` does (JSON)",
+     "Reads an Ansible YAML inventory and prints it as `ansible-inventory -i FILE --list`\n"
+     "would: every group with its hosts and children, and _meta.hostvars with every host's\n"
+     "merged variables. Use it to check what issu-fleet sees in your file.\n"
+     "\n"
+     "Options:\n"
+     "  -i, --inventory FILE   Ansible YAML inventory\n"
+     "      --list             print the JSON listing\n"
+     "  -l, --limit PATTERN    only these hosts (Ansible host patterns)\n"
+     "  -h, --help             this text\n"
+     "\n"
+     "Exit status: 0 printed; 2 the inventory or the options are wrong.\n",
+     cmd_inventory},
+};
+
+const struct cli_command *cli_find(const char *name)
+{
+  for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+    if (strcmp(commands[i].name, name) == 0)
+      return &commands[i];
+  return NULL;
+}
+
+void cli_usage(FILE *out)
+{
+  fprintf(out, "issu-fleet %s: upgrade Junos on fleets of dual-RE MX routers with unified ISSU\n"
+               "\nUsage:\n",
+          ISSU_VERSION);
+  for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+    fprintf(out, "  issu-fleet %s\n", commands[i].synopsis);
+  fprintf(out, "  issu-fleet --version\n\nCommands:\n");
+  for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\nRun 'issu-fleet COMMAND --help' for a command's options.\n"
+               "Exit codes: 0 success, 1 some routers failed within the budget, 2 usage or\n"
+               "configuration error (nothing touched), 3 halted, 4 stopped by the operator,\n"
+               "70 internal error.\n");
+}
+
+void cli_command_help(const struct cli_command *cmd, FILE *out)
+{
+  fprintf(out, "Usage: issu-fleet %s\n\n%s\n\n%s", cmd->synopsis, cmd->summary, cmd->help);
+}
+
+int cli_usage_error(const char *name, const char *fmt, ...)
+{
+  va_list ap;
+  fprintf(stderr, "issu-fleet %s: ", name);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, " (see 'issu-fleet %s --help')\n", name);
+  return ISSU_EXIT_USAGE;
+}

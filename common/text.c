@@ -1,0 +1,119 @@
+/*
+ * Text helpers: edit distance for suggestions, bounded file reading, human durations.
+ */
+#include "common/common.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+size_t text_distance(const char *a, const char *b)
+{
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 64 || lb > 64)
+    return la > lb ? la : lb;
+  size_t row[65];
+  for (size_t j = 0; j <= lb; j++)
+    row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j];
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      size_t best = diag + cost;
+      if (row[j] + 1 < best)
+        best = row[j] + 1;
+      if (row[j - 1] + 1 < best)
+        best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[lb];
+}
+
+const char *text_nearest(const char *word, const char *const *candidates, size_t n)
+{
+  const char *best = NULL;
+  size_t best_d = SIZE_MAX;
+  for (size_t i = 0; i < n; i++) {
+    size_t d = text_distance(word, candidates[i]);
+    if (d < best_d) {
+      best_d = d;
+      best = candidates[i];
+    }
+  }
+  /* A third of the word (at least 2 edits) is about where suggestions stop being helpful. */
+  size_t limit = strlen(word) / 3;
+  if (limit < 2)
+    limit = 2;
+  return best_d <= limit ? best : NULL;
+}
+
+int text_read_file(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen)
+{
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    snprintf(err, errlen, "cannot open: %s", strerror(errno));
+    return -errno;
+  }
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    snprintf(err, errlen, "not a regular file");
+    fclose(f);
+    return -EINVAL;
+  }
+  if ((size_t)st.st_size > max) {
+    snprintf(err, errlen, "file is %lld bytes, larger than the limit of %zu bytes",
+             (long long)st.st_size, max);
+    fclose(f);
+    return -EFBIG;
+  }
+  char *buf = xmalloc((size_t)st.st_size + 1);
+  size_t n = fread(buf, 1, (size_t)st.st_size, f);
+  int failed = ferror(f);
+  fclose(f);
+  if (failed) {
+    snprintf(err, errlen, "read error");
+    free(buf);
+    return -EIO;
+  }
+  buf[n] = '\0';
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
+void text_duration(uint64_t s, char *buf, size_t len)
+{
+  uint64_t h = s / 3600, m = (s % 3600) / 60, sec = s % 60;
+  if (h > 0 && sec == 0)
+    snprintf(buf, len, m ? "%lluh%02llum" : "%lluh", (unsigned long long)h, (unsigned long long)m);
+  else if (h > 0)
+    snprintf(buf, len, "%lluh%02llum%02llus", (unsigned long long)h, (unsigned long long)m,
+             (unsigned long long)sec);
+  else if (m > 0 && sec == 0)
+    snprintf(buf, len, "%llum", (unsigned long long)m);
+  else if (m > 0)
+    snprintf(buf, len, "%llum%02llus", (unsigned long long)m, (unsigned long long)sec);
+  else
+    snprintf(buf, len, "%llus", (unsigned long long)sec);
+}
+
+void text_appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n <= 0)
+    return;
+  *buf = xgrow(*buf, cap, *len + (size_t)n + 1, 1);
+  va_start(ap, fmt);
+  vsnprintf(*buf + *len, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  *len += (size_t)n;
+}

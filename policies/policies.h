@@ -1,0 +1,179 @@
+/*
+ * policies: the rollout policy (what to install, how, in which waves, under which limits), its
+ * validation, and the planner that turns policy + inventory into waves.
+ *
+ * The schema is a table (policy_schema.c): a key, its type, its default, and a sentence for
+ * --help and the docs. Every value that will reach a router's CLI (version, package path, ISSU
+ * options) is checked against a strict character set here, once, so no later code has to.
+ */
+#ifndef ISSU_POLICIES_H
+#define ISSU_POLICIES_H
+
+#include "common/common.h"
+#include "inventory/inventory.h"
+#include "yamldoc/yamldoc.h"
+
+enum policy_amount_kind { AMOUNT_NONE, AMOUNT_COUNT, AMOUNT_PERCENT, AMOUNT_HOSTS };
+
+/* A canary or serial size: "3", "25%", or a list of host names. */
+struct policy_amount {
+  enum policy_amount_kind kind;
+  unsigned value;
+  char **hosts;
+  unsigned *host_lines, *host_cols;
+  size_t nhosts;
+  unsigned line, col;
+};
+
+enum policy_old_master { OLD_MASTER_REBOOT, OLD_MASTER_LEAVE, OLD_MASTER_SKIP };
+enum policy_mode { MODE_WAVES, MODE_ROLLING };
+enum policy_order { ORDER_INVENTORY, ORDER_REVERSE_INVENTORY, ORDER_SORTED, ORDER_REVERSE_SORTED,
+                    ORDER_SHUFFLE };
+
+/* ISSU options the policy may pass to `request system software in-service-upgrade`. */
+enum policy_issu_option {
+  ISSU_OPT_NO_COPY = 1u << 0,
+  ISSU_OPT_UNLINK = 1u << 1,
+  ISSU_OPT_NO_VALIDATE = 1u << 2,
+  ISSU_OPT_NO_TCP_SYN_CHECK = 1u << 3,
+  ISSU_OPT_ENHANCED_MODE = 1u << 4,
+};
+
+/* Per-phase timeouts, in the order of the phase table (DESIGN.md §6), then the whole device. */
+enum policy_timeout {
+  TIMEOUT_CONNECT,
+  TIMEOUT_PREFLIGHT,
+  TIMEOUT_STAGE,
+  TIMEOUT_VALIDATE,
+  TIMEOUT_BACKUP_UPGRADE,
+  TIMEOUT_BACKUP_REBOOT,
+  TIMEOUT_DAEMONS,
+  TIMEOUT_FRU_UPGRADE,
+  TIMEOUT_SWITCHOVER,
+  TIMEOUT_OLD_MASTER_UPGRADE,
+  TIMEOUT_OLD_MASTER_REBOOT,
+  TIMEOUT_SWITCHBACK,
+  TIMEOUT_VERIFY,
+  TIMEOUT_DEVICE,
+  TIMEOUT_COUNT
+};
+extern const char *const policy_timeout_names[TIMEOUT_COUNT];
+
+/* A cap on routers in flight per value of a host variable (or per group, var == "group"). */
+struct policy_per {
+  char *var;
+  enum policy_amount_kind kind; /* AMOUNT_COUNT or AMOUNT_PERCENT */
+  unsigned value;
+  unsigned line, col;
+};
+
+struct policy_label {
+  char *name;
+  unsigned line, col;
+};
+
+struct policy_labels {
+  struct policy_label *items;
+  size_t count;
+};
+
+struct policy_serial {
+  struct policy_amount *items;
+  size_t count;
+};
+
+struct policy_pers {
+  struct policy_per *items;
+  size_t count;
+};
+
+struct policy {
+  char *file;
+  struct {
+    char *version, *package, *sha256, *source;
+  } target;
+  struct {
+    unsigned options;
+    enum policy_old_master old_master;
+    bool switchback;
+    uint64_t timeouts_s[TIMEOUT_COUNT];
+  } issu;
+  struct {
+    struct policy_amount canary;
+    struct policy_serial serial;
+    enum policy_mode mode;
+    uint64_t soak_s;
+    struct policy_labels approve;
+    enum policy_order order;
+    uint64_t seed;
+  } waves;
+  struct {
+    unsigned max_parallel; /* 0 = no cap */
+    struct policy_pers per;
+    struct policy_labels exclusive;
+  } limits;
+  struct {
+    unsigned max_failed;
+    unsigned max_fail_percentage;
+  } failures;
+  struct {
+    bool set;
+    unsigned days; /* bit 0 = Monday */
+    unsigned start_min, end_min;
+    char *tz;
+  } window;
+  uint64_t estimate_s;
+};
+
+int policy_load(const char *path, struct policy **out, struct diag *d);
+int policy_load_buffer(const char *name, const char *buf, size_t len, struct policy **out,
+                       struct diag *d);
+void policy_free(struct policy *p);
+/* Checks what needs the inventory too: host names exist, limit variables are defined somewhere. */
+int policy_check_inventory(const struct policy *p, const struct inventory *inv, struct diag *d);
+
+/* Parses "90s", "15m", "2h", "1h30m", "1d"; "0" alone is zero. Returns 0 or -1. */
+int policy_parse_duration(const char *text, uint64_t *seconds);
+/* Text that may reach a router's CLI: letters, digits and ._-/+ only (a path also needs a leading
+ * '/'). Returns NULL when acceptable, else why not. */
+const char *policy_cli_unsafe(const char *text, bool path);
+
+/* Writes the schema reference (every key, type, default, meaning) as Markdown. */
+void policy_schema_markdown(FILE *out);
+
+/* ---- The plan ---- */
+
+struct plan_deferral {
+  size_t host;
+  size_t from_wave; /* the wave Ansible's batching (without limits) would have put it in */
+  char *reason;
+};
+
+struct plan_wave {
+  char *name; /* "canary", "wave-1", ... */
+  size_t *hosts;
+  size_t nhosts;
+  uint64_t start_s, end_s; /* expected offsets from the start of the run */
+  bool approve;            /* waits for `issu-fleet ctl approve` before it starts */
+};
+
+struct plan {
+  struct plan_wave *waves;
+  size_t nwaves;
+  struct plan_deferral *deferred;
+  size_t ndeferred;
+  size_t nhosts;
+  uint64_t makespan_s;
+  uint64_t lower_bound_s;
+  char *bound_reason; /* which limit sets the lower bound, in words */
+  char **warnings;
+  size_t nwarnings;
+};
+
+/* Builds the waves for the selected hosts (all when `selected` is NULL). */
+int plan_build(const struct policy *p, const struct inventory *inv, const bool *selected,
+               struct plan *out, struct diag *d);
+void plan_free(struct plan *plan);
+cJSON *plan_to_json(const struct plan *plan, const struct inventory *inv);
+
+#endif
