@@ -1,2 +1,332 @@
-#include <criterion/criterion.h>
-Test(placeholder, builds) { cr_assert(1); }
+/*
+ * The planner: Ansible's batches when nothing else matters, packing under limits when it does,
+ * the canary, deferral reasons, the lower bound, and the example fleet's goal.
+ */
+#include "helpers.h"
+
+#include <stdlib.h>
+
+#define SITES_AND_PAIRS true
+
+/* n hosts h01..hNN; with sites, four hosts a site (s1, s2, ...) and two a pair (p1, p2, ...). */
+static struct inventory *flat_fleet(size_t n, bool sites)
+{
+  char *yaml = xstrdup("all:\n  hosts:\n");
+  size_t len = strlen(yaml), cap = len + 1;
+  for (size_t i = 1; i <= n; i++) {
+    if (sites)
+      text_appendf(&yaml, &len, &cap, "    h%02zu: {site: s%zu, pair: p%zu}\n", i, (i + 3) / 4,
+                   (i + 1) / 2);
+    else
+      text_appendf(&yaml, &len, &cap, "    h%02zu:\n", i);
+  }
+  struct inventory *inv = inv_ok(yaml);
+  free(yaml);
+  return inv;
+}
+
+static struct plan make_plan(const struct inventory *inv, const char *policy_tail)
+{
+  char *yaml = xasprintf(POLICY_TARGET "%s", policy_tail);
+  struct policy *p = policy_ok(yaml);
+  struct plan plan;
+  struct diag d = {0};
+  cr_assert_eq(plan_build(p, inv, NULL, &plan, &d), 0, "%s", d.count ? d.lines[0] : "");
+  policy_free(p);
+  free(yaml);
+  return plan;
+}
+
+static void expect_sizes(const struct plan *plan, const size_t *sizes, size_t n)
+{
+  cr_assert_eq(plan->nwaves, n, "waves: %zu, expected %zu", plan->nwaves, n);
+  for (size_t i = 0; i < n; i++)
+    cr_expect_eq(plan->waves[i].nhosts, sizes[i], "wave %zu has %zu, expected %zu", i,
+                 plan->waves[i].nhosts, sizes[i]);
+}
+
+Test(planner, serial_30_percent_of_20_hosts_gives_6_6_6_2_as_ansible_documents)
+{
+  struct inventory *inv = flat_fleet(20, false);
+  struct plan plan = make_plan(inv, "waves: {serial: \"30%\"}\n");
+  expect_sizes(&plan, (size_t[]){6, 6, 6, 2}, 4);
+  cr_expect_str_eq(plan.waves[0].name, "wave-1");
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, serial_list_repeats_its_last_value_as_ansible_documents)
+{
+  struct inventory *inv = flat_fleet(20, false);
+  struct plan plan = make_plan(inv, "waves: {serial: [1, 5, 10]}\n");
+  expect_sizes(&plan, (size_t[]){1, 5, 10, 4}, 4);
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, a_tiny_percentage_is_never_below_one_host)
+{
+  struct inventory *inv = flat_fleet(3, false);
+  struct plan plan = make_plan(inv, "waves: {serial: \"1%\"}\n");
+  expect_sizes(&plan, (size_t[]){1, 1, 1}, 3);
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, no_serial_means_one_batch_after_the_canary)
+{
+  struct inventory *inv = flat_fleet(10, false);
+  struct plan plan = make_plan(inv, "waves: {canary: 2}\n");
+  expect_sizes(&plan, (size_t[]){2, 8}, 2);
+  cr_expect_str_eq(plan.waves[0].name, "canary");
+  cr_expect_str_eq(plan.waves[1].name, "wave-1");
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, percentages_are_of_all_hosts_including_the_canary)
+{
+  struct inventory *inv = flat_fleet(20, false);
+  struct plan plan = make_plan(inv, "waves: {canary: \"10%\", serial: \"25%\"}\n");
+  expect_sizes(&plan, (size_t[]){2, 5, 5, 5, 3}, 5);
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, named_canaries_go_first_whatever_their_order)
+{
+  struct inventory *inv = flat_fleet(6, false);
+  struct plan plan = make_plan(inv, "waves: {canary: [h05, h02], serial: 2}\n");
+  expect_sizes(&plan, (size_t[]){2, 2, 2}, 3);
+  cr_expect_str_eq(inv->hosts[plan.waves[0].hosts[0]].name, "h02");
+  cr_expect_str_eq(inv->hosts[plan.waves[0].hosts[1]].name, "h05");
+  cr_expect_str_eq(inv->hosts[plan.waves[1].hosts[0]].name, "h01");
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, a_canary_host_missing_from_the_inventory_is_an_error_at_its_line)
+{
+  struct inventory *inv = flat_fleet(4, false);
+  struct policy *p = policy_ok(POLICY_TARGET "waves:\n  canary: [h01, h99]\n");
+  struct plan plan;
+  struct diag d = {0};
+  cr_expect_lt(plan_build(p, inv, NULL, &plan, &d), 0);
+  cr_expect(diag_contains(&d, "policy.yaml:3:17: waves.canary: host 'h99' is not in the inventory"),
+            "%s", d.lines[0]);
+  diag_free(&d);
+  policy_free(p);
+  inventory_free(inv);
+}
+
+/* Every wave respects the limits: no pair twice, per-site caps, max_parallel. */
+static void check_limits(const struct inventory *inv, const struct plan *plan, const char *var,
+                         unsigned cap, unsigned max_parallel)
+{
+  for (size_t w = 0; w < plan->nwaves; w++) {
+    if (max_parallel)
+      cr_expect_leq(plan->waves[w].nhosts, max_parallel);
+    for (size_t i = 0; i < plan->waves[w].nhosts; i++) {
+      char b1[64], b2[64];
+      const char *vi = inventory_value_text(inventory_host_var(inv, plan->waves[w].hosts[i], var), b1, sizeof b1);
+      unsigned same = 0;
+      for (size_t j = 0; j < plan->waves[w].nhosts; j++) {
+        const char *vj = inventory_value_text(inventory_host_var(inv, plan->waves[w].hosts[j], var), b2, sizeof b2);
+        same += vi && vj && strcmp(vi, vj) == 0;
+      }
+      cr_expect_leq(same, cap, "wave %zu holds %u routers with %s=%s", w, same, var, vi);
+    }
+  }
+}
+
+Test(planner, exclusive_pairs_never_share_a_wave)
+{
+  struct inventory *inv = flat_fleet(12, SITES_AND_PAIRS);
+  struct plan plan = make_plan(inv, "waves: {serial: 4}\nlimits: {exclusive: [pair]}\n");
+  check_limits(inv, &plan, "pair", 1, 0);
+  cr_expect_eq(plan.nwaves, 3);
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, per_site_caps_hold_in_every_wave_and_deferrals_say_why)
+{
+  struct inventory *inv = flat_fleet(12, SITES_AND_PAIRS);
+  struct plan plan = make_plan(inv, "waves: {serial: 6}\nlimits: {per: {site: 1}}\n");
+  check_limits(inv, &plan, "site", 1, 0);
+  cr_expect_eq(plan.nwaves, 4, "3 sites of 4 routers, one at a time: 4 waves");
+  cr_assert_gt(plan.ndeferred, 0);
+  cr_expect(strstr(plan.deferred[0].reason, "limits.per.site: site=s1 is already in the wave (h01)"),
+            "%s", plan.deferred[0].reason);
+  cr_expect_eq(plan.deferred[0].from_wave, 0);
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, a_percentage_cap_is_of_the_hosts_sharing_that_value)
+{
+  /* 12 hosts in 3 sites of 4; 50% of a site = 2 at a time. */
+  struct inventory *inv = flat_fleet(12, SITES_AND_PAIRS);
+  struct plan plan = make_plan(inv, "limits: {per: {site: \"50%\"}}\n");
+  check_limits(inv, &plan, "site", 2, 0);
+  expect_sizes(&plan, (size_t[]){6, 6}, 2);
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, max_parallel_caps_every_wave)
+{
+  struct inventory *inv = flat_fleet(10, false);
+  struct plan plan = make_plan(inv, "limits: {max_parallel: 4}\n");
+  expect_sizes(&plan, (size_t[]){4, 4, 2}, 3);
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, routers_of_the_busiest_value_go_first_so_no_wave_is_wasted)
+{
+  /* Site a has 4 routers, b and c have 2: with one per site, 4 waves are the minimum. In
+   * inventory order b and c come first; packing must still start site a in wave 1. */
+  struct inventory *inv = inv_ok("all:\n  hosts:\n    b1: {site: b}\n    b2: {site: b}\n"
+                                 "    c1: {site: c}\n    c2: {site: c}\n    a1: {site: a}\n"
+                                 "    a2: {site: a}\n    a3: {site: a}\n    a4: {site: a}\n");
+  struct plan plan = make_plan(inv, "waves: {serial: 2}\nlimits: {per: {site: 1}}\n");
+  cr_expect_eq(plan.nwaves, 4);
+  cr_expect_eq(plan.makespan_s, plan.lower_bound_s);
+  check_limits(inv, &plan, "site", 1, 0);
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, lower_bound_and_makespan_count_waves_and_soak)
+{
+  struct inventory *inv = flat_fleet(12, SITES_AND_PAIRS);
+  struct plan plan = make_plan(inv, "waves: {canary: 1, soak: 10m}\nlimits: {per: {site: 1}}\n"
+                                    "estimate: 30m\n");
+  /* canary h01 (site s1), then s2 and s3 have 4 routers left: 4 waves after the canary. */
+  cr_expect_eq(plan.nwaves, 5);
+  cr_expect_eq(plan.lower_bound_s, 30 * 60 + 10 * 60 + 4 * 30 * 60 + 3 * 10 * 60);
+  cr_expect_eq(plan.makespan_s, plan.lower_bound_s);
+  cr_expect_eq(plan.waves[1].start_s, 40 * 60);
+  cr_expect(strstr(plan.bound_reason, "limits.per.site: site=s2 has 4 routers after the canary"),
+            "%s", plan.bound_reason);
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, rolling_mode_soaks_only_after_the_canary)
+{
+  struct inventory *inv = flat_fleet(8, false);
+  struct plan plan = make_plan(inv, "waves: {canary: 1, serial: 3, soak: 10m, mode: rolling}\n"
+                                    "limits: {max_parallel: 3}\nestimate: 30m\n");
+  cr_expect_eq(plan.nwaves, 4);
+  cr_expect_eq(plan.makespan_s, 40 * 60 + 3 * 30 * 60);
+  cr_expect_eq(plan.lower_bound_s, plan.makespan_s);
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, canaries_that_cannot_run_together_are_refused)
+{
+  struct inventory *inv = flat_fleet(4, SITES_AND_PAIRS);
+  struct policy *p = policy_ok(POLICY_TARGET "waves: {canary: [h01, h02]}\nlimits: {exclusive: pair}\n");
+  struct plan plan;
+  struct diag d = {0};
+  cr_expect_lt(plan_build(p, inv, NULL, &plan, &d), 0);
+  cr_expect(diag_contains(&d, "waves.canary: host 'h02' cannot run together with the other canaries "
+                              "(limits.exclusive pair: pair=p1 is already in the wave (h01))"),
+            "%s", d.lines[0]);
+  diag_free(&d);
+  policy_free(p);
+  inventory_free(inv);
+}
+
+Test(planner, a_limit_on_a_variable_no_host_has_is_an_error)
+{
+  struct inventory *inv = flat_fleet(4, SITES_AND_PAIRS);
+  struct policy *p = policy_ok(POLICY_TARGET "limits:\n  per: {stie: 1}\n");
+  struct plan plan;
+  struct diag d = {0};
+  cr_expect_lt(plan_build(p, inv, NULL, &plan, &d), 0);
+  cr_expect(diag_contains(&d, "policy.yaml:3:9: limits.per.stie: no host of the run has a variable 'stie'"),
+            "%s", d.lines[0]);
+  diag_free(&d);
+  policy_free(p);
+  inventory_free(inv);
+}
+
+Test(planner, hosts_lacking_a_limit_variable_are_warned_about)
+{
+  struct inventory *inv = inv_ok("all:\n  hosts:\n    a: {site: x}\n    b:\n");
+  struct plan plan = make_plan(inv, "limits: {per: {site: 1}}\n");
+  cr_assert_eq(plan.nwarnings, 1);
+  cr_expect(strstr(plan.warnings[0], "1 of 2 hosts have no 'site' variable"), "%s",
+            plan.warnings[0]);
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, per_group_limits_count_nested_group_members)
+{
+  struct inventory *inv = inv_ok("eu:\n  children:\n    ams:\n      hosts: {a1: , a2: }\n"
+                                 "    fra:\n      hosts: {f1: , f2: }\n");
+  struct plan plan = make_plan(inv, "limits: {per: {group: 1}}\n");
+  /* Membership of eu covers all four: one router at a time. */
+  cr_expect_eq(plan.nwaves, 4);
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, orders_sort_reverse_and_shuffle_reproducibly)
+{
+  struct inventory *inv = inv_ok("all:\n  hosts: {c: , a: , b: }\n");
+  struct plan plan = make_plan(inv, "waves: {serial: 1, order: sorted}\n");
+  cr_expect_str_eq(inv->hosts[plan.waves[0].hosts[0]].name, "a");
+  plan_free(&plan);
+  plan = make_plan(inv, "waves: {serial: 1, order: reverse_inventory}\n");
+  cr_expect_str_eq(inv->hosts[plan.waves[0].hosts[0]].name, "b");
+  plan_free(&plan);
+  struct plan s1 = make_plan(inv, "waves: {serial: 1, order: shuffle, seed: 7}\n");
+  struct plan s2 = make_plan(inv, "waves: {serial: 1, order: shuffle, seed: 7}\n");
+  for (size_t i = 0; i < 3; i++)
+    cr_expect_eq(s1.waves[i].hosts[0], s2.waves[i].hosts[0]);
+  plan_free(&s1);
+  plan_free(&s2);
+  inventory_free(inv);
+}
+
+Test(planner, approval_gates_mark_their_waves_and_unknown_ones_warn)
+{
+  struct inventory *inv = flat_fleet(4, false);
+  struct plan plan = make_plan(inv, "waves: {canary: 1, serial: 1, approve: [canary, wave-2, wave-9]}\n");
+  cr_expect(plan.waves[0].approve);
+  cr_expect_not(plan.waves[1].approve);
+  cr_expect(plan.waves[2].approve);
+  cr_expect_eq(plan.nwarnings, 1);
+  cr_expect(strstr(plan.warnings[0], "'wave-9' is not a wave of this plan"));
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, the_example_fleet_plans_within_ten_percent_of_the_lower_bound)
+{
+  struct inventory *inv = NULL;
+  struct policy *p = NULL;
+  struct diag d = {0};
+  cr_assert_eq(inventory_load(ISSU_SOURCE_DIR "/examples/fleet/inventory.yaml", &inv, &d), 0);
+  cr_assert_eq(policy_load(ISSU_SOURCE_DIR "/examples/fleet/rollout.yaml", &p, &d), 0);
+  struct plan plan;
+  cr_assert_eq(plan_build(p, inv, NULL, &plan, &d), 0);
+  cr_expect_geq(plan.nhosts, 48);
+  cr_expect_leq(plan.makespan_s * 10, plan.lower_bound_s * 11, "makespan %llu, bound %llu",
+                (unsigned long long)plan.makespan_s, (unsigned long long)plan.lower_bound_s);
+  check_limits(inv, &plan, "site", 1, p->limits.max_parallel);
+  check_limits(inv, &plan, "pair", 1, 0);
+  size_t total = 0;
+  for (size_t w = 0; w < plan.nwaves; w++)
+    total += plan.waves[w].nhosts;
+  cr_expect_eq(total, plan.nhosts, "every router is in exactly one wave");
+  plan_free(&plan);
+  policy_free(p);
+  inventory_free(inv);
+}

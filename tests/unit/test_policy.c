@@ -1,2 +1,192 @@
-#include <criterion/criterion.h>
-Test(placeholder, builds) { cr_assert(1); }
+/*
+ * policies: the policy schema, value checks, defaults, and the CLI-safety rules.
+ */
+#include "helpers.h"
+
+#include <stdlib.h>
+
+Test(policy, durations_take_units_in_decreasing_order)
+{
+  static const struct {
+    const char *text;
+    long long seconds; /* -1: refused */
+  } cases[] = {
+      {"90s", 90},  {"15m", 900},   {"2h", 7200},  {"1h30m", 5400}, {"1d2h", 93600},
+      {"0", 0},     {"1h30m15s", 5415},
+      {"15", -1},   {"30m1h", -1},  {"1.5h", -1},  {"-5m", -1},     {"", -1},
+      {"5 m", -1},  {"1hh", -1},    {"m", -1},
+  };
+  for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+    uint64_t s = 0;
+    int rc = policy_parse_duration(cases[i].text, &s);
+    if (cases[i].seconds < 0)
+      cr_expect_lt(rc, 0, "'%s' should be refused", cases[i].text);
+    else {
+      cr_expect_eq(rc, 0, "'%s' should parse", cases[i].text);
+      cr_expect_eq(s, (uint64_t)cases[i].seconds, "'%s' = %llu", cases[i].text,
+                   (unsigned long long)s);
+    }
+  }
+}
+
+Test(policy, the_example_policy_loads_with_every_value)
+{
+  struct policy *p = NULL;
+  struct diag d = {0};
+  cr_assert_eq(policy_load(ISSU_SOURCE_DIR "/examples/fleet/rollout.yaml", &p, &d), 0, "%s",
+               d.count ? d.lines[0] : "");
+  cr_expect_str_eq(p->target.version, "23.4R2-S3.7");
+  cr_expect_eq(p->issu.options, ISSU_OPT_NO_TCP_SYN_CHECK);
+  cr_expect_eq(p->issu.timeouts_s[TIMEOUT_VALIDATE], 900);
+  cr_expect_eq(p->waves.canary.kind, AMOUNT_COUNT);
+  cr_expect_eq(p->waves.serial.count, 2);
+  cr_expect_eq(p->waves.serial.items[1].kind, AMOUNT_PERCENT);
+  cr_expect_eq(p->waves.serial.items[1].value, 25);
+  cr_expect_eq(p->waves.soak_s, 900);
+  cr_expect_eq(p->limits.max_parallel, 8);
+  cr_expect_eq(p->limits.per.count, 2);
+  cr_expect_str_eq(p->limits.exclusive.items[0].name, "pair");
+  cr_expect_eq(p->window.days, (1u << 5) | (1u << 6));
+  cr_expect_eq(p->window.start_min, 60);
+  cr_expect_eq(p->failures.max_failed, 2);
+  policy_free(p);
+}
+
+Test(policy, defaults_apply_when_keys_are_absent)
+{
+  struct policy *p = policy_ok(POLICY_TARGET);
+  cr_expect_eq(p->issu.old_master, OLD_MASTER_REBOOT);
+  cr_expect(p->issu.switchback);
+  cr_expect_eq(p->issu.timeouts_s[TIMEOUT_DEVICE], 7200);
+  cr_expect_eq(p->waves.mode, MODE_WAVES);
+  cr_expect_eq(p->waves.canary.kind, AMOUNT_NONE);
+  cr_expect_eq(p->estimate_s, 2400);
+  cr_expect_eq(p->failures.max_fail_percentage, 100);
+  cr_expect_not(p->window.set);
+  policy_free(p);
+}
+
+Test(policy, values_that_reach_the_router_cli_are_strictly_checked)
+{
+  static const char *const bad_packages[] = {
+      "/var/tmp/a;reboot.tgz", "/var/tmp/a|b.tgz", "/var/tmp/\\\"a\\\".tgz", "/var/tmp/a b.tgz",
+      "/var/tmp/a\\nb.tgz",    "var/tmp/a.tgz",    "/var/tmp/../etc/x",      "/var/tmp/$(x).tgz",
+  };
+  for (size_t i = 0; i < ARRAY_LEN(bad_packages); i++) {
+    char *yaml = xasprintf("target: {version: 23.4R2, package: \"%s\"}\n", bad_packages[i]);
+    char *e = policy_error(yaml);
+    cr_expect(strstr(e, "target.package:") && strstr(e, "is refused"), "%s -> %s",
+              bad_packages[i], e);
+    free(e);
+    free(yaml);
+  }
+  char *e = policy_error("target: {version: \"23.4R2; request system reboot\", package: /var/tmp/x.tgz}\n");
+  cr_expect(strstr(e, "policy.yaml:1:19: target.version:") && strstr(e, "control character"), "%s", e);
+  free(e);
+}
+
+Test(policy, cli_safety_rules_name_the_offending_character)
+{
+  cr_expect_null(policy_cli_unsafe("/var/tmp/jinstall-10.3R2.11-domestic-signed.tgz", true));
+  cr_expect_null(policy_cli_unsafe("21.4R3-S5.4", false));
+  cr_expect_str_eq(policy_cli_unsafe("a;b", false), "it contains a shell or CLI control character");
+  cr_expect_str_eq(policy_cli_unsafe("a'b", false), "it contains a quote");
+  cr_expect_str_eq(policy_cli_unsafe("a\nb", false), "it contains a line break");
+  cr_expect_str_eq(policy_cli_unsafe("/a/b", false),
+                   "it contains a character outside letters, digits and ._-+/");
+}
+
+Test(policy, unknown_keys_suggest_the_nearest_valid_key)
+{
+  char *e = policy_error(POLICY_TARGET "waves:\n  serail: 5\n");
+  cr_expect_str_eq(e, "policy.yaml:3:3: unknown key 'serail' in waves (did you mean 'serial'?)");
+  free(e);
+  e = policy_error(POLICY_TARGET "limit:\n  max_parallel: 5\n");
+  cr_expect_str_eq(e, "policy.yaml:2:1: unknown key 'limit' in the policy (did you mean 'limits'?)");
+  free(e);
+  e = policy_error(POLICY_TARGET "issu:\n  timeouts: {valdate: 5m}\n");
+  cr_expect(strstr(e, "unknown phase 'valdate' (did you mean 'validate'?)"), "%s", e);
+  free(e);
+}
+
+Test(policy, serial_refuses_what_ansible_treats_oddly)
+{
+  static const char *const bad[] = {"0", "-1", "1.5", "\"0%\"", "\"2.5%\"", "\"150%\"", "[]",
+                                    "[5, 0]", "lots"};
+  for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+    char *yaml = xasprintf(POLICY_TARGET "waves: {serial: %s}\n", bad[i]);
+    char *e = policy_error(yaml);
+    cr_expect(strstr(e, "waves.serial:") != NULL, "%s -> %s", bad[i], e);
+    free(e);
+    free(yaml);
+  }
+}
+
+Test(policy, canary_takes_a_count_a_percentage_or_host_names)
+{
+  struct policy *p = policy_ok(POLICY_TARGET "waves: {canary: \"10%\"}\n");
+  cr_expect_eq(p->waves.canary.kind, AMOUNT_PERCENT);
+  policy_free(p);
+  p = policy_ok(POLICY_TARGET "waves:\n  canary: [mx-a, mx-b]\n");
+  cr_expect_eq(p->waves.canary.kind, AMOUNT_HOSTS);
+  cr_expect_eq(p->waves.canary.nhosts, 2);
+  cr_expect_eq(p->waves.canary.host_lines[1], 3);
+  policy_free(p);
+  char *e = policy_error(POLICY_TARGET "waves:\n  canary: [mx-a, mx-a]\n");
+  cr_expect(strstr(e, "host 'mx-a' is listed twice"), "%s", e);
+  free(e);
+}
+
+Test(policy, target_version_and_package_are_required)
+{
+  char *e = policy_error("waves: {serial: 1}\n");
+  cr_expect(strstr(e, "target is required"), "%s", e);
+  free(e);
+  e = policy_error("target: {version: 23.4R2}\n");
+  cr_expect(strstr(e, "policy.yaml:1:9: target.package is required"), "%s", e);
+  free(e);
+}
+
+Test(policy, windows_need_a_real_time_zone_and_times_of_day)
+{
+  struct policy *p = policy_ok(POLICY_TARGET "window: {start: \"22:00\", end: \"04:00\", tz: UTC}\n");
+  cr_expect(p->window.set);
+  cr_expect_eq(p->window.days, 0x7f);
+  policy_free(p);
+  char *e = policy_error(POLICY_TARGET "window: {start: \"01:00\", end: \"05:00\", tz: Mars/Olympus}\n");
+  cr_expect(strstr(e, "window.tz: 'Mars/Olympus' is not a time zone"), "%s", e);
+  free(e);
+  e = policy_error(POLICY_TARGET "window: {start: \"25:00\", end: \"05:00\", tz: UTC}\n");
+  cr_expect(strstr(e, "window.start: '25:00' is not a time of day"), "%s", e);
+  free(e);
+  e = policy_error(POLICY_TARGET "window: {start: \"01:00\", tz: UTC}\n");
+  cr_expect(strstr(e, "window.end is required"), "%s", e);
+  free(e);
+  e = policy_error(POLICY_TARGET "window: {start: \"01:00\", end: \"01:00\", tz: UTC}\n");
+  cr_expect(strstr(e, "start and end are the same time"), "%s", e);
+  free(e);
+}
+
+Test(policy, every_error_of_a_file_is_reported_in_one_pass)
+{
+  struct diag d = {0};
+  struct policy *p = NULL;
+  const char *yaml = POLICY_TARGET "waves: {serial: 0, mode: wave}\nlimits: {max_parallel: 0}\n";
+  cr_assert_lt(policy_load_buffer("policy.yaml", yaml, strlen(yaml), &p, &d), 0);
+  cr_expect_eq(d.count, 3);
+  cr_expect(diag_contains(&d, "did you mean 'waves'?"));
+  diag_free(&d);
+}
+
+Test(policy, schema_reference_lists_every_section)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  policy_schema_markdown(f);
+  fclose(f);
+  cr_expect(strstr(buf, "`waves.serial`") && strstr(buf, "`limits.exclusive`") &&
+            strstr(buf, "`window.tz`") && strstr(buf, "`estimate`") &&
+            strstr(buf, "| `old-master-reboot` | 20m |"));
+  free(buf);
+}
