@@ -50,7 +50,13 @@ const char *text_nearest(const char *word, const char *const *candidates, size_t
   size_t limit = strlen(word) / 3;
   if (limit < 2)
     limit = 2;
-  return best_d <= limit ? best : NULL;
+  if (best_d <= limit)
+    return best;
+  /* A word that starts with a keyword is likely its spelled-out form: "sunday" for "sun". */
+  for (size_t i = 0; i < n; i++)
+    if (strlen(candidates[i]) >= 3 && strncmp(word, candidates[i], strlen(candidates[i])) == 0)
+      return candidates[i];
+  return NULL;
 }
 
 int text_read_file(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen)
