@@ -75,6 +75,15 @@ static uint64_t splitmix64(uint64_t *state)
   return z ^ (z >> 31);
 }
 
+static void reverse(size_t *h, size_t n)
+{
+  for (size_t i = 0; i < n / 2; i++) {
+    size_t t = h[i];
+    h[i] = h[n - 1 - i];
+    h[n - 1 - i] = t;
+  }
+}
+
 static void apply_order(const struct policy *p, const struct inventory *inv, size_t *h, size_t n)
 {
   switch (p->waves.order) {
@@ -85,15 +94,11 @@ static void apply_order(const struct policy *p, const struct inventory *inv, siz
     sort_inv = inv;
     qsort(h, n, sizeof *h, by_name);
     sort_inv = NULL;
-    if (p->waves.order == ORDER_SORTED)
-      return;
-    /* fall through */
+    if (p->waves.order == ORDER_REVERSE_SORTED)
+      reverse(h, n);
+    return;
   case ORDER_REVERSE_INVENTORY:
-    for (size_t i = 0; i < n / 2; i++) {
-      size_t t = h[i];
-      h[i] = h[n - 1 - i];
-      h[n - 1 - i] = t;
-    }
+    reverse(h, n);
     return;
   case ORDER_SHUFFLE: {
     uint64_t state = p->waves.seed;
@@ -122,28 +127,45 @@ static void unlink_position(struct packer *k, size_t pos)
 
 /* --- fitting --- */
 
-/* NULL when the host at `pos` fits the wave being filled, else why not (caller frees). */
-static char *why_not(const struct packer *k, size_t pos, size_t in_wave, size_t wave_cap)
+enum fit { FITS, BLOCKED_PARALLEL, BLOCKED_SLOT, BLOCKED_FULL };
+
+/* Whether the host at `pos` fits the wave being filled; on BLOCKED_SLOT, *slot says which. */
+static enum fit check_fit(const struct packer *k, size_t pos, size_t in_wave, size_t wave_cap,
+                          size_t *slot)
 {
   const struct limits_model *m = &k->m;
   if (m->max_parallel && in_wave >= m->max_parallel)
+    return BLOCKED_PARALLEL;
+  for (size_t i = m->host_first[pos]; i < m->host_first[pos + 1]; i++)
+    if (k->used[m->host_slots[i]] >= m->cap[m->host_slots[i]]) {
+      *slot = m->host_slots[i];
+      return BLOCKED_SLOT;
+    }
+  return in_wave >= wave_cap ? BLOCKED_FULL : FITS;
+}
+
+/* The words for a failed check_fit (caller frees). */
+static char *describe(const struct packer *k, enum fit why, size_t s, size_t wave_cap)
+{
+  const struct limits_model *m = &k->m;
+  switch (why) {
+  case BLOCKED_PARALLEL:
     return xasprintf("limits.max_parallel: the wave already has %u routers", m->max_parallel);
-  for (size_t i = m->host_first[pos]; i < m->host_first[pos + 1]; i++) {
-    size_t s = m->host_slots[i];
-    if (k->used[s] < m->cap[s])
-      continue;
-    const char *label = m->labels[m->constraint[s]];
-    const char *other = k->inv->hosts[k->holder[s]].name;
+  case BLOCKED_SLOT: {
+    const char *label = m->labels[m->constraint[s]], *var = m->vars[m->constraint[s]];
     if (m->cap[s] == 1)
-      return xasprintf("%s: %s=%s is already in the wave (%s)", label, m->vars[m->constraint[s]],
-                       m->value[s], other);
-    return xasprintf("%s: %s=%s already has %u of %u in the wave", label,
-                     m->vars[m->constraint[s]], m->value[s], k->used[s], m->cap[s]);
+      return xasprintf("%s: %s=%s is already in the wave (%s)", label, var, m->value[s],
+                       k->inv->hosts[k->holder[s]].name);
+    return xasprintf("%s: %s=%s already has %u of %u in the wave", label, var, m->value[s],
+                     k->used[s], m->cap[s]);
   }
-  if (in_wave >= wave_cap)
+  case BLOCKED_FULL:
     return xasprintf("the wave is full (%zu routers); routers with less room to wait went first",
                      wave_cap);
-  return NULL;
+  case FITS:
+    break;
+  }
+  return xstrdup("");
 }
 
 static void take(struct packer *k, size_t pos, struct plan_wave *w)
@@ -236,27 +258,25 @@ static size_t fill_wave(struct packer *k, size_t wave_index, size_t wave_cap, si
   if (any_critical)
     for (size_t pos = k->head, nx; pos != k->n && w->nhosts < capacity; pos = nx) {
       nx = k->next[pos];
-      if (!critical(k, pos, bound))
-        continue;
-      char *why = why_not(k, pos, w->nhosts, capacity);
-      if (why == NULL)
+      size_t slot;
+      if (critical(k, pos, bound) && check_fit(k, pos, w->nhosts, capacity, &slot) == FITS)
         take(k, pos, w);
-      free(why);
     }
-  /* Everyone else in order; stop once the wave is full and no waiting host is due in it. */
+  /* Everyone else in order. Once the wave is full, go on only to record why hosts due in it
+   * were deferred: skip those already recorded, and stop at the first host not due yet (hosts
+   * are in batch order, so all after it are not due either). */
   for (size_t pos = k->head, nx; pos != k->n; pos = nx) {
     nx = k->next[pos];
     if (w->nhosts >= capacity && k->nominal[pos] > wave_index)
       break;
-    char *why = why_not(k, pos, w->nhosts, capacity);
-    if (why == NULL) {
-      take(k, pos, w);
+    if (w->nhosts >= capacity && k->recorded[pos])
       continue;
-    }
-    if (k->nominal[pos] <= wave_index && !k->recorded[pos])
-      defer(k, pos, why);
-    else
-      free(why);
+    size_t slot = 0;
+    enum fit fit = check_fit(k, pos, w->nhosts, capacity, &slot);
+    if (fit == FITS)
+      take(k, pos, w);
+    else if (k->nominal[pos] <= wave_index && !k->recorded[pos])
+      defer(k, pos, describe(k, fit, slot, capacity));
   }
   return w->nhosts;
 }
@@ -301,16 +321,18 @@ static int choose_canary(struct packer *k, bool *is_canary, size_t *ncanary, str
       named = strcmp(c->hosts[i], k->inv->hosts[k->hosts[pos]].name) == 0;
     if (!named)
       continue;
-    char *why = why_not(k, pos, w->nhosts, want);
-    if (why == NULL) {
+    size_t slot = 0;
+    enum fit fit = check_fit(k, pos, w->nhosts, want, &slot);
+    if (fit == FITS) {
       is_canary[pos] = true;
       take(k, pos, w);
     } else if (c->kind == AMOUNT_HOSTS) {
+      char *why = describe(k, fit, slot, want);
       diag_add(d, p->file, c->line, c->col,
                "waves.canary: host '%s' cannot run together with the other canaries (%s)",
                k->inv->hosts[k->hosts[pos]].name, why);
+      free(why);
     }
-    free(why);
   }
   if (c->kind == AMOUNT_HOSTS && w->nhosts < c->nhosts && d->count == before)
     diag_add(d, p->file, c->line, c->col,

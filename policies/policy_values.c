@@ -85,7 +85,9 @@ const char *policy_cli_unsafe(const char *text, bool path)
     return "it is longer than 255 characters";
   if (path && text[0] != '/')
     return "it is not an absolute path on the router (expected /var/tmp/...)";
-  if (path && (strstr(text, "/../") || strstr(text, "/./") || strcmp(text + len - 3, "/..") == 0))
+  bool dotdot_end = len >= 3 && strcmp(text + len - 3, "/..") == 0;
+  bool dot_end = len >= 2 && strcmp(text + len - 2, "/.") == 0;
+  if (path && (strstr(text, "/../") || strstr(text, "/./") || dotdot_end || dot_end))
     return "it contains '.' or '..' path components";
   for (const char *p = text; *p; p++) {
     unsigned char ch = (unsigned char)*p;

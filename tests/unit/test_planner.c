@@ -163,6 +163,23 @@ Test(planner, per_site_caps_hold_in_every_wave_and_deferrals_say_why)
   inventory_free(inv);
 }
 
+Test(planner, every_router_moved_from_its_ansible_batch_is_recorded_once)
+{
+  /* Batches of 2 under max_parallel 1: from wave 1 on, every wave defers the host due in it. */
+  struct inventory *inv = flat_fleet(6, false);
+  struct plan plan = make_plan(inv, "waves: {serial: 2}\nlimits: {max_parallel: 1}\n");
+  cr_expect_eq(plan.nwaves, 6);
+  bool seen[6] = {false};
+  for (size_t i = 0; i < plan.ndeferred; i++) {
+    cr_expect_not(seen[plan.deferred[i].host], "recorded twice");
+    seen[plan.deferred[i].host] = true;
+  }
+  /* Nominal batches {h01,h02} {h03,h04} {h05,h06}; actual waves one each: h02..h06 all move. */
+  cr_expect_eq(plan.ndeferred, 5);
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
 Test(planner, a_percentage_cap_is_of_the_hosts_sharing_that_value)
 {
   /* 12 hosts in 3 sites of 4; 50% of a site = 2 at a time. */

@@ -89,6 +89,11 @@ Test(policy, cli_safety_rules_name_the_offending_character)
 {
   cr_expect_null(policy_cli_unsafe("/var/tmp/jinstall-10.3R2.11-domestic-signed.tgz", true));
   cr_expect_null(policy_cli_unsafe("21.4R3-S5.4", false));
+  /* Short paths once read before the string (found by fuzzing). */
+  cr_expect_null(policy_cli_unsafe("/a", true));
+  cr_expect_null(policy_cli_unsafe("/", true));
+  cr_expect_str_eq(policy_cli_unsafe("/..", true), "it contains '.' or '..' path components");
+  cr_expect_str_eq(policy_cli_unsafe("/a/.", true), "it contains '.' or '..' path components");
   cr_expect_str_eq(policy_cli_unsafe("a;b", false), "it contains a shell or CLI control character");
   cr_expect_str_eq(policy_cli_unsafe("a'b", false), "it contains a quote");
   cr_expect_str_eq(policy_cli_unsafe("a\nb", false), "it contains a line break");
