@@ -183,6 +183,22 @@ Test(policy, every_error_of_a_file_is_reported_in_one_pass)
   diag_free(&d);
 }
 
+Test(policy, the_reference_in_docs_matches_the_schema)
+{
+  char *generated = NULL, *doc = NULL, err[128];
+  size_t len = 0, doclen = 0;
+  FILE *f = open_memstream(&generated, &len);
+  policy_schema_markdown(f);
+  fclose(f);
+  cr_assert_eq(text_read_file(ISSU_SOURCE_DIR "/docs/policy.md", 1 << 20, &doc, &doclen, err,
+                              sizeof err),
+               0, "%s", err);
+  cr_expect(strstr(doc, generated) != NULL,
+            "docs/policy.md is out of date: regenerate its table with build/policy_reference");
+  free(doc);
+  free(generated);
+}
+
 Test(policy, schema_reference_lists_every_section)
 {
   char *buf = NULL;
