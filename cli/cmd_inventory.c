@@ -12,8 +12,10 @@
 int cmd_inventory(int argc, char **argv)
 {
   static const struct option options[] = {
-      {"inventory", required_argument, NULL, 'i'}, {"list", no_argument, NULL, 'L'},
-      {"limit", required_argument, NULL, 'l'},     {"help", no_argument, NULL, 'h'},
+      {"inventory", required_argument, NULL, 'i'},
+      {"list", no_argument, NULL, 'L'},
+      {"limit", required_argument, NULL, 'l'},
+      {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   const char *file = NULL, *limit = NULL;

@@ -47,7 +47,8 @@ static void print_limits(const struct policy *p)
   }
   for (size_t i = 0; i < p->limits.per.count; i++) {
     const struct policy_per *e = &p->limits.per.items[i];
-    printf("%sper %s %u%s", any ? ", " : "", e->var, e->value, e->kind == AMOUNT_PERCENT ? "%" : "");
+    printf("%sper %s %u%s", any ? ", " : "", e->var, e->value,
+           e->kind == AMOUNT_PERCENT ? "%" : "");
     any = true;
   }
   for (size_t i = 0; i < p->limits.exclusive.count; i++) {
@@ -61,8 +62,8 @@ static void print_text(const struct plan_args *a, const struct policy *p,
                        const struct inventory *inv, const struct plan *plan)
 {
   static const char *const modes[] = {"waves", "rolling"};
-  static const char *const orders[] = {"inventory", "reverse_inventory", "sorted",
-                                       "reverse_sorted", "shuffle"};
+  static const char *const orders[] = {"inventory", "reverse_inventory", "sorted", "reverse_sorted",
+                                       "shuffle"};
   char est[32], soak[32], span[32], bound[32];
   text_duration(p->estimate_s, est, sizeof est);
   text_duration(p->waves.soak_s, soak, sizeof soak);
@@ -126,9 +127,12 @@ static void print_text(const struct plan_args *a, const struct policy *p,
 static int parse_args(int argc, char **argv, struct plan_args *a, int *exit_code)
 {
   static const struct option options[] = {
-      {"inventory", required_argument, NULL, 'i'}, {"policy", required_argument, NULL, 'p'},
-      {"limit", required_argument, NULL, 'l'},     {"json", no_argument, NULL, 'j'},
-      {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+      {"inventory", required_argument, NULL, 'i'},
+      {"policy", required_argument, NULL, 'p'},
+      {"limit", required_argument, NULL, 'l'},
+      {"json", no_argument, NULL, 'j'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
   };
   int opt;
   optind = 1;

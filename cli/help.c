@@ -21,7 +21,8 @@ static const struct cli_command commands[] = {
      "  -l, --limit PATTERN    only these hosts: names, groups, * globs, a:b union, a:&b\n"
      "                         intersection, a:!b exclusion (Ansible host patterns)\n"
      "      --json             print the plan as JSON:\n"
-     "                         {\"waves\":[{\"index\":0,\"name\":\"canary\",\"hosts\":[...]},...],\n"
+     "                         "
+     "{\"waves\":[{\"index\":0,\"name\":\"canary\",\"hosts\":[...]},...],\n"
      "                          \"makespan_s\":N,\"lower_bound_s\":N,...}\n"
      "  -h, --help             this text\n"
      "\n"
@@ -54,8 +55,9 @@ const struct cli_command *cli_find(const char *name)
 
 void cli_usage(FILE *out)
 {
-  fprintf(out, "issu-fleet %s: upgrade Junos on fleets of dual-RE MX routers with unified ISSU\n"
-               "\nUsage:\n",
+  fprintf(out,
+          "issu-fleet %s: upgrade Junos on fleets of dual-RE MX routers with unified ISSU\n"
+          "\nUsage:\n",
           ISSU_VERSION);
   for (size_t i = 0; i < ARRAY_LEN(commands); i++)
     fprintf(out, "  issu-fleet %s\n", commands[i].synopsis);

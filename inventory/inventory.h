@@ -42,8 +42,8 @@ struct inv_group {
 
 struct inv_host {
   char *name;
-  struct inv_vars vars;   /* set directly on the host */
-  struct inv_vars merged; /* every variable as Ansible resolves it */
+  struct inv_vars vars;                /* set directly on the host */
+  struct inv_vars merged;              /* every variable as Ansible resolves it */
   size_t *groups, ngroups, groups_cap; /* direct memberships */
   unsigned line, col;
 };

@@ -32,8 +32,8 @@ static void lerr(struct loader *l, const struct ynode *at, const char *fmt, ...)
 static bool is_null(const struct ynode *n)
 {
   struct yscalar s;
-  return n == NULL || (n->kind == YNODE_SCALAR && yscalar_resolve(n, &s) == 0 &&
-                       s.type == YSCALAR_NULL);
+  return n == NULL ||
+         (n->kind == YNODE_SCALAR && yscalar_resolve(n, &s) == 0 && s.type == YSCALAR_NULL);
 }
 
 static void push_index(size_t **arr, size_t *n, size_t *cap, size_t v)
@@ -122,8 +122,8 @@ static bool add_child(struct loader *l, size_t parent, size_t child, const struc
   bool cycle = reaches(inv, child, parent, seen);
   free(seen);
   if (cycle) {
-    lerr(l, at, "group '%s' cannot be a child of '%s': that makes a loop of groups", inv->groups[child].name,
-         inv->groups[parent].name);
+    lerr(l, at, "group '%s' cannot be a child of '%s': that makes a loop of groups",
+         inv->groups[child].name, inv->groups[parent].name);
     return false;
   }
   struct inv_group *p = &inv->groups[parent], *c = &inv->groups[child];
@@ -150,8 +150,8 @@ static const struct ynode *synthetic_int(struct inventory *inv, const char *text
   n->plain = true;
   n->line = at->line;
   n->col = at->col;
-  inv->synthetic = xgrow(inv->synthetic, &inv->synthetic_cap, inv->nsynthetic + 1,
-                         sizeof *inv->synthetic);
+  inv->synthetic =
+      xgrow(inv->synthetic, &inv->synthetic_cap, inv->nsynthetic + 1, sizeof *inv->synthetic);
   inv->synthetic[inv->nsynthetic++] = n;
   return n;
 }
@@ -261,8 +261,9 @@ static void walk_section(struct loader *l, size_t group, const char *section,
   if (is_null(value))
     return;
   if (value->kind == YNODE_SEQ) {
-    lerr(l, value, "'%s' of group '%s' must be a mapping (found a list; write 'name:' per line, "
-                   "not '- name')",
+    lerr(l, value,
+         "'%s' of group '%s' must be a mapping (found a list; write 'name:' per line, "
+         "not '- name')",
          section, l->inv->groups[group].name);
     return;
   }
@@ -318,7 +319,8 @@ static size_t parse_group(struct loader *l, const struct ynode *name, const stru
   return group;
 }
 
-/* InventoryData.reconcile_inventory: parentless groups join `all`; lonely hosts join `ungrouped`. */
+/* InventoryData.reconcile_inventory: parentless groups join `all`; lonely hosts join `ungrouped`.
+ */
 static void reconcile(struct loader *l)
 {
   struct inventory *inv = l->inv;

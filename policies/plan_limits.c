@@ -74,9 +74,11 @@ int limits_build(struct limits_model *m, const struct policy *p, const struct in
   struct builder b = {.m = m};
   b.values = xcalloc(m->nconstraints + 1, sizeof *b.values);
   for (size_t c = 0; c < m->nconstraints; c++) {
-    const char *var = c < nper ? p->limits.per.items[c].var : p->limits.exclusive.items[c - nper].name;
+    const char *var =
+        c < nper ? p->limits.per.items[c].var : p->limits.exclusive.items[c - nper].name;
     m->vars[c] = xstrdup(var);
-    m->labels[c] = c < nper ? xasprintf("limits.per.%s", var) : xasprintf("limits.exclusive %s", var);
+    m->labels[c] =
+        c < nper ? xasprintf("limits.per.%s", var) : xasprintf("limits.exclusive %s", var);
     strmap_init(&b.values[c]);
   }
   m->host_first = xcalloc(nhosts + 1, sizeof *m->host_first);
@@ -100,8 +102,8 @@ int limits_build(struct limits_model *m, const struct policy *p, const struct in
       if (v != NULL && v->kind != YNODE_SCALAR) {
         unsigned line, col;
         constraint_mark(p, c, &line, &col);
-        diag_add(d, p->file, line, col, "%s: host '%s' has %s as '%s' (expected one value)", m->labels[c],
-                 inv->hosts[hosts[i]].name, ynode_kind_name(v), m->vars[c]);
+        diag_add(d, p->file, line, col, "%s: host '%s' has %s as '%s' (expected one value)",
+                 m->labels[c], inv->hosts[hosts[i]].name, ynode_kind_name(v), m->vars[c]);
         continue;
       }
       if (text == NULL) {

@@ -31,7 +31,7 @@ struct packer {
   size_t *holder;      /* per slot: a host of the wave holding it, for messages */
   size_t *next, *prev; /* the waiting list, a linked list over positions; n = end */
   size_t head;
-  bool *recorded;      /* per position: deferral already recorded */
+  bool *recorded; /* per position: deferral already recorded */
   struct plan *plan;
 };
 

@@ -27,8 +27,13 @@ struct policy_amount {
 
 enum policy_old_master { OLD_MASTER_REBOOT, OLD_MASTER_LEAVE, OLD_MASTER_SKIP };
 enum policy_mode { MODE_WAVES, MODE_ROLLING };
-enum policy_order { ORDER_INVENTORY, ORDER_REVERSE_INVENTORY, ORDER_SORTED, ORDER_REVERSE_SORTED,
-                    ORDER_SHUFFLE };
+enum policy_order {
+  ORDER_INVENTORY,
+  ORDER_REVERSE_INVENTORY,
+  ORDER_SORTED,
+  ORDER_REVERSE_SORTED,
+  ORDER_SHUFFLE
+};
 
 /* ISSU options the policy may pass to `request system software in-service-upgrade`. */
 enum policy_issu_option {

@@ -56,14 +56,14 @@ void amount_free(struct policy_amount *a);
  */
 struct limits_model {
   size_t nslots;
-  unsigned *cap;         /* per slot */
-  size_t *population;    /* per slot: hosts of the run holding it */
-  size_t *constraint;    /* per slot: index into labels */
-  char **value;          /* per slot: the value, as text */
+  unsigned *cap;      /* per slot */
+  size_t *population; /* per slot: hosts of the run holding it */
+  size_t *constraint; /* per slot: index into labels */
+  char **value;       /* per slot: the value, as text */
   size_t nconstraints;
-  char **labels;         /* per constraint: "limits.per.site", "limits.exclusive pair" */
-  char **vars;           /* per constraint: the variable name, or "group" */
-  size_t *host_first;    /* per host position (+1): first index into host_slots */
+  char **labels;      /* per constraint: "limits.per.site", "limits.exclusive pair" */
+  char **vars;        /* per constraint: the variable name, or "group" */
+  size_t *host_first; /* per host position (+1): first index into host_slots */
   size_t *host_slots;
   unsigned max_parallel; /* 0 = none */
 };

@@ -40,8 +40,8 @@ static const struct schema_key schema[] = {
      "upgrade (no-old-master-upgrade)."},
     {"issu", "switchback", parse_bool, AT(issu.switchback), false, "true|false", "true",
      "Give mastership back to the original master RE at the end."},
-    {"issu", "timeouts", parse_timeouts, AT(issu.timeouts_s), false, "phase: duration",
-     "see below", "Per-phase time limits; `device` bounds one router's whole upgrade."},
+    {"issu", "timeouts", parse_timeouts, AT(issu.timeouts_s), false, "phase: duration", "see below",
+     "Per-phase time limits; `device` bounds one router's whole upgrade."},
     {"waves", "canary", parse_canary, AT(waves.canary), false, "count | \"N%\" | [hosts]", "0",
      "The first wave, alone; a canary failure always halts the run."},
     {"waves", "serial", parse_serial, AT(waves.serial), false, "size or list of sizes",
@@ -60,8 +60,8 @@ static const struct schema_key schema[] = {
      "Host order before batching; inventory order is the order hosts first appear in the file."},
     {"waves", "seed", parse_seed, AT(waves.seed), false, "whole number", "0",
      "Seed for `order: shuffle`, so a shuffled plan is reproducible."},
-    {"limits", "max_parallel", parse_positive, AT(limits.max_parallel), false, "count",
-     "unlimited", "Routers in flight at once, over the whole run."},
+    {"limits", "max_parallel", parse_positive, AT(limits.max_parallel), false, "count", "unlimited",
+     "Routers in flight at once, over the whole run."},
     {"limits", "per", parse_per, AT(limits.per), false, "variable: count | \"N%\"", "{}",
      "At most this many routers in flight per value of a host variable (or per `group`); a "
      "percentage is of the hosts sharing that value."},
@@ -166,8 +166,8 @@ static void check_required(struct pctx *c, const char *section, const struct yno
     if (!k->required || k->section == NULL || strcmp(k->section, section) != 0)
       continue;
     if (ynode_get(map, k->key) == NULL)
-      diag_add(c->d, c->p->file, at ? at->line : 0, at ? at->col : 0,
-               "%s.%s is required (%s: %s)", section, k->key, k->type, k->doc);
+      diag_add(c->d, c->p->file, at ? at->line : 0, at ? at->col : 0, "%s.%s is required (%s: %s)",
+               section, k->key, k->type, k->doc);
   }
 }
 

@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 
 const char *const policy_timeout_names[TIMEOUT_COUNT] = {
-    "connect",     "preflight", "stage",      "validate",           "backup-upgrade",
-    "backup-reboot", "daemons", "fru-upgrade", "switchover",        "old-master-upgrade",
-    "old-master-reboot", "switchback", "verify", "device",
+    "connect",           "preflight",  "stage",       "validate",   "backup-upgrade",
+    "backup-reboot",     "daemons",    "fru-upgrade", "switchover", "old-master-upgrade",
+    "old-master-reboot", "switchback", "verify",      "device",
 };
 
 void perr(struct pctx *c, const struct ynode *n, const char *fmt, ...)
@@ -191,8 +191,8 @@ static int enum_value(struct pctx *c, const struct ynode *n, const char *const *
 
 int parse_options(struct pctx *c, const struct ynode *n, void *field)
 {
-  static const char *const words[] = {"no-copy", "unlink", "no-validate", "no-tcp-syn-check",
-                                      "enhanced-mode", NULL};
+  static const char *const words[] = {"no-copy",          "unlink",        "no-validate",
+                                      "no-tcp-syn-check", "enhanced-mode", NULL};
   if (n == NULL || n->kind != YNODE_SEQ) {
     perr(c, n, "expected a list like [no-validate] (found %s)", ynode_kind_name(n));
     return -1;
@@ -229,8 +229,8 @@ int parse_mode(struct pctx *c, const struct ynode *n, void *field)
 
 int parse_order(struct pctx *c, const struct ynode *n, void *field)
 {
-  static const char *const words[] = {"inventory", "reverse_inventory", "sorted",
-                                      "reverse_sorted", "shuffle", NULL};
+  static const char *const words[] = {"inventory",      "reverse_inventory", "sorted",
+                                      "reverse_sorted", "shuffle",           NULL};
   return enum_value(c, n, words, (int *)field);
 }
 
@@ -346,8 +346,7 @@ int parse_timeouts(struct pctx *c, const struct ynode *n, void *field)
 }
 
 /* One size: a whole number >= 1 or a percentage. */
-static int size_value(struct pctx *c, const struct ynode *n, struct policy_amount *a,
-                      bool zero_ok)
+static int size_value(struct pctx *c, const struct ynode *n, struct policy_amount *a, bool zero_ok)
 {
   const char *s = scalar(c, n, "a number of routers or a percentage like \"25%\"");
   if (s == NULL)
@@ -611,8 +610,9 @@ int parse_tz(struct pctx *c, const struct ynode *n, void *field)
     free(path);
   }
   if (!ok) {
-    perr(c, n, "'%s' is not a time zone of the system tz database (expected a name like "
-               "Europe/Amsterdam or UTC)",
+    perr(c, n,
+         "'%s' is not a time zone of the system tz database (expected a name like "
+         "Europe/Amsterdam or UTC)",
          s);
     return -1;
   }

@@ -40,9 +40,9 @@ struct ynode {
 };
 
 struct ydoc {
-  char *file; /* the name errors carry */
+  char *file;         /* the name errors carry */
   struct ynode *root; /* NULL for an empty document */
-  size_t nodes; /* nodes materialised, alias copies included */
+  size_t nodes;       /* nodes materialised, alias copies included */
 };
 
 /* Hard bounds against hostile input. */
@@ -51,7 +51,8 @@ struct ydoc {
 #define YDOC_MAX_NODES 2000000u
 
 int ydoc_load_file(const char *path, struct ydoc *doc, struct diag *d);
-int ydoc_load_buffer(const char *name, const char *buf, size_t len, struct ydoc *doc, struct diag *d);
+int ydoc_load_buffer(const char *name, const char *buf, size_t len, struct ydoc *doc,
+                     struct diag *d);
 void ydoc_free(struct ydoc *doc);
 
 /* Mapping lookup by scalar key text; NULL when absent or `map` is not a mapping. */

@@ -185,7 +185,8 @@ static void merge_from(struct builder *b, struct ypair **merged, size_t *nmerged
   }
 }
 
-/* Nodes dropped from the tree are freed only when loading ends: an anchor may still point at one. */
+/* Nodes dropped from the tree are freed only when loading ends: an anchor may still point at one.
+ */
 static void bury(struct builder *b, struct ynode *n)
 {
   b->graveyard = xgrow(b->graveyard, &b->graveyard_cap, b->ngraveyard + 1, sizeof *b->graveyard);
@@ -372,7 +373,8 @@ static void parser_error(struct builder *b, const yaml_parser_t *p)
     fail(b, line, col, "%s", problem);
 }
 
-int ydoc_load_buffer(const char *name, const char *buf, size_t len, struct ydoc *doc, struct diag *d)
+int ydoc_load_buffer(const char *name, const char *buf, size_t len, struct ydoc *doc,
+                     struct diag *d)
 {
   memset(doc, 0, sizeof *doc);
   doc->file = xstrdup(name);

@@ -33,10 +33,10 @@ static bool match_null(const char *s, struct yscalar *out)
 
 static bool match_bool(const char *s, struct yscalar *out)
 {
-  static const char *const yes[] = {"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON",
-                                    NULL};
-  static const char *const no[] = {"no", "No", "NO", "false", "False", "FALSE", "off", "Off",
-                                   "OFF", NULL};
+  static const char *const yes[] = {"yes",  "Yes", "YES", "true", "True",
+                                    "TRUE", "on",  "On",  "ON",   NULL};
+  static const char *const no[] = {"no",    "No",  "NO",  "false", "False",
+                                   "FALSE", "off", "Off", "OFF",   NULL};
   if (one_of(s, yes))
     out->b = true;
   else if (one_of(s, no))

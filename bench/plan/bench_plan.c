@@ -41,10 +41,12 @@ static char *fleet_yaml(size_t routers)
   text_appendf(&y, &len, &cap, "all:\n  vars: {ansible_user: netops}\n  children:\n");
   size_t sites = (routers + 99) / 100;
   for (size_t s = 0; s < sites; s++) {
-    text_appendf(&y, &len, &cap, "    site_%03zu:\n      vars: {site: s%03zu, region: %s}\n      hosts:\n",
-                 s, s, regions[s % 4]);
+    text_appendf(&y, &len, &cap,
+                 "    site_%03zu:\n      vars: {site: s%03zu, region: %s}\n      hosts:\n", s, s,
+                 regions[s % 4]);
     for (size_t r = 0; r < 100 && s * 100 + r < routers; r++)
-      text_appendf(&y, &len, &cap, "        mx-%03zu-%02zu: {ansible_host: 10.%zu.%zu.%zu, pair: s%03zu-p%02zu}\n",
+      text_appendf(&y, &len, &cap,
+                   "        mx-%03zu-%02zu: {ansible_host: 10.%zu.%zu.%zu, pair: s%03zu-p%02zu}\n",
                    s, r, s / 256, s % 256, r + 1, s, r / 2);
   }
   return y;

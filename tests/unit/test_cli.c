@@ -104,7 +104,8 @@ Test(cli, plan_json_has_the_documented_shape)
   cr_expect_eq(cJSON_GetObjectItem(first, "index")->valueint, 0);
   cr_expect_str_eq(cJSON_GetObjectItem(first, "name")->valuestring, "canary");
   cr_expect(cJSON_IsArray(cJSON_GetObjectItem(first, "hosts")));
-  cr_expect_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(waves, 1), "name")->valuestring, "wave-1");
+  cr_expect_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(waves, 1), "name")->valuestring,
+                   "wave-1");
   cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(j, "makespan_s")));
   cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(j, "lower_bound_s")));
   cJSON_Delete(j);
@@ -116,7 +117,8 @@ Test(cli, plan_text_shows_waves_deferrals_and_the_bound)
   char *out;
   cr_assert_eq(run("plan -i " FLEET "inventory.yaml -p " FLEET "rollout.yaml", &out), 0);
   cr_expect(strstr(out, "Plan: 48 routers in 9 waves"), "%s", out);
-  cr_expect(strstr(out, "canary          1  +0:00   +0:40   mx-ams-1  [waits for approval]"), "%s", out);
+  cr_expect(strstr(out, "canary          1  +0:00   +0:40   mx-ams-1  [waits for approval]"), "%s",
+            out);
   cr_expect(strstr(out, "by limits.per.site"), "%s", out);
   cr_expect(strstr(out, "lower bound 8h (ratio 1.00)"), "%s", out);
   free(out);
@@ -125,15 +127,20 @@ Test(cli, plan_text_shows_waves_deferrals_and_the_bound)
 Test(cli, limit_narrows_the_plan_and_a_bad_limit_exits_2)
 {
   char *out;
-  cr_assert_eq(run_json("plan -i " FLEET "inventory.yaml -p " FLEET "rollout.yaml --json --limit 'site_ams:site_fra:!lab'", &out), 0);
+  cr_assert_eq(run_json("plan -i " FLEET "inventory.yaml -p " FLEET
+                        "rollout.yaml --json --limit 'site_ams:site_fra:!lab'",
+                        &out),
+               0);
   cJSON *j = cJSON_Parse(out);
   size_t total = 0;
   cJSON *w;
-  cJSON_ArrayForEach(w, cJSON_GetObjectItem(j, "waves")) total += (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(w, "hosts"));
+  cJSON_ArrayForEach(w, cJSON_GetObjectItem(j, "waves")) total +=
+      (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(w, "hosts"));
   cr_expect_eq(total, 15);
   cJSON_Delete(j);
   free(out);
-  cr_expect_eq(run("plan -i " FLEET "inventory.yaml -p " FLEET "rollout.yaml --limit site_xyz", &out), 2);
+  cr_expect_eq(
+      run("plan -i " FLEET "inventory.yaml -p " FLEET "rollout.yaml --limit site_xyz", &out), 2);
   cr_expect(strstr(out, "matches 'site_xyz'"), "%s", out);
   free(out);
 }
@@ -141,7 +148,8 @@ Test(cli, limit_narrows_the_plan_and_a_bad_limit_exits_2)
 Test(cli, errors_in_both_files_are_reported_together_with_exit_2)
 {
   char *inv = write_temp("all:\n  hosts:\n    mx1:\n    mx1:\n");
-  char *pol = write_temp("target: {version: 23.4R2, package: /var/tmp/a.tgz}\nwaves: {serial: 0}\n");
+  char *pol =
+      write_temp("target: {version: 23.4R2, package: /var/tmp/a.tgz}\nwaves: {serial: 0}\n");
   char *args = xasprintf("plan -i %s -p %s", inv, pol);
   char *out;
   cr_expect_eq(run(args, &out), 2);

@@ -88,8 +88,9 @@ Test(inventory, a_deeper_group_wins_over_its_parent)
 
 Test(inventory, group_priority_overrides_name_order)
 {
-  struct inventory *inv = inv_ok("zz:\n  vars: {ansible_group_priority: 1, who: zz}\n  hosts: {r: }\n"
-                                 "aa:\n  vars: {ansible_group_priority: 10, who: aa}\n  hosts: {r: }\n");
+  struct inventory *inv =
+      inv_ok("zz:\n  vars: {ansible_group_priority: 1, who: zz}\n  hosts: {r: }\n"
+             "aa:\n  vars: {ansible_group_priority: 10, who: aa}\n  hosts: {r: }\n");
   cr_expect_str_eq(var(inv, "r", "who"), "aa");
   cr_expect_null(var(inv, "r", "ansible_group_priority"), "priority is not a variable");
   inventory_free(inv);
@@ -136,8 +137,8 @@ Test(inventory, bad_ranges_are_refused_with_a_reason)
   static const struct {
     const char *pattern, *message;
   } cases[] = {
-      {"mx[01:3]", "same width"},   {"mx[5:1]", "begin <= end"},  {"mx[1:2:0]", "step"},
-      {"mx[1:]", "end value"},      {"mx[1:2", "closing ']'"},    {"mx[1:999999]", "more than"},
+      {"mx[01:3]", "same width"}, {"mx[5:1]", "begin <= end"}, {"mx[1:2:0]", "step"},
+      {"mx[1:]", "end value"},    {"mx[1:2", "closing ']'"},   {"mx[1:999999]", "more than"},
       {"mx[1-3]", "[begin:end]"},
   };
   for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -162,7 +163,9 @@ Test(inventory, a_port_after_the_name_becomes_ansible_port)
 Test(inventory, a_group_loop_is_refused)
 {
   char *e = inventory_error("a:\n  children:\n    b:\n      children:\n        a:\n");
-  cr_expect(strstr(e, "inv.yaml:3:5: group 'b' cannot be a child of 'a': that makes a loop") != NULL, "%s", e);
+  cr_expect(strstr(e, "inv.yaml:3:5: group 'b' cannot be a child of 'a': that makes a loop") !=
+                NULL,
+            "%s", e);
   free(e);
 }
 
@@ -174,10 +177,17 @@ Test(inventory, limit_patterns_follow_ansible)
     const char *pattern;
     const char *selected; /* one char per host in order a1 a2 b1 b2 */
   } cases[] = {
-      {"all", "1111"},        {"site_a", "1100"},         {"b*", "0011"},
-      {"a1,b1", "1010"},      {"site_a:site_b", "1111"},  {"all:!lab", "1010"},
-      {"site_a:&lab", "0100"}, {"!lab", "1010"},          {"*:!site_a:&lab", "0001"},
-      {"&lab", "0101"},        {"a?", "1100"},
+      {"all", "1111"},
+      {"site_a", "1100"},
+      {"b*", "0011"},
+      {"a1,b1", "1010"},
+      {"site_a:site_b", "1111"},
+      {"all:!lab", "1010"},
+      {"site_a:&lab", "0100"},
+      {"!lab", "1010"},
+      {"*:!site_a:&lab", "0001"},
+      {"&lab", "0101"},
+      {"a?", "1100"},
   };
   for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
     bool sel[4];
@@ -214,8 +224,10 @@ Test(inventory, json_listing_has_the_shape_of_ansible_inventory)
   cr_expect_null(cJSON_GetObjectItem(all, "hosts"), "all lists no hosts of its own");
   cJSON *children = cJSON_GetObjectItem(all, "children");
   cr_expect_str_eq(cJSON_GetArrayItem(children, 0)->valuestring, "ungrouped");
-  cr_expect_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "ungrouped"), "hosts"), 0)->valuestring,
-                   "lonely");
+  cr_expect_str_eq(
+      cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "ungrouped"), "hosts"), 0)
+          ->valuestring,
+      "lonely");
   cJSON *hv = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "_meta"), "hostvars");
   cr_expect_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(hv, "mx2"), "pair")->valuestring, "p1");
   cJSON_Delete(j);

@@ -37,6 +37,22 @@ static struct plan make_plan(const struct inventory *inv, const char *policy_tai
   return plan;
 }
 
+/* The first error of a plan that must fail (caller frees). */
+static char *plan_error(const struct inventory *inv, const char *policy_tail)
+{
+  char *yaml = xasprintf(POLICY_TARGET "%s", policy_tail);
+  struct policy *p = policy_ok(yaml);
+  struct plan plan;
+  struct diag d = {0};
+  cr_assert_lt(plan_build(p, inv, NULL, &plan, &d), 0, "the plan was built but should not be");
+  cr_assert_gt(d.count, 0);
+  char *first = xstrdup(d.lines[0]);
+  diag_free(&d);
+  policy_free(p);
+  free(yaml);
+  return first;
+}
+
 static void expect_sizes(const struct plan *plan, const size_t *sizes, size_t n)
 {
   cr_assert_eq(plan->nwaves, n, "waves: %zu, expected %zu", plan->nwaves, n);
@@ -108,14 +124,10 @@ Test(planner, named_canaries_go_first_whatever_their_order)
 Test(planner, a_canary_host_missing_from_the_inventory_is_an_error_at_its_line)
 {
   struct inventory *inv = flat_fleet(4, false);
-  struct policy *p = policy_ok(POLICY_TARGET "waves:\n  canary: [h01, h99]\n");
-  struct plan plan;
-  struct diag d = {0};
-  cr_expect_lt(plan_build(p, inv, NULL, &plan, &d), 0);
-  cr_expect(diag_contains(&d, "policy.yaml:3:17: waves.canary: host 'h99' is not in the inventory"),
-            "%s", d.lines[0]);
-  diag_free(&d);
-  policy_free(p);
+  char *e = plan_error(inv, "waves:\n  canary: [h01, h99]\n");
+  cr_expect(strstr(e, "policy.yaml:3:17: waves.canary: host 'h99' is not in the inventory"), "%s",
+            e);
+  free(e);
   inventory_free(inv);
 }
 
@@ -128,10 +140,12 @@ static void check_limits(const struct inventory *inv, const struct plan *plan, c
       cr_expect_leq(plan->waves[w].nhosts, max_parallel);
     for (size_t i = 0; i < plan->waves[w].nhosts; i++) {
       char b1[64], b2[64];
-      const char *vi = inventory_value_text(inventory_host_var(inv, plan->waves[w].hosts[i], var), b1, sizeof b1);
+      const char *vi = inventory_value_text(inventory_host_var(inv, plan->waves[w].hosts[i], var),
+                                            b1, sizeof b1);
       unsigned same = 0;
       for (size_t j = 0; j < plan->waves[w].nhosts; j++) {
-        const char *vj = inventory_value_text(inventory_host_var(inv, plan->waves[w].hosts[j], var), b2, sizeof b2);
+        const char *vj = inventory_value_text(inventory_host_var(inv, plan->waves[w].hosts[j], var),
+                                              b2, sizeof b2);
         same += vi && vj && strcmp(vi, vj) == 0;
       }
       cr_expect_leq(same, cap, "wave %zu holds %u routers with %s=%s", w, same, var, vi);
@@ -156,8 +170,9 @@ Test(planner, per_site_caps_hold_in_every_wave_and_deferrals_say_why)
   check_limits(inv, &plan, "site", 1, 0);
   cr_expect_eq(plan.nwaves, 4, "3 sites of 4 routers, one at a time: 4 waves");
   cr_assert_gt(plan.ndeferred, 0);
-  cr_expect(strstr(plan.deferred[0].reason, "limits.per.site: site=s1 is already in the wave (h01)"),
-            "%s", plan.deferred[0].reason);
+  cr_expect(
+      strstr(plan.deferred[0].reason, "limits.per.site: site=s1 is already in the wave (h01)"),
+      "%s", plan.deferred[0].reason);
   cr_expect_eq(plan.deferred[0].from_wave, 0);
   plan_free(&plan);
   inventory_free(inv);
@@ -246,29 +261,21 @@ Test(planner, rolling_mode_soaks_only_after_the_canary)
 Test(planner, canaries_that_cannot_run_together_are_refused)
 {
   struct inventory *inv = flat_fleet(4, SITES_AND_PAIRS);
-  struct policy *p = policy_ok(POLICY_TARGET "waves: {canary: [h01, h02]}\nlimits: {exclusive: pair}\n");
-  struct plan plan;
-  struct diag d = {0};
-  cr_expect_lt(plan_build(p, inv, NULL, &plan, &d), 0);
-  cr_expect(diag_contains(&d, "waves.canary: host 'h02' cannot run together with the other canaries "
-                              "(limits.exclusive pair: pair=p1 is already in the wave (h01))"),
-            "%s", d.lines[0]);
-  diag_free(&d);
-  policy_free(p);
+  char *e = plan_error(inv, "waves: {canary: [h01, h02]}\nlimits: {exclusive: pair}\n");
+  cr_expect(strstr(e, "waves.canary: host 'h02' cannot run together with the other canaries "
+                      "(limits.exclusive pair: pair=p1 is already in the wave (h01))"),
+            "%s", e);
+  free(e);
   inventory_free(inv);
 }
 
 Test(planner, a_limit_on_a_variable_no_host_has_is_an_error)
 {
   struct inventory *inv = flat_fleet(4, SITES_AND_PAIRS);
-  struct policy *p = policy_ok(POLICY_TARGET "limits:\n  per: {stie: 1}\n");
-  struct plan plan;
-  struct diag d = {0};
-  cr_expect_lt(plan_build(p, inv, NULL, &plan, &d), 0);
-  cr_expect(diag_contains(&d, "policy.yaml:3:9: limits.per.stie: no host of the run has a variable 'stie'"),
-            "%s", d.lines[0]);
-  diag_free(&d);
-  policy_free(p);
+  char *e = plan_error(inv, "limits:\n  per: {stie: 1}\n");
+  cr_expect(strstr(e, "policy.yaml:3:9: limits.per.stie: no host of the run has a variable 'stie'"),
+            "%s", e);
+  free(e);
   inventory_free(inv);
 }
 
@@ -315,7 +322,8 @@ Test(planner, orders_sort_reverse_and_shuffle_reproducibly)
 Test(planner, approval_gates_mark_their_waves_and_unknown_ones_warn)
 {
   struct inventory *inv = flat_fleet(4, false);
-  struct plan plan = make_plan(inv, "waves: {canary: 1, serial: 1, approve: [canary, wave-2, wave-9]}\n");
+  struct plan plan =
+      make_plan(inv, "waves: {canary: 1, serial: 1, approve: [canary, wave-2, wave-9]}\n");
   cr_expect(plan.waves[0].approve);
   cr_expect_not(plan.waves[1].approve);
   cr_expect(plan.waves[2].approve);

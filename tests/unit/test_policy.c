@@ -11,10 +11,9 @@ Test(policy, durations_take_units_in_decreasing_order)
     const char *text;
     long long seconds; /* -1: refused */
   } cases[] = {
-      {"90s", 90},  {"15m", 900},   {"2h", 7200},  {"1h30m", 5400}, {"1d2h", 93600},
-      {"0", 0},     {"1h30m15s", 5415},
-      {"15", -1},   {"30m1h", -1},  {"1.5h", -1},  {"-5m", -1},     {"", -1},
-      {"5 m", -1},  {"1hh", -1},    {"m", -1},
+      {"90s", 90}, {"15m", 900},       {"2h", 7200}, {"1h30m", 5400}, {"1d2h", 93600},
+      {"0", 0},    {"1h30m15s", 5415}, {"15", -1},   {"30m1h", -1},   {"1.5h", -1},
+      {"-5m", -1}, {"", -1},           {"5 m", -1},  {"1hh", -1},     {"m", -1},
   };
   for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
     uint64_t s = 0;
@@ -75,13 +74,15 @@ Test(policy, values_that_reach_the_router_cli_are_strictly_checked)
   for (size_t i = 0; i < ARRAY_LEN(bad_packages); i++) {
     char *yaml = xasprintf("target: {version: 23.4R2, package: \"%s\"}\n", bad_packages[i]);
     char *e = policy_error(yaml);
-    cr_expect(strstr(e, "target.package:") && strstr(e, "is refused"), "%s -> %s",
-              bad_packages[i], e);
+    cr_expect(strstr(e, "target.package:") && strstr(e, "is refused"), "%s -> %s", bad_packages[i],
+              e);
     free(e);
     free(yaml);
   }
-  char *e = policy_error("target: {version: \"23.4R2; request system reboot\", package: /var/tmp/x.tgz}\n");
-  cr_expect(strstr(e, "policy.yaml:1:19: target.version:") && strstr(e, "control character"), "%s", e);
+  char *e = policy_error(
+      "target: {version: \"23.4R2; request system reboot\", package: /var/tmp/x.tgz}\n");
+  cr_expect(strstr(e, "policy.yaml:1:19: target.version:") && strstr(e, "control character"), "%s",
+            e);
   free(e);
 }
 
@@ -107,7 +108,8 @@ Test(policy, unknown_keys_suggest_the_nearest_valid_key)
   cr_expect_str_eq(e, "policy.yaml:3:3: unknown key 'serail' in waves (did you mean 'serial'?)");
   free(e);
   e = policy_error(POLICY_TARGET "limit:\n  max_parallel: 5\n");
-  cr_expect_str_eq(e, "policy.yaml:2:1: unknown key 'limit' in the policy (did you mean 'limits'?)");
+  cr_expect_str_eq(e,
+                   "policy.yaml:2:1: unknown key 'limit' in the policy (did you mean 'limits'?)");
   free(e);
   e = policy_error(POLICY_TARGET "issu:\n  timeouts: {valdate: 5m}\n");
   cr_expect(strstr(e, "unknown phase 'valdate' (did you mean 'validate'?)"), "%s", e);
@@ -116,8 +118,8 @@ Test(policy, unknown_keys_suggest_the_nearest_valid_key)
 
 Test(policy, serial_refuses_what_ansible_treats_oddly)
 {
-  static const char *const bad[] = {"0", "-1", "1.5", "\"0%\"", "\"2.5%\"", "\"150%\"", "[]",
-                                    "[5, 0]", "lots"};
+  static const char *const bad[] = {"0",        "-1", "1.5",    "\"0%\"", "\"2.5%\"",
+                                    "\"150%\"", "[]", "[5, 0]", "lots"};
   for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
     char *yaml = xasprintf(POLICY_TARGET "waves: {serial: %s}\n", bad[i]);
     char *e = policy_error(yaml);
@@ -154,11 +156,13 @@ Test(policy, target_version_and_package_are_required)
 
 Test(policy, windows_need_a_real_time_zone_and_times_of_day)
 {
-  struct policy *p = policy_ok(POLICY_TARGET "window: {start: \"22:00\", end: \"04:00\", tz: UTC}\n");
+  struct policy *p =
+      policy_ok(POLICY_TARGET "window: {start: \"22:00\", end: \"04:00\", tz: UTC}\n");
   cr_expect(p->window.set);
   cr_expect_eq(p->window.days, 0x7f);
   policy_free(p);
-  char *e = policy_error(POLICY_TARGET "window: {start: \"01:00\", end: \"05:00\", tz: Mars/Olympus}\n");
+  char *e =
+      policy_error(POLICY_TARGET "window: {start: \"01:00\", end: \"05:00\", tz: Mars/Olympus}\n");
   cr_expect(strstr(e, "window.tz: 'Mars/Olympus' is not a time zone"), "%s", e);
   free(e);
   e = policy_error(POLICY_TARGET "window: {start: \"25:00\", end: \"05:00\", tz: UTC}\n");
@@ -190,9 +194,9 @@ Test(policy, the_reference_in_docs_matches_the_schema)
   FILE *f = open_memstream(&generated, &len);
   policy_schema_markdown(f);
   fclose(f);
-  cr_assert_eq(text_read_file(ISSU_SOURCE_DIR "/docs/policy.md", 1 << 20, &doc, &doclen, err,
-                              sizeof err),
-               0, "%s", err);
+  cr_assert_eq(
+      text_read_file(ISSU_SOURCE_DIR "/docs/policy.md", 1 << 20, &doc, &doclen, err, sizeof err), 0,
+      "%s", err);
   cr_expect(strstr(doc, generated) != NULL,
             "docs/policy.md is out of date: regenerate its table with build/policy_reference");
   free(doc);

@@ -28,12 +28,12 @@ Test(yamldoc, plain_scalars_are_typed_like_pyyaml_yaml_1_1)
     enum yscalar_type type;
     long long i;
   } cases[] = {
-      {"yes", YSCALAR_BOOL, 1},   {"Off", YSCALAR_BOOL, 0},      {"TRUE", YSCALAR_BOOL, 1},
-      {"010", YSCALAR_INT, 8},    {"0x1F", YSCALAR_INT, 31},     {"0b101", YSCALAR_INT, 5},
-      {"1:30", YSCALAR_INT, 90},  {"1_000", YSCALAR_INT, 1000},  {"-42", YSCALAR_INT, -42},
-      {"0", YSCALAR_INT, 0},      {"~", YSCALAR_NULL, 0},        {"", YSCALAR_NULL, 0},
-      {"null", YSCALAR_NULL, 0},  {"1e3", YSCALAR_STR, 0},       {"10.3R2.11", YSCALAR_STR, 0},
-      {"192.0.2.1", YSCALAR_STR, 0}, {"y", YSCALAR_STR, 0},     {"09", YSCALAR_STR, 0},
+      {"yes", YSCALAR_BOOL, 1},       {"Off", YSCALAR_BOOL, 0},     {"TRUE", YSCALAR_BOOL, 1},
+      {"010", YSCALAR_INT, 8},        {"0x1F", YSCALAR_INT, 31},    {"0b101", YSCALAR_INT, 5},
+      {"1:30", YSCALAR_INT, 90},      {"1_000", YSCALAR_INT, 1000}, {"-42", YSCALAR_INT, -42},
+      {"0", YSCALAR_INT, 0},          {"~", YSCALAR_NULL, 0},       {"", YSCALAR_NULL, 0},
+      {"null", YSCALAR_NULL, 0},      {"1e3", YSCALAR_STR, 0},      {"10.3R2.11", YSCALAR_STR, 0},
+      {"192.0.2.1", YSCALAR_STR, 0},  {"y", YSCALAR_STR, 0},        {"09", YSCALAR_STR, 0},
       {"2001-12-14", YSCALAR_STR, 0},
   };
   for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -163,8 +163,9 @@ Test(yamldoc, an_alias_bomb_fails_fast_instead_of_expanding)
   char yaml[2048] = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
   for (int i = 1; i <= 9; i++) {
     char line[160];
-    snprintf(line, sizeof line, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
-             i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+    snprintf(line, sizeof line,
+             "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i,
+             i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
     strcat(yaml, line);
   }
   struct ydoc doc;
