@@ -60,9 +60,11 @@ int inventory_select(const struct inventory *inv, const char *pattern, bool *sel
   int rc = 0;
   memset(selected, 0, inv->nhosts * sizeof *selected);
   for (int pass = 0; pass < 3 && rc == 0; pass++) {
-    char *save = NULL;
     char *work = xstrdup(copy);
-    for (char *t = strtok_r(work, sep, &save); t; t = strtok_r(NULL, sep, &save)) {
+    for (char *t = work, *end; t != NULL; t = end) {
+      end = strchr(t, *sep);
+      if (end != NULL)
+        *end++ = '\0';
       while (*t == ' ')
         t++;
       size_t tl = strlen(t);

@@ -24,7 +24,7 @@ const struct ynode *inventory_host_var(const struct inventory *inv, size_t host,
   const struct inv_vars *v = &inv->hosts[host].merged;
   for (size_t i = 0; i < v->count; i++)
     if (strcmp(v->items[i].key, key) == 0)
-      return v->items[i].value ? v->items[i].value : NULL;
+      return v->items[i].value;
   return NULL;
 }
 

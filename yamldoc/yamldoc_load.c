@@ -358,7 +358,7 @@ static void parser_error(struct builder *b, const yaml_parser_t *p)
   const char *problem = p->problem ? p->problem : "invalid YAML";
   unsigned line = (unsigned)p->problem_mark.line + 1, col = (unsigned)p->problem_mark.column + 1;
   if (p->error == YAML_READER_ERROR) {
-    line = 0;
+    /* Reader errors (bad encoding) have a byte offset, not a line. */
     char *msg = xasprintf("%s at byte %zu (expected UTF-8 text)", problem, p->problem_offset);
     fail(b, 0, 0, "%s", msg);
     free(msg);
