@@ -1,0 +1,253 @@
+/*
+ * junos-sim: a simulated dual-RE Juniper MX that answers the Junos CLI commands issu-fleet uses.
+ *
+ * A router is one JSON state file. Each invocation of junos-sim runs one command against it,
+ * the way sshd's ForceCommand runs one command per SSH exec: it locks the file, brings the
+ * router up to the simulated present (reboots that have finished, ISSU steps whose time has
+ * come), answers, and saves. Time is simulated: `time_scale` simulated seconds pass per real
+ * second, so a 40-minute ISSU takes 4 s at scale 600, and because every state change is
+ * computed from recorded start times, a killed process or a dropped session loses nothing.
+ *
+ * Module layout: sim_state.c (the file, locking, JSON), sim_clock.c (time, the ISSU timeline,
+ * settling), sim_show.c (what `show` prints), sim_request.c (commands that change things),
+ * sim_cli.c (parsing a command line, pipes, dispatch), sim_scp.c (scp uploads), sim_lab.c (lab
+ * init/up/down/status), junos_sim.c (main).
+ */
+#ifndef ISSU_SIM_H
+#define ISSU_SIM_H
+
+#include "common/common.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SIM_NEVER INFINITY
+
+/* Faults a router can be given (DESIGN.md §8). */
+enum sim_fault {
+  FAULT_VALIDATION_FAIL = 1u << 0,
+  FAULT_BACKUP_NO_RETURN = 1u << 1,
+  FAULT_OLD_MASTER_NO_RETURN = 1u << 2,
+  FAULT_GRES_OFF = 1u << 3,
+  FAULT_NSR_OFF = 1u << 4,
+  FAULT_COMMIT_SYNC_OFF = 1u << 5,
+  FAULT_BACKUP_NOT_READY = 1u << 6,
+  FAULT_HOLDDOWN = 1u << 7,
+  FAULT_DISK_FULL = 1u << 8,
+  FAULT_PACKAGE_MISSING = 1u << 9,
+  FAULT_CHECKSUM_MISMATCH = 1u << 10,
+  FAULT_VERSION_MISMATCH = 1u << 11,
+  FAULT_HANG = 1u << 12, /* with hang_phase */
+  FAULT_SLOW = 1u << 13, /* with slow_factor */
+  FAULT_NO_DROP = 1u << 14,
+};
+
+/* ISSU options of `request system software in-service-upgrade`. */
+enum sim_issu_option {
+  OPT_REBOOT = 1u << 0,
+  OPT_NO_OLD_MASTER_UPGRADE = 1u << 1,
+  OPT_NO_COPY = 1u << 2,
+  OPT_UNLINK = 1u << 3,
+  OPT_NO_VALIDATE = 1u << 4,
+  OPT_NO_TCP_SYN_CHECK = 1u << 5,
+  OPT_ENHANCED_MODE = 1u << 6,
+};
+
+enum sim_issu_state { ISSU_IDLE, ISSU_RUNNING, ISSU_DONE, ISSU_FAILED };
+
+/* The phases of the ISSU timeline, in order (names as in DESIGN.md §6). */
+enum sim_phase {
+  PHASE_VALIDATE,
+  PHASE_BACKUP_UPGRADE,
+  PHASE_BACKUP_REBOOT,
+  PHASE_DAEMONS,
+  PHASE_FRU_UPGRADE,
+  PHASE_SWITCHOVER,
+  PHASE_OLD_MASTER_UPGRADE,
+  PHASE_OLD_MASTER_REBOOT,
+  PHASE_COUNT
+};
+extern const char *const sim_phase_names[PHASE_COUNT];
+
+struct sim_re {
+  bool present;
+  bool master;
+  char version[40];
+  char pending[40];  /* installed, active after the next reboot ("" = none) */
+  double booted;     /* simulated time it last came up */
+  double down_until; /* 0: up; later than now: rebooting; SIM_NEVER: never comes back */
+  char reboot_reason[80];
+};
+
+struct sim_file {
+  char path[256];
+  uint64_t size;
+  char md5[33];
+  char sha256[65];
+};
+
+struct sim_issu {
+  enum sim_issu_state state;
+  double started; /* simulated time */
+  char package[256];
+  char target[40];
+  unsigned options;
+  int old_master;  /* the RE that was master when the ISSU started */
+  size_t applied;  /* timeline steps whose effects are in the state */
+  char failure[300];
+};
+
+struct sim_router {
+  char path[512]; /* the state file */
+  char hostname[64];
+  char model[16];
+  double time_scale;
+  uint64_t seed;
+  double anchor_real, anchor_sim; /* simulated time = anchor_sim + (real - anchor_real) * scale */
+  struct sim_re re[2];
+  bool gres, nsr, commit_sync;
+  struct sim_file *files;
+  size_t nfiles;
+  uint64_t var_total_kb, var_used_kb;
+  struct sim_issu issu;
+  unsigned issu_starts;
+  double holddown_until;
+  unsigned faults;
+  char hang_phase[32];
+  double slow_factor;
+  /* Release-dependent wording, varied across a lab so parsers meet all of it. */
+  bool cli_timestamp;     /* a "Nov 24 01:33:44" line before each output (set cli timestamp) */
+  bool issu_line_prefix;  /* "[Nov 24 01:37:04]:" before ISSU: lines (newer releases) */
+  bool peer_state_wording; /* "Peer state: Steady State" instead of "Switchover Status: Ready" */
+};
+
+/* ---- sim_state.c ---- */
+
+/* Opens and locks the state file (exclusive, flock), then loads it. */
+int sim_open(const char *path, struct sim_router *r, int *lock_fd, char *err, size_t errlen);
+/* Writes the state atomically: a temporary file, fsync, rename, fsync of the directory. */
+int sim_save(const struct sim_router *r, char *err, size_t errlen);
+void sim_close(struct sim_router *r, int lock_fd);
+/* Creates a new state file (for lab init). */
+int sim_create(const struct sim_router *r, char *err, size_t errlen);
+void sim_router_free(struct sim_router *r);
+struct sim_file *sim_find_file(struct sim_router *r, const char *path);
+struct sim_file *sim_add_file(struct sim_router *r, const char *path);
+void sim_remove_file(struct sim_router *r, const char *path);
+
+/* Fault names, for --fault HOST=NAME and the state file. */
+int sim_fault_parse(const char *name, struct sim_router *r, char *err, size_t errlen);
+/* Writes the router's faults as a comma-separated list. */
+void sim_fault_list(const struct sim_router *r, char *buf, size_t len);
+
+/* ---- sim_clock.c ---- */
+
+/* The simulated present. JUNOS_SIM_REAL_NOW (seconds since the epoch) overrides the real clock,
+ * for tests that look at a router at a chosen moment. */
+double sim_now(const struct sim_router *r);
+/* Real seconds until simulated time `t` (0 if past). */
+double sim_real_delay(const struct sim_router *r, double t);
+
+/* One step of the ISSU timeline: at `at` (simulated seconds after the start) print `line`
+ * (if any) and apply `effect`. */
+enum sim_effect {
+  EFFECT_NONE,
+  EFFECT_BACKUP_INSTALLED,
+  EFFECT_BACKUP_DOWN,
+  EFFECT_SWITCHOVER,
+  EFFECT_OLD_MASTER_INSTALLED,
+  EFFECT_OLD_MASTER_DOWN,
+  EFFECT_DONE,
+  EFFECT_FAIL,
+};
+
+struct sim_step {
+  double at;
+  enum sim_phase phase;
+  char line[300];
+  enum sim_effect effect;
+  double down_for; /* EFFECT_*_DOWN: how long the RE stays down (SIM_NEVER: forever) */
+};
+
+/* The router's ISSU timeline for its current ISSU (package, options, faults, jitter). */
+size_t sim_timeline(const struct sim_router *r, struct sim_step **steps);
+/* Brings the router up to `now`: finished reboots, ISSU steps whose time has come. Returns true
+ * when the state changed (and should be saved). */
+bool sim_settle(struct sim_router *r, double now);
+/* The phase the running ISSU is in at `now` ("idle", "done", "failed" otherwise). */
+const char *sim_issu_state_name(const struct sim_router *r, double now);
+int sim_master(const struct sim_router *r);
+bool sim_re_up(const struct sim_router *r, int slot, double now);
+/* The simulated duration of an RE reboot, and the mastership hold-down after one. */
+double sim_reboot_seconds(const struct sim_router *r);
+double sim_holddown_seconds(const struct sim_router *r);
+
+/* ---- versions ---- */
+
+/* Compares two Junos versions ("21.4R3-S5.4" < "23.4R2"); <0, 0, >0. */
+int sim_version_cmp(const char *a, const char *b);
+/* The version in a package file name ("junos-install-mx-x86-64-23.4R2-S3.7.tgz" -> 23.4R2-S3.7),
+ * or false. */
+bool sim_package_version(const char *path, char *out, size_t len);
+
+/* ---- sim_cli.c: output with Junos pipes ---- */
+
+struct sim_out {
+  FILE *fp;
+  char *match, *except; /* regular expressions, case-insensitive */
+  void *match_re, *except_re;
+  bool count;
+  size_t lines;
+  bool display_set;
+};
+
+void sim_line(struct sim_out *o, const char *fmt, ...) ISSU_PRINTF(2, 3);
+/* Formats simulated time as "Nov 24 01:33:44". */
+void sim_clock_text(double t, char *buf, size_t len);
+
+/* Runs one command line (with pipes) against the router; returns the exit status. */
+int sim_run_command(const char *state_path, const char *command, FILE *in, FILE *out);
+
+/* ---- commands (sim_show.c, sim_request.c, sim_scp.c) ---- */
+
+struct sim_ctx {
+  struct sim_router *r;
+  int lock_fd;
+  struct sim_out *out;
+  FILE *in;
+  double now;
+  char **args; /* the words after the command's fixed words */
+  size_t nargs;
+  bool dirty;    /* save before returning */
+  bool released; /* the handler saved and unlocked: the dispatcher must not save its copy */
+};
+
+int sim_show_version(struct sim_ctx *c);
+int sim_show_chassis_re(struct sim_ctx *c);
+int sim_show_switchover(struct sim_ctx *c);
+int sim_show_task_replication(struct sim_ctx *c);
+int sim_show_configuration(struct sim_ctx *c);
+int sim_show_storage(struct sim_ctx *c);
+int sim_show_alarms(struct sim_ctx *c);
+int sim_show_issu(struct sim_ctx *c);
+int sim_file_list(struct sim_ctx *c);
+int sim_file_checksum(struct sim_ctx *c);
+int sim_request_switch(struct sim_ctx *c);
+int sim_request_reboot(struct sim_ctx *c);
+int sim_request_validate(struct sim_ctx *c);
+int sim_request_issu(struct sim_ctx *c);
+int sim_scp_sink(struct sim_ctx *c);
+
+/* Reads a [yes,no] answer from the session's stdin; EOF or anything else is "no". */
+bool sim_confirm(struct sim_ctx *c, const char *question);
+/* Ends the SSH session the way a real switchover or reboot does: the connection is cut with no
+ * exit status (behind sshd, the session's sshd processes are killed; locally, this process). */
+void sim_drop_session(void);
+
+/* ---- sim_lab.c ---- */
+
+int sim_lab_main(int argc, char **argv, const char *self);
+
+#endif

@@ -1,0 +1,704 @@
+/*
+ * junos-sim lab: a whole fleet of simulated routers behind real OpenSSH on 127.0.0.1.
+ *
+ * `init` writes one state file per router, an ed25519 host key and client key, sshd
+ * configurations (one sshd serves at most 16 routers, OpenSSH's listener limit; `Match LocalPort`
+ * gives each router's port its own ForceCommand), an Ansible inventory, a rollout policy,
+ * known_hosts, an ssh_config, and the package image the policy stages. `up` starts the sshd
+ * processes and returns once every port accepts connections; `down` stops them; `status` shows
+ * every router as its clock has it now.
+ */
+/* realpath() is XSI. */
+#define _XOPEN_SOURCE 700
+
+#include "simulator/sim.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void sleep_ms(long ms)
+{
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0)
+    ;
+}
+
+#define ROUTERS_PER_SSHD 16
+#define IMAGE_BYTES (1u << 20)
+
+static const char *const site_names[] = {"ams", "fra", "lon", "par", "mad", "mil", "nyc", "chi",
+                                         "dfw", "sfo", "sea", "atl", "sin", "syd", "tok", "hkg"};
+
+struct lab {
+  char dir[512];
+  char self[512];
+  size_t devices, sites;
+  double time_scale;
+  uint64_t seed;
+  int base_port;
+  char from[40], to[40];
+  char **names;
+  char **fault_specs;
+  size_t nfaults;
+};
+
+static int fail(const char *fmt, ...) ISSU_PRINTF(1, 2);
+
+/* Reports a lab error on stderr; returns the usage exit code. */
+static int fail(const char *fmt, ...)
+{
+  va_list ap;
+  fprintf(stderr, "junos-sim lab: ");
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\n");
+  return 2;
+}
+
+/* Runs argv, waits; returns its exit status (or -1). */
+static int run(char *const argv[])
+{
+  pid_t pid = fork();
+  if (pid < 0)
+    return -1;
+  if (pid == 0) {
+    execvp(argv[0], argv);
+    _exit(127);
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static char *path_in(const struct lab *l, const char *rel)
+{
+  return xasprintf("%s/%s", l->dir, rel);
+}
+
+static int write_text(const char *path, const char *text)
+{
+  FILE *f = fopen(path, "w");
+  if (f == NULL)
+    return -1;
+  fputs(text, f);
+  return fclose(f);
+}
+
+static char *read_text(const char *path)
+{
+  char *buf = NULL, err[128];
+  size_t len;
+  return text_read_file(path, 1 << 20, &buf, &len, err, sizeof err) == 0 ? buf : NULL;
+}
+
+static bool port_free(int port)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+  if (fd >= 0)
+    close(fd);
+  return ok;
+}
+
+static bool port_accepts(int port)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+  if (fd >= 0)
+    close(fd);
+  return ok;
+}
+
+/* A run of `n` free ports, starting somewhere in 20000-59999 that depends on the seed and pid
+ * (so parallel test labs rarely collide, and a collision moves on). */
+static int find_ports(size_t n, uint64_t seed)
+{
+  for (int attempt = 0; attempt < 200; attempt++) {
+    int base = 20000 + (int)((seed * 7919 + (uint64_t)getpid() * 104729 + (uint64_t)attempt * 6151) %
+                             (40000 - n));
+    size_t ok = 0;
+    while (ok < n && port_free(base + (int)ok))
+      ok++;
+    if (ok == n)
+      return base;
+  }
+  return -1;
+}
+
+static bool digest_file(const char *tool, const char *file, char *out, size_t len)
+{
+  char *cmd = xasprintf("%s '%s'", tool, file);
+  FILE *p = popen(cmd, "r");
+  free(cmd);
+  char buf[200] = "";
+  bool ok = p && fgets(buf, sizeof buf, p) != NULL;
+  if (p)
+    ok = pclose(p) == 0 && ok;
+  buf[strcspn(buf, " \n")] = '\0';
+  snprintf(out, len, "%s", buf);
+  return ok;
+}
+
+static const char *user_name(void)
+{
+  struct passwd *pw = getpwuid(getuid());
+  return pw ? pw->pw_name : "root";
+}
+
+/* ---- init ---- */
+
+static int parse_init(int argc, char **argv, struct lab *l)
+{
+  l->devices = 0;
+  l->time_scale = 600;
+  l->seed = 1;
+  snprintf(l->from, sizeof l->from, "21.4R3-S5.4");
+  snprintf(l->to, sizeof l->to, "23.4R2-S3.7");
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    char *end = NULL;
+    if (a[0] != '-' && l->dir[0] == '\0') {
+      snprintf(l->dir, sizeof l->dir, "%s", a);
+      continue;
+    }
+    if (v == NULL)
+      return fail("option '%s' needs a value", a);
+    i++;
+    if (strcmp(a, "--devices") == 0)
+      l->devices = strtoul(v, &end, 10);
+    else if (strcmp(a, "--sites") == 0)
+      l->sites = strtoul(v, &end, 10);
+    else if (strcmp(a, "--time-scale") == 0)
+      l->time_scale = strtod(v, &end);
+    else if (strcmp(a, "--seed") == 0)
+      l->seed = strtoull(v, &end, 10);
+    else if (strcmp(a, "--base-port") == 0)
+      l->base_port = (int)strtol(v, &end, 10);
+    else if (strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0) {
+      snprintf(strcmp(a, "--from") == 0 ? l->from : l->to, sizeof l->from, "%s", v);
+      continue;
+    } else if (strcmp(a, "--fault") == 0) {
+      l->fault_specs = xrealloc(l->fault_specs, (l->nfaults + 1) * sizeof *l->fault_specs);
+      l->fault_specs[l->nfaults++] = xstrdup(v);
+      continue;
+    } else
+      return fail("unknown option '%s'", a);
+    if (end == NULL || *end != '\0')
+      return fail("'%s' is not a number", v);
+  }
+  if (l->dir[0] == '\0')
+    return fail("%s", "missing DIR (junos-sim lab init DIR --devices N)");
+  if (strpbrk(l->dir, " \t\n'\"\\$`;|&") != NULL)
+    return fail("'%s': the lab directory's path must not contain spaces or shell characters",
+                l->dir);
+  if (l->devices < 1 || l->devices > 5000)
+    return fail("%s", "--devices must be from 1 to 5000");
+  if (l->sites == 0)
+    l->sites = (l->devices + 7) / 8;
+  if (l->sites > l->devices)
+    l->sites = l->devices;
+  if (l->time_scale < 1 || l->time_scale > 100000)
+    return fail("%s", "--time-scale must be from 1 to 100000");
+  if (sim_version_cmp(l->from, l->to) >= 0)
+    return fail("%s", "--to must be a newer version than --from");
+  if (l->base_port != 0 && (l->base_port < 1024 || l->base_port + (int)l->devices > 65535))
+    return fail("%s", "--base-port must leave room for every router between 1024 and 65535");
+  return 0;
+}
+
+static void site_name(size_t i, char *buf, size_t len)
+{
+  if (i < ARRAY_LEN(site_names))
+    snprintf(buf, len, "%s", site_names[i]);
+  else
+    snprintf(buf, len, "s%03zu", i);
+}
+
+/* One router's state at the start: both REs on `from`, GRES/NSR/commit sync on, the package in
+ * /var/tmp, and its faults applied. */
+static int write_router(const struct lab *l, size_t i, const char *name, const char *pkg_path,
+                        const struct sim_file *image, unsigned faults_mask, const char *hang,
+                        double slow, double now)
+{
+  struct sim_router r = {0};
+  char *path = xasprintf("%s/routers/%s.json", l->dir, name);
+  snprintf(r.path, sizeof r.path, "%s", path);
+  free(path);
+  snprintf(r.hostname, sizeof r.hostname, "%s", name);
+  snprintf(r.model, sizeof r.model, "%s", i % 3 == 0 ? "mx960" : "mx480");
+  r.time_scale = l->time_scale;
+  r.seed = l->seed * 1000003 + i;
+  r.anchor_real = now;
+  r.anchor_sim = now;
+  for (int s = 0; s < 2; s++) {
+    r.re[s].present = true;
+    r.re[s].master = s == 0;
+    snprintf(r.re[s].version, sizeof r.re[s].version, "%s", l->from);
+    r.re[s].booted = now - 86400.0 * (30 + (double)((r.seed + (uint64_t)s) % 300));
+  }
+  r.gres = !(faults_mask & FAULT_GRES_OFF);
+  r.nsr = !(faults_mask & FAULT_NSR_OFF);
+  r.commit_sync = !(faults_mask & FAULT_COMMIT_SYNC_OFF);
+  r.faults = faults_mask;
+  snprintf(r.hang_phase, sizeof r.hang_phase, "%s", hang);
+  r.slow_factor = slow;
+  if (faults_mask & FAULT_VERSION_MISMATCH) {
+    /* RE1 one service release behind: a half-finished earlier upgrade. */
+    snprintf(r.re[1].version, sizeof r.re[1].version, "%s", "21.4R3-S4.9");
+  }
+  r.var_total_kb = 19u * 1024 * 1024;
+  r.var_used_kb = 8u * 1024 * 1024 + (r.seed % 1024) * 1024;
+  if (!(faults_mask & FAULT_PACKAGE_MISSING)) {
+    struct sim_file *f = sim_add_file(&r, pkg_path);
+    *f = *image;
+    snprintf(f->path, sizeof f->path, "%s", pkg_path);
+    if (faults_mask & FAULT_CHECKSUM_MISMATCH)
+      f->sha256[0] = f->sha256[0] == '0' ? '1' : '0';
+  }
+  /* Wording that differs across releases, spread over the lab by the seed. */
+  r.cli_timestamp = r.seed % 3 == 1;
+  r.issu_line_prefix = r.seed % 2 == 1;
+  r.peer_state_wording = r.seed % 4 == 3;
+  char err[256];
+  int rc = sim_create(&r, err, sizeof err);
+  sim_router_free(&r);
+  if (rc < 0)
+    fprintf(stderr, "junos-sim lab: %s\n", err);
+  return rc;
+}
+
+static int make_image(const struct lab *l, const char *path, struct sim_file *f)
+{
+  FILE *out = fopen(path, "wb");
+  if (out == NULL)
+    return -1;
+  uint64_t x = l->seed ^ 0x5bd1e995ULL;
+  for (size_t i = 0; i < IMAGE_BYTES / 8; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    fwrite(&x, sizeof x, 1, out);
+  }
+  if (fclose(out) != 0)
+    return -1;
+  f->size = IMAGE_BYTES;
+  return digest_file("md5sum", path, f->md5, sizeof f->md5) &&
+                 digest_file("sha256sum", path, f->sha256, sizeof f->sha256)
+             ? 0
+             : -1;
+}
+
+static int lab_init(int argc, char **argv, const char *self)
+{
+  struct lab l = {0};
+  snprintf(l.self, sizeof l.self, "%s", self);
+  int rc = parse_init(argc, argv, &l);
+  if (rc != 0)
+    return rc;
+  char abs[512];
+  mkdir(l.dir, 0755);
+  if (realpath(l.dir, abs) == NULL)
+    return fail("cannot create %s", l.dir);
+  snprintf(l.dir, sizeof l.dir, "%s", abs);
+  const char *subdirs[] = {"routers", "ssh", "sshd", "images"};
+  for (size_t i = 0; i < ARRAY_LEN(subdirs); i++) {
+    char *p = path_in(&l, subdirs[i]);
+    mkdir(p, 0755);
+    free(p);
+  }
+  if (l.base_port == 0)
+    l.base_port = find_ports(l.devices, l.seed);
+  if (l.base_port < 0)
+    return fail("%s", "no run of free ports found on 127.0.0.1");
+
+  /* Keys: ed25519 for the host and the client (the pair libssh2 1.10 and OpenSSH 9.2 share). */
+  char *host_key = path_in(&l, "ssh/ssh_host_ed25519_key");
+  char *client_key = path_in(&l, "ssh/id_ed25519");
+  for (int k = 0; k < 2; k++) {
+    char *key = k ? client_key : host_key;
+    if (access(key, F_OK) == 0)
+      continue;
+    char *argv_kg[] = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "junos-sim-lab",
+                       "-f", key, NULL};
+    if (run(argv_kg) != 0)
+      return fail("ssh-keygen failed for %s (is openssh-client installed?)", key);
+  }
+  char *client_pub_path = xasprintf("%s.pub", client_key);
+  char *host_pub_path = xasprintf("%s.pub", host_key);
+  char *client_pub = read_text(client_pub_path), *host_pub = read_text(host_pub_path);
+  if (client_pub == NULL || host_pub == NULL)
+    return fail("%s", "cannot read the generated public keys");
+  /* "ssh-ed25519 AAAA... comment\n": known_hosts wants the type and the key. */
+  size_t type_len = strcspn(host_pub, " ");
+  size_t key_len = strcspn(host_pub + type_len + 1, " \n");
+  char *host_key_text = xstrndup(host_pub, type_len + 1 + key_len);
+  char *auth = path_in(&l, "ssh/authorized_keys");
+  write_text(auth, client_pub);
+
+  /* The package image the policy stages. */
+  char pkg_name[128];
+  snprintf(pkg_name, sizeof pkg_name, "junos-install-mx-x86-64-%s.tgz", l.to);
+  char *image_path = xasprintf("%s/images/%s", l.dir, pkg_name);
+  char *pkg_path = xasprintf("/var/tmp/%s", pkg_name);
+  struct sim_file image = {0};
+  if (make_image(&l, image_path, &image) < 0)
+    return fail("cannot write the package image %s (are md5sum and sha256sum there?)", image_path);
+
+  /* Routers: contiguous blocks per site, pairs of two within a site. */
+  double now;
+  {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+  }
+  size_t per_site = (l.devices + l.sites - 1) / l.sites;
+  char *inv = NULL, *known = NULL, *ssh_cfg = NULL;
+  size_t il = 0, ic = 0, kl = 0, kc = 0, sl = 0, sc = 0;
+  const char *user = user_name();
+  text_appendf(&inv, &il, &ic,
+               "# junos-sim lab: %zu simulated MX routers behind OpenSSH on 127.0.0.1\n"
+               "# (junos-sim lab up %s; then issu-fleet plan -i %s/inventory.yaml -p "
+               "%s/rollout.yaml)\n"
+               "all:\n  vars:\n    ansible_user: %s\n    ansible_ssh_private_key_file: %s\n"
+               "    issu_known_hosts: %s/known_hosts\n  children:\n",
+               l.devices, l.dir, l.dir, l.dir, user, client_key, l.dir);
+  cJSON *labj = cJSON_CreateObject();
+  cJSON_AddStringToObject(labj, "dir", l.dir);
+  cJSON_AddNumberToObject(labj, "devices", (double)l.devices);
+  cJSON_AddNumberToObject(labj, "time_scale", l.time_scale);
+  cJSON_AddNumberToObject(labj, "seed", (double)l.seed);
+  cJSON_AddStringToObject(labj, "from", l.from);
+  cJSON_AddStringToObject(labj, "to", l.to);
+  cJSON *routers = cJSON_AddArrayToObject(labj, "routers");
+  size_t assigned_faults = 0;
+  for (size_t i = 0; i < l.devices; i++) {
+    size_t site = i / per_site, idx = i % per_site + 1;
+    char sname[24], name[64];
+    site_name(site, sname, sizeof sname);
+    snprintf(name, sizeof name, "mx-%s-%zu", sname, idx);
+    if (idx == 1)
+      text_appendf(&inv, &il, &ic, "    site_%s:\n      vars: {site: %s, region: %s}\n      hosts:\n",
+                   sname, sname, site < (l.sites + 1) / 2 ? "eu" : "us");
+    int port = l.base_port + (int)i;
+    text_appendf(&inv, &il, &ic,
+                 "        %s: {ansible_host: 127.0.0.1, ansible_port: %d, pair: %s-core-%zu,\n"
+                 "          issu_local_command: \"%s device --state %s/routers/%s.json\"}\n",
+                 name, port, sname, (idx + 1) / 2, l.self, l.dir, name);
+    text_appendf(&known, &kl, &kc, "[127.0.0.1]:%d %s\n", port, host_key_text);
+    text_appendf(&ssh_cfg, &sl, &sc,
+                 "Host %s\n    HostName 127.0.0.1\n    Port %d\n    User %s\n    IdentityFile %s\n"
+                 "    IdentitiesOnly yes\n    UserKnownHostsFile %s/known_hosts\n"
+                 "    StrictHostKeyChecking yes\n    BatchMode yes\n    LogLevel ERROR\n\n",
+                 name, port, user, client_key, l.dir);
+    /* Faults for this host. */
+    struct sim_router probe = {0};
+    probe.slow_factor = 1;
+    for (size_t f = 0; f < l.nfaults; f++) {
+      char *eq = strchr(l.fault_specs[f], '=');
+      if (eq == NULL)
+        return fail("--fault '%s': expected HOST=FAULT", l.fault_specs[f]);
+      if ((size_t)(eq - l.fault_specs[f]) != strlen(name) ||
+          strncmp(l.fault_specs[f], name, strlen(name)) != 0)
+        continue;
+      char err[512];
+      if (sim_fault_parse(eq + 1, &probe, err, sizeof err) < 0)
+        return fail("%s", err);
+      assigned_faults++;
+    }
+    if (write_router(&l, i, name, pkg_path, &image, probe.faults, probe.hang_phase,
+                     probe.slow_factor, now) < 0)
+      return 2;
+    cJSON *rj = cJSON_CreateObject();
+    cJSON_AddStringToObject(rj, "name", name);
+    cJSON_AddNumberToObject(rj, "port", port);
+    cJSON_AddItemToArray(routers, rj);
+  }
+  if (assigned_faults < l.nfaults)
+    return fail("%s", "a --fault names a host that is not in the lab (hosts are mx-SITE-N)");
+
+  /* sshd configurations: at most 16 listeners each. */
+  size_t groups = (l.devices + ROUTERS_PER_SSHD - 1) / ROUTERS_PER_SSHD;
+  cJSON_AddNumberToObject(labj, "sshd_count", (double)groups);
+  for (size_t g = 0; g < groups; g++) {
+    char *conf = NULL;
+    size_t cl = 0, cc = 0;
+    text_appendf(&conf, &cl, &cc, "# junos-sim lab sshd %zu of %zu (generated)\n", g + 1, groups);
+    for (size_t i = g * ROUTERS_PER_SSHD; i < l.devices && i < (g + 1) * ROUTERS_PER_SSHD; i++)
+      text_appendf(&conf, &cl, &cc, "ListenAddress 127.0.0.1:%d\n", l.base_port + (int)i);
+    text_appendf(&conf, &cl, &cc,
+                 "HostKey %s\nPidFile %s/sshd/sshd-%zu.pid\nAuthorizedKeysFile %s\n"
+                 "StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
+                 "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
+                 "MaxStartups 500\nMaxSessions 100\nLogLevel ERROR\nPrintMotd no\n"
+                 "AllowTcpForwarding no\nX11Forwarding no\n",
+                 host_key, l.dir, g, auth);
+    for (size_t i = g * ROUTERS_PER_SSHD; i < l.devices && i < (g + 1) * ROUTERS_PER_SSHD; i++) {
+      const char *name = cJSON_GetObjectItem(cJSON_GetArrayItem(routers, (int)i), "name")->valuestring;
+      text_appendf(&conf, &cl, &cc, "Match LocalPort %d\n    ForceCommand %s device --state %s/routers/%s.json\n",
+                   l.base_port + (int)i, l.self, l.dir, name);
+    }
+    char *conf_path = xasprintf("%s/sshd/sshd-%zu.conf", l.dir, g);
+    write_text(conf_path, conf);
+    free(conf_path);
+    free(conf);
+  }
+
+  char *policy = xasprintf(
+      "# Rollout policy for the junos-sim lab in %s (see docs/policy.md)\n"
+      "target:\n  version: %s\n  package: %s\n  sha256: %s\n  source: %s\n"
+      "issu:\n  old_master: reboot\n  switchback: true\n"
+      "waves:\n  canary: 1\n  serial: [\"25%%\"]\n  soak: 5m\n"
+      "limits:\n  per: {site: \"50%%\"}\n  exclusive: [pair]\n"
+      "failures:\n  max_failed: 0\n",
+      l.dir, l.to, pkg_path, image.sha256, image_path);
+  char *files[][2] = {{"inventory.yaml", inv}, {"known_hosts", known}, {"ssh_config", ssh_cfg},
+                      {"rollout.yaml", policy}};
+  for (size_t i = 0; i < ARRAY_LEN(files); i++) {
+    char *p = path_in(&l, files[i][0]);
+    if (write_text(p, files[i][1]) != 0)
+      return fail("cannot write %s", p);
+    free(p);
+  }
+  char *lab_json = cJSON_Print(labj);
+  char *lab_path = path_in(&l, "lab.json");
+  write_text(lab_path, lab_json);
+  printf("lab of %zu routers in %zu sites written to %s (ports %d-%d, %zu sshd, time scale %g)\n",
+         l.devices, l.sites, l.dir, l.base_port, l.base_port + (int)l.devices - 1, groups,
+         l.time_scale);
+  free(lab_path);
+  free(lab_json);
+  cJSON_Delete(labj);
+  free(policy);
+  free(inv);
+  free(known);
+  free(ssh_cfg);
+  free(image_path);
+  free(pkg_path);
+  free(auth);
+  free(host_key_text);
+  free(client_pub);
+  free(host_pub);
+  free(client_pub_path);
+  free(host_pub_path);
+  free(host_key);
+  free(client_key);
+  for (size_t f = 0; f < l.nfaults; f++)
+    free(l.fault_specs[f]);
+  free(l.fault_specs);
+  return 0;
+}
+
+/* ---- up, down, status ---- */
+
+static cJSON *load_lab(const char *dir)
+{
+  char *path = xasprintf("%s/lab.json", dir);
+  char *text = read_text(path);
+  free(path);
+  cJSON *j = text ? cJSON_Parse(text) : NULL;
+  free(text);
+  if (j == NULL)
+    fprintf(stderr, "junos-sim lab: %s is not a lab (no readable lab.json; run lab init)\n", dir);
+  return j;
+}
+
+static pid_t read_pid(const char *path)
+{
+  char *text = read_text(path);
+  pid_t pid = text ? (pid_t)strtol(text, NULL, 10) : 0;
+  free(text);
+  return pid;
+}
+
+static int lab_up(const char *dir)
+{
+  cJSON *lab = load_lab(dir);
+  if (lab == NULL)
+    return 2;
+  const char *root = cJSON_GetObjectItem(lab, "dir")->valuestring;
+  int groups = cJSON_GetObjectItem(lab, "sshd_count")->valueint;
+  if (geteuid() == 0)
+    mkdir("/run/sshd", 0755); /* sshd refuses to start as root without it */
+  int rc = 0;
+  for (int g = 0; g < groups && rc == 0; g++) {
+    char *run_file = xasprintf("%s/sshd/sshd-%d.run", root, g);
+    pid_t old = read_pid(run_file);
+    if (old > 0 && kill(old, 0) == 0) {
+      free(run_file);
+      continue; /* already up */
+    }
+    char *conf = xasprintf("%s/sshd/sshd-%d.conf", root, g);
+    char *log = xasprintf("%s/sshd/sshd-%d.log", root, g);
+    pid_t pid = fork();
+    if (pid == 0) {
+      /* Detached: its own session, stdin from /dev/null, errors to the log. */
+      setsid();
+      int in = open("/dev/null", O_RDONLY), err = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(in, 0);
+      dup2(err, 1);
+      dup2(err, 2);
+      execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", conf, (char *)NULL);
+      _exit(127);
+    }
+    char pid_text[32];
+    snprintf(pid_text, sizeof pid_text, "%ld\n", (long)pid);
+    if (pid < 0 || write_text(run_file, pid_text) != 0)
+      rc = fail("cannot start sshd for %s", conf);
+    free(conf);
+    free(log);
+    free(run_file);
+  }
+  /* Ready when every router's port accepts a connection (or an sshd died: say why). */
+  cJSON *routers = cJSON_GetObjectItem(lab, "routers");
+  int n = cJSON_GetArraySize(routers);
+  for (int i = 0; i < n && rc == 0; i++) {
+    int port = cJSON_GetObjectItem(cJSON_GetArrayItem(routers, i), "port")->valueint;
+    int tries = 0;
+    while (!port_accepts(port) && tries++ < 300) {
+      char *run_file = xasprintf("%s/sshd/sshd-%d.run", root, i / ROUTERS_PER_SSHD);
+      pid_t pid = read_pid(run_file);
+      free(run_file);
+      int status;
+      if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
+        char *log = xasprintf("%s/sshd/sshd-%d.log", root, i / ROUTERS_PER_SSHD);
+        char *text = read_text(log);
+        fprintf(stderr, "junos-sim lab: sshd for port %d exited: %s", port, text ? text : "?\n");
+        free(text);
+        free(log);
+        rc = 1;
+        break;
+      }
+      sleep_ms(50);
+    }
+    if (rc == 0 && tries > 300)
+      rc = fail("port %s does not accept connections after 15 s", cJSON_GetObjectItem(cJSON_GetArrayItem(routers, i), "name")->valuestring);
+  }
+  if (rc == 0)
+    printf("lab up: %d routers on 127.0.0.1, %d sshd\n", n, groups);
+  cJSON_Delete(lab);
+  return rc;
+}
+
+static int lab_down(const char *dir)
+{
+  cJSON *lab = load_lab(dir);
+  if (lab == NULL)
+    return 2;
+  const char *root = cJSON_GetObjectItem(lab, "dir")->valuestring;
+  int groups = cJSON_GetObjectItem(lab, "sshd_count")->valueint;
+  int stopped = 0;
+  for (int g = 0; g < groups; g++) {
+    char *run_file = xasprintf("%s/sshd/sshd-%d.run", root, g);
+    pid_t pid = read_pid(run_file);
+    if (pid > 0 && kill(pid, SIGTERM) == 0) {
+      for (int t = 0; t < 100 && kill(pid, 0) == 0; t++) {
+        waitpid(pid, NULL, WNOHANG);
+        sleep_ms(20);
+      }
+      if (kill(pid, 0) == 0)
+        kill(pid, SIGKILL);
+      stopped++;
+    }
+    unlink(run_file);
+    free(run_file);
+  }
+  printf("lab down: %d sshd stopped\n", stopped);
+  cJSON_Delete(lab);
+  return 0;
+}
+
+static int lab_status(const char *dir, bool json)
+{
+  cJSON *lab = load_lab(dir);
+  if (lab == NULL)
+    return 2;
+  const char *root = cJSON_GetObjectItem(lab, "dir")->valuestring;
+  cJSON *routers = cJSON_GetObjectItem(lab, "routers");
+  cJSON *out = cJSON_CreateArray();
+  if (!json)
+    printf("%-14s %-14s %-14s %-6s %-20s %s\n", "ROUTER", "RE0", "RE1", "MASTER", "ISSU",
+           "STARTS");
+  cJSON *rj;
+  int rc = 0;
+  cJSON_ArrayForEach(rj, routers)
+  {
+    const char *name = cJSON_GetObjectItem(rj, "name")->valuestring;
+    char *path = xasprintf("%s/routers/%s.json", root, name);
+    struct sim_router r;
+    int fd;
+    char err[512];
+    if (sim_open(path, &r, &fd, err, sizeof err) < 0) {
+      fprintf(stderr, "junos-sim lab: %s\n", err);
+      free(path);
+      rc = 1;
+      continue;
+    }
+    free(path);
+    double now = sim_now(&r);
+    sim_settle(&r, now); /* a view: not saved */
+    const char *state = sim_issu_state_name(&r, now);
+    char v0[48], v1[48];
+    snprintf(v0, sizeof v0, "%s%s", r.re[0].version, sim_re_up(&r, 0, now) ? "" : " (down)");
+    snprintf(v1, sizeof v1, "%s%s", r.re[1].version, sim_re_up(&r, 1, now) ? "" : " (down)");
+    if (json) {
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddStringToObject(o, "name", name);
+      cJSON_AddStringToObject(o, "re0_version", r.re[0].version);
+      cJSON_AddStringToObject(o, "re1_version", r.re[1].version);
+      cJSON_AddNumberToObject(o, "master", sim_master(&r));
+      cJSON_AddStringToObject(o, "issu_state", state);
+      cJSON_AddNumberToObject(o, "issu_starts", r.issu_starts);
+      cJSON_AddBoolToObject(o, "re0_up", sim_re_up(&r, 0, now));
+      cJSON_AddBoolToObject(o, "re1_up", sim_re_up(&r, 1, now));
+      cJSON_AddItemToArray(out, o);
+    } else
+      printf("%-14s %-14s %-14s re%-4d %-20s %u\n", name, v0, v1, sim_master(&r), state,
+             r.issu_starts);
+    sim_close(&r, fd);
+  }
+  if (json) {
+    char *text = cJSON_PrintUnformatted(out);
+    printf("%s\n", text);
+    free(text);
+  }
+  cJSON_Delete(out);
+  cJSON_Delete(lab);
+  return rc;
+}
+
+int sim_lab_main(int argc, char **argv, const char *self)
+{
+  if (argc < 1)
+    return fail("%s", "expected init, up, down or status (see junos-sim --help)");
+  const char *verb = argv[0];
+  if (strcmp(verb, "init") == 0)
+    return lab_init(argc - 1, argv + 1, self);
+  if (argc < 2)
+    return fail("%s", "missing DIR");
+  if (strcmp(verb, "up") == 0)
+    return lab_up(argv[1]);
+  if (strcmp(verb, "down") == 0)
+    return lab_down(argv[1]);
+  if (strcmp(verb, "status") == 0)
+    return lab_status(argv[1], argc > 2 && strcmp(argv[2], "--json") == 0);
+  return fail("unknown lab command '%s' (expected init, up, down or status)", verb);
+}
