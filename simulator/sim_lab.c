@@ -529,6 +529,24 @@ static pid_t read_pid(const char *path)
   return pid;
 }
 
+/* True while the process runs: a zombie (killed, not yet reaped by a parent that is not us) is
+ * gone for our purposes. */
+static bool alive(pid_t pid)
+{
+  if (pid <= 0 || kill(pid, 0) != 0)
+    return false;
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return false;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  char *paren = strrchr(buf, ')');
+  return paren == NULL || paren[1] == '\0' || paren[2] != 'Z';
+}
+
 static int lab_up(const char *dir)
 {
   cJSON *lab = load_lab(dir);
@@ -542,7 +560,7 @@ static int lab_up(const char *dir)
   for (int g = 0; g < groups && rc == 0; g++) {
     char *run_file = xasprintf("%s/sshd/sshd-%d.run", root, g);
     pid_t old = read_pid(run_file);
-    if (old > 0 && kill(old, 0) == 0) {
+    if (alive(old)) {
       free(run_file);
       continue; /* already up */
     }
@@ -605,22 +623,33 @@ static int lab_down(const char *dir)
     return 2;
   const char *root = cJSON_GetObjectItem(lab, "dir")->valuestring;
   int groups = cJSON_GetObjectItem(lab, "sshd_count")->valueint;
+  pid_t *pids = xcalloc((size_t)groups + 1, sizeof *pids);
   int stopped = 0;
+  /* Signal every sshd first, then wait for all of them together. */
   for (int g = 0; g < groups; g++) {
     char *run_file = xasprintf("%s/sshd/sshd-%d.run", root, g);
-    pid_t pid = read_pid(run_file);
-    if (pid > 0 && kill(pid, SIGTERM) == 0) {
-      for (int t = 0; t < 100 && kill(pid, 0) == 0; t++) {
-        waitpid(pid, NULL, WNOHANG);
-        sleep_ms(20);
-      }
-      if (kill(pid, 0) == 0)
-        kill(pid, SIGKILL);
+    pids[g] = read_pid(run_file);
+    if (alive(pids[g]) && kill(pids[g], SIGTERM) == 0)
       stopped++;
-    }
+    else
+      pids[g] = 0;
     unlink(run_file);
     free(run_file);
   }
+  for (int t = 0; t < 250; t++) {
+    bool any = false;
+    for (int g = 0; g < groups; g++) {
+      waitpid(pids[g], NULL, WNOHANG); /* reaps it if it happens to be our child */
+      any = any || alive(pids[g]);
+    }
+    if (!any)
+      break;
+    sleep_ms(20);
+  }
+  for (int g = 0; g < groups; g++)
+    if (alive(pids[g]))
+      kill(pids[g], SIGKILL);
+  free(pids);
   printf("lab down: %d sshd stopped\n", stopped);
   cJSON_Delete(lab);
   return 0;

@@ -1,0 +1,524 @@
+/*
+ * junos-sim: the router model. Outputs against the reference samples' structure, the ISSU
+ * timeline and the clock, every fault, Junos's refusals, and atomic state under concurrent
+ * sessions. (test_sim_lab.c drives the same router through OpenSSH.)
+ */
+#include "simulator/sim.h"
+
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PKG "/var/tmp/junos-install-mx-x86-64-23.4R2-S3.7.tgz"
+
+static char lab[256];
+
+/* A two-router lab in a fresh temporary directory; `faults` go to mx-ams-1. */
+static const char *make_lab(const char *faults)
+{
+  snprintf(lab, sizeof lab, "/tmp/issu-sim-test-XXXXXX");
+  cr_assert_not_null(mkdtemp(lab));
+  char *cmd = xasprintf("%s lab init %s/lab --devices 2 --time-scale 600 --seed 7 %s >/dev/null",
+                        JUNOS_SIM_BINARY, lab, faults ? faults : "");
+  cr_assert_eq(system(cmd), 0, "%s", cmd);
+  free(cmd);
+  static char state[512];
+  snprintf(state, sizeof state, "%s/lab/routers/mx-ams-1.json", lab);
+  return state;
+}
+
+static void remove_lab(void)
+{
+  char *cmd = xasprintf("rm -rf %s", lab);
+  cr_expect_eq(system(cmd), 0);
+  free(cmd);
+}
+
+/* Runs one command in-process; returns the exit status, output in *out (caller frees). */
+static int sim(const char *state, const char *command, const char *answer, char **out)
+{
+  size_t len = 0;
+  FILE *o = open_memstream(out, &len);
+  char *input = xstrdup(answer ? answer : "\n");
+  FILE *in = fmemopen(input, strlen(input), "r");
+  int rc = sim_run_command(state, command, in, o);
+  fclose(o);
+  fclose(in);
+  free(input);
+  return rc;
+}
+
+static void expect_output(const char *state, const char *command, const char *needle)
+{
+  char *out;
+  sim(state, command, NULL, &out);
+  cr_expect(strstr(out, needle) != NULL, "'%s' does not print '%s':\n%s", command, needle, out);
+  free(out);
+}
+
+static void refute_output(const char *state, const char *command, const char *needle)
+{
+  char *out;
+  sim(state, command, NULL, &out);
+  cr_expect(strstr(out, needle) == NULL, "'%s' prints '%s':\n%s", command, needle, out);
+  free(out);
+}
+
+/* Runs a command in a child junos-sim (it may drop its session); returns its wait status. */
+static int sim_child(const char *state, const char *command, char **out)
+{
+  char *cmd = xasprintf("%s device --state %s -c '%s' 2>&1", JUNOS_SIM_BINARY, state, command);
+  FILE *p = popen(cmd, "r");
+  size_t len = 0, cap = 1 << 16;
+  *out = xcalloc(1, cap);
+  size_t n;
+  while ((n = fread(*out + len, 1, cap - len - 1, p)) > 0)
+    len += n;
+  int status = pclose(p);
+  free(cmd);
+  return status;
+}
+
+static struct sim_router load(const char *state)
+{
+  struct sim_router r;
+  int fd;
+  char err[256];
+  cr_assert_eq(sim_open(state, &r, &fd, err, sizeof err), 0, "%s", err);
+  sim_settle(&r, sim_now(&r));
+  struct sim_router copy = r;
+  copy.files = NULL;
+  copy.nfiles = 0;
+  sim_close(&r, fd);
+  return copy;
+}
+
+/* ---- versions ---- */
+
+Test(sim, junos_versions_compare_by_release_then_service_release)
+{
+  cr_expect_lt(sim_version_cmp("21.4R3-S5.4", "23.4R2"), 0);
+  cr_expect_lt(sim_version_cmp("21.4R3", "21.4R3-S1.2"), 0);
+  cr_expect_lt(sim_version_cmp("10.3R2.11", "10.10R1"), 0);
+  cr_expect_eq(sim_version_cmp("23.4R2-S3.7", "23.4R2-S3.7"), 0);
+  char v[40];
+  cr_assert(sim_package_version("/var/tmp/junos-install-mx-x86-64-23.4R2-S3.7.tgz", v, sizeof v));
+  cr_expect_str_eq(v, "23.4R2-S3.7");
+  cr_assert(sim_package_version("/var/tmp/jinstall-10.3R2.11-domestic-signed.tgz", v, sizeof v));
+  cr_expect_str_eq(v, "10.3R2.11");
+  cr_expect_not(sim_package_version("/var/tmp/junos.tgz", v, sizeof v));
+}
+
+/* ---- outputs ---- */
+
+Test(sim, show_commands_print_what_junos_prints)
+{
+  const char *s = make_lab(NULL);
+  expect_output(s, "show version", "Junos: 21.4R3-S5.4");
+  expect_output(s, "show version invoke-on all-routing-engines",
+                "re0:\n--------------------------------------------------------------------------\n"
+                "Hostname: mx-ams-1");
+  expect_output(s, "show version invoke-on all-routing-engines", "\nre1:\n");
+  expect_output(s, "show chassis routing-engine", "Routing Engine status:\n  Slot 0:\n"
+                                                  "    Current state                  Master");
+  expect_output(s, "show chassis routing-engine", "  Slot 1:\n    Current state                  Backup");
+  expect_output(s, "show chassis routing-engine", "    Uptime                         ");
+  expect_output(s, "show system switchover invoke-on other-routing-engine", "Kernel database: Ready");
+  expect_output(s, "show task replication", "        Stateful Replication: Enabled\n        RE mode: Master");
+  expect_output(s, "show system storage", "Filesystem              Size       Used      Avail  Capacity   Mounted on");
+  expect_output(s, "show chassis alarms", "No alarms currently active");
+  expect_output(s, "file list /var/tmp/", "junos-install-mx-x86-64-23.4R2-S3.7.tgz");
+  expect_output(s, "file checksum md5 " PKG, "MD5 (junos-install-mx-x86-64-23.4R2-S3.7.tgz) = ");
+  expect_output(s, "show chassis in-service-upgrade", "Item                   Status                  Reason");
+  expect_output(s, "request chassis routing-engine master switch check", "Switchover Ready");
+  remove_lab();
+}
+
+Test(sim, configuration_prints_as_a_tree_or_as_set_lines)
+{
+  const char *s = make_lab(NULL);
+  expect_output(s, "show configuration chassis redundancy", "graceful-switchover;");
+  expect_output(s, "show configuration", "chassis {\n    redundancy {\n        routing-engine 0 master;");
+  expect_output(s, "show configuration | display set", "set routing-options nonstop-routing\n");
+  expect_output(s, "show configuration system commit | display set", "set system commit synchronize");
+  remove_lab();
+}
+
+Test(sim, pipes_filter_count_and_abbreviations_work)
+{
+  const char *s = make_lab(NULL);
+  char *out;
+  cr_expect_eq(sim(s, "show version invoke-on all-routing-engines | match \"re0|re1|Junos:\"", NULL, &out), 0);
+  cr_expect(strstr(out, "re0:\nJunos: 21.4R3-S5.4\nre1:\nJunos: 21.4R3-S5.4\n") != NULL, "%s", out);
+  free(out);
+  sim(s, "show chassis routing-engine | match current | count", NULL, &out);
+  cr_expect(strstr(out, "Count: 2 lines"), "%s", out);
+  free(out);
+  sim(s, "show version | except \"os (kernel|libs|runtime)\" | no-more", NULL, &out);
+  cr_expect(strstr(out, "Kernel") == NULL && strstr(out, "Junos:") != NULL &&
+                strstr(out, "Routing Software") != NULL,
+            "except is a case-insensitive regular expression: %s", out);
+  free(out);
+  expect_output(s, "sh ver", "Hostname: mx-ams-1");
+  expect_output(s, "sho chas routing", "Slot 1:");
+  remove_lab();
+}
+
+Test(sim, unknown_commands_get_a_syntax_error_and_a_nonzero_status)
+{
+  const char *s = make_lab(NULL);
+  char *out;
+  cr_expect_eq(sim(s, "show frobnicator", NULL, &out), 1);
+  cr_expect_str_eq(out, "error: syntax error: frobnicator\n");
+  free(out);
+  cr_expect_eq(sim(s, "show version | grep x", NULL, &out), 1);
+  cr_expect(strstr(out, "syntax error: grep"), "%s", out);
+  free(out);
+  cr_expect_eq(sim(s, "show", NULL, &out), 1, "an ambiguous command");
+  free(out);
+  remove_lab();
+}
+
+/* ---- the clock and the ISSU timeline ---- */
+
+static struct sim_router timeline_router(unsigned options, unsigned faults)
+{
+  struct sim_router r = {0};
+  r.time_scale = 600;
+  r.seed = 42;
+  r.slow_factor = 1;
+  for (int i = 0; i < 2; i++) {
+    r.re[i].present = true;
+    snprintf(r.re[i].version, sizeof r.re[i].version, "21.4R3-S5.4");
+  }
+  r.re[0].master = true;
+  r.gres = r.nsr = r.commit_sync = true;
+  r.faults = faults;
+  r.issu.state = ISSU_RUNNING;
+  r.issu.started = 1000;
+  r.issu.options = options;
+  snprintf(r.issu.package, sizeof r.issu.package, PKG);
+  snprintf(r.issu.target, sizeof r.issu.target, "23.4R2-S3.7");
+  return r;
+}
+
+static double step_at(const struct sim_router *r, const char *line)
+{
+  struct sim_step *steps;
+  size_t n = sim_timeline(r, &steps);
+  double at = -1;
+  for (size_t i = 0; i < n && at < 0; i++)
+    if (strcmp(steps[i].line, line) == 0)
+      at = steps[i].at;
+  free(steps);
+  return at;
+}
+
+Test(sim, the_issu_follows_the_field_notes_in_order_and_takes_about_40_minutes)
+{
+  struct sim_router r = timeline_router(OPT_REBOOT, 0);
+  static const char *const order[] = {
+      "Chassis ISSU Check Done", "ISSU: Validating Image", "Checking compatibility with configuration",
+      "Saving package file in /var/sw/pkg/junos-install-mx-x86-64-23.4R2-S3.7.tgz ...",
+      "Saving state for rollback ...", "Backup upgrade done", "Rebooting Backup RE", "Rebooting re1",
+      "ISSU: Backup RE Prepare Done", "Waiting for Backup RE reboot", "GRES operational",
+      "Initiating Chassis In-Service-Upgrade", "Chassis ISSU Started", "ISSU: Preparing Daemons",
+      "ISSU: Daemons Ready for ISSU", "ISSU: Starting Upgrade for FRUs",
+      "ISSU: Preparing for Switchover", "ISSU: IDLE"};
+  double last = -1;
+  for (size_t i = 0; i < ARRAY_LEN(order); i++) {
+    double at = step_at(&r, order[i]);
+    cr_expect_geq(at, last, "'%s' at %.0f comes before the line before it", order[i], at);
+    last = at;
+  }
+  cr_expect(last > 36 * 60 && last < 48 * 60, "the whole ISSU took %.0f s", last);
+}
+
+Test(sim, the_router_reaches_each_state_at_its_simulated_time)
+{
+  struct sim_router r = timeline_router(OPT_REBOOT, 0);
+  double t0 = r.issu.started;
+  double installed = step_at(&r, "Backup upgrade done"), down = step_at(&r, "Rebooting re1");
+  double gres = step_at(&r, "GRES operational"), idle = step_at(&r, "ISSU: IDLE");
+  double prep = step_at(&r, "ISSU: Preparing for Switchover");
+  sim_settle(&r, t0 + installed - 1);
+  cr_expect_str_eq(r.re[1].pending, "", "not installed a second early");
+  sim_settle(&r, t0 + installed);
+  cr_expect_str_eq(r.re[1].pending, "23.4R2-S3.7");
+  sim_settle(&r, t0 + down + 1);
+  cr_expect_not(sim_re_up(&r, 1, t0 + down + 1), "the backup is rebooting");
+  sim_settle(&r, t0 + gres);
+  cr_expect(sim_re_up(&r, 1, t0 + gres));
+  cr_expect_str_eq(r.re[1].version, "23.4R2-S3.7");
+  cr_expect(r.re[0].master, "no switchover before its time");
+  cr_expect_str_eq(sim_issu_state_name(&r, t0 + prep + 1), "switchover");
+  sim_settle(&r, t0 + prep + 3600);
+  cr_expect(r.re[1].master && !r.re[0].master, "RE1 is master after the switchover");
+  cr_expect_eq(r.issu.state, ISSU_DONE);
+  cr_expect_str_eq(r.re[0].version, "23.4R2-S3.7", "with reboot the old master runs the target");
+  cr_expect_gt(idle, prep);
+}
+
+Test(sim, without_reboot_the_old_master_keeps_the_old_code_until_rebooted)
+{
+  struct sim_router r = timeline_router(0, 0);
+  sim_settle(&r, r.issu.started + 3 * 3600);
+  cr_expect_eq(r.issu.state, ISSU_DONE);
+  cr_expect(r.re[1].master);
+  cr_expect_str_eq(r.re[0].version, "21.4R3-S5.4");
+  cr_expect_str_eq(r.re[0].pending, "23.4R2-S3.7", "installed, pending a reboot");
+  cr_expect_lt(step_at(&r, "Rebooting re0"), 0);
+}
+
+Test(sim, no_old_master_upgrade_leaves_the_old_master_alone)
+{
+  struct sim_router r = timeline_router(OPT_NO_OLD_MASTER_UPGRADE | OPT_REBOOT, 0);
+  sim_settle(&r, r.issu.started + 3 * 3600);
+  cr_expect_str_eq(r.re[0].pending, "");
+  cr_expect_str_eq(r.re[0].version, "21.4R3-S5.4");
+  cr_expect_lt(step_at(&r, "ISSU: Old Master Upgrade Done"), 0);
+}
+
+Test(sim, faults_change_the_timeline)
+{
+  struct sim_router r = timeline_router(OPT_REBOOT, FAULT_VALIDATION_FAIL);
+  cr_expect_geq(step_at(&r, "mgd: error: configuration check-out failed"), 0);
+  cr_expect_lt(step_at(&r, "Backup upgrade done"), 0);
+  sim_settle(&r, r.issu.started + 3600);
+  cr_expect_eq(r.issu.state, ISSU_FAILED);
+  cr_expect_str_eq(r.re[0].version, "21.4R3-S5.4");
+
+  r = timeline_router(OPT_REBOOT | OPT_NO_VALIDATE, FAULT_VALIDATION_FAIL);
+  cr_expect_lt(step_at(&r, "mgd: error: configuration check-out failed"), 0,
+               "no-validate skips the configuration check");
+
+  r = timeline_router(OPT_REBOOT, FAULT_BACKUP_NO_RETURN);
+  cr_expect_geq(step_at(&r, "Waiting for Backup RE reboot"), 0);
+  cr_expect(isinf(step_at(&r, "GRES operational")));
+  sim_settle(&r, r.issu.started + 10 * 3600);
+  cr_expect_not(sim_re_up(&r, 1, r.issu.started + 10 * 3600));
+  cr_expect_str_eq(sim_issu_state_name(&r, r.issu.started + 10 * 3600), "backup-reboot");
+
+  r = timeline_router(OPT_REBOOT, FAULT_HANG);
+  snprintf(r.hang_phase, sizeof r.hang_phase, "fru-upgrade");
+  cr_expect_geq(step_at(&r, "ISSU: Starting Upgrade for FRUs"), 0);
+  cr_expect(isinf(step_at(&r, "ISSU: Preparing for Switchover")));
+
+  r = timeline_router(OPT_REBOOT, FAULT_SLOW);
+  r.slow_factor = 2;
+  struct sim_router base = timeline_router(OPT_REBOOT, 0);
+  cr_expect_float_eq(step_at(&r, "ISSU: IDLE"), 2 * step_at(&base, "ISSU: IDLE"), 1e-6);
+
+  r = timeline_router(OPT_REBOOT, FAULT_OLD_MASTER_NO_RETURN);
+  sim_settle(&r, r.issu.started + 10 * 3600);
+  cr_expect_not(sim_re_up(&r, 0, r.issu.started + 10 * 3600), "the old master never returns");
+
+  r = timeline_router(OPT_REBOOT, FAULT_DISK_FULL);
+  sim_settle(&r, r.issu.started + 3600);
+  cr_expect_eq(r.issu.state, ISSU_FAILED);
+  cr_expect(strstr(r.issu.failure, "ISSU Aborted"));
+}
+
+Test(sim, jitter_is_per_router_and_reproducible)
+{
+  struct sim_router a = timeline_router(OPT_REBOOT, 0), b = a;
+  b.seed = 43;
+  cr_expect_neq(step_at(&a, "ISSU: IDLE"), step_at(&b, "ISSU: IDLE"));
+  struct sim_router c = timeline_router(OPT_REBOOT, 0);
+  cr_expect_eq(step_at(&a, "ISSU: IDLE"), step_at(&c, "ISSU: IDLE"));
+}
+
+/* ---- faults and refusals on a real state file ---- */
+
+Test(sim, configuration_faults_show_and_refuse_the_issu)
+{
+  const char *s = make_lab("--fault mx-ams-1=gres-off --fault mx-ams-1=nsr-off --fault mx-ams-1=commit-sync-off");
+  refute_output(s, "show configuration | display set", "graceful-switchover");
+  refute_output(s, "show configuration | display set", "nonstop-routing");
+  refute_output(s, "show configuration | display set", "commit synchronize");
+  expect_output(s, "show task replication", "Stateful Replication: Disabled");
+  char *out;
+  cr_expect_eq(sim(s, "request system software in-service-upgrade " PKG, NULL, &out), 1);
+  cr_expect(strstr(out, "Graceful Switchover is not enabled"), "%s", out);
+  free(out);
+  cr_expect_eq(load(s).issu_starts, 0);
+  remove_lab();
+}
+
+Test(sim, a_backup_not_ready_is_visible_and_blocks_switchover)
+{
+  const char *s = make_lab("--fault mx-ams-1=backup-not-ready");
+  expect_output(s, "show system switchover invoke-on other-routing-engine", "Kernel database: Synchronizing");
+  expect_output(s, "request chassis routing-engine master switch check",
+                "Standby Routing Engine is not ready for graceful switchover.");
+  char *out;
+  cr_expect_eq(sim(s, "request system software in-service-upgrade " PKG, NULL, &out), 1);
+  free(out);
+  remove_lab();
+}
+
+Test(sim, storage_package_and_version_faults_are_visible)
+{
+  const char *s = make_lab("--fault mx-ams-1=disk-full --fault mx-ams-1=package-missing --fault mx-ams-1=version-mismatch");
+  expect_output(s, "show system storage", " 99%  /.mount/var");
+  expect_output(s, "show chassis alarms", "1 alarms currently active");
+  refute_output(s, "file list /var/tmp/", "junos-install");
+  expect_output(s, "file checksum sha-256 " PKG, "No such file or directory");
+  expect_output(s, "show version invoke-on all-routing-engines | match Junos:", "Junos: 21.4R3-S4.9");
+  char *out;
+  cr_expect_eq(sim(s, "request system software in-service-upgrade " PKG, NULL, &out), 1);
+  cr_expect(strstr(out, "different versions"), "%s", out);
+  free(out);
+  remove_lab();
+}
+
+Test(sim, a_checksum_mismatch_differs_from_the_image_and_fails_validation)
+{
+  const char *s = make_lab("--fault mx-ams-1=checksum-mismatch");
+  char *rollout = xasprintf("%s/lab/rollout.yaml", lab), *text = NULL, err[64];
+  size_t len;
+  cr_assert_eq(text_read_file(rollout, 1 << 16, &text, &len, err, sizeof err), 0);
+  char *sha = strstr(text, "sha256: ") + 8;
+  sha[64] = '\0';
+  refute_output(s, "file checksum sha-256 " PKG, sha);
+  expect_output(s, "request system software validate in-service-upgrade " PKG,
+                "package signature verification failed");
+  char *good = xasprintf("%s/lab/routers/mx-ams-2.json", lab);
+  expect_output(good, "file checksum sha-256 " PKG, sha);
+  free(good);
+  free(text);
+  free(rollout);
+  remove_lab();
+}
+
+Test(sim, junos_refuses_a_downgrade_a_missing_package_and_a_single_re)
+{
+  const char *s = make_lab(NULL);
+  expect_output(s, "request system software in-service-upgrade /var/tmp/junos-install-mx-x86-64-20.4R3.tgz",
+                "No such file or directory");
+  struct sim_router r;
+  int fd;
+  char err[256];
+  cr_assert_eq(sim_open(s, &r, &fd, err, sizeof err), 0);
+  sim_add_file(&r, "/var/tmp/junos-install-mx-x86-64-20.4R3.tgz");
+  sim_save(&r, err, sizeof err);
+  sim_close(&r, fd);
+  expect_output(s, "request system software in-service-upgrade /var/tmp/junos-install-mx-x86-64-20.4R3.tgz",
+                "does not support downgrades");
+  cr_assert_eq(sim_open(s, &r, &fd, err, sizeof err), 0);
+  r.re[1].present = false;
+  sim_save(&r, err, sizeof err);
+  sim_close(&r, fd);
+  expect_output(s, "request system software in-service-upgrade " PKG, "requires two routing engines");
+  remove_lab();
+}
+
+Test(sim, a_rebooted_re_comes_back_on_its_pending_version_after_a_holddown)
+{
+  const char *s = make_lab("--fault mx-ams-1=holddown");
+  char *out;
+  cr_expect_eq(sim(s, "request system reboot other-routing-engine", "no\n", &out), 1, "no means no");
+  free(out);
+  cr_expect_eq(sim(s, "request system reboot other-routing-engine", "yes\n", &out), 0, "%s", out);
+  cr_expect(strstr(out, "Reboot the system ? [yes,no] (no) yes\nRebooting re1"), "%s", out);
+  free(out);
+  expect_output(s, "show chassis routing-engine", "  Slot 1:\n    Current state                  Present");
+  expect_output(s, "show version invoke-on all-routing-engines", "Could not connect to re1 : No route to host");
+  /* Move the clock: 600 s simulated later the RE is back; the hold-down (1200 s) is not over. */
+  struct sim_router r = load(s);
+  char now[64];
+  snprintf(now, sizeof now, "%.3f", r.anchor_real + (sim_now(&r) - r.anchor_sim + 600) / r.time_scale);
+  setenv("JUNOS_SIM_REAL_NOW", now, 1);
+  expect_output(s, "show chassis routing-engine", "  Slot 1:\n    Current state                  Backup");
+  expect_output(s, "request chassis routing-engine master switch check", "Not ready for mastership switch, try after ");
+  unsetenv("JUNOS_SIM_REAL_NOW");
+  remove_lab();
+}
+
+Test(sim, the_issu_streams_drops_at_switchover_and_the_router_carries_on)
+{
+  const char *s = make_lab(NULL);
+  char *out;
+  int status = sim_child(s, "request system software in-service-upgrade " PKG " reboot", &out);
+  cr_expect(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 137),
+            "the session ends without an exit status");
+  cr_expect(strstr(out, "Chassis ISSU Check Done") && strstr(out, "ISSU: Preparing for Switchover"),
+            "%s", out);
+  cr_expect(strstr(out, "ISSU: IDLE") == NULL, "nothing after the drop");
+  free(out);
+  struct sim_router r = load(s);
+  cr_expect_eq(r.issu_starts, 1);
+  cr_expect(r.re[1].master, "RE1 is master after the switchover");
+  cr_expect_str_eq(r.re[1].version, "23.4R2-S3.7");
+  cr_expect_eq(sim(s, "request system software in-service-upgrade " PKG, NULL, &out), 1);
+  cr_expect(strstr(out, "ISSU is already in progress"), "a second ISSU is refused: %s", out);
+  free(out);
+  remove_lab();
+}
+
+Test(sim, with_no_drop_the_session_survives_to_the_end)
+{
+  const char *s = make_lab("--fault mx-ams-1=no-drop");
+  char *out;
+  int status = sim_child(s, "request system software in-service-upgrade " PKG, &out);
+  cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+  cr_expect(strstr(out, "ISSU: IDLE"), "%s", out);
+  free(out);
+  remove_lab();
+}
+
+Test(sim, concurrent_sessions_never_corrupt_the_state_or_start_two_issus)
+{
+  const char *s = make_lab("--fault mx-ams-1=no-drop --fault mx-ams-1=slow:20");
+  enum { SESSIONS = 12 };
+  pid_t pids[SESSIONS];
+  for (int i = 0; i < SESSIONS; i++) {
+    pids[i] = fork();
+    if (pids[i] == 0) {
+      char *state = xstrdup(s);
+      char *cmd = xstrdup(i % 2 ? "request system software in-service-upgrade " PKG
+                                : "show chassis routing-engine");
+      char binary[] = JUNOS_SIM_BINARY, device[] = "device", flag[] = "--state", c_flag[] = "-c";
+      char *argv[] = {binary, device, flag, state, c_flag, cmd, NULL};
+      int null = open("/dev/null", 1);
+      dup2(null, 1);
+      execv(JUNOS_SIM_BINARY, argv);
+      _exit(127);
+    }
+  }
+  /* The ISSU runs slowly (slow:20): the refused sessions end at once, the one ISSU keeps going. */
+  int done = 0, refused = 0;
+  for (int i = 0; i < SESSIONS; i++) {
+    if (i % 2 == 0) {
+      int st;
+      waitpid(pids[i], &st, 0);
+      continue;
+    }
+    for (int t = 0; t < 400; t++) {
+      int st;
+      if (waitpid(pids[i], &st, WNOHANG) == pids[i]) {
+        done++;
+        refused += WIFEXITED(st) && WEXITSTATUS(st) == 1;
+        pids[i] = 0;
+        break;
+      }
+      struct timespec ts = {0, 10000000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  struct sim_router r = load(s);
+  cr_expect_eq(r.issu_starts, 1, "exactly one ISSU started");
+  cr_expect_eq(refused, SESSIONS / 2 - 1, "every other ISSU request was refused");
+  for (int i = 0; i < SESSIONS; i++)
+    if (pids[i] > 0) {
+      kill(pids[i], SIGKILL);
+      waitpid(pids[i], NULL, 0);
+    }
+  remove_lab();
+}

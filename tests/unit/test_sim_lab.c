@@ -1,0 +1,218 @@
+/*
+ * junos-sim behind real OpenSSH: `lab init` + `lab up`, plain `ssh -F DIR/ssh_config`, a whole
+ * ISSU whose session is cut at switchover, the reconnect that finds RE1 master, an scp upload
+ * whose checksum the router reports, and a 200-router lab. Waits are on states, never on
+ * wall-clock thresholds: each poll loop has only a generous upper bound against hanging.
+ */
+#include "common/common.h"
+
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PKG "/var/tmp/junos-install-mx-x86-64-23.4R2-S3.7.tgz"
+
+static char dir[256];
+
+/* Runs a shell command; returns its exit code, output (stdout and stderr) in *out. */
+static int sh(char **out, const char *fmt, ...) ISSU_PRINTF(2, 3);
+
+static int sh(char **out, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  char cmd[2048];
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  char *full = xasprintf("%s 2>&1", cmd);
+  FILE *p = popen(full, "r");
+  free(full);
+  size_t len = 0, cap = 1 << 16;
+  char *buf = xcalloc(1, cap);
+  size_t n;
+  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+    len += n;
+    if (cap - len < 4096)
+      buf = xrealloc(buf, cap *= 2);
+  }
+  buf[len] = '\0';
+  int status = pclose(p);
+  if (out)
+    *out = buf;
+  else
+    free(buf);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void pause_ms(long ms)
+{
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static void lab_start(int devices, const char *extra)
+{
+  snprintf(dir, sizeof dir, "/tmp/issu-lab-test-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+  char *out;
+  int rc = sh(&out, "%s lab init %s --devices %d --sites 2 --time-scale 600 %s", JUNOS_SIM_BINARY,
+              dir, devices, extra ? extra : "");
+  cr_assert_eq(rc, 0, "%s", out);
+  free(out);
+  rc = sh(&out, "%s lab up %s", JUNOS_SIM_BINARY, dir);
+  cr_assert_eq(rc, 0, "lab up failed: %s", out);
+  free(out);
+}
+
+static void lab_stop(void)
+{
+  sh(NULL, "%s lab down %s", JUNOS_SIM_BINARY, dir);
+  sh(NULL, "rm -rf %s", dir);
+}
+
+static cJSON *status_of(const char *router)
+{
+  char *out;
+  cr_assert_eq(sh(&out, "%s lab status %s --json", JUNOS_SIM_BINARY, dir), 0, "%s", out);
+  cJSON *all = cJSON_Parse(out);
+  free(out);
+  cr_assert_not_null(all);
+  cJSON *item, *found = NULL;
+  cJSON_ArrayForEach(item, all) if (strcmp(cJSON_GetObjectItem(item, "name")->valuestring, router) == 0)
+      found = cJSON_Duplicate(item, 1);
+  cJSON_Delete(all);
+  cr_assert_not_null(found, "%s not in lab status", router);
+  return found;
+}
+
+Test(sim_lab, plain_openssh_reaches_every_router)
+{
+  lab_start(4, NULL);
+  char *out;
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show version | match Junos:'", dir), 0, "%s", out);
+  cr_expect(strstr(out, "Junos: 21.4R3-S5.4"), "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-fra-2 'show chassis routing-engine'", dir), 0);
+  cr_expect(strstr(out, "Current state                  Master"), "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-fra-2 'show nonsense'", dir), 1, "%s", out);
+  cr_expect(strstr(out, "syntax error"), "%s", out);
+  free(out);
+  lab_stop();
+}
+
+Test(sim_lab, an_issu_over_ssh_drops_at_switchover_and_the_reconnect_finds_re1_master)
+{
+  lab_start(4, NULL);
+  char *out;
+  int rc = sh(&out, "ssh -F %s/ssh_config mx-ams-1 'request system software in-service-upgrade " PKG
+                    " reboot'",
+              dir);
+  cr_expect_eq(rc, 255, "the connection is cut, as at a real switchover (exit %d): %s", rc, out);
+  cr_expect(strstr(out, "ISSU: Preparing for Switchover"), "%s", out);
+  cr_expect(strstr(out, "ISSU: IDLE") == NULL, "%s", out);
+  free(out);
+  /* Reconnect, as a tool would: the router carried on without the session. */
+  bool reconnected = false;
+  for (int i = 0; i < 100 && !reconnected; i++) {
+    reconnected = sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show chassis routing-engine'", dir) == 0 &&
+                  strstr(out, "  Slot 1:\n    Current state                  Master") != NULL;
+    free(out);
+    if (!reconnected)
+      pause_ms(100);
+  }
+  cr_expect(reconnected, "after the switchover RE1 is master");
+  /* Wait for the old master's reboot to finish: both REs on the target, one ISSU. */
+  bool finished = false;
+  for (int i = 0; i < 300 && !finished; i++) {
+    cJSON *st = status_of("mx-ams-1");
+    finished = strcmp(cJSON_GetObjectItem(st, "issu_state")->valuestring, "done") == 0 &&
+               cJSON_IsTrue(cJSON_GetObjectItem(st, "re0_up"));
+    if (finished) {
+      cr_expect_str_eq(cJSON_GetObjectItem(st, "re0_version")->valuestring, "23.4R2-S3.7");
+      cr_expect_str_eq(cJSON_GetObjectItem(st, "re1_version")->valuestring, "23.4R2-S3.7");
+      cr_expect_eq(cJSON_GetObjectItem(st, "master")->valueint, 1);
+      cr_expect_eq(cJSON_GetObjectItem(st, "issu_starts")->valueint, 1);
+    }
+    cJSON_Delete(st);
+    if (!finished)
+      pause_ms(100);
+  }
+  cr_expect(finished, "the ISSU finished on the router's own clock");
+  cJSON *other = status_of("mx-ams-2");
+  cr_expect_eq(cJSON_GetObjectItem(other, "issu_starts")->valueint, 0);
+  cJSON_Delete(other);
+  lab_stop();
+}
+
+Test(sim_lab, an_scp_upload_lands_with_its_real_checksum)
+{
+  lab_start(2, "--fault mx-ams-1=package-missing");
+  char *out;
+  char *image = xasprintf("%s/images/junos-install-mx-x86-64-23.4R2-S3.7.tgz", dir);
+  cr_assert_eq(sh(&out, "sha256sum %s", image), 0);
+  char sha[65];
+  snprintf(sha, sizeof sha, "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1 'file list /var/tmp/'", dir), 0);
+  cr_expect(strstr(out, "junos-install") == NULL, "missing before the upload: %s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "scp -O -q -F %s/ssh_config %s mx-ams-1:/var/tmp/", dir, image), 0, "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1 'file checksum sha-256 " PKG "'", dir), 0);
+  cr_expect(strstr(out, sha), "expected %s in: %s", sha, out);
+  free(out);
+  free(image);
+  lab_stop();
+}
+
+Test(sim_lab, lab_status_reports_every_router_as_json)
+{
+  lab_start(3, NULL);
+  char *out;
+  cr_assert_eq(sh(&out, "%s lab status %s --json", JUNOS_SIM_BINARY, dir), 0);
+  cJSON *all = cJSON_Parse(out);
+  free(out);
+  cr_assert(cJSON_IsArray(all));
+  cr_expect_eq(cJSON_GetArraySize(all), 3);
+  cJSON *first = cJSON_GetArrayItem(all, 0);
+  static const char *const keys[] = {"name", "re0_version", "re1_version", "master", "issu_state",
+                                     "issu_starts"};
+  for (size_t i = 0; i < ARRAY_LEN(keys); i++)
+    cr_expect_not_null(cJSON_GetObjectItem(first, keys[i]), "missing %s", keys[i]);
+  cr_expect_str_eq(cJSON_GetObjectItem(first, "issu_state")->valuestring, "idle");
+  cJSON_Delete(all);
+  lab_stop();
+}
+
+Test(sim_lab, a_lab_of_200_routers_comes_up_and_answers, .timeout = 120)
+{
+  lab_start(200, NULL);
+  char *out;
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show version | match Hostname'", dir), 0);
+  cr_expect(strstr(out, "Hostname: mx-ams-1"), "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-fra-100 'show version | match Hostname'", dir), 0);
+  cr_expect(strstr(out, "Hostname: mx-fra-100"), "%s", out);
+  free(out);
+  lab_stop();
+}
+
+Test(sim_lab, bad_lab_arguments_are_refused_clearly)
+{
+  char *out;
+  cr_expect_eq(sh(&out, "%s lab init /tmp/x --devices 0", JUNOS_SIM_BINARY), 2);
+  cr_expect(strstr(out, "--devices must be from 1 to 5000"), "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "%s lab init /tmp/issu-badfault --devices 2 --fault mx-ams-1=melting", JUNOS_SIM_BINARY), 2);
+  cr_expect(strstr(out, "unknown fault 'melting'"), "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "%s lab up /nonexistent-lab", JUNOS_SIM_BINARY), 2);
+  cr_expect(strstr(out, "is not a lab"), "%s", out);
+  free(out);
+  sh(NULL, "rm -rf /tmp/issu-badfault");
+}
