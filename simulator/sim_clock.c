@@ -375,7 +375,8 @@ static bool bring_up(struct sim_router *r, double t)
     if (!re->present || re->down_until <= 0 || re->down_until > t)
       continue;
     if (re->pending[0]) {
-      snprintf(re->version, sizeof re->version, "%s", re->pending);
+      _Static_assert(sizeof re->version == sizeof re->pending, "same size");
+      memcpy(re->version, re->pending, sizeof re->version);
       re->pending[0] = '\0';
     }
     re->booted = re->down_until;

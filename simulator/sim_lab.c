@@ -307,17 +307,130 @@ static int make_image(const struct lab *l, const char *path, struct sim_file *f)
              : -1;
 }
 
+/* Per-router faults from the --fault HOST=FAULT options, checked before anything is written. */
+struct router_faults {
+  unsigned mask;
+  char hang[32];
+  double slow;
+};
+
+static int resolve_faults(const struct lab *l, char **names, struct router_faults *rf)
+{
+  for (size_t i = 0; i < l->devices; i++)
+    rf[i].slow = 1;
+  for (size_t f = 0; f < l->nfaults; f++) {
+    const char *spec = l->fault_specs[f];
+    const char *eq = strchr(spec, '=');
+    if (eq == NULL)
+      return fail("--fault '%s': expected HOST=FAULT", spec);
+    size_t i;
+    for (i = 0; i < l->devices; i++)
+      if (strlen(names[i]) == (size_t)(eq - spec) && strncmp(spec, names[i], strlen(names[i])) == 0)
+        break;
+    if (i == l->devices)
+      return fail("--fault '%s': no router %.*s in this lab (names are mx-SITE-N, from %s to %s)",
+                  spec, (int)(eq - spec), spec, names[0], names[l->devices - 1]);
+    struct sim_router probe = {.faults = rf[i].mask, .slow_factor = rf[i].slow};
+    snprintf(probe.hang_phase, sizeof probe.hang_phase, "%s", rf[i].hang);
+    char err[512];
+    if (sim_fault_parse(eq + 1, &probe, err, sizeof err) < 0)
+      return fail("--fault %s: %s", spec, err);
+    rf[i].mask = probe.faults;
+    rf[i].slow = probe.slow_factor;
+    snprintf(rf[i].hang, sizeof rf[i].hang, "%s", probe.hang_phase);
+  }
+  return 0;
+}
+
+static int make_keys(const struct lab *l, char **host_key_text, char **client_pub)
+{
+  for (int k = 0; k < 2; k++) {
+    char *key = path_in(l, k ? "ssh/id_ed25519" : "ssh/ssh_host_ed25519_key");
+    int rc = 0;
+    if (access(key, F_OK) != 0) {
+      char *argv_kg[] = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "junos-sim-lab",
+                         "-f", key, NULL};
+      if (run(argv_kg) != 0)
+        rc = fail("ssh-keygen failed for %s (is openssh-client installed?)", key);
+    }
+    free(key);
+    if (rc != 0)
+      return rc;
+  }
+  char *host_pub_path = path_in(l, "ssh/ssh_host_ed25519_key.pub");
+  char *client_pub_path = path_in(l, "ssh/id_ed25519.pub");
+  char *host_pub = read_text(host_pub_path);
+  *client_pub = read_text(client_pub_path);
+  free(host_pub_path);
+  free(client_pub_path);
+  if (host_pub == NULL || *client_pub == NULL) {
+    free(host_pub);
+    return fail("%s", "cannot read the generated public keys");
+  }
+  /* "ssh-ed25519 AAAA... comment\n": known_hosts wants the type and the key. */
+  size_t type_len = strcspn(host_pub, " ");
+  size_t key_len = host_pub[type_len] ? strcspn(host_pub + type_len + 1, " \n") : 0;
+  *host_key_text = xstrndup(host_pub, type_len + 1 + key_len);
+  free(host_pub);
+  return 0;
+}
+
+/* The sshd configuration for routers [first, last): listeners, then one Match block each. */
+static char *sshd_config(const struct lab *l, char **names, size_t first, size_t last,
+                         size_t group, size_t groups)
+{
+  char *conf = NULL;
+  size_t len = 0, cap = 0;
+  text_appendf(&conf, &len, &cap, "# junos-sim lab sshd %zu of %zu (generated)\n", group + 1,
+               groups);
+  for (size_t i = first; i < last; i++)
+    text_appendf(&conf, &len, &cap, "ListenAddress 127.0.0.1:%d\n", l->base_port + (int)i);
+  text_appendf(&conf, &len, &cap,
+               "HostKey %s/ssh/ssh_host_ed25519_key\nPidFile %s/sshd/sshd-%zu.pid\n"
+               "AuthorizedKeysFile %s/ssh/authorized_keys\n"
+               "StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
+               "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
+               "MaxStartups 500\nMaxSessions 100\nLogLevel ERROR\nPrintMotd no\n"
+               "AllowTcpForwarding no\nX11Forwarding no\n",
+               l->dir, l->dir, group, l->dir);
+  for (size_t i = first; i < last; i++)
+    text_appendf(&conf, &len, &cap,
+                 "Match LocalPort %d\n    ForceCommand %s device --state %s/routers/%s.json\n",
+                 l->base_port + (int)i, l->self, l->dir, names[i]);
+  return conf;
+}
+
 static int lab_init(int argc, char **argv, const char *self)
 {
   struct lab l = {0};
   snprintf(l.self, sizeof l.self, "%s", self);
   int rc = parse_init(argc, argv, &l);
+  char **names = NULL, *inv = NULL, *known = NULL, *ssh_cfg = NULL, *policy = NULL;
+  char *host_key_text = NULL, *client_pub = NULL, *image_path = NULL, *pkg_path = NULL;
+  struct router_faults *rf = NULL;
+  cJSON *labj = NULL;
   if (rc != 0)
-    return rc;
+    goto out;
+
+  /* Names first: contiguous blocks per site. Faults are checked against them before anything
+   * is written, so a typo leaves no half-made lab behind. */
+  size_t per_site = (l.devices + l.sites - 1) / l.sites;
+  names = xcalloc(l.devices, sizeof *names);
+  for (size_t i = 0; i < l.devices; i++) {
+    char sname[24];
+    site_name(i / per_site, sname, sizeof sname);
+    names[i] = xasprintf("mx-%s-%zu", sname, i % per_site + 1);
+  }
+  rf = xcalloc(l.devices, sizeof *rf);
+  if ((rc = resolve_faults(&l, names, rf)) != 0)
+    goto out;
+
   char abs[512];
   mkdir(l.dir, 0755);
-  if (realpath(l.dir, abs) == NULL)
-    return fail("cannot create %s", l.dir);
+  if (realpath(l.dir, abs) == NULL) {
+    rc = fail("cannot create %s: %s", l.dir, strerror(errno));
+    goto out;
+  }
   snprintf(l.dir, sizeof l.dir, "%s", abs);
   const char *subdirs[] = {"routers", "ssh", "sshd", "images"};
   for (size_t i = 0; i < ARRAY_LEN(subdirs); i++) {
@@ -325,63 +438,41 @@ static int lab_init(int argc, char **argv, const char *self)
     mkdir(p, 0755);
     free(p);
   }
-  if (l.base_port == 0)
-    l.base_port = find_ports(l.devices, l.seed);
-  if (l.base_port < 0)
-    return fail("%s", "no run of free ports found on 127.0.0.1");
-
-  /* Keys: ed25519 for the host and the client (the pair libssh2 1.10 and OpenSSH 9.2 share). */
-  char *host_key = path_in(&l, "ssh/ssh_host_ed25519_key");
-  char *client_key = path_in(&l, "ssh/id_ed25519");
-  for (int k = 0; k < 2; k++) {
-    char *key = k ? client_key : host_key;
-    if (access(key, F_OK) == 0)
-      continue;
-    char *argv_kg[] = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "junos-sim-lab",
-                       "-f", key, NULL};
-    if (run(argv_kg) != 0)
-      return fail("ssh-keygen failed for %s (is openssh-client installed?)", key);
+  if (l.base_port == 0 && (l.base_port = find_ports(l.devices, l.seed)) < 0) {
+    rc = fail("%s", "no run of free ports found on 127.0.0.1");
+    goto out;
   }
-  char *client_pub_path = xasprintf("%s.pub", client_key);
-  char *host_pub_path = xasprintf("%s.pub", host_key);
-  char *client_pub = read_text(client_pub_path), *host_pub = read_text(host_pub_path);
-  if (client_pub == NULL || host_pub == NULL)
-    return fail("%s", "cannot read the generated public keys");
-  /* "ssh-ed25519 AAAA... comment\n": known_hosts wants the type and the key. */
-  size_t type_len = strcspn(host_pub, " ");
-  size_t key_len = strcspn(host_pub + type_len + 1, " \n");
-  char *host_key_text = xstrndup(host_pub, type_len + 1 + key_len);
+  if ((rc = make_keys(&l, &host_key_text, &client_pub)) != 0)
+    goto out;
   char *auth = path_in(&l, "ssh/authorized_keys");
   write_text(auth, client_pub);
+  free(auth);
 
-  /* The package image the policy stages. */
+  /* The package image the policy stages, and where it lives on the routers. */
   char pkg_name[128];
   snprintf(pkg_name, sizeof pkg_name, "junos-install-mx-x86-64-%s.tgz", l.to);
-  char *image_path = xasprintf("%s/images/%s", l.dir, pkg_name);
-  char *pkg_path = xasprintf("/var/tmp/%s", pkg_name);
+  image_path = xasprintf("%s/images/%s", l.dir, pkg_name);
+  pkg_path = xasprintf("/var/tmp/%s", pkg_name);
   struct sim_file image = {0};
-  if (make_image(&l, image_path, &image) < 0)
-    return fail("cannot write the package image %s (are md5sum and sha256sum there?)", image_path);
-
-  /* Routers: contiguous blocks per site, pairs of two within a site. */
-  double now;
-  {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+  if (make_image(&l, image_path, &image) < 0) {
+    rc = fail("cannot write the package image %s (are md5sum and sha256sum there?)", image_path);
+    goto out;
   }
-  size_t per_site = (l.devices + l.sites - 1) / l.sites;
-  char *inv = NULL, *known = NULL, *ssh_cfg = NULL;
+
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
   size_t il = 0, ic = 0, kl = 0, kc = 0, sl = 0, sc = 0;
   const char *user = user_name();
   text_appendf(&inv, &il, &ic,
                "# junos-sim lab: %zu simulated MX routers behind OpenSSH on 127.0.0.1\n"
                "# (junos-sim lab up %s; then issu-fleet plan -i %s/inventory.yaml -p "
                "%s/rollout.yaml)\n"
-               "all:\n  vars:\n    ansible_user: %s\n    ansible_ssh_private_key_file: %s\n"
+               "all:\n  vars:\n    ansible_user: %s\n"
+               "    ansible_ssh_private_key_file: %s/ssh/id_ed25519\n"
                "    issu_known_hosts: %s/known_hosts\n  children:\n",
-               l.devices, l.dir, l.dir, l.dir, user, client_key, l.dir);
-  cJSON *labj = cJSON_CreateObject();
+               l.devices, l.dir, l.dir, l.dir, user, l.dir, l.dir);
+  labj = cJSON_CreateObject();
   cJSON_AddStringToObject(labj, "dir", l.dir);
   cJSON_AddNumberToObject(labj, "devices", (double)l.devices);
   cJSON_AddNumberToObject(labj, "time_scale", l.time_scale);
@@ -389,122 +480,91 @@ static int lab_init(int argc, char **argv, const char *self)
   cJSON_AddStringToObject(labj, "from", l.from);
   cJSON_AddStringToObject(labj, "to", l.to);
   cJSON *routers = cJSON_AddArrayToObject(labj, "routers");
-  size_t assigned_faults = 0;
   for (size_t i = 0; i < l.devices; i++) {
     size_t site = i / per_site, idx = i % per_site + 1;
-    char sname[24], name[64];
+    char sname[24];
     site_name(site, sname, sizeof sname);
-    snprintf(name, sizeof name, "mx-%s-%zu", sname, idx);
     if (idx == 1)
-      text_appendf(&inv, &il, &ic, "    site_%s:\n      vars: {site: %s, region: %s}\n      hosts:\n",
-                   sname, sname, site < (l.sites + 1) / 2 ? "eu" : "us");
+      text_appendf(&inv, &il, &ic,
+                   "    site_%s:\n      vars: {site: %s, region: %s}\n      hosts:\n", sname, sname,
+                   site < (l.sites + 1) / 2 ? "eu" : "us");
     int port = l.base_port + (int)i;
     text_appendf(&inv, &il, &ic,
                  "        %s: {ansible_host: 127.0.0.1, ansible_port: %d, pair: %s-core-%zu,\n"
                  "          issu_local_command: \"%s device --state %s/routers/%s.json\"}\n",
-                 name, port, sname, (idx + 1) / 2, l.self, l.dir, name);
+                 names[i], port, sname, (idx + 1) / 2, l.self, l.dir, names[i]);
     text_appendf(&known, &kl, &kc, "[127.0.0.1]:%d %s\n", port, host_key_text);
     text_appendf(&ssh_cfg, &sl, &sc,
-                 "Host %s\n    HostName 127.0.0.1\n    Port %d\n    User %s\n    IdentityFile %s\n"
-                 "    IdentitiesOnly yes\n    UserKnownHostsFile %s/known_hosts\n"
-                 "    StrictHostKeyChecking yes\n    BatchMode yes\n    LogLevel ERROR\n\n",
-                 name, port, user, client_key, l.dir);
-    /* Faults for this host. */
-    struct sim_router probe = {0};
-    probe.slow_factor = 1;
-    for (size_t f = 0; f < l.nfaults; f++) {
-      char *eq = strchr(l.fault_specs[f], '=');
-      if (eq == NULL)
-        return fail("--fault '%s': expected HOST=FAULT", l.fault_specs[f]);
-      if ((size_t)(eq - l.fault_specs[f]) != strlen(name) ||
-          strncmp(l.fault_specs[f], name, strlen(name)) != 0)
-        continue;
-      char err[512];
-      if (sim_fault_parse(eq + 1, &probe, err, sizeof err) < 0)
-        return fail("%s", err);
-      assigned_faults++;
+                 "Host %s\n    HostName 127.0.0.1\n    Port %d\n    User %s\n"
+                 "    IdentityFile %s/ssh/id_ed25519\n    IdentitiesOnly yes\n"
+                 "    UserKnownHostsFile %s/known_hosts\n    StrictHostKeyChecking yes\n"
+                 "    BatchMode yes\n    LogLevel ERROR\n\n",
+                 names[i], port, user, l.dir, l.dir);
+    if (write_router(&l, i, names[i], pkg_path, &image, rf[i].mask, rf[i].hang, rf[i].slow, now) <
+        0) {
+      rc = 2;
+      goto out;
     }
-    if (write_router(&l, i, name, pkg_path, &image, probe.faults, probe.hang_phase,
-                     probe.slow_factor, now) < 0)
-      return 2;
     cJSON *rj = cJSON_CreateObject();
-    cJSON_AddStringToObject(rj, "name", name);
+    cJSON_AddStringToObject(rj, "name", names[i]);
     cJSON_AddNumberToObject(rj, "port", port);
     cJSON_AddItemToArray(routers, rj);
   }
-  if (assigned_faults < l.nfaults)
-    return fail("%s", "a --fault names a host that is not in the lab (hosts are mx-SITE-N)");
 
-  /* sshd configurations: at most 16 listeners each. */
+  /* sshd configurations: at most 16 listeners each (OpenSSH's limit). */
   size_t groups = (l.devices + ROUTERS_PER_SSHD - 1) / ROUTERS_PER_SSHD;
   cJSON_AddNumberToObject(labj, "sshd_count", (double)groups);
-  for (size_t g = 0; g < groups; g++) {
-    char *conf = NULL;
-    size_t cl = 0, cc = 0;
-    text_appendf(&conf, &cl, &cc, "# junos-sim lab sshd %zu of %zu (generated)\n", g + 1, groups);
-    for (size_t i = g * ROUTERS_PER_SSHD; i < l.devices && i < (g + 1) * ROUTERS_PER_SSHD; i++)
-      text_appendf(&conf, &cl, &cc, "ListenAddress 127.0.0.1:%d\n", l.base_port + (int)i);
-    text_appendf(&conf, &cl, &cc,
-                 "HostKey %s\nPidFile %s/sshd/sshd-%zu.pid\nAuthorizedKeysFile %s\n"
-                 "StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
-                 "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
-                 "MaxStartups 500\nMaxSessions 100\nLogLevel ERROR\nPrintMotd no\n"
-                 "AllowTcpForwarding no\nX11Forwarding no\n",
-                 host_key, l.dir, g, auth);
-    for (size_t i = g * ROUTERS_PER_SSHD; i < l.devices && i < (g + 1) * ROUTERS_PER_SSHD; i++) {
-      const char *name = cJSON_GetObjectItem(cJSON_GetArrayItem(routers, (int)i), "name")->valuestring;
-      text_appendf(&conf, &cl, &cc, "Match LocalPort %d\n    ForceCommand %s device --state %s/routers/%s.json\n",
-                   l.base_port + (int)i, l.self, l.dir, name);
-    }
+  for (size_t g = 0; g < groups && rc == 0; g++) {
+    size_t first = g * ROUTERS_PER_SSHD;
+    size_t last = first + ROUTERS_PER_SSHD < l.devices ? first + ROUTERS_PER_SSHD : l.devices;
+    char *conf = sshd_config(&l, names, first, last, g, groups);
     char *conf_path = xasprintf("%s/sshd/sshd-%zu.conf", l.dir, g);
-    write_text(conf_path, conf);
+    if (write_text(conf_path, conf) != 0)
+      rc = fail("cannot write %s", conf_path);
     free(conf_path);
     free(conf);
   }
-
-  char *policy = xasprintf(
-      "# Rollout policy for the junos-sim lab in %s (see docs/policy.md)\n"
-      "target:\n  version: %s\n  package: %s\n  sha256: %s\n  source: %s\n"
-      "issu:\n  old_master: reboot\n  switchback: true\n"
-      "waves:\n  canary: 1\n  serial: [\"25%%\"]\n  soak: 5m\n"
-      "limits:\n  per: {site: \"50%%\"}\n  exclusive: [pair]\n"
-      "failures:\n  max_failed: 0\n",
-      l.dir, l.to, pkg_path, image.sha256, image_path);
-  char *files[][2] = {{"inventory.yaml", inv}, {"known_hosts", known}, {"ssh_config", ssh_cfg},
-                      {"rollout.yaml", policy}};
-  for (size_t i = 0; i < ARRAY_LEN(files); i++) {
+  policy = xasprintf("# Rollout policy for the junos-sim lab in %s (see docs/policy.md)\n"
+                     "target:\n  version: %s\n  package: %s\n  sha256: %s\n  source: %s\n"
+                     "issu:\n  old_master: reboot\n  switchback: true\n"
+                     "waves:\n  canary: 1\n  serial: [\"25%%\"]\n  soak: 5m\n"
+                     "limits:\n  per: {site: \"50%%\"}\n  exclusive: [pair]\n"
+                     "failures:\n  max_failed: 0\n",
+                     l.dir, l.to, pkg_path, image.sha256, image_path);
+  char *lab_text = cJSON_Print(labj);
+  const char *files[][2] = {{"inventory.yaml", inv},  {"known_hosts", known},
+                            {"ssh_config", ssh_cfg},  {"rollout.yaml", policy},
+                            {"lab.json", lab_text}};
+  for (size_t i = 0; i < ARRAY_LEN(files) && rc == 0; i++) {
     char *p = path_in(&l, files[i][0]);
     if (write_text(p, files[i][1]) != 0)
-      return fail("cannot write %s", p);
+      rc = fail("cannot write %s", p);
     free(p);
   }
-  char *lab_json = cJSON_Print(labj);
-  char *lab_path = path_in(&l, "lab.json");
-  write_text(lab_path, lab_json);
-  printf("lab of %zu routers in %zu sites written to %s (ports %d-%d, %zu sshd, time scale %g)\n",
-         l.devices, l.sites, l.dir, l.base_port, l.base_port + (int)l.devices - 1, groups,
-         l.time_scale);
-  free(lab_path);
-  free(lab_json);
+  free(lab_text);
+  if (rc == 0)
+    printf("lab of %zu routers in %zu sites written to %s (ports %d-%d, %zu sshd, time scale "
+           "%g)\n",
+           l.devices, l.sites, l.dir, l.base_port, l.base_port + (int)l.devices - 1, groups,
+           l.time_scale);
+out:
   cJSON_Delete(labj);
+  for (size_t i = 0; names && i < l.devices; i++)
+    free(names[i]);
+  free(names);
+  free(rf);
   free(policy);
   free(inv);
   free(known);
   free(ssh_cfg);
   free(image_path);
   free(pkg_path);
-  free(auth);
   free(host_key_text);
   free(client_pub);
-  free(host_pub);
-  free(client_pub_path);
-  free(host_pub_path);
-  free(host_key);
-  free(client_key);
   for (size_t f = 0; f < l.nfaults; f++)
     free(l.fault_specs[f]);
   free(l.fault_specs);
-  return 0;
+  return rc;
 }
 
 /* ---- up, down, status ---- */
