@@ -15,21 +15,22 @@
 
 static void usage(FILE *out)
 {
-  fprintf(out,
-          "junos-sim %s: a simulated dual-RE Juniper MX for rehearsing and testing ISSU rollouts\n"
-          "\n"
-          "Usage:\n"
-          "  junos-sim device --state FILE [-c COMMAND]\n"
-          "      Answer one Junos CLI command as the router whose state is FILE. Without -c the\n"
-          "      command is read from SSH_ORIGINAL_COMMAND, as sshd's ForceCommand provides it.\n"
-          "  junos-sim lab init DIR --devices N [--sites S] [--time-scale X] [--seed K]\n"
-          "                [--fault HOST=FAULT]... [--from VERSION] [--to VERSION] [--base-port P]\n"
-          "  junos-sim lab up DIR | down DIR | status DIR [--json]\n"
-          "\n"
-          "Faults: validation-fail, backup-no-return, old-master-no-return, gres-off, nsr-off,\n"
-          "commit-sync-off, backup-not-ready, holddown, disk-full, package-missing,\n"
-          "checksum-mismatch, version-mismatch, hang:PHASE, slow:FACTOR, no-drop.\n",
-          ISSU_VERSION);
+  fprintf(
+      out,
+      "junos-sim %s: a simulated dual-RE Juniper MX for rehearsing and testing ISSU rollouts\n"
+      "\n"
+      "Usage:\n"
+      "  junos-sim device --state FILE [-c COMMAND]\n"
+      "      Answer one Junos CLI command as the router whose state is FILE. Without -c the\n"
+      "      command is read from SSH_ORIGINAL_COMMAND, as sshd's ForceCommand provides it.\n"
+      "  junos-sim lab init DIR --devices N [--sites S] [--time-scale X] [--seed K]\n"
+      "                [--fault HOST=FAULT]... [--from VERSION] [--to VERSION] [--base-port P]\n"
+      "  junos-sim lab up DIR | down DIR | status DIR [--json]\n"
+      "\n"
+      "Faults: validation-fail, backup-no-return, old-master-no-return, gres-off, nsr-off,\n"
+      "commit-sync-off, backup-not-ready, holddown, disk-full, package-missing,\n"
+      "checksum-mismatch, version-mismatch, hang:PHASE, slow:FACTOR, no-drop.\n",
+      ISSU_VERSION);
 }
 
 static int device_main(int argc, char **argv)

@@ -94,8 +94,8 @@ struct sim_issu {
   char package[256];
   char target[40];
   unsigned options;
-  int old_master;  /* the RE that was master when the ISSU started */
-  size_t applied;  /* timeline steps whose effects are in the state */
+  int old_master; /* the RE that was master when the ISSU started */
+  size_t applied; /* timeline steps whose effects are in the state */
   char failure[300];
 };
 
@@ -118,8 +118,8 @@ struct sim_router {
   char hang_phase[32];
   double slow_factor;
   /* Release-dependent wording, varied across a lab so parsers meet all of it. */
-  bool cli_timestamp;     /* a "Nov 24 01:33:44" line before each output (set cli timestamp) */
-  bool issu_line_prefix;  /* "[Nov 24 01:37:04]:" before ISSU: lines (newer releases) */
+  bool cli_timestamp;      /* a "Nov 24 01:33:44" line before each output (set cli timestamp) */
+  bool issu_line_prefix;   /* "[Nov 24 01:37:04]:" before ISSU: lines (newer releases) */
   bool peer_state_wording; /* "Peer state: Steady State" instead of "Switchover Status: Ready" */
 };
 

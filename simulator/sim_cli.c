@@ -32,7 +32,8 @@ static const struct command commands[] = {
     {{"file", "checksum"}, sim_file_checksum, false},
     {{"request", "chassis", "routing-engine", "master", "switch"}, sim_request_switch, false},
     {{"request", "system", "reboot"}, sim_request_reboot, false},
-    {{"request", "system", "software", "validate", "in-service-upgrade"}, sim_request_validate,
+    {{"request", "system", "software", "validate", "in-service-upgrade"},
+     sim_request_validate,
      false},
     {{"request", "system", "software", "in-service-upgrade"}, sim_request_issu, false},
     {{"scp"}, sim_scp_sink, true},
@@ -111,8 +112,7 @@ static void free_words(char **words, size_t n)
 
 /* The command whose fixed words the input starts with (each input word a prefix of the
  * command's word); on a tie between different commands, the input is ambiguous. */
-static const struct command *find_command(char **words, size_t n, size_t *fixed,
-                                          const char **bad)
+static const struct command *find_command(char **words, size_t n, size_t *fixed, const char **bad)
 {
   const struct command *best = NULL;
   size_t best_len = 0, deepest = 0;

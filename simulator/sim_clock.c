@@ -241,9 +241,14 @@ static void fill(char *dst, size_t len, const char *tmpl, const struct sim_route
   const struct {
     const char *key, *value;
   } vars[] = {
-      {"{package}", r->issu.package}, {"{pkgname}", base},  {"{from}", r->re[old].version},
-      {"{target}", r->issu.target},   {"{tmaj}", num[0]},   {"{tmin}", num[1]},
-      {"{backup}", backup ? "re1" : "re0"}, {"{old}", old ? "re1" : "re0"},
+      {"{package}", r->issu.package},
+      {"{pkgname}", base},
+      {"{from}", r->re[old].version},
+      {"{target}", r->issu.target},
+      {"{tmaj}", num[0]},
+      {"{tmin}", num[1]},
+      {"{backup}", backup ? "re1" : "re0"},
+      {"{old}", old ? "re1" : "re0"},
   };
   size_t o = 0;
   for (const char *p = tmpl; *p && o + 1 < len;) {
@@ -285,11 +290,17 @@ struct failure {
 };
 
 static const struct failure failures[] = {
-    {FAULT_CHECKSUM_MISMATCH, PHASE_VALIDATE, 0.45,
+    {FAULT_CHECKSUM_MISMATCH,
+     PHASE_VALIDATE,
+     0.45,
      {"ERROR: {package}: package signature verification failed", "error: ISSU Aborted"}},
-    {FAULT_VALIDATION_FAIL, PHASE_VALIDATE, 0.25,
+    {FAULT_VALIDATION_FAIL,
+     PHASE_VALIDATE,
+     0.25,
      {"mgd: error: configuration check-out failed", "error: ISSU Aborted"}},
-    {FAULT_DISK_FULL, PHASE_BACKUP_UPGRADE, 0.10,
+    {FAULT_DISK_FULL,
+     PHASE_BACKUP_UPGRADE,
+     0.10,
      {"ERROR: no space left on device while installing {pkgname} on {backup}",
       "error: ISSU Aborted"}},
 };
@@ -331,8 +342,8 @@ size_t sim_timeline(const struct sim_router *r, struct sim_step **steps)
     if (row->phase == PHASE_OLD_MASTER_UPGRADE && !old_up)
       p_dur = 0;
     double at = p_start + row->frac * p_dur;
-    if (fail && (row->phase > fail->phase ||
-                 (row->phase == fail->phase && row->frac > fail->frac))) {
+    if (fail &&
+        (row->phase > fail->phase || (row->phase == fail->phase && row->frac > fail->frac))) {
       for (int k = 0; k < 2; k++) {
         fill(line, sizeof line, fail->lines[k], r);
         double t = start[fail->phase] + fail->frac * dur[fail->phase] + k;

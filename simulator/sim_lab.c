@@ -133,8 +133,9 @@ static bool port_accepts(int port)
 static int find_ports(size_t n, uint64_t seed)
 {
   for (int attempt = 0; attempt < 200; attempt++) {
-    int base = 20000 + (int)((seed * 7919 + (uint64_t)getpid() * 104729 + (uint64_t)attempt * 6151) %
-                             (40000 - n));
+    int base =
+        20000 +
+        (int)((seed * 7919 + (uint64_t)getpid() * 104729 + (uint64_t)attempt * 6151) % (40000 - n));
     size_t ok = 0;
     while (ok < n && port_free(base + (int)ok))
       ok++;
@@ -348,8 +349,8 @@ static int make_keys(const struct lab *l, char **host_key_text, char **client_pu
     char *key = path_in(l, k ? "ssh/id_ed25519" : "ssh/ssh_host_ed25519_key");
     int rc = 0;
     if (access(key, F_OK) != 0) {
-      char *argv_kg[] = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "junos-sim-lab",
-                         "-f", key, NULL};
+      char *argv_kg[] = {"ssh-keygen",    "-q", "-t", "ed25519", "-N", "", "-C",
+                         "junos-sim-lab", "-f", key,  NULL};
       if (run(argv_kg) != 0)
         rc = fail("ssh-keygen failed for %s (is openssh-client installed?)", key);
     }
@@ -376,8 +377,8 @@ static int make_keys(const struct lab *l, char **host_key_text, char **client_pu
 }
 
 /* The sshd configuration for routers [first, last): listeners, then one Match block each. */
-static char *sshd_config(const struct lab *l, char **names, size_t first, size_t last,
-                         size_t group, size_t groups)
+static char *sshd_config(const struct lab *l, char **names, size_t first, size_t last, size_t group,
+                         size_t groups)
 {
   char *conf = NULL;
   size_t len = 0, cap = 0;
@@ -532,8 +533,10 @@ static int lab_init(int argc, char **argv, const char *self)
                      "failures:\n  max_failed: 0\n",
                      l.dir, l.to, pkg_path, image.sha256, image_path);
   char *lab_text = cJSON_Print(labj);
-  const char *files[][2] = {{"inventory.yaml", inv},  {"known_hosts", known},
-                            {"ssh_config", ssh_cfg},  {"rollout.yaml", policy},
+  const char *files[][2] = {{"inventory.yaml", inv},
+                            {"known_hosts", known},
+                            {"ssh_config", ssh_cfg},
+                            {"rollout.yaml", policy},
                             {"lab.json", lab_text}};
   for (size_t i = 0; i < ARRAY_LEN(files) && rc == 0; i++) {
     char *p = path_in(&l, files[i][0]);
@@ -668,7 +671,8 @@ static int lab_up(const char *dir)
       sleep_ms(50);
     }
     if (rc == 0 && tries > 300)
-      rc = fail("port %s does not accept connections after 15 s", cJSON_GetObjectItem(cJSON_GetArrayItem(routers, i), "name")->valuestring);
+      rc = fail("port %s does not accept connections after 15 s",
+                cJSON_GetObjectItem(cJSON_GetArrayItem(routers, i), "name")->valuestring);
   }
   if (rc == 0)
     printf("lab up: %d routers on 127.0.0.1, %d sshd\n", n, groups);
@@ -724,8 +728,7 @@ static int lab_status(const char *dir, bool json)
   cJSON *routers = cJSON_GetObjectItem(lab, "routers");
   cJSON *out = cJSON_CreateArray();
   if (!json)
-    printf("%-14s %-14s %-14s %-6s %-20s %s\n", "ROUTER", "RE0", "RE1", "MASTER", "ISSU",
-           "STARTS");
+    printf("%-14s %-14s %-14s %-6s %-20s %s\n", "ROUTER", "RE0", "RE1", "MASTER", "ISSU", "STARTS");
   cJSON *rj;
   int rc = 0;
   cJSON_ArrayForEach(rj, routers)

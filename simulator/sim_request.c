@@ -124,8 +124,9 @@ static const char *switch_refusal(const struct sim_ctx *c, char *buf, size_t len
   }
   if (!r->gres || !r->re[backup].present || !sim_re_up(r, backup, c->now) ||
       (r->faults & FAULT_BACKUP_NOT_READY)) {
-    snprintf(buf, len, "warning: Traffic will be interrupted while the PFE is re-initialized\n"
-                       "Standby Routing Engine is not ready for graceful switchover.");
+    snprintf(buf, len,
+             "warning: Traffic will be interrupted while the PFE is re-initialized\n"
+             "Standby Routing Engine is not ready for graceful switchover.");
     return buf;
   }
   return NULL;
@@ -225,8 +226,9 @@ int sim_request_reboot(struct sim_ctx *c)
   char err[256];
   if (want_other) {
     if (r->re[other].pending[0])
-      sim_line(c->out, "Reboot consistency check bypassed - jinstall %s will complete installation "
-                       "upon reboot",
+      sim_line(c->out,
+               "Reboot consistency check bypassed - jinstall %s will complete installation "
+               "upon reboot",
                r->re[other].pending);
     sim_line(c->out, "Rebooting %s", other ? "re1" : "re0");
     reboot_re(c, other);
@@ -243,8 +245,9 @@ int sim_request_reboot(struct sim_ctx *c)
   sim_line(c->out, "%s", "");
   sim_line(c->out, "Shutdown NOW!");
   if (r->re[master].pending[0])
-    sim_line(c->out, "Reboot consistency check bypassed - jinstall %s will complete installation "
-                     "upon reboot",
+    sim_line(c->out,
+             "Reboot consistency check bypassed - jinstall %s will complete installation "
+             "upon reboot",
              r->re[master].pending);
   sim_line(c->out, "[pid %ld]", (long)getpid());
   reboot_re(c, master);
@@ -269,9 +272,12 @@ static const struct {
   const char *word;
   unsigned bit;
 } issu_options[] = {
-    {"reboot", OPT_REBOOT},       {"no-old-master-upgrade", OPT_NO_OLD_MASTER_UPGRADE},
-    {"no-copy", OPT_NO_COPY},     {"unlink", OPT_UNLINK},
-    {"no-validate", OPT_NO_VALIDATE}, {"no-tcp-syn-check", OPT_NO_TCP_SYN_CHECK},
+    {"reboot", OPT_REBOOT},
+    {"no-old-master-upgrade", OPT_NO_OLD_MASTER_UPGRADE},
+    {"no-copy", OPT_NO_COPY},
+    {"unlink", OPT_UNLINK},
+    {"no-validate", OPT_NO_VALIDATE},
+    {"no-tcp-syn-check", OPT_NO_TCP_SYN_CHECK},
     {"enhanced-mode", OPT_ENHANCED_MODE},
 };
 
@@ -341,9 +347,10 @@ static int precheck(struct sim_ctx *c, const char *package, char *target, size_t
   int cmp = sim_version_cmp(target, r->re[master].version);
   if (cmp <= 0) {
     /* Junos aborts a downgrade with a message (reference §1.4; the text is not public). */
-    sim_line(c->out, "error: ISSU %s: %s is %s the running %s", cmp < 0 ? "does not support "
-                                                                         "downgrades"
-                                                                       : "has nothing to do",
+    sim_line(c->out, "error: ISSU %s: %s is %s the running %s",
+             cmp < 0 ? "does not support "
+                       "downgrades"
+                     : "has nothing to do",
              target, cmp < 0 ? "older than" : "the same as", r->re[master].version);
     return 1;
   }

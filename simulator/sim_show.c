@@ -107,7 +107,8 @@ int sim_show_chassis_re(struct sim_ctx *c)
     }
     const char *role = re->master ? "Master" : "Backup";
     sim_line(c->out, "    Current state                  %s", role);
-    sim_line(c->out, "    Election priority              %s (default)", slot == 0 ? "Master" : "Backup");
+    sim_line(c->out, "    Election priority              %s (default)",
+             slot == 0 ? "Master" : "Backup");
     sim_line(c->out, "    Temperature                 %2d degrees C / %d degrees F", 29 + slot,
              84 + 2 * slot);
     sim_line(c->out, "    CPU temperature             %2d degrees C / %d degrees F", 27 + slot,
@@ -219,7 +220,8 @@ static size_t configuration(const struct sim_router *r, struct statement *st)
     snprintf(st[n++].leaf, sizeof st[0].leaf, "nonstop-routing");
   }
   snprintf(st[n].hierarchy, 64, "routing-options");
-  snprintf(st[n++].leaf, sizeof st[0].leaf, "router-id 192.0.2.%llu", (unsigned long long)(r->seed % 250 + 1));
+  snprintf(st[n++].leaf, sizeof st[0].leaf, "router-id 192.0.2.%llu",
+           (unsigned long long)(r->seed % 250 + 1));
   return n;
 }
 

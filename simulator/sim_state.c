@@ -50,8 +50,9 @@ int sim_fault_parse(const char *name, struct sim_router *r, char *err, size_t er
         snprintf(r->hang_phase, sizeof r->hang_phase, "%s", name + 5);
         return 0;
       }
-    snprintf(err, errlen, "unknown phase in '%s' (expected hang:validate, hang:backup-upgrade, "
-                          "..., hang:old-master-reboot)",
+    snprintf(err, errlen,
+             "unknown phase in '%s' (expected hang:validate, hang:backup-upgrade, "
+             "..., hang:old-master-reboot)",
              name);
     return -1;
   }

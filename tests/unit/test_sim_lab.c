@@ -82,8 +82,8 @@ static cJSON *status_of(const char *router)
   free(out);
   cr_assert_not_null(all);
   cJSON *item, *found = NULL;
-  cJSON_ArrayForEach(item, all) if (strcmp(cJSON_GetObjectItem(item, "name")->valuestring, router) == 0)
-      found = cJSON_Duplicate(item, 1);
+  cJSON_ArrayForEach(item, all) if (strcmp(cJSON_GetObjectItem(item, "name")->valuestring,
+                                           router) == 0) found = cJSON_Duplicate(item, 1);
   cJSON_Delete(all);
   cr_assert_not_null(found, "%s not in lab status", router);
   return found;
@@ -93,7 +93,8 @@ Test(sim_lab, plain_openssh_reaches_every_router)
 {
   lab_start(4, NULL);
   char *out;
-  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show version | match Junos:'", dir), 0, "%s", out);
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show version | match Junos:'", dir), 0,
+               "%s", out);
   cr_expect(strstr(out, "Junos: 21.4R3-S5.4"), "%s", out);
   free(out);
   cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-fra-2 'show chassis routing-engine'", dir), 0);
@@ -109,8 +110,9 @@ Test(sim_lab, an_issu_over_ssh_drops_at_switchover_and_the_reconnect_finds_re1_m
 {
   lab_start(4, NULL);
   char *out;
-  int rc = sh(&out, "ssh -F %s/ssh_config mx-ams-1 'request system software in-service-upgrade " PKG
-                    " reboot'",
+  int rc = sh(&out,
+              "ssh -F %s/ssh_config mx-ams-1 'request system software in-service-upgrade " PKG
+              " reboot'",
               dir);
   cr_expect_eq(rc, 255, "the connection is cut, as at a real switchover (exit %d): %s", rc, out);
   cr_expect(strstr(out, "ISSU: Preparing for Switchover"), "%s", out);
@@ -119,8 +121,9 @@ Test(sim_lab, an_issu_over_ssh_drops_at_switchover_and_the_reconnect_finds_re1_m
   /* Reconnect, as a tool would: the router carried on without the session. */
   bool reconnected = false;
   for (int i = 0; i < 100 && !reconnected; i++) {
-    reconnected = sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show chassis routing-engine'", dir) == 0 &&
-                  strstr(out, "  Slot 1:\n    Current state                  Master") != NULL;
+    reconnected =
+        sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show chassis routing-engine'", dir) == 0 &&
+        strstr(out, "  Slot 1:\n    Current state                  Master") != NULL;
     free(out);
     if (!reconnected)
       pause_ms(100);
@@ -161,7 +164,8 @@ Test(sim_lab, an_scp_upload_lands_with_its_real_checksum)
   cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1 'file list /var/tmp/'", dir), 0);
   cr_expect(strstr(out, "junos-install") == NULL, "missing before the upload: %s", out);
   free(out);
-  cr_expect_eq(sh(&out, "scp -O -q -F %s/ssh_config %s mx-ams-1:/var/tmp/", dir, image), 0, "%s", out);
+  cr_expect_eq(sh(&out, "scp -O -q -F %s/ssh_config %s mx-ams-1:/var/tmp/", dir, image), 0, "%s",
+               out);
   free(out);
   cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1 'file checksum sha-256 " PKG "'", dir), 0);
   cr_expect(strstr(out, sha), "expected %s in: %s", sha, out);
@@ -180,8 +184,8 @@ Test(sim_lab, lab_status_reports_every_router_as_json)
   cr_assert(cJSON_IsArray(all));
   cr_expect_eq(cJSON_GetArraySize(all), 3);
   cJSON *first = cJSON_GetArrayItem(all, 0);
-  static const char *const keys[] = {"name", "re0_version", "re1_version", "master", "issu_state",
-                                     "issu_starts"};
+  static const char *const keys[] = {"name",   "re0_version", "re1_version",
+                                     "master", "issu_state",  "issu_starts"};
   for (size_t i = 0; i < ARRAY_LEN(keys); i++)
     cr_expect_not_null(cJSON_GetObjectItem(first, keys[i]), "missing %s", keys[i]);
   cr_expect_str_eq(cJSON_GetObjectItem(first, "issu_state")->valuestring, "idle");
@@ -208,7 +212,9 @@ Test(sim_lab, bad_lab_arguments_are_refused_clearly)
   cr_expect_eq(sh(&out, "%s lab init /tmp/x --devices 0", JUNOS_SIM_BINARY), 2);
   cr_expect(strstr(out, "--devices must be from 1 to 5000"), "%s", out);
   free(out);
-  cr_expect_eq(sh(&out, "%s lab init /tmp/issu-badfault --devices 2 --fault mx-ams-1=melting", JUNOS_SIM_BINARY), 2);
+  cr_expect_eq(sh(&out, "%s lab init /tmp/issu-badfault --devices 2 --fault mx-ams-1=melting",
+                  JUNOS_SIM_BINARY),
+               2);
   cr_expect(strstr(out, "unknown fault 'melting'"), "%s", out);
   free(out);
   cr_expect_eq(sh(&out, "%s lab up /nonexistent-lab", JUNOS_SIM_BINARY), 2);
