@@ -128,14 +128,34 @@ static bool port_accepts(int port)
   return ok;
 }
 
-/* A run of `n` free ports, starting somewhere in 20000-59999 that depends on the seed and pid
- * (so parallel test labs rarely collide, and a collision moves on). */
+/* The first port the kernel hands out for outgoing connections: lab ports stay below it, or an
+ * ssh client's own ephemeral port could take a router's port between init and up. */
+static int ephemeral_low(void)
+{
+  int low = 32768, high;
+  FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+  if (f != NULL) {
+    if (fscanf(f, "%d %d", &low, &high) != 2)
+      low = 32768;
+    fclose(f);
+  }
+  return low;
+}
+
+/* A run of `n` free ports between 10000 and the ephemeral range, starting at a point drawn from
+ * the seed, the pid and the clock (so labs set up in parallel rarely collide; a collision is
+ * caught by `lab up`). */
 static int find_ports(size_t n, uint64_t seed)
 {
+  int low = 10000, high = ephemeral_low();
+  if (high - low < (int)n + 1)
+    return -1;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t x = seed * 7919 + (uint64_t)getpid() * 104729 + (uint64_t)ts.tv_nsec;
   for (int attempt = 0; attempt < 200; attempt++) {
-    int base =
-        20000 +
-        (int)((seed * 7919 + (uint64_t)getpid() * 104729 + (uint64_t)attempt * 6151) % (40000 - n));
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    int base = low + (int)((x >> 33) % (uint64_t)(high - low - (int)n));
     size_t ok = 0;
     while (ok < n && port_free(base + (int)ok))
       ok++;
@@ -659,6 +679,19 @@ static int lab_up(const char *dir)
       pid_t pid = read_pid(run_file);
       free(run_file);
       int status;
+      char *sshd_log = xasprintf("%s/sshd/sshd-%d.log", root, i / ROUTERS_PER_SSHD);
+      char *log_text = tries > 10 ? read_text(sshd_log) : NULL;
+      char *bind_error = log_text ? strstr(log_text, "Bind to port") : NULL;
+      if (bind_error != NULL) {
+        bind_error[strcspn(bind_error, "\n")] = '\0';
+        rc = fail("port %d is taken by another program (sshd: %s); run lab init again for other "
+                  "ports, or give --base-port",
+                  port, bind_error);
+      }
+      free(log_text);
+      free(sshd_log);
+      if (rc != 0)
+        break;
       if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
         char *log = xasprintf("%s/sshd/sshd-%d.log", root, i / ROUTERS_PER_SSHD);
         char *text = read_text(log);
