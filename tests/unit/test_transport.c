@@ -1,0 +1,665 @@
+/*
+ * transport: libssh2 on libuv against a throwaway OpenSSH sshd on 127.0.0.1 (started per test),
+ * and the local back end against junos-sim. Exact bytes through interleaved streams, exit codes
+ * and signals, stdin, every host-key case, authentication refusals, a killed server, a frozen
+ * (SIGSTOPped) server, a refused port, many sessions on one loop, SCP upload with checksum,
+ * line and output bounds.
+ */
+#include "transport/transport.h"
+#include "common/common.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct sshd {
+  char dir[256];
+  int port;
+  pid_t pid;
+  char known_hosts[512], key[512], host_pub[1024];
+};
+
+static struct sshd srv;
+
+static int sh(const char *cmd)
+{
+  int st = system(cmd);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int free_port(void)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  bind(fd, (struct sockaddr *)&a, sizeof a);
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+static bool accepts(int port)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+static void write_file(const char *path, const char *text)
+{
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f, "%s", path);
+  fputs(text, f);
+  fclose(f);
+}
+
+static char *read_all(const char *path)
+{
+  char *buf = NULL, err[128];
+  size_t len;
+  return text_read_file(path, 1 << 20, &buf, &len, err, sizeof err) == 0 ? buf : xstrdup("");
+}
+
+static void sshd_start(const char *extra)
+{
+  snprintf(srv.dir, sizeof srv.dir, "/tmp/issu-sshd-XXXXXX");
+  cr_assert_not_null(mkdtemp(srv.dir));
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd,
+           "ssh-keygen -q -t ed25519 -N '' -f %s/host && ssh-keygen -q -t ed25519 -N '' -f %s/id "
+           "&& cp %s/id.pub %s/authorized_keys",
+           srv.dir, srv.dir, srv.dir, srv.dir);
+  cr_assert_eq(sh(cmd), 0);
+  srv.port = free_port();
+  char conf[4096];
+  snprintf(
+      conf, sizeof conf,
+      "Port %d\nListenAddress 127.0.0.1\nHostKey %s/host\nPidFile %s/sshd.pid\n"
+      "AuthorizedKeysFile %s/authorized_keys\nStrictModes no\nUsePAM no\n"
+      "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+      "PermitRootLogin prohibit-password\nMaxStartups 400\nMaxSessions 100\nLogLevel ERROR\n%s",
+      srv.port, srv.dir, srv.dir, srv.dir, extra ? extra : "");
+  char path[600];
+  snprintf(path, sizeof path, "%s/sshd_config", srv.dir);
+  write_file(path, conf);
+  mkdir("/run/sshd", 0755);
+  srv.pid = fork();
+  if (srv.pid == 0) {
+    char log[600];
+    snprintf(log, sizeof log, "%s/sshd.log", srv.dir);
+    freopen(log, "w", stderr);
+    execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", path, (char *)NULL);
+    _exit(127);
+  }
+  for (int i = 0; i < 200 && !accepts(srv.port); i++) {
+    struct timespec ts = {0, 20000000};
+    nanosleep(&ts, NULL);
+  }
+  cr_assert(accepts(srv.port), "sshd did not start");
+  snprintf(path, sizeof path, "%s/host.pub", srv.dir);
+  char *pub = read_all(path);
+  pub[strcspn(pub, " ")] = ' ';
+  size_t type = strcspn(pub, " "), key = strcspn(pub + type + 1, " \n");
+  snprintf(srv.host_pub, sizeof srv.host_pub, "%.*s", (int)(type + 1 + key), pub);
+  free(pub);
+  snprintf(srv.known_hosts, sizeof srv.known_hosts, "%s/known_hosts", srv.dir);
+  snprintf(srv.key, sizeof srv.key, "%s/id", srv.dir);
+  char line[1200];
+  snprintf(line, sizeof line, "[127.0.0.1]:%d %s\n", srv.port, srv.host_pub);
+  write_file(srv.known_hosts, line);
+}
+
+/* Sends `sig` to every process below sshd (its sessions), not to the listener. */
+static void signal_sessions(int sig)
+{
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    pid_t pid = (pid_t)atoi(e->d_name);
+    if (pid <= 0)
+      continue;
+    pid_t p = pid;
+    for (int depth = 0; depth < 6 && p > 1; depth++) {
+      char path[64], buf[512];
+      snprintf(path, sizeof path, "/proc/%d/stat", (int)p);
+      FILE *f = fopen(path, "r");
+      if (!f)
+        break;
+      size_t n = fread(buf, 1, sizeof buf - 1, f);
+      fclose(f);
+      buf[n] = '\0';
+      char *paren = strrchr(buf, ')');
+      int ppid = 0;
+      if (!paren || sscanf(paren + 2, "%*c %d", &ppid) != 1)
+        break;
+      if (ppid == srv.pid) {
+        kill(pid, sig);
+        break;
+      }
+      p = ppid;
+    }
+  }
+  closedir(d);
+}
+
+static void sshd_stop(void)
+{
+  if (srv.pid > 0) {
+    signal_sessions(SIGCONT);
+    signal_sessions(SIGKILL);
+    kill(srv.pid, SIGTERM);
+    waitpid(srv.pid, NULL, 0);
+  }
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", srv.dir);
+  sh(cmd);
+}
+
+/* ---- driving a transport ---- */
+
+struct run {
+  uv_loop_t loop;
+  struct transport *t;
+  int open_error;
+  char open_message[512];
+  bool opened, done, closed;
+  struct transport_result result;
+  char *out, *err; /* each line plus \n */
+  size_t out_len, out_cap, err_len, err_cap;
+  size_t lines, cut_lines;
+  void (*on_first_line)(void);
+  uint64_t progress_calls;
+};
+
+static void on_open(struct transport *t, int error, const char *message, void *data)
+{
+  (void)t;
+  struct run *r = data;
+  r->opened = true;
+  r->open_error = error;
+  snprintf(r->open_message, sizeof r->open_message, "%s", message);
+}
+
+static void on_line(struct transport *t, enum transport_stream s, const char *line, size_t len,
+                    bool cut, void *data)
+{
+  (void)t;
+  struct run *r = data;
+  if (r->lines++ == 0 && r->on_first_line)
+    r->on_first_line();
+  r->cut_lines += cut;
+  if (s == TRANSPORT_STDOUT)
+    text_appendf(&r->out, &r->out_len, &r->out_cap, "%.*s\n", (int)len, line);
+  else
+    text_appendf(&r->err, &r->err_len, &r->err_cap, "%.*s\n", (int)len, line);
+}
+
+static void on_done(struct transport *t, const struct transport_result *res, void *data)
+{
+  (void)t;
+  struct run *r = data;
+  r->result = *res;
+  r->done = true;
+}
+
+static void on_progress(struct transport *t, uint64_t sent, uint64_t total, void *data)
+{
+  (void)t;
+  (void)sent;
+  (void)total;
+  ((struct run *)data)->progress_calls++;
+}
+
+static void on_closed(struct transport *t, void *data)
+{
+  (void)t;
+  ((struct run *)data)->closed = true;
+}
+
+static struct transport_options ssh_options(void)
+{
+  struct transport_options o = {.name = "test-router",
+                                .kind = TRANSPORT_SSH,
+                                .host = "127.0.0.1",
+                                .port = (unsigned)srv.port,
+                                .user = NULL,
+                                .key_file = srv.key,
+                                .known_hosts = srv.known_hosts};
+  return o;
+}
+
+static void loop_until(struct run *r, bool *flag)
+{
+  while (!*flag && uv_run(&r->loop, UV_RUN_ONCE))
+    ;
+}
+
+static void start(struct run *r, const struct transport_options *o)
+{
+  memset(r, 0, sizeof *r);
+  uv_loop_init(&r->loop);
+  cr_assert_eq(transport_new(&r->loop, o, &r->t), 0);
+  cr_assert_eq(transport_open(r->t, on_open, r), 0);
+  loop_until(r, &r->opened);
+}
+
+static void exec(struct run *r, const char *cmd, const char *input, unsigned timeout_ms)
+{
+  r->done = false;
+  r->lines = 0;
+  r->out_len = r->err_len = 0;
+  if (r->out)
+    r->out[0] = '\0';
+  if (r->err)
+    r->err[0] = '\0';
+  cr_assert_eq(transport_exec(r->t, cmd, input, timeout_ms, on_line, on_done, r), 0);
+  loop_until(r, &r->done);
+}
+
+static void finish(struct run *r)
+{
+  transport_close(r->t, on_closed, r);
+  loop_until(r, &r->closed);
+  uv_run(&r->loop, UV_RUN_DEFAULT);
+  cr_expect_eq(uv_loop_close(&r->loop), 0, "every handle closed");
+  free(r->out);
+  free(r->err);
+}
+
+/* ---- tests ---- */
+
+Test(transport, exec_returns_exact_bytes_of_interleaved_stdout_and_stderr, .timeout = 60)
+{
+  sshd_start(NULL);
+  struct run r;
+  struct transport_options o = ssh_options();
+  start(&r, &o);
+  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  exec(&r, "i=0; while [ $i -lt 20000 ]; do echo \"out $i\"; echo \"err $i\" >&2; i=$((i+1)); done",
+       NULL, 0);
+  cr_assert_eq(r.result.error, 0, "%s", r.result.message);
+  cr_expect_eq(r.result.exit_status, 0);
+  char *want_out = NULL, *want_err = NULL;
+  size_t ol = 0, oc = 0, el = 0, ec = 0;
+  for (int i = 0; i < 20000; i++) {
+    text_appendf(&want_out, &ol, &oc, "out %d\n", i);
+    text_appendf(&want_err, &el, &ec, "err %d\n", i);
+  }
+  cr_expect_eq(r.out_len, ol);
+  cr_expect_eq(r.err_len, el);
+  cr_expect(r.out && strcmp(r.out, want_out) == 0, "stdout differs");
+  cr_expect(r.err && strcmp(r.err, want_err) == 0, "stderr differs");
+  free(want_out);
+  free(want_err);
+  finish(&r);
+  sshd_stop();
+}
+
+Test(transport, exit_codes_signals_and_stdin_come_through, .timeout = 60)
+{
+  sshd_start(NULL);
+  struct run r;
+  struct transport_options o = ssh_options();
+  start(&r, &o);
+  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  exec(&r, "exit 3", NULL, 0);
+  cr_expect_eq(r.result.error, 0);
+  cr_expect_eq(r.result.exit_status, 3);
+  exec(&r, "kill -TERM $$", NULL, 0);
+  cr_expect(r.result.signaled, "ended by a signal");
+  cr_expect_str_eq(r.result.signal_name, "TERM");
+  exec(&r, "read answer; echo \"got:$answer\"", "yes\n", 0);
+  cr_expect_str_eq(r.out, "got:yes\n");
+  exec(&r, "printf 'no newline at the end'", NULL, 0);
+  cr_expect_str_eq(r.out, "no newline at the end\n", "the last partial line is delivered");
+  finish(&r);
+  sshd_stop();
+}
+
+Test(transport, an_unknown_host_key_is_refused_with_its_fingerprint, .timeout = 60)
+{
+  sshd_start(NULL);
+  write_file(srv.known_hosts, "");
+  struct run r;
+  struct transport_options o = ssh_options();
+  start(&r, &o);
+  cr_expect_eq(r.open_error, TRANSPORT_E_HOSTKEY_UNKNOWN, "%s", r.open_message);
+  cr_expect(strstr(r.open_message, "SHA256:") && strstr(r.open_message, "nothing was sent"), "%s",
+            r.open_message);
+  cr_expect_str_eq(transport_error_name(r.open_error), "hostkey-unknown");
+  finish(&r);
+  sshd_stop();
+}
+
+Test(transport, a_changed_host_key_is_refused_loudly, .timeout = 60)
+{
+  sshd_start(NULL);
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd,
+           "ssh-keygen -q -t ed25519 -N '' -f %s/other && (printf '[127.0.0.1]:%d '; cut -d' ' "
+           "-f1,2 %s/other.pub) > %s",
+           srv.dir, srv.port, srv.dir, srv.known_hosts);
+  cr_assert_eq(sh(cmd), 0);
+  struct run r;
+  struct transport_options o = ssh_options();
+  o.accept_new_host_keys = true; /* even then: a changed key is never accepted */
+  start(&r, &o);
+  cr_expect_eq(r.open_error, TRANSPORT_E_HOSTKEY_CHANGED, "%s", r.open_message);
+  cr_expect(strstr(r.open_message, "CHANGED"), "%s", r.open_message);
+  finish(&r);
+  sshd_stop();
+}
+
+Test(transport, accept_new_appends_the_key_and_a_plain_entry_does_not_match_another_port,
+     .timeout = 60)
+{
+  sshd_start(NULL);
+  char line[1200];
+  snprintf(line, sizeof line, "127.0.0.1 %s\n", srv.host_pub);
+  write_file(srv.known_hosts, line);
+  struct run r;
+  struct transport_options o = ssh_options();
+  start(&r, &o);
+  cr_expect_eq(r.open_error, TRANSPORT_E_HOSTKEY_UNKNOWN, "port %d is not 22: %s", srv.port,
+               r.open_message);
+  finish(&r);
+  write_file(srv.known_hosts, "");
+  o.accept_new_host_keys = true;
+  start(&r, &o);
+  cr_expect_eq(r.open_error, 0, "%s", r.open_message);
+  finish(&r);
+  char *kh = read_all(srv.known_hosts);
+  snprintf(line, sizeof line, "[127.0.0.1]:%d ssh-ed25519 ", srv.port);
+  cr_expect(strstr(kh, line), "appended: %s", kh);
+  free(kh);
+  o.accept_new_host_keys = false;
+  start(&r, &o);
+  cr_expect_eq(r.open_error, 0, "the appended key is known now: %s", r.open_message);
+  finish(&r);
+  sshd_stop();
+}
+
+Test(transport, a_key_the_server_does_not_know_and_an_rsa_key_are_refused_clearly, .timeout = 60)
+{
+  sshd_start(NULL);
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd,
+           "ssh-keygen -q -t ed25519 -N '' -f %s/stranger && ssh-keygen -q -t rsa -b 2048 -N '' -f "
+           "%s/rsa",
+           srv.dir, srv.dir);
+  cr_assert_eq(sh(cmd), 0);
+  struct run r;
+  struct transport_options o = ssh_options();
+  char stranger[600], rsa[600];
+  snprintf(stranger, sizeof stranger, "%s/stranger", srv.dir);
+  snprintf(rsa, sizeof rsa, "%s/rsa", srv.dir);
+  o.key_file = stranger;
+  start(&r, &o);
+  cr_expect_eq(r.open_error, TRANSPORT_E_AUTH, "%s", r.open_message);
+  cr_expect(strstr(r.open_message, "refused by the server"), "%s", r.open_message);
+  finish(&r);
+  o.key_file = rsa;
+  start(&r, &o);
+  cr_expect_eq(r.open_error, TRANSPORT_E_KEY, "%s", r.open_message);
+  cr_expect(strstr(r.open_message, "RSA-SHA2"), "%s", r.open_message);
+  finish(&r);
+  sshd_stop();
+}
+
+static void kill_sessions(void)
+{
+  signal_sessions(SIGKILL);
+}
+
+static void stop_sessions(void)
+{
+  signal_sessions(SIGSTOP);
+}
+
+Test(transport, a_server_killed_mid_command_is_a_dropped_session, .timeout = 60)
+{
+  sshd_start(NULL);
+  struct run r;
+  struct transport_options o = ssh_options();
+  start(&r, &o);
+  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  r.on_first_line = kill_sessions;
+  exec(&r, "echo started; sleep 30", NULL, 0);
+  cr_expect_eq(r.result.error, TRANSPORT_E_DROPPED, "%s (%s)", transport_error_name(r.result.error),
+               r.result.message);
+  r.on_first_line = NULL;
+  exec(&r, "echo again", NULL, 0);
+  cr_expect_eq(r.result.error, TRANSPORT_E_DROPPED, "a dead session fails later commands at once");
+  finish(&r);
+  sshd_stop();
+}
+
+Test(transport, a_frozen_server_is_detected_as_a_silent_peer, .timeout = 60)
+{
+  sshd_start(NULL);
+  struct run r;
+  struct transport_options o = ssh_options();
+  o.keepalive_s = 1;
+  o.keepalive_count = 2;
+  start(&r, &o);
+  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  r.on_first_line = stop_sessions;
+  exec(&r, "echo started; sleep 30", NULL, 0);
+  cr_expect_eq(r.result.error, TRANSPORT_E_DEAD_PEER, "%s (%s)",
+               transport_error_name(r.result.error), r.result.message);
+  finish(&r);
+  sshd_stop();
+}
+
+Test(transport, a_refused_port_and_a_missing_known_hosts_setting_fail_to_open, .timeout = 30)
+{
+  srv.port = free_port();
+  snprintf(srv.known_hosts, sizeof srv.known_hosts, "/nonexistent/known_hosts");
+  struct run r;
+  struct transport_options o = ssh_options();
+  start(&r, &o);
+  cr_expect_eq(r.open_error, TRANSPORT_E_CONNECT, "%s", r.open_message);
+  cr_expect(strstr(r.open_message, "Connection refused"), "%s", r.open_message);
+  finish(&r);
+  o.known_hosts = NULL;
+  start(&r, &o);
+  cr_expect_eq(r.open_error, TRANSPORT_E_CONNECT, "%s", r.open_message);
+  finish(&r);
+}
+
+struct many {
+  int opened, done, ok;
+  char first_failure[300];
+};
+
+static void many_done(struct transport *t, const struct transport_result *res, void *data)
+{
+  (void)t;
+  struct many *m = data;
+  m->done++;
+  m->ok += res->error == 0 && res->exit_status == 0;
+  if (res->error != 0 && m->first_failure[0] == '\0')
+    snprintf(m->first_failure, sizeof m->first_failure, "%s", res->message);
+}
+
+static void many_open(struct transport *t, int error, const char *message, void *data)
+{
+  (void)message;
+  struct many *m = data;
+  m->opened++;
+  if (error != 0) {
+    if (m->first_failure[0] == '\0')
+      snprintf(m->first_failure, sizeof m->first_failure, "open: %s", message);
+    m->done++;
+    return;
+  }
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "echo %s", transport_name(t));
+  transport_exec(t, cmd, NULL, 0, NULL, many_done, m);
+}
+
+Test(transport, many_sessions_run_at_once_on_one_loop, .timeout = 120)
+{
+  sshd_start(NULL);
+  enum { N = 100 };
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  struct transport_limiter limiter = {.max_handshakes = 20};
+  struct transport *ts[N];
+  struct many m = {0};
+  for (int i = 0; i < N; i++) {
+    struct transport_options o = ssh_options();
+    char name[32];
+    snprintf(name, sizeof name, "r%03d", i);
+    o.name = name;
+    o.limiter = &limiter;
+    transport_new(&loop, &o, &ts[i]);
+    transport_open(ts[i], many_open, &m);
+  }
+  while (m.done < N && uv_run(&loop, UV_RUN_ONCE))
+    ;
+  cr_expect_eq(m.opened, N);
+  cr_expect_eq(m.ok, N, "every session ran its command (%d did); first failure: %s", m.ok,
+               m.first_failure);
+  cr_expect_eq(limiter.active, 0u, "every handshake slot was given back");
+  for (int i = 0; i < N; i++)
+    transport_close(ts[i], NULL, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  cr_expect_eq(uv_loop_close(&loop), 0);
+  sshd_stop();
+}
+
+Test(transport, an_scp_upload_arrives_byte_for_byte, .timeout = 60)
+{
+  sshd_start(NULL);
+  char cmd[4096], src[600], dst[600];
+  snprintf(src, sizeof src, "%s/image.tgz", srv.dir);
+  snprintf(dst, sizeof dst, "%s/uploaded.tgz", srv.dir);
+  snprintf(cmd, sizeof cmd, "head -c 5000000 /dev/urandom > %s", src);
+  cr_assert_eq(sh(cmd), 0);
+  struct run r;
+  struct transport_options o = ssh_options();
+  start(&r, &o);
+  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  r.done = false;
+  cr_assert_eq(transport_upload(r.t, src, dst, 0, on_progress, on_done, &r), 0);
+  loop_until(&r, &r.done);
+  cr_expect_eq(r.result.error, 0, "%s", r.result.message);
+  cr_expect_geq(r.progress_calls, 4, "progress was reported");
+  snprintf(cmd, sizeof cmd, "cmp -s %s %s", src, dst);
+  cr_expect_eq(sh(cmd), 0, "the copy is identical");
+  /* The session is still usable afterwards. */
+  exec(&r, "echo after", NULL, 0);
+  cr_expect_str_eq(r.out, "after\n");
+  r.done = false;
+  cr_assert_eq(transport_upload(r.t, "/nonexistent/file", dst, 0, NULL, on_done, &r), 0);
+  loop_until(&r, &r.done);
+  cr_expect_eq(r.result.error, TRANSPORT_E_FILE, "%s", r.result.message);
+  finish(&r);
+  sshd_stop();
+}
+
+Test(transport, long_lines_are_cut_and_output_is_bounded, .timeout = 60)
+{
+  sshd_start(NULL);
+  struct run r;
+  struct transport_options o = ssh_options();
+  o.max_line = 100;
+  o.max_output = 10000;
+  start(&r, &o);
+  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  exec(&r, "head -c 250 /dev/zero | tr '\\0' x; echo; echo short", NULL, 0);
+  cr_expect_eq(r.cut_lines, 1);
+  cr_expect(strstr(r.out, "\nshort\n") != NULL, "the next line is whole: %s", r.out);
+  exec(&r, "seq 1 100000", NULL, 0);
+  cr_expect(r.result.truncated);
+  /* 10000 bytes delivered, plus the newline this test adds to the cut-off last line. */
+  cr_expect_leq(r.out_len, 10001, "delivered %zu bytes", r.out_len);
+  cr_expect_gt(r.result.bytes, 500000, "every byte was counted");
+  finish(&r);
+  sshd_stop();
+}
+
+static struct transport_options local_options(const char *state)
+{
+  static char cmd[700];
+  snprintf(cmd, sizeof cmd, "%s device --state %s", JUNOS_SIM_BINARY, state);
+  struct transport_options o = {.name = "mx-local", .kind = TRANSPORT_LOCAL, .local_command = cmd};
+  return o;
+}
+
+Test(transport, the_local_transport_runs_junos_sim_like_sshd_would, .timeout = 60)
+{
+  char dir[] = "/tmp/issu-local-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char cmd[4096], state[600];
+  snprintf(cmd, sizeof cmd, "%s lab init %s/lab --devices 1 >/dev/null", JUNOS_SIM_BINARY, dir);
+  cr_assert_eq(sh(cmd), 0);
+  snprintf(state, sizeof state, "%s/lab/routers/mx-ams-1.json", dir);
+  struct run r;
+  struct transport_options o = local_options(state);
+  start(&r, &o);
+  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  exec(&r, "show version | match Junos:", NULL, 0);
+  cr_expect_eq(r.result.exit_status, 0);
+  cr_expect(strstr(r.out, "Junos: 21.4R3-S5.4"), "%s", r.out);
+  exec(&r, "show nonsense", NULL, 0);
+  cr_expect_eq(r.result.exit_status, 1);
+  exec(&r, "request system reboot other-routing-engine", "yes\n", 0);
+  cr_expect(strstr(r.out, "Rebooting re1"), "the prompt was answered from stdin: %s", r.out);
+  exec(
+      &r,
+      "request system software in-service-upgrade /var/tmp/junos-install-mx-x86-64-23.4R2-S3.7.tgz",
+      NULL, 0);
+  cr_expect(strstr(r.out, "Could not connect to re1") || r.result.exit_status == 1,
+            "refused while re1 reboots: %s", r.out);
+  finish(&r);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  sh(cmd);
+}
+
+Test(transport, a_local_session_that_ends_by_a_signal_is_a_dropped_session_and_timeouts_stop_it,
+     .timeout = 60)
+{
+  struct run r;
+  struct transport_options o = {.name = "mx-script",
+                                .kind = TRANSPORT_LOCAL,
+                                .local_command = "sh -c \"$SSH_ORIGINAL_COMMAND\""};
+  start(&r, &o);
+  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  exec(&r, "echo before; kill -KILL $$", NULL, 0);
+  cr_expect_eq(r.result.error, TRANSPORT_E_DROPPED, "%s", r.result.message);
+  cr_expect_str_eq(r.out, "before\n");
+  exec(&r, "sleep 30", NULL, 200);
+  cr_expect_eq(r.result.error, TRANSPORT_E_TIMEOUT, "%s", r.result.message);
+  exec(&r, "exit 4", NULL, 0);
+  cr_expect_eq(r.result.error, 0, "a local transport carries on after a dropped command");
+  cr_expect_eq(r.result.exit_status, 4);
+  finish(&r);
+}
+
+Test(transport, backoff_doubles_up_to_its_bound_with_bounded_jitter)
+{
+  cr_expect_eq(transport_backoff_ms(0, 1000, 60000, 0), 1000);
+  unsigned prev = 0;
+  for (unsigned a = 0; a < 10; a++) {
+    unsigned d = transport_backoff_ms(a, 1000, 60000, 7);
+    cr_expect_leq(d, 60000u);
+    cr_expect_geq(d, a < 6 ? (1000u << a) * 3 / 4 : 45000u);
+    cr_expect_geq(d + 1, prev / 2, "never collapses");
+    prev = d;
+  }
+  cr_expect_str_eq(transport_error_name(TRANSPORT_E_DROPPED), "session-dropped");
+}

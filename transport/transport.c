@@ -1,0 +1,459 @@
+/*
+ * The transport object every back end shares: options, the queue of operations (one runs at a
+ * time), the per-operation deadline, bounded line splitting, the handshake limiter, error
+ * names and reconnect backoff.
+ */
+#include "transport/transport_internal.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+  int code;
+  const char *name;
+} error_names[] = {
+    {TRANSPORT_OK, "ok"},
+    {TRANSPORT_E_RESOLVE, "resolve-failed"},
+    {TRANSPORT_E_CONNECT, "connect-failed"},
+    {TRANSPORT_E_TIMEOUT, "timeout"},
+    {TRANSPORT_E_HOSTKEY_UNKNOWN, "hostkey-unknown"},
+    {TRANSPORT_E_HOSTKEY_CHANGED, "hostkey-changed"},
+    {TRANSPORT_E_HOSTKEY, "hostkey-check-failed"},
+    {TRANSPORT_E_AUTH, "auth-failed"},
+    {TRANSPORT_E_KEY, "key-unusable"},
+    {TRANSPORT_E_PROTOCOL, "ssh-protocol"},
+    {TRANSPORT_E_DROPPED, "session-dropped"},
+    {TRANSPORT_E_DEAD_PEER, "peer-silent"},
+    {TRANSPORT_E_CLOSED, "closed"},
+    {TRANSPORT_E_SPAWN, "spawn-failed"},
+    {TRANSPORT_E_FILE, "local-file"},
+    {TRANSPORT_E_REMOTE, "upload-refused"},
+    {TRANSPORT_E_BUSY, "busy"},
+};
+
+const char *transport_error_name(int error)
+{
+  for (size_t i = 0; i < ARRAY_LEN(error_names); i++)
+    if (error_names[i].code == error)
+      return error_names[i].name;
+  return "unknown";
+}
+
+const char *transport_name(const struct transport *t)
+{
+  return t->o.name;
+}
+
+/* The options' strings are copied; the copies are kept here to be freed. */
+static const char *own(struct transport *t, const char *s)
+{
+  if (s == NULL)
+    return NULL;
+  char *copy = xstrdup(s);
+  t->owned[t->nowned++] = copy;
+  return copy;
+}
+
+int transport_new(uv_loop_t *loop, const struct transport_options *o, struct transport **out)
+{
+  struct transport *t = xcalloc(1, sizeof *t);
+  t->loop = loop;
+  t->o = *o;
+  t->o.name = own(t, o->name ? o->name : (o->host ? o->host : "router"));
+  t->o.host = own(t, o->host);
+  t->o.user = own(t, o->user);
+  t->o.key_file = own(t, o->key_file);
+  t->o.password_env = own(t, o->password_env);
+  t->o.known_hosts = own(t, o->known_hosts);
+  t->o.local_command = own(t, o->local_command);
+  if (!t->o.port)
+    t->o.port = 22;
+  if (!t->o.connect_timeout_ms)
+    t->o.connect_timeout_ms = 30000;
+  if (!t->o.keepalive_s)
+    t->o.keepalive_s = 10;
+  if (!t->o.keepalive_count)
+    t->o.keepalive_count = 3;
+  if (!t->o.max_line)
+    t->o.max_line = 4096;
+  if (!t->o.max_output)
+    t->o.max_output = 8u << 20;
+  t->ops = o->kind == TRANSPORT_LOCAL ? &transport__local_ops : &transport__ssh_ops;
+  uv_timer_init(loop, &t->op_timer);
+  t->op_timer.data = t;
+  *out = t;
+  return 0;
+}
+
+int transport_open(struct transport *t, transport_open_cb cb, void *data)
+{
+  if (t->state != T_NEW)
+    return TRANSPORT_E_BUSY;
+  t->state = T_OPENING;
+  t->open_cb = cb;
+  t->open_data = data;
+  t->ops->open(t);
+  return 0;
+}
+
+static void vformat(char *buf, size_t len, const char *fmt, va_list ap)
+{
+  vsnprintf(buf, len, fmt, ap);
+}
+
+static void start_next(struct transport *t);
+
+void transport__opened(struct transport *t, int error, const char *fmt, ...)
+{
+  char msg[256] = "";
+  va_list ap;
+  va_start(ap, fmt);
+  vformat(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (error != 0) {
+    t->state = T_FAILED;
+    t->failure = error;
+    snprintf(t->failure_message, sizeof t->failure_message, "%s", msg);
+  } else
+    t->state = T_READY;
+  if (t->open_cb)
+    t->open_cb(t, error, msg, t->open_data);
+  if (error != 0)
+    transport__fail(t, error, "%s", msg);
+  else
+    start_next(t);
+}
+
+/* ---- operations ---- */
+
+static void free_op(struct transport_op *op)
+{
+  free(op->command);
+  free(op->input);
+  free(op->local_path);
+  free(op->remote_path);
+  free(op->lines[0].buf);
+  free(op->lines[1].buf);
+  free(op);
+}
+
+static void on_op_timeout(uv_timer_t *timer)
+{
+  struct transport *t = timer->data;
+  if (t->current != NULL)
+    t->ops->timeout(t);
+}
+
+static void start_next(struct transport *t)
+{
+  if (t->state != T_READY || t->current != NULL || t->head == NULL)
+    return;
+  t->current = t->head;
+  t->head = t->head->next;
+  if (t->head == NULL)
+    t->tail = NULL;
+  t->state = T_BUSY;
+  if (t->current->timeout_ms)
+    uv_timer_start(&t->op_timer, on_op_timeout, t->current->timeout_ms, 0);
+  t->ops->start(t);
+}
+
+static int enqueue(struct transport *t, struct transport_op *op)
+{
+  if (t->state == T_CLOSING) {
+    free_op(op);
+    return TRANSPORT_E_CLOSED;
+  }
+  if (t->tail)
+    t->tail->next = op;
+  else
+    t->head = op;
+  t->tail = op;
+  if (t->state == T_FAILED)
+    transport__fail(t, t->failure, "%s", t->failure_message);
+  else
+    start_next(t);
+  return 0;
+}
+
+int transport_exec(struct transport *t, const char *command, const char *input, unsigned timeout_ms,
+                   transport_line_cb on_line, transport_done_cb on_done, void *data)
+{
+  struct transport_op *op = xcalloc(1, sizeof *op);
+  op->kind = OP_EXEC;
+  op->command = xstrdup(command);
+  if (input) {
+    op->input = xstrdup(input);
+    op->input_len = strlen(input);
+  }
+  op->timeout_ms = timeout_ms;
+  op->on_line = on_line;
+  op->on_done = on_done;
+  op->data = data;
+  return enqueue(t, op);
+}
+
+int transport_upload(struct transport *t, const char *local_path, const char *remote_path,
+                     unsigned timeout_ms, transport_progress_cb on_progress,
+                     transport_done_cb on_done, void *data)
+{
+  struct transport_op *op = xcalloc(1, sizeof *op);
+  op->kind = OP_UPLOAD;
+  op->local_path = xstrdup(local_path);
+  op->remote_path = xstrdup(remote_path);
+  op->timeout_ms = timeout_ms;
+  op->on_progress = on_progress;
+  op->on_done = on_done;
+  op->data = data;
+  return enqueue(t, op);
+}
+
+/* Bounded line splitting: a line longer than max_line is delivered cut (flagged) and the rest
+ * of it dropped; output past max_output is counted but not delivered. */
+static void emit(struct transport *t, struct transport_op *op, enum transport_stream s,
+                 const char *buf, size_t len)
+{
+  struct line_buf *lb = &op->lines[s];
+  size_t max = t->o.max_line;
+  if (lb->buf == NULL)
+    lb->buf = xmalloc(max + 1);
+  for (size_t i = 0; i < len; i++) {
+    char c = buf[i];
+    if (c == '\n') {
+      if (!lb->skipping) {
+        size_t n = lb->len;
+        if (n > 0 && lb->buf[n - 1] == '\r')
+          n--;
+        lb->buf[n] = '\0';
+        if (op->on_line)
+          op->on_line(t, s, lb->buf, n, false, op->data);
+      }
+      lb->len = 0;
+      lb->skipping = false;
+      continue;
+    }
+    if (lb->skipping)
+      continue;
+    lb->buf[lb->len++] = c;
+    if (lb->len == max) {
+      lb->buf[max] = '\0';
+      if (op->on_line)
+        op->on_line(t, s, lb->buf, max, true, op->data);
+      lb->len = 0;
+      lb->skipping = true;
+    }
+  }
+}
+
+void transport__output(struct transport *t, enum transport_stream s, const char *buf, size_t len)
+{
+  struct transport_op *op = t->current;
+  if (op == NULL)
+    return;
+  op->result.bytes += len;
+  if (op->result.bytes > t->o.max_output) {
+    size_t room = op->result.bytes - len < t->o.max_output
+                      ? t->o.max_output - (size_t)(op->result.bytes - len)
+                      : 0;
+    op->result.truncated = true;
+    len = room;
+  }
+  if (len > 0)
+    emit(t, op, s, buf, len);
+}
+
+/* Delivers a last line that had no newline, then the result. */
+static void finish(struct transport *t, struct transport_op *op)
+{
+  for (int s = 0; s < 2; s++) {
+    struct line_buf *lb = &op->lines[s];
+    if (lb->len > 0 && !lb->skipping && op->on_line) {
+      lb->buf[lb->len] = '\0';
+      op->on_line(t, (enum transport_stream)s, lb->buf, lb->len, false, op->data);
+    }
+  }
+  if (op->on_done)
+    op->on_done(t, &op->result, op->data);
+  free_op(op);
+}
+
+void transport__op_done(struct transport *t, int error, const char *fmt, ...)
+{
+  struct transport_op *op = t->current;
+  if (op == NULL)
+    return;
+  uv_timer_stop(&t->op_timer);
+  t->current = NULL;
+  op->result.error = error;
+  va_list ap;
+  va_start(ap, fmt);
+  vformat(op->result.message, sizeof op->result.message, fmt, ap);
+  va_end(ap);
+  if (t->state == T_BUSY)
+    t->state = T_READY;
+  finish(t, op);
+  start_next(t);
+}
+
+void transport__fail(struct transport *t, int error, const char *fmt, ...)
+{
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vformat(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (t->state != T_CLOSING) {
+    t->state = T_FAILED;
+    t->failure = error;
+    snprintf(t->failure_message, sizeof t->failure_message, "%s", msg);
+  }
+  uv_timer_stop(&t->op_timer);
+  struct transport_op *op = t->current;
+  t->current = NULL;
+  while (op != NULL || t->head != NULL) {
+    if (op == NULL) {
+      op = t->head;
+      t->head = op->next;
+      if (t->head == NULL)
+        t->tail = NULL;
+    }
+    op->result.error = error;
+    snprintf(op->result.message, sizeof op->result.message, "%s", msg);
+    finish(t, op);
+    op = NULL;
+  }
+}
+
+/* ---- close ---- */
+
+static void on_timer_closed(uv_handle_t *h)
+{
+  struct transport *t = h->data;
+  t->op_timer_closed = true;
+  transport_close_cb cb = t->close_cb;
+  void *data = t->close_data;
+  for (size_t i = 0; i < t->nowned; i++)
+    free(t->owned[i]);
+  free(t);
+  if (cb)
+    cb(NULL, data);
+}
+
+void transport__closed(struct transport *t)
+{
+  uv_close((uv_handle_t *)&t->op_timer, on_timer_closed);
+}
+
+void transport_close(struct transport *t, transport_close_cb cb, void *data)
+{
+  if (t->state == T_CLOSING)
+    return;
+  t->close_cb = cb;
+  t->close_data = data;
+  transport__fail(t, TRANSPORT_E_CLOSED, "%s: the transport was closed", t->o.name);
+  if (t->open_cb && t->state == T_OPENING) {
+    transport_open_cb ocb = t->open_cb;
+    t->open_cb = NULL;
+    ocb(t, TRANSPORT_E_CLOSED, "closed while connecting", t->open_data);
+  }
+  t->state = T_CLOSING;
+  t->ops->close(t);
+}
+
+/* ---- handshake limiter ---- */
+
+void transport__slot_acquire(struct transport *t, void (*go)(struct transport *t))
+{
+  struct transport_limiter *l = t->o.limiter;
+  if (l == NULL || l->max_handshakes == 0 || l->active < l->max_handshakes) {
+    if (l != NULL && l->max_handshakes)
+      l->active++;
+    t->holds_slot = l != NULL && l->max_handshakes;
+    go(t);
+    return;
+  }
+  t->slot_go = go;
+  t->waiting_slot = true;
+  t->next_waiting = NULL;
+  if (l->waiting_tail)
+    ((struct transport *)l->waiting_tail)->next_waiting = t;
+  else
+    l->waiting_head = t;
+  l->waiting_tail = t;
+}
+
+void transport__slot_release(struct transport *t)
+{
+  struct transport_limiter *l = t->o.limiter;
+  if (l == NULL || l->max_handshakes == 0)
+    return;
+  if (t->waiting_slot) {
+    /* Leaving the queue without ever holding a slot. */
+    struct transport *prev = NULL;
+    for (struct transport *w = l->waiting_head; w; prev = w, w = w->next_waiting)
+      if (w == t) {
+        if (prev)
+          prev->next_waiting = w->next_waiting;
+        else
+          l->waiting_head = w->next_waiting;
+        if (l->waiting_tail == w)
+          l->waiting_tail = prev;
+        break;
+      }
+    t->waiting_slot = false;
+    return;
+  }
+  if (!t->holds_slot)
+    return;
+  t->holds_slot = false;
+  if (l->active > 0)
+    l->active--;
+  struct transport *next = l->waiting_head;
+  if (next != NULL) {
+    l->waiting_head = next->next_waiting;
+    if (l->waiting_head == NULL)
+      l->waiting_tail = NULL;
+    next->waiting_slot = false;
+    next->holds_slot = true;
+    l->active++;
+    next->slot_go(next);
+  }
+}
+
+/* ---- helpers ---- */
+
+void transport__base64(const unsigned char *in, size_t len, char *out, size_t outlen)
+{
+  static const char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t o = 0;
+  for (size_t i = 0; i < len && o + 4 < outlen; i += 3) {
+    unsigned v = (unsigned)in[i] << 16;
+    if (i + 1 < len)
+      v |= (unsigned)in[i + 1] << 8;
+    if (i + 2 < len)
+      v |= in[i + 2];
+    out[o++] = table[(v >> 18) & 63];
+    out[o++] = table[(v >> 12) & 63];
+    if (i + 1 < len)
+      out[o++] = table[(v >> 6) & 63];
+    if (i + 2 < len)
+      out[o++] = table[v & 63];
+  }
+  out[o] = '\0'; /* unpadded, as OpenSSH prints SHA256 fingerprints */
+}
+
+unsigned transport_backoff_ms(unsigned attempt, unsigned base_ms, unsigned max_ms, uint64_t seed)
+{
+  uint64_t d = base_ms;
+  for (unsigned i = 0; i < attempt && d < max_ms; i++)
+    d *= 2;
+  if (d > max_ms)
+    d = max_ms;
+  uint64_t x = seed * 0x9e3779b97f4a7c15ULL + attempt;
+  x ^= x >> 31;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  uint64_t jitter = d / 4 ? x % (d / 4 + 1) : 0;
+  return (unsigned)(d - jitter);
+}

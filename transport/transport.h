@@ -1,0 +1,121 @@
+/*
+ * transport: the only code in issu-fleet that knows about sockets and processes.
+ *
+ * A transport is one session to one router: SSH (libssh2, non-blocking, driven by uv_poll on
+ * one libuv loop) or a local child process (uv_spawn, for labs and replay scripts). On it the
+ * caller runs commands one after another and uploads files; output arrives line by line on a
+ * callback, every line and every command's output bounded, every operation under a timeout. The
+ * caller never sees EAGAIN, a socket or a pid. A session that dies under a command (the router
+ * switched over, the peer went silent) ends that command with a distinct error, so the caller
+ * can reconnect and ask the router where it stands.
+ *
+ * Errors are negative numbers with stable names (transport_error_name), for events and tests.
+ */
+#ifndef ISSU_TRANSPORT_H
+#define ISSU_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* Errors: stable names in the table of transport.c. */
+enum transport_error {
+  TRANSPORT_OK = 0,
+  TRANSPORT_E_RESOLVE = -1001,         /* the host name does not resolve */
+  TRANSPORT_E_CONNECT = -1002,         /* connection refused or unreachable */
+  TRANSPORT_E_TIMEOUT = -1003,         /* an operation took longer than its limit */
+  TRANSPORT_E_HOSTKEY_UNKNOWN = -1004, /* not in known_hosts (and accept-new not given) */
+  TRANSPORT_E_HOSTKEY_CHANGED = -1005, /* known_hosts has another key: possible MITM */
+  TRANSPORT_E_HOSTKEY = -1006,         /* known_hosts unreadable, or the check failed */
+  TRANSPORT_E_AUTH = -1007,            /* every authentication method was refused */
+  TRANSPORT_E_KEY = -1008,       /* a key file is unreadable, of an unsupported type, or locked */
+  TRANSPORT_E_PROTOCOL = -1009,  /* SSH negotiation or protocol failure */
+  TRANSPORT_E_DROPPED = -1010,   /* the session ended under a command (no exit status) */
+  TRANSPORT_E_DEAD_PEER = -1011, /* the peer stopped answering */
+  TRANSPORT_E_CLOSED = -1012,    /* the transport was closed by the caller */
+  TRANSPORT_E_SPAWN = -1013,     /* the local command could not be started */
+  TRANSPORT_E_FILE = -1014,      /* a local file for upload cannot be read */
+  TRANSPORT_E_REMOTE = -1015,    /* the far side refused an upload */
+  TRANSPORT_E_BUSY = -1016,      /* misuse: an operation while not ready */
+};
+
+const char *transport_error_name(int error);
+
+enum transport_kind { TRANSPORT_SSH, TRANSPORT_LOCAL };
+
+/* Shared by all transports of a run: caps concurrent SSH handshakes, because routers limit
+ * connection rates and 500 simultaneous key exchanges would stampede them and this machine. */
+struct transport_limiter {
+  unsigned max_handshakes; /* 0 = no cap */
+  unsigned active;
+  void *waiting_head, *waiting_tail;
+};
+
+struct transport_options {
+  const char *name; /* the router, for messages */
+  enum transport_kind kind;
+  /* ssh */
+  const char *host;
+  unsigned port;
+  const char *user;
+  const char *key_file;      /* private key (ed25519 or ECDSA); NULL: none */
+  const char *password_env;  /* name of the environment variable holding the password */
+  const char *known_hosts;   /* required: checked before any credential is sent */
+  bool accept_new_host_keys; /* unknown keys are appended (like OpenSSH's accept-new) */
+  bool use_agent;            /* try ssh-agent identities (SSH_AUTH_SOCK) */
+  struct transport_limiter *limiter;
+  /* local */
+  const char *local_command; /* run by /bin/sh -c with SSH_ORIGINAL_COMMAND set */
+  /* bounds (0 = default) */
+  unsigned connect_timeout_ms; /* resolve + connect + handshake + auth: default 30 s */
+  unsigned keepalive_s;        /* keepalive interval: default 10 s */
+  unsigned keepalive_count;    /* silence of keepalive_s * count = dead peer: default 3 */
+  size_t max_line;             /* longer lines are cut and flagged: default 4096 */
+  size_t max_output;           /* per command, further output is dropped: default 8 MiB */
+};
+
+enum transport_stream { TRANSPORT_STDOUT = 0, TRANSPORT_STDERR = 1 };
+
+struct transport_result {
+  int error;       /* TRANSPORT_OK, or why the command did not complete */
+  int exit_status; /* valid when error == TRANSPORT_OK and !signaled */
+  bool signaled;   /* the remote command ended by a signal */
+  char signal_name[32];
+  uint64_t bytes;    /* output bytes received */
+  bool truncated;    /* output beyond max_output was dropped */
+  char message[256]; /* what went wrong, in words (names the router and the step) */
+};
+
+struct transport;
+
+typedef void (*transport_open_cb)(struct transport *t, int error, const char *message, void *data);
+typedef void (*transport_line_cb)(struct transport *t, enum transport_stream stream,
+                                  const char *line, size_t len, bool cut, void *data);
+typedef void (*transport_done_cb)(struct transport *t, const struct transport_result *r,
+                                  void *data);
+typedef void (*transport_progress_cb)(struct transport *t, uint64_t sent, uint64_t total,
+                                      void *data);
+typedef void (*transport_close_cb)(struct transport *t, void *data);
+
+/* Creates a transport (nothing happens yet); the options are copied. */
+int transport_new(uv_loop_t *loop, const struct transport_options *o, struct transport **out);
+/* Connects and authenticates (ssh), or just checks the command is set (local). */
+int transport_open(struct transport *t, transport_open_cb cb, void *data);
+/* Runs one command; `input` (may be NULL) is written to its stdin, then EOF. Commands queue and
+ * run one after another. `timeout_ms` 0 means no limit beyond the dead-peer detection. */
+int transport_exec(struct transport *t, const char *command, const char *input, unsigned timeout_ms,
+                   transport_line_cb on_line, transport_done_cb on_done, void *data);
+/* Uploads a local file to `remote_path` (SCP). The caller verifies the checksum afterwards. */
+int transport_upload(struct transport *t, const char *local_path, const char *remote_path,
+                     unsigned timeout_ms, transport_progress_cb on_progress,
+                     transport_done_cb on_done, void *data);
+/* Ends the session; queued operations end with TRANSPORT_E_CLOSED; `cb` runs once every handle
+ * is closed, after which the transport is freed. */
+void transport_close(struct transport *t, transport_close_cb cb, void *data);
+const char *transport_name(const struct transport *t);
+
+/* Reconnect backoff: base * 2^attempt, capped, with up to 25% jitter from `seed`. */
+unsigned transport_backoff_ms(unsigned attempt, unsigned base_ms, unsigned max_ms, uint64_t seed);
+
+#endif

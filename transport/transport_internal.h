@@ -1,0 +1,99 @@
+/*
+ * Private to transport/: the common object, the operation queue, and the back-end table
+ * (ssh.c, local.c). Not part of the module's interface (that is transport.h).
+ */
+#ifndef ISSU_TRANSPORT_INTERNAL_H
+#define ISSU_TRANSPORT_INTERNAL_H
+
+#include "common/common.h"
+#include "transport/transport.h"
+
+enum op_kind { OP_EXEC, OP_UPLOAD };
+
+/* Splits a byte stream into bounded lines. */
+struct line_buf {
+  char *buf;
+  size_t len;
+  bool skipping; /* a line was cut: drop bytes up to its end */
+};
+
+struct transport_op {
+  enum op_kind kind;
+  char *command;
+  char *input;
+  size_t input_len;
+  char *local_path, *remote_path;
+  unsigned timeout_ms;
+  transport_line_cb on_line;
+  transport_done_cb on_done;
+  transport_progress_cb on_progress;
+  void *data;
+  struct transport_result result;
+  struct line_buf lines[2];
+  struct transport_op *next;
+};
+
+enum transport_state {
+  T_NEW,
+  T_OPENING,
+  T_READY,
+  T_BUSY,
+  T_FAILED, /* the session is gone: every later operation fails at once */
+  T_CLOSING,
+};
+
+struct transport;
+
+struct transport_ops {
+  /* Starts connecting; calls transport__opened() when done (at once for local). */
+  void (*open)(struct transport *t);
+  /* Starts t->current; calls transport__op_done() when it ends. */
+  void (*start)(struct transport *t);
+  /* The current operation's deadline passed: end it (and, for ssh, the session). */
+  void (*timeout)(struct transport *t);
+  /* Closes everything; calls transport__closed() once every handle is closed. */
+  void (*close)(struct transport *t);
+};
+
+extern const struct transport_ops transport__ssh_ops;
+extern const struct transport_ops transport__local_ops;
+
+struct transport {
+  uv_loop_t *loop;
+  struct transport_options o; /* its strings point into owned[] */
+  char *owned[8];
+  size_t nowned;
+  const struct transport_ops *ops;
+  enum transport_state state;
+  int failure; /* why T_FAILED */
+  char failure_message[256];
+  transport_open_cb open_cb;
+  void *open_data;
+  struct transport_op *head, *tail, *current;
+  uv_timer_t op_timer;
+  bool op_timer_closed;
+  transport_close_cb close_cb;
+  void *close_data;
+  void *backend;
+  struct transport *next_waiting;       /* in the limiter's queue */
+  void (*slot_go)(struct transport *t); /* what to do once a handshake slot is ours */
+  bool holds_slot;
+  bool waiting_slot;
+};
+
+/* Back ends report through these. */
+void transport__opened(struct transport *t, int error, const char *fmt, ...) ISSU_PRINTF(3, 4);
+void transport__output(struct transport *t, enum transport_stream s, const char *buf, size_t len);
+void transport__op_done(struct transport *t, int error, const char *fmt, ...) ISSU_PRINTF(3, 4);
+/* The session is gone: fail the current and queued operations, refuse new ones. */
+void transport__fail(struct transport *t, int error, const char *fmt, ...) ISSU_PRINTF(3, 4);
+void transport__closed(struct transport *t);
+
+/* Handshake slots (limiter): acquire calls `go` now or when a slot frees. */
+void transport__slot_acquire(struct transport *t, void (*go)(struct transport *t));
+void transport__slot_release(struct transport *t);
+
+/* Base64 of `len` bytes, for key fingerprints. */
+void transport__base64(const unsigned char *in, size_t len, char *out, size_t outlen);
+
+#endif
