@@ -8,6 +8,17 @@
 #include "transport/transport.h"
 #include "common/common.h"
 
+/* From transport_internal.h: the tests need base64 for a random password. */
+void transport__base64(const unsigned char *in, size_t len, char *out, size_t outlen);
+
+static void transport__test_base64(const unsigned char *in, size_t len, char *out, size_t outlen)
+{
+  transport__base64(in, len, out, outlen);
+  for (char *p = out; *p; p++)
+    if (*p == '/' || *p == '+')
+      *p = 'x'; /* keep it safe for the shell and chpasswd */
+}
+
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -84,13 +95,13 @@ static void sshd_start(const char *extra)
   cr_assert_eq(sh(cmd), 0);
   srv.port = free_port();
   char conf[4096];
-  snprintf(
-      conf, sizeof conf,
-      "Port %d\nListenAddress 127.0.0.1\nHostKey %s/host\nPidFile %s/sshd.pid\n"
-      "AuthorizedKeysFile %s/authorized_keys\nStrictModes no\nUsePAM no\n"
-      "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-      "PermitRootLogin prohibit-password\nMaxStartups 400\nMaxSessions 100\nLogLevel ERROR\n%s",
-      srv.port, srv.dir, srv.dir, srv.dir, extra ? extra : "");
+  /* sshd takes the first value of a keyword: the test's own settings go first. */
+  snprintf(conf, sizeof conf,
+           "%sPort %d\nListenAddress 127.0.0.1\nHostKey %s/host\nPidFile %s/sshd.pid\n"
+           "AuthorizedKeysFile %s/authorized_keys\nStrictModes no\nUsePAM no\n"
+           "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+           "PermitRootLogin prohibit-password\nMaxStartups 400\nMaxSessions 100\nLogLevel ERROR\n",
+           extra ? extra : "", srv.port, srv.dir, srv.dir, srv.dir);
   char path[600];
   snprintf(path, sizeof path, "%s/sshd_config", srv.dir);
   write_file(path, conf);
@@ -513,7 +524,7 @@ static void many_open(struct transport *t, int error, const char *message, void 
 Test(transport, many_sessions_run_at_once_on_one_loop, .timeout = 120)
 {
   sshd_start(NULL);
-  enum { N = 100 };
+  enum { N = 200 };
   uv_loop_t loop;
   uv_loop_init(&loop);
   struct transport_limiter limiter = {.max_handshakes = 20};
@@ -665,4 +676,96 @@ Test(transport, backoff_doubles_up_to_its_bound_with_bounded_jitter)
     prev = d;
   }
   cr_expect_str_eq(transport_error_name(TRANSPORT_E_DROPPED), "session-dropped");
+}
+
+Test(transport, ssh_agent_identities_are_used, .timeout = 60)
+{
+  sshd_start(NULL);
+  char sock[600], cmd[4096];
+  snprintf(sock, sizeof sock, "%s/agent.sock", srv.dir);
+  snprintf(cmd, sizeof cmd, "ssh-agent -s -a %s > %s/agent.env && SSH_AUTH_SOCK=%s ssh-add -q %s",
+           sock, srv.dir, sock, srv.key);
+  cr_assert_eq(sh(cmd), 0);
+  setenv("SSH_AUTH_SOCK", sock, 1);
+  struct run r;
+  struct transport_options o = ssh_options();
+  o.key_file = NULL;
+  o.use_agent = true;
+  start(&r, &o);
+  cr_expect_eq(r.open_error, 0, "%s", r.open_message);
+  exec(&r, "echo via-agent", NULL, 0);
+  cr_expect_str_eq(r.out, "via-agent\n");
+  finish(&r);
+  snprintf(cmd, sizeof cmd, ". %s/agent.env >/dev/null && ssh-agent -k >/dev/null", srv.dir);
+  cr_expect_eq(sh(cmd), 0, "the test's agent is stopped");
+  unsetenv("SSH_AUTH_SOCK");
+  sshd_stop();
+}
+
+/* A throwaway account with a random password, for this test run only (root only). */
+static bool make_user(char *user, size_t ulen, char *password, size_t plen)
+{
+  if (geteuid() != 0 || access("/usr/sbin/useradd", X_OK) != 0)
+    return false;
+  snprintf(user, ulen, "issutest%ld", (long)getpid() % 100000);
+  FILE *r = fopen("/dev/urandom", "r");
+  unsigned char raw[12];
+  if (r == NULL || fread(raw, 1, sizeof raw, r) != sizeof raw) {
+    if (r)
+      fclose(r);
+    return false;
+  }
+  fclose(r);
+  transport__test_base64(raw, sizeof raw, password, plen);
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "useradd -M -s /bin/sh %s && echo '%s:%s' | chpasswd", user, user,
+           password);
+  return sh(cmd) == 0;
+}
+
+static void remove_user(const char *user)
+{
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "userdel %s 2>/dev/null", user);
+  sh(cmd);
+}
+
+Test(transport, password_and_keyboard_interactive_logins_work_and_the_password_stays_secret,
+     .timeout = 60)
+{
+  char user[32], password[64];
+  if (!make_user(user, sizeof user, password, sizeof password))
+    cr_skip_test("needs root and useradd to create a throwaway account");
+  setenv("ISSU_TEST_PASSWORD", password, 1);
+  struct transport_options o;
+  struct run r;
+  sshd_start("PasswordAuthentication yes\n");
+  o = ssh_options();
+  o.user = user;
+  o.key_file = NULL;
+  o.password_env = "ISSU_TEST_PASSWORD";
+  start(&r, &o);
+  cr_expect_eq(r.open_error, 0, "password: %s", r.open_message);
+  exec(&r, "id -un", NULL, 0);
+  cr_expect(r.out && strncmp(r.out, user, strlen(user)) == 0, "%s", r.out ? r.out : "");
+  finish(&r);
+  setenv("ISSU_TEST_PASSWORD", "wrong-password", 1);
+  start(&r, &o);
+  cr_expect_eq(r.open_error, TRANSPORT_E_AUTH, "%s", r.open_message);
+  cr_expect(strstr(r.open_message, "$ISSU_TEST_PASSWORD was refused"), "%s", r.open_message);
+  cr_expect(strstr(r.open_message, "wrong-password") == NULL, "the password is never shown");
+  finish(&r);
+  sshd_stop();
+  /* keyboard-interactive: OpenSSH offers it through PAM. */
+  setenv("ISSU_TEST_PASSWORD", password, 1);
+  sshd_start("UsePAM yes\nKbdInteractiveAuthentication yes\n");
+  o = ssh_options();
+  o.user = user;
+  o.key_file = NULL;
+  o.password_env = "ISSU_TEST_PASSWORD";
+  start(&r, &o);
+  cr_expect_eq(r.open_error, 0, "keyboard-interactive: %s", r.open_message);
+  finish(&r);
+  sshd_stop();
+  remove_user(user);
 }
