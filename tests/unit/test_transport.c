@@ -769,3 +769,27 @@ Test(transport, password_and_keyboard_interactive_logins_work_and_the_password_s
   sshd_stop();
   remove_user(user);
 }
+
+Test(transport, ecdsa_keys_and_hashed_known_hosts_entries_work, .timeout = 60)
+{
+  sshd_start(NULL);
+  char cmd[4096], key[600];
+  snprintf(key, sizeof key, "%s/ecdsa", srv.dir);
+  snprintf(cmd, sizeof cmd,
+           "ssh-keygen -q -t ecdsa -b 256 -N '' -f %s && cat %s.pub >> %s/authorized_keys && "
+           "ssh-keygen -q -H -f %s 2>/dev/null && rm -f %s.old",
+           key, key, srv.dir, srv.known_hosts, srv.known_hosts);
+  cr_assert_eq(sh(cmd), 0);
+  char *kh = read_all(srv.known_hosts);
+  cr_assert(strncmp(kh, "|1|", 3) == 0, "known_hosts is hashed: %s", kh);
+  free(kh);
+  struct run r;
+  struct transport_options o = ssh_options();
+  o.key_file = key;
+  start(&r, &o);
+  cr_expect_eq(r.open_error, 0, "%s", r.open_message);
+  exec(&r, "echo ecdsa", NULL, 0);
+  cr_expect_str_eq(r.out, "ecdsa\n");
+  finish(&r);
+  sshd_stop();
+}
