@@ -77,8 +77,11 @@ static void on_open(struct transport *t, int error, const char *message, void *d
 
 static struct transport_options options(const char *port, const char *key, const char *kh)
 {
-  struct transport_options o = {.kind = TRANSPORT_SSH, .host = "127.0.0.1",
-                                .port = (unsigned)atoi(port), .key_file = key, .known_hosts = kh,
+  struct transport_options o = {.kind = TRANSPORT_SSH,
+                                .host = "127.0.0.1",
+                                .port = (unsigned)atoi(port),
+                                .key_file = key,
+                                .known_hosts = kh,
                                 .user = getenv("BENCH_USER")};
   return o;
 }
