@@ -246,6 +246,13 @@ bool sim_confirm(struct sim_ctx *c, const char *question);
  * exit status (behind sshd, the session's sshd processes are killed; locally, this process). */
 void sim_drop_session(void);
 
+/* ---- sim_proc.c ---- */
+
+#include <sys/types.h>
+
+/* A process's parent and state letter ('Z' for a zombie) from /proc; 0 or -1. */
+int sim_proc_stat(pid_t pid, pid_t *ppid, char *state);
+
 /* ---- sim_lab.c ---- */
 
 int sim_lab_main(int argc, char **argv, const char *self);

@@ -616,18 +616,8 @@ static pid_t read_pid(const char *path)
  * gone for our purposes. */
 static bool alive(pid_t pid)
 {
-  if (pid <= 0 || kill(pid, 0) != 0)
-    return false;
-  char path[64], buf[256];
-  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-  FILE *f = fopen(path, "r");
-  if (f == NULL)
-    return false;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  char *paren = strrchr(buf, ')');
-  return paren == NULL || paren[1] == '\0' || paren[2] != 'Z';
+  char state = 'Z';
+  return pid > 0 && kill(pid, 0) == 0 && sim_proc_stat(pid, NULL, &state) == 0 && state != 'Z';
 }
 
 static int lab_up(const char *dir)

@@ -34,30 +34,22 @@ bool sim_confirm(struct sim_ctx *c, const char *question)
   return strcmp(answer, "yes") == 0;
 }
 
-/* Reads /proc/PID/stat for the parent pid, and /proc/PID/cmdline for the command line. */
+/* The parent pid (via /proc/PID/stat) and the command line (/proc/PID/cmdline). */
 static pid_t parent_of(pid_t pid, char *cmdline, size_t len)
 {
-  char path[64], buf[512];
-  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-  FILE *f = fopen(path, "r");
-  if (f == NULL)
+  pid_t ppid = 0;
+  if (sim_proc_stat(pid, &ppid, NULL) < 0)
     return 0;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  char *close_paren = strrchr(buf, ')');
-  long ppid = 0;
-  if (close_paren == NULL || sscanf(close_paren + 2, "%*c %ld", &ppid) != 1)
-    return 0;
+  char path[64];
   snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
   cmdline[0] = '\0';
-  f = fopen(path, "r");
+  FILE *f = fopen(path, "r");
   if (f != NULL) {
-    n = fread(cmdline, 1, len - 1, f);
+    size_t n = fread(cmdline, 1, len - 1, f);
     cmdline[n] = '\0';
     fclose(f);
   }
-  return (pid_t)ppid;
+  return ppid;
 }
 
 void sim_drop_session(void)

@@ -177,20 +177,27 @@ static int enqueue(struct transport *t, struct transport_op *op)
   return 0;
 }
 
+static struct transport_op *op_new(enum op_kind kind, unsigned timeout_ms,
+                                   transport_done_cb on_done, void *data)
+{
+  struct transport_op *op = xcalloc(1, sizeof *op);
+  op->kind = kind;
+  op->timeout_ms = timeout_ms;
+  op->on_done = on_done;
+  op->data = data;
+  return op;
+}
+
 int transport_exec(struct transport *t, const char *command, const char *input, unsigned timeout_ms,
                    transport_line_cb on_line, transport_done_cb on_done, void *data)
 {
-  struct transport_op *op = xcalloc(1, sizeof *op);
-  op->kind = OP_EXEC;
+  struct transport_op *op = op_new(OP_EXEC, timeout_ms, on_done, data);
   op->command = xstrdup(command);
   if (input) {
     op->input = xstrdup(input);
     op->input_len = strlen(input);
   }
-  op->timeout_ms = timeout_ms;
   op->on_line = on_line;
-  op->on_done = on_done;
-  op->data = data;
   return enqueue(t, op);
 }
 
@@ -198,14 +205,10 @@ int transport_upload(struct transport *t, const char *local_path, const char *re
                      unsigned timeout_ms, transport_progress_cb on_progress,
                      transport_done_cb on_done, void *data)
 {
-  struct transport_op *op = xcalloc(1, sizeof *op);
-  op->kind = OP_UPLOAD;
+  struct transport_op *op = op_new(OP_UPLOAD, timeout_ms, on_done, data);
   op->local_path = xstrdup(local_path);
   op->remote_path = xstrdup(remote_path);
-  op->timeout_ms = timeout_ms;
   op->on_progress = on_progress;
-  op->on_done = on_done;
-  op->data = data;
   return enqueue(t, op);
 }
 
