@@ -68,10 +68,14 @@ static void lab_start(int devices, const char *extra)
   free(out);
 }
 
+/* Stops the lab's sshd and removes it; safe twice (.fini calls it after a failed test too). */
 static void lab_stop(void)
 {
+  if (dir[0] == '\0')
+    return;
   sh(NULL, "%s lab down %s", JUNOS_SIM_BINARY, dir);
   sh(NULL, "rm -rf %s", dir);
+  dir[0] = '\0';
 }
 
 static cJSON *status_of(const char *router)
@@ -89,7 +93,7 @@ static cJSON *status_of(const char *router)
   return found;
 }
 
-Test(sim_lab, plain_openssh_reaches_every_router)
+Test(sim_lab, plain_openssh_reaches_every_router, .fini = lab_stop)
 {
   lab_start(4, NULL);
   char *out;
@@ -106,7 +110,8 @@ Test(sim_lab, plain_openssh_reaches_every_router)
   lab_stop();
 }
 
-Test(sim_lab, an_issu_over_ssh_drops_at_switchover_and_the_reconnect_finds_re1_master)
+Test(sim_lab, an_issu_over_ssh_drops_at_switchover_and_the_reconnect_finds_re1_master,
+     .fini = lab_stop)
 {
   lab_start(4, NULL);
   char *out;
@@ -152,7 +157,7 @@ Test(sim_lab, an_issu_over_ssh_drops_at_switchover_and_the_reconnect_finds_re1_m
   lab_stop();
 }
 
-Test(sim_lab, an_scp_upload_lands_with_its_real_checksum)
+Test(sim_lab, an_scp_upload_lands_with_its_real_checksum, .fini = lab_stop)
 {
   lab_start(2, "--fault mx-ams-1=package-missing");
   char *out;
@@ -174,7 +179,7 @@ Test(sim_lab, an_scp_upload_lands_with_its_real_checksum)
   lab_stop();
 }
 
-Test(sim_lab, lab_status_reports_every_router_as_json)
+Test(sim_lab, lab_status_reports_every_router_as_json, .fini = lab_stop)
 {
   lab_start(3, NULL);
   char *out;
@@ -193,7 +198,7 @@ Test(sim_lab, lab_status_reports_every_router_as_json)
   lab_stop();
 }
 
-Test(sim_lab, a_lab_of_200_routers_comes_up_and_answers, .timeout = 120)
+Test(sim_lab, a_lab_of_200_routers_comes_up_and_answers, .timeout = 120, .fini = lab_stop)
 {
   lab_start(200, NULL);
   char *out;

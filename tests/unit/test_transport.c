@@ -24,6 +24,7 @@ static void transport__test_base64(const unsigned char *in, size_t len, char *ou
 #include <dirent.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -39,6 +40,13 @@ struct sshd {
 };
 
 static struct sshd srv;
+
+/* Under valgrind (ISSU_TEST_SMALL) the heavy tests shrink by this factor. */
+static int scale(int n)
+{
+  const char *small = getenv("ISSU_TEST_SMALL");
+  return small && *small == '1' ? (n / 10 > 0 ? n / 10 : 1) : n;
+}
 
 static int sh(const char *cmd)
 {
@@ -108,8 +116,13 @@ static void sshd_start(const char *extra)
   mkdir("/run/sshd", 0755);
   srv.pid = fork();
   if (srv.pid == 0) {
+    /* The sshd dies with this test process, whatever path the test takes, and holds none of
+     * the runner's pipes (a leaked sshd would keep ctest waiting on them). */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     char log[600];
     snprintf(log, sizeof log, "%s/sshd.log", srv.dir);
+    freopen("/dev/null", "r", stdin);
+    freopen("/dev/null", "w", stdout);
     freopen(log, "w", stderr);
     execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", path, (char *)NULL);
     _exit(127);
@@ -165,6 +178,8 @@ static void signal_sessions(int sig)
   closedir(d);
 }
 
+/* Stops the test's sshd and removes its files; safe to call twice (tests call it, and .fini
+ * calls it again so a failed assertion never leaves an sshd behind). */
 static void sshd_stop(void)
 {
   if (srv.pid > 0) {
@@ -172,10 +187,14 @@ static void sshd_stop(void)
     signal_sessions(SIGKILL);
     kill(srv.pid, SIGTERM);
     waitpid(srv.pid, NULL, 0);
+    srv.pid = 0;
   }
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", srv.dir);
-  sh(cmd);
+  if (srv.dir[0] != '\0') {
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", srv.dir);
+    sh(cmd);
+    srv.dir[0] = '\0';
+  }
 }
 
 /* ---- driving a transport ---- */
@@ -291,20 +310,25 @@ static void finish(struct run *r)
 
 /* ---- tests ---- */
 
-Test(transport, exec_returns_exact_bytes_of_interleaved_stdout_and_stderr, .timeout = 60)
+Test(transport, exec_returns_exact_bytes_of_interleaved_stdout_and_stderr, .timeout = 60,
+     .fini = sshd_stop)
 {
   sshd_start(NULL);
   struct run r;
   struct transport_options o = ssh_options();
   start(&r, &o);
   cr_assert_eq(r.open_error, 0, "%s", r.open_message);
-  exec(&r, "i=0; while [ $i -lt 20000 ]; do echo \"out $i\"; echo \"err $i\" >&2; i=$((i+1)); done",
-       NULL, 0);
+  int lines = scale(20000);
+  char loop[200];
+  snprintf(loop, sizeof loop,
+           "i=0; while [ $i -lt %d ]; do echo \"out $i\"; echo \"err $i\" >&2; i=$((i+1)); done",
+           lines);
+  exec(&r, loop, NULL, 0);
   cr_assert_eq(r.result.error, 0, "%s", r.result.message);
   cr_expect_eq(r.result.exit_status, 0);
   char *want_out = NULL, *want_err = NULL;
   size_t ol = 0, oc = 0, el = 0, ec = 0;
-  for (int i = 0; i < 20000; i++) {
+  for (int i = 0; i < lines; i++) {
     text_appendf(&want_out, &ol, &oc, "out %d\n", i);
     text_appendf(&want_err, &el, &ec, "err %d\n", i);
   }
@@ -315,10 +339,9 @@ Test(transport, exec_returns_exact_bytes_of_interleaved_stdout_and_stderr, .time
   free(want_out);
   free(want_err);
   finish(&r);
-  sshd_stop();
 }
 
-Test(transport, exit_codes_signals_and_stdin_come_through, .timeout = 60)
+Test(transport, exit_codes_signals_and_stdin_come_through, .timeout = 60, .fini = sshd_stop)
 {
   sshd_start(NULL);
   struct run r;
@@ -336,10 +359,10 @@ Test(transport, exit_codes_signals_and_stdin_come_through, .timeout = 60)
   exec(&r, "printf 'no newline at the end'", NULL, 0);
   cr_expect_str_eq(r.out, "no newline at the end\n", "the last partial line is delivered");
   finish(&r);
-  sshd_stop();
 }
 
-Test(transport, an_unknown_host_key_is_refused_with_its_fingerprint, .timeout = 60)
+Test(transport, an_unknown_host_key_is_refused_with_its_fingerprint, .timeout = 60,
+     .fini = sshd_stop)
 {
   sshd_start(NULL);
   write_file(srv.known_hosts, "");
@@ -351,10 +374,9 @@ Test(transport, an_unknown_host_key_is_refused_with_its_fingerprint, .timeout = 
             r.open_message);
   cr_expect_str_eq(transport_error_name(r.open_error), "hostkey-unknown");
   finish(&r);
-  sshd_stop();
 }
 
-Test(transport, a_changed_host_key_is_refused_loudly, .timeout = 60)
+Test(transport, a_changed_host_key_is_refused_loudly, .timeout = 60, .fini = sshd_stop)
 {
   sshd_start(NULL);
   char cmd[4096];
@@ -370,7 +392,6 @@ Test(transport, a_changed_host_key_is_refused_loudly, .timeout = 60)
   cr_expect_eq(r.open_error, TRANSPORT_E_HOSTKEY_CHANGED, "%s", r.open_message);
   cr_expect(strstr(r.open_message, "CHANGED"), "%s", r.open_message);
   finish(&r);
-  sshd_stop();
 }
 
 Test(transport, accept_new_appends_the_key_and_a_plain_entry_does_not_match_another_port,
@@ -399,10 +420,10 @@ Test(transport, accept_new_appends_the_key_and_a_plain_entry_does_not_match_anot
   start(&r, &o);
   cr_expect_eq(r.open_error, 0, "the appended key is known now: %s", r.open_message);
   finish(&r);
-  sshd_stop();
 }
 
-Test(transport, a_key_the_server_does_not_know_and_an_rsa_key_are_refused_clearly, .timeout = 60)
+Test(transport, a_key_the_server_does_not_know_and_an_rsa_key_are_refused_clearly, .timeout = 60,
+     .fini = sshd_stop)
 {
   sshd_start(NULL);
   char cmd[4096];
@@ -426,7 +447,6 @@ Test(transport, a_key_the_server_does_not_know_and_an_rsa_key_are_refused_clearl
   cr_expect_eq(r.open_error, TRANSPORT_E_KEY, "%s", r.open_message);
   cr_expect(strstr(r.open_message, "RSA-SHA2"), "%s", r.open_message);
   finish(&r);
-  sshd_stop();
 }
 
 static void kill_sessions(void)
@@ -439,7 +459,7 @@ static void stop_sessions(void)
   signal_sessions(SIGSTOP);
 }
 
-Test(transport, a_server_killed_mid_command_is_a_dropped_session, .timeout = 60)
+Test(transport, a_server_killed_mid_command_is_a_dropped_session, .timeout = 60, .fini = sshd_stop)
 {
   sshd_start(NULL);
   struct run r;
@@ -454,10 +474,9 @@ Test(transport, a_server_killed_mid_command_is_a_dropped_session, .timeout = 60)
   exec(&r, "echo again", NULL, 0);
   cr_expect_eq(r.result.error, TRANSPORT_E_DROPPED, "a dead session fails later commands at once");
   finish(&r);
-  sshd_stop();
 }
 
-Test(transport, a_frozen_server_is_detected_as_a_silent_peer, .timeout = 60)
+Test(transport, a_frozen_server_is_detected_as_a_silent_peer, .timeout = 60, .fini = sshd_stop)
 {
   sshd_start(NULL);
   struct run r;
@@ -471,7 +490,6 @@ Test(transport, a_frozen_server_is_detected_as_a_silent_peer, .timeout = 60)
   cr_expect_eq(r.result.error, TRANSPORT_E_DEAD_PEER, "%s (%s)",
                transport_error_name(r.result.error), r.result.message);
   finish(&r);
-  sshd_stop();
 }
 
 Test(transport, a_refused_port_and_a_missing_known_hosts_setting_fail_to_open, .timeout = 30)
@@ -521,14 +539,14 @@ static void many_open(struct transport *t, int error, const char *message, void 
   transport_exec(t, cmd, NULL, 0, NULL, many_done, m);
 }
 
-Test(transport, many_sessions_run_at_once_on_one_loop, .timeout = 120)
+Test(transport, many_sessions_run_at_once_on_one_loop, .timeout = 120, .fini = sshd_stop)
 {
   sshd_start(NULL);
-  enum { N = 200 };
+  const int N = scale(200);
   uv_loop_t loop;
   uv_loop_init(&loop);
   struct transport_limiter limiter = {.max_handshakes = 20};
-  struct transport *ts[N];
+  struct transport *ts[200];
   struct many m = {0};
   for (int i = 0; i < N; i++) {
     struct transport_options o = ssh_options();
@@ -552,13 +570,13 @@ Test(transport, many_sessions_run_at_once_on_one_loop, .timeout = 120)
   sshd_stop();
 }
 
-Test(transport, an_scp_upload_arrives_byte_for_byte, .timeout = 60)
+Test(transport, an_scp_upload_arrives_byte_for_byte, .timeout = 60, .fini = sshd_stop)
 {
   sshd_start(NULL);
   char cmd[4096], src[600], dst[600];
   snprintf(src, sizeof src, "%s/image.tgz", srv.dir);
   snprintf(dst, sizeof dst, "%s/uploaded.tgz", srv.dir);
-  snprintf(cmd, sizeof cmd, "head -c 5000000 /dev/urandom > %s", src);
+  snprintf(cmd, sizeof cmd, "head -c %d /dev/urandom > %s", scale(5000000), src);
   cr_assert_eq(sh(cmd), 0);
   struct run r;
   struct transport_options o = ssh_options();
@@ -568,7 +586,7 @@ Test(transport, an_scp_upload_arrives_byte_for_byte, .timeout = 60)
   cr_assert_eq(transport_upload(r.t, src, dst, 0, on_progress, on_done, &r), 0);
   loop_until(&r, &r.done);
   cr_expect_eq(r.result.error, 0, "%s", r.result.message);
-  cr_expect_geq(r.progress_calls, 4, "progress was reported");
+  cr_expect_geq(r.progress_calls, 1, "progress was reported");
   snprintf(cmd, sizeof cmd, "cmp -s %s %s", src, dst);
   cr_expect_eq(sh(cmd), 0, "the copy is identical");
   /* The session is still usable afterwards. */
@@ -579,10 +597,9 @@ Test(transport, an_scp_upload_arrives_byte_for_byte, .timeout = 60)
   loop_until(&r, &r.done);
   cr_expect_eq(r.result.error, TRANSPORT_E_FILE, "%s", r.result.message);
   finish(&r);
-  sshd_stop();
 }
 
-Test(transport, long_lines_are_cut_and_output_is_bounded, .timeout = 60)
+Test(transport, long_lines_are_cut_and_output_is_bounded, .timeout = 60, .fini = sshd_stop)
 {
   sshd_start(NULL);
   struct run r;
@@ -600,7 +617,6 @@ Test(transport, long_lines_are_cut_and_output_is_bounded, .timeout = 60)
   cr_expect_leq(r.out_len, 10001, "delivered %zu bytes", r.out_len);
   cr_expect_gt(r.result.bytes, 500000, "every byte was counted");
   finish(&r);
-  sshd_stop();
 }
 
 static struct transport_options local_options(const char *state)
@@ -678,7 +694,7 @@ Test(transport, backoff_doubles_up_to_its_bound_with_bounded_jitter)
   cr_expect_str_eq(transport_error_name(TRANSPORT_E_DROPPED), "session-dropped");
 }
 
-Test(transport, ssh_agent_identities_are_used, .timeout = 60)
+Test(transport, ssh_agent_identities_are_used, .timeout = 60, .fini = sshd_stop)
 {
   sshd_start(NULL);
   char sock[600], cmd[4096];
@@ -723,6 +739,8 @@ static bool make_user(char *user, size_t ulen, char *password, size_t plen)
   return sh(cmd) == 0;
 }
 
+static char test_user[32];
+
 static void remove_user(const char *user)
 {
   char cmd[256];
@@ -730,12 +748,21 @@ static void remove_user(const char *user)
   sh(cmd);
 }
 
+/* After the password test, even a failed one: no sshd and no account left behind. */
+static void password_fini(void)
+{
+  sshd_stop();
+  if (test_user[0])
+    remove_user(test_user);
+}
+
 Test(transport, password_and_keyboard_interactive_logins_work_and_the_password_stays_secret,
-     .timeout = 60)
+     .timeout = 60, .fini = password_fini)
 {
   char user[32], password[64];
   if (!make_user(user, sizeof user, password, sizeof password))
     cr_skip_test("needs root and useradd to create a throwaway account");
+  snprintf(test_user, sizeof test_user, "%s", user);
   setenv("ISSU_TEST_PASSWORD", password, 1);
   struct transport_options o;
   struct run r;
@@ -770,7 +797,7 @@ Test(transport, password_and_keyboard_interactive_logins_work_and_the_password_s
   remove_user(user);
 }
 
-Test(transport, ecdsa_keys_and_hashed_known_hosts_entries_work, .timeout = 60)
+Test(transport, ecdsa_keys_and_hashed_known_hosts_entries_work, .timeout = 60, .fini = sshd_stop)
 {
   sshd_start(NULL);
   char cmd[4096], key[600];
@@ -791,5 +818,4 @@ Test(transport, ecdsa_keys_and_hashed_known_hosts_entries_work, .timeout = 60)
   exec(&r, "echo ecdsa", NULL, 0);
   cr_expect_str_eq(r.out, "ecdsa\n");
   finish(&r);
-  sshd_stop();
 }
