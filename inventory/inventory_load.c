@@ -14,7 +14,6 @@
 struct loader {
   struct inventory *inv;
   struct diag *d;
-  size_t errors_at_start;
 };
 
 static void lerr(struct loader *l, const struct ynode *at, const char *fmt, ...) ISSU_PRINTF(3, 4);
@@ -251,12 +250,11 @@ static void set_group_var(struct loader *l, size_t group, const struct ynode *ke
   vars_set(&l->inv->groups[group].vars, key->text, value);
 }
 
-static size_t parse_group(struct loader *l, const struct ynode *name, const struct ynode *data,
-                          unsigned depth);
+static size_t parse_group(struct loader *l, const struct ynode *name, const struct ynode *data);
 
 /* A section value: a mapping, null (nothing), or a lone string that Ansible reads as {s: null}. */
 static void walk_section(struct loader *l, size_t group, const char *section,
-                         const struct ynode *value, unsigned depth)
+                         const struct ynode *value)
 {
   if (is_null(value))
     return;
@@ -276,15 +274,14 @@ static void walk_section(struct loader *l, size_t group, const char *section,
     else if (strcmp(section, "hosts") == 0)
       parse_hosts_entry(l, group, k, v);
     else {
-      size_t child = parse_group(l, k, v, depth + 1);
+      size_t child = parse_group(l, k, v);
       if (child != SIZE_MAX)
         add_child(l, group, child, k);
     }
   }
 }
 
-static size_t parse_group(struct loader *l, const struct ynode *name, const struct ynode *data,
-                          unsigned depth)
+static size_t parse_group(struct loader *l, const struct ynode *name, const struct ynode *data)
 {
   static const char *const sections[] = {"vars", "children", "hosts"};
   if (name->kind != YNODE_SCALAR || name->len == 0 || strlen(name->text) != name->len) {
@@ -314,7 +311,7 @@ static size_t parse_group(struct loader *l, const struct ynode *name, const stru
       free(hint);
       continue;
     }
-    walk_section(l, group, sections[s], data->pairs[i].value, depth);
+    walk_section(l, group, sections[s], data->pairs[i].value);
   }
   return group;
 }
@@ -430,14 +427,14 @@ static struct inventory *inventory_new(const char *file)
 static int finish_load(struct inventory *inv, struct diag *d, struct inventory **out)
 {
   size_t before = d->count;
-  struct loader l = {inv, d, before};
+  struct loader l = {inv, d};
   add_child(&l, INVENTORY_GROUP_ALL, INVENTORY_GROUP_UNGROUPED, NULL);
   const struct ynode *root = inv->doc.root;
   if (root != NULL && !is_null(root) && root->kind != YNODE_MAP)
     lerr(&l, root, "an inventory must be a mapping of group names, like 'all:' (found %s)",
          ynode_kind_name(root));
   for (size_t i = 0; root && root->kind == YNODE_MAP && i < root->count; i++)
-    parse_group(&l, root->pairs[i].key, root->pairs[i].value, 0);
+    parse_group(&l, root->pairs[i].key, root->pairs[i].value);
   if (d->count > before) {
     inventory_free(inv);
     return -EINVAL;
