@@ -25,5 +25,7 @@ int cli_usage_error(const char *name, const char *fmt, ...) ISSU_PRINTF(2, 3);
 
 int cmd_inventory(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 #endif

@@ -29,6 +29,63 @@ static const struct cli_command commands[] = {
      "Exit status: 0 the plan was printed; 2 the inventory, the policy or the options are wrong\n"
      "(every error names FILE:LINE:COL).\n",
      cmd_plan},
+    {"check", "check -i INVENTORY -p POLICY [--limit PATTERN] [--events FILE|-] [--state-dir DIR]",
+     "connect to every router and run the preflight checks; changes nothing",
+     "Connects to every router of the plan in parallel (host keys checked against known_hosts)\n"
+     "and runs the read-only preflight: two routing engines up, the same version on both,\n"
+     "GRES, NSR and commit synchronize configured, stateful replication on, the backup ready\n"
+     "for a switchover and no hold-down, room on /var, the alarms (the baseline), the package\n"
+     "on the router with the right SHA-256 (or a target.source to stage it from). Each check is\n"
+     "one check-result event with the lines that decided it.\n"
+     "\n"
+     "Options:\n"
+     "  -i, --inventory FILE   Ansible YAML inventory\n"
+     "  -p, --policy FILE      rollout policy\n"
+     "  -l, --limit PATTERN    only these hosts (Ansible host patterns)\n"
+     "      --events FILE|-    also write the events (JSON lines) to FILE, or stdout\n"
+     "      --state-dir DIR    where the journal goes (default ./.issu-fleet)\n"
+     "      --time-scale N     policy durations run N times faster (simulated labs)\n"
+     "      --accept-new-host-keys  add unknown host keys to known_hosts (changed keys are\n"
+     "                         always refused)\n"
+     "  -q, --quiet            no progress lines on stderr\n"
+     "  -h, --help             this text\n"
+     "\n"
+     "Exit status: 0 every router is ready (or already on the target); 1 some are not;\n"
+     "2 the inventory, the policy or the options are wrong (nothing was contacted).\n",
+     cmd_check},
+    {"run",
+     "run -i INVENTORY -p POLICY [--limit PATTERN] [--events FILE|-] [--state-dir DIR]\n"
+     "                    [--time-scale N] [--yes]",
+     "upgrade the routers of the plan with unified ISSU, wave by wave",
+     "Plans the waves (as `issu-fleet plan` shows them), asks for confirmation, then drives\n"
+     "every router through the ISSU on one event loop: connect, preflight, stage, validate,\n"
+     "backup-upgrade, backup-reboot, daemons, fru-upgrade, switchover (the session drops:\n"
+     "issu-fleet reconnects and asks the router where it stands), old-master-upgrade,\n"
+     "old-master-reboot, switchback, verify. Limits are enforced against the routers in\n"
+     "flight; the failure budget halts the run (no new starts, routers in flight finish).\n"
+     "Every phase change is one JSON line in the journal STATE_DIR/RUN_ID.jsonl, written and\n"
+     "fsync'ed before the step it records. An ISSU is never aborted and never started twice.\n"
+     "\n"
+     "Options:\n"
+     "  -i, --inventory FILE   Ansible YAML inventory\n"
+     "  -p, --policy FILE      rollout policy (see docs/policy.md)\n"
+     "  -l, --limit PATTERN    only these hosts (Ansible host patterns)\n"
+     "      --events FILE|-    also write the events (JSON lines) to FILE, or stdout\n"
+     "      --state-dir DIR    where the journal goes (default ./.issu-fleet)\n"
+     "      --run-id ID        name the run (default r-YYYYMMDDTHHMMSSZ)\n"
+     "      --time-scale N     policy durations (timeouts, soak) run N times faster, and\n"
+     "                         events carry the scaled time: for junos-sim labs\n"
+     "      --yes              do not ask for confirmation (required without a terminal)\n"
+     "      --accept-new-host-keys  add unknown host keys to known_hosts (changed keys are\n"
+     "                         always refused)\n"
+     "  -q, --quiet            no progress lines on stderr\n"
+     "  -h, --help             this text\n"
+     "\n"
+     "Exit status: 0 every router upgraded or already on the target; 1 some failed within\n"
+     "the budget; 2 usage or configuration error (nothing touched); 3 halted (budget\n"
+     "exceeded, canary failed); 4 not confirmed; 70 internal error (the journal could not\n"
+     "be written).\n",
+     cmd_run},
     {"inventory", "inventory -i INVENTORY --list [--limit PATTERN]",
      "print the inventory as `ansible-inventory --list` does (JSON)",
      "Reads an Ansible YAML inventory and prints it as `ansible-inventory -i FILE --list`\n"

@@ -181,4 +181,27 @@ int plan_build(const struct policy *p, const struct inventory *inv, const bool *
 void plan_free(struct plan *plan);
 cJSON *plan_to_json(const struct plan *plan, const struct inventory *inv);
 
+/* ---- At run time: the limits against the routers in flight, and the failure budget ---- */
+
+struct run_limits;
+/* `hosts`: inventory indices of the run, by position; later calls take positions. */
+int run_limits_new(const struct policy *p, const struct inventory *inv, const size_t *hosts,
+                   size_t nhosts, struct run_limits **out, struct diag *d);
+void run_limits_free(struct run_limits *l);
+/* Whether the router at `pos` must wait; if so `why` names the limit and who holds it. */
+bool run_limits_blocked(const struct run_limits *l, size_t pos, char *why, size_t len);
+void run_limits_take(struct run_limits *l, size_t pos);
+void run_limits_release(struct run_limits *l, size_t pos);
+size_t run_limits_in_flight(const struct run_limits *l);
+
+struct budget_state {
+  size_t failed;        /* over the run */
+  size_t canary_failed; /* routers of the canary wave that failed */
+  size_t wave_failed;   /* of the wave being judged */
+  size_t wave_size;
+};
+/* Whether the run must halt; `why` says which budget, in words. */
+bool policy_budget_exceeded(const struct policy *p, const struct budget_state *b, char *why,
+                            size_t len);
+
 #endif

@@ -316,8 +316,30 @@ int sim_show_alarms(struct sim_ctx *c)
   return 0;
 }
 
+/* The ISSU state line (UNVERIFIED: no public capture shows one on this command; the names are
+ * chassisd's own where it has one, reference §1.3), so a client whose session dropped can ask
+ * where the ISSU stands. */
+static const char *issu_state_word(const struct sim_ctx *c)
+{
+  static const char *const words[PHASE_COUNT] = {
+      "VALIDATE",           "BACKUP_UPGRADE",
+      "BACKUP_REBOOT",      "DAEMON_ISSU_PREPARE",
+      "FRU_ISSU",           "DAEMON_SWITCHOVER_PREPARE",
+      "OLD_MASTER_UPGRADE", "OLD_MASTER_REBOOT",
+  };
+  const char *name = sim_issu_state_name(c->r, c->now);
+  for (int p = 0; p < PHASE_COUNT; p++)
+    if (strcmp(name, sim_phase_names[p]) == 0)
+      return words[p];
+  return strcmp(name, "failed") == 0 ? "ABORT" : "IDLE";
+}
+
 int sim_show_issu(struct sim_ctx *c)
 {
+  sim_line(c->out, "ISSU state: %s", issu_state_word(c));
+  if (c->r->issu.state == ISSU_FAILED)
+    sim_line(c->out, "ISSU failure: %s", c->r->issu.failure);
+  sim_line(c->out, "%s", "");
   /* Reconstructed columnar layout (reference §3.7); the line cards are all online here. */
   sim_line(c->out, "Item                   Status                  Reason");
   for (int fpc = 0; fpc < 3; fpc++) {

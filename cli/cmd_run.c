@@ -1,0 +1,246 @@
+/*
+ * issu-fleet run and issu-fleet check: load, plan, validate every router's settings, confirm,
+ * then hand the plan to the scheduler. Nothing touches a router before every input is known
+ * good (exit 2 otherwise).
+ */
+#include "cli/cli.h"
+#include "scheduler/scheduler.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct run_args {
+  const char *inventory, *policy, *limit;
+  bool yes;
+  struct rollout_options o;
+};
+
+static int parse_args(const char *name, int argc, char **argv, struct run_args *a, int *exit_code)
+{
+  enum { OPT_EVENTS = 256, OPT_STATE_DIR, OPT_TIME_SCALE, OPT_YES, OPT_ACCEPT_NEW, OPT_RUN_ID };
+  static const struct option options[] = {
+      {"inventory", required_argument, NULL, 'i'},
+      {"policy", required_argument, NULL, 'p'},
+      {"limit", required_argument, NULL, 'l'},
+      {"events", required_argument, NULL, OPT_EVENTS},
+      {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+      {"time-scale", required_argument, NULL, OPT_TIME_SCALE},
+      {"run-id", required_argument, NULL, OPT_RUN_ID},
+      {"yes", no_argument, NULL, OPT_YES},
+      {"accept-new-host-keys", no_argument, NULL, OPT_ACCEPT_NEW},
+      {"quiet", no_argument, NULL, 'q'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  bool check = strcmp(name, "check") == 0;
+  int opt;
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long(argc, argv, ":i:p:l:qh", options, NULL)) != -1) {
+    switch (opt) {
+    case 'i':
+      a->inventory = optarg;
+      break;
+    case 'p':
+      a->policy = optarg;
+      break;
+    case 'l':
+      a->limit = optarg;
+      break;
+    case 'q':
+      a->o.progress = NULL;
+      break;
+    case OPT_EVENTS:
+      a->o.events = optarg;
+      break;
+    case OPT_STATE_DIR:
+      a->o.state_dir = optarg;
+      break;
+    case OPT_RUN_ID: {
+      size_t n = strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
+      if (optarg[0] == '\0' || optarg[n] != '\0' || n > 64) {
+        *exit_code = cli_usage_error(name, "--run-id: expected letters, digits, '-' and '_'");
+        return -1;
+      }
+      a->o.run_id = optarg;
+      break;
+    }
+    case OPT_TIME_SCALE: {
+      char *end;
+      double s = strtod(optarg, &end);
+      if (*end != '\0' || !(s >= 1 && s <= 100000)) {
+        *exit_code = cli_usage_error(name,
+                                     "--time-scale: expected a number from 1 to 100000, "
+                                     "got '%s'",
+                                     optarg);
+        return -1;
+      }
+      a->o.time_scale = s;
+      break;
+    }
+    case OPT_YES:
+      if (check) {
+        *exit_code = cli_usage_error(name, "unknown option '--yes'");
+        return -1;
+      }
+      a->yes = true;
+      break;
+    case OPT_ACCEPT_NEW:
+      a->o.accept_new_host_keys = true;
+      break;
+    case 'h':
+      cli_command_help(cli_find(name), stdout);
+      *exit_code = ISSU_EXIT_OK;
+      return -1;
+    case ':':
+      *exit_code = cli_usage_error(name, "option '%s' needs a value", argv[optind - 1]);
+      return -1;
+    default:
+      *exit_code = cli_usage_error(name, "unknown option '%s'", argv[optind - 1]);
+      return -1;
+    }
+  }
+  if (optind < argc)
+    *exit_code = cli_usage_error(name, "unexpected argument '%s'", argv[optind]);
+  else if (a->inventory == NULL)
+    *exit_code = cli_usage_error(name, "missing -i INVENTORY");
+  else if (a->policy == NULL)
+    *exit_code = cli_usage_error(name, "missing -p POLICY");
+  else
+    return 0;
+  return -1;
+}
+
+/* What this build cannot honour yet is refused, never silently ignored. */
+static int unsupported(const struct policy *p, const struct plan *plan)
+{
+  for (size_t w = 0; w < plan->nwaves; w++)
+    if (plan->waves[w].approve) {
+      fprintf(stderr,
+              "issu-fleet run: %s: waves.approve: wave '%s' waits for an approval, and this "
+              "build has no control socket to give it yet; remove waves.approve to run\n",
+              p->file, plan->waves[w].name);
+      return -1;
+    }
+  if (p->window.set) {
+    fprintf(stderr,
+            "issu-fleet run: %s: window: maintenance windows are not enforced by this build yet; "
+            "remove `window` to run (and watch the clock yourself)\n",
+            p->file);
+    return -1;
+  }
+  return 0;
+}
+
+static bool confirm(const struct policy *p, const struct plan *plan)
+{
+  size_t n = 0;
+  for (size_t w = 0; w < plan->nwaves; w++)
+    n += plan->waves[w].nhosts;
+  char span[32];
+  text_duration(plan->makespan_s, span, sizeof span);
+  fprintf(stderr, "About to upgrade %zu routers to %s in %zu waves (about %s).\n", n,
+          p->target.version, plan->nwaves, span);
+  fprintf(stderr, "Type 'yes' to start: ");
+  fflush(stderr);
+  char line[32];
+  if (fgets(line, sizeof line, stdin) == NULL)
+    return false;
+  line[strcspn(line, "\r\n")] = '\0';
+  return strcmp(line, "yes") == 0;
+}
+
+static void plan_summary(const struct plan *plan, const struct inventory *inv)
+{
+  for (size_t w = 0; w < plan->nwaves; w++) {
+    const struct plan_wave *pw = &plan->waves[w];
+    fprintf(stderr, "  %-8s %3zu routers:", pw->name, pw->nhosts);
+    for (size_t i = 0; i < pw->nhosts && i < 8; i++)
+      fprintf(stderr, " %s", inv->hosts[pw->hosts[i]].name);
+    fprintf(stderr, "%s\n", pw->nhosts > 8 ? " ..." : "");
+  }
+}
+
+static int run_or_check(const char *name, int argc, char **argv)
+{
+  struct run_args a = {0};
+  a.o.progress = stderr;
+  a.o.time_scale = 1;
+  int rc = ISSU_EXIT_USAGE;
+  if (parse_args(name, argc, argv, &a, &rc) < 0)
+    return rc;
+  bool check = strcmp(name, "check") == 0;
+  a.o.check_only = check;
+  a.o.inventory_path = a.inventory;
+  a.o.policy_path = a.policy;
+  if (a.o.events && strcmp(a.o.events, "-") == 0 && a.o.progress == stdout)
+    a.o.progress = stderr;
+
+  struct diag d = {0};
+  struct inventory *inv = NULL;
+  struct policy *p = NULL;
+  bool *selected = NULL;
+  struct plan plan = {0};
+  struct targets *targets = NULL;
+  int inv_rc = inventory_load(a.inventory, &inv, &d);
+  int pol_rc = policy_load(a.policy, &p, &d);
+  if (inv_rc < 0 || pol_rc < 0)
+    goto out;
+  if (policy_check_inventory(p, inv, &d) < 0)
+    goto out;
+  if (a.limit != NULL) {
+    selected = xcalloc(inv->nhosts + 1, sizeof *selected);
+    if (inventory_select(inv, a.limit, selected, &d) < 0)
+      goto out;
+  }
+  if (plan_build(p, inv, selected, &plan, &d) < 0)
+    goto out;
+  size_t n = 0;
+  for (size_t w = 0; w < plan.nwaves; w++)
+    n += plan.waves[w].nhosts;
+  size_t *hosts = xcalloc(n + 1, sizeof *hosts);
+  for (size_t w = 0, k = 0; w < plan.nwaves; w++)
+    for (size_t i = 0; i < plan.waves[w].nhosts; i++)
+      hosts[k++] = plan.waves[w].hosts[i];
+  int trc = targets_build(inv, hosts, n, &a.o, &targets, &d);
+  free(hosts);
+  if (trc < 0)
+    goto out;
+  if (!check && unsupported(p, &plan) < 0)
+    goto out;
+  if (!check && !a.yes) {
+    if (!isatty(STDIN_FILENO)) {
+      rc = cli_usage_error(name, "standard input is not a terminal, so the rollout cannot be "
+                                 "confirmed: review `issu-fleet plan`, then add --yes");
+      goto out;
+    }
+    plan_summary(&plan, inv);
+    if (!confirm(p, &plan)) {
+      fprintf(stderr, "issu-fleet run: not confirmed; nothing was touched\n");
+      rc = ISSU_EXIT_STOPPED;
+      goto out;
+    }
+  }
+  rc = rollout_run(p, inv, &plan, targets, &a.o);
+out:
+  diag_print(&d, stderr);
+  diag_free(&d);
+  targets_free(targets);
+  plan_free(&plan);
+  free(selected);
+  policy_free(p);
+  inventory_free(inv);
+  return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+  return run_or_check("run", argc, argv);
+}
+
+int cmd_check(int argc, char **argv)
+{
+  return run_or_check("check", argc, argv);
+}

@@ -1,0 +1,450 @@
+/*
+ * One router's state machine: the phase table (which moves are allowed, which timeout applies),
+ * the single function that changes a phase, and the plumbing every step shares: running a
+ * command, waiting on the run's clock, (re)connecting with bounded backoff, failing with a
+ * stable code and the router's own words, finishing with the whole timeline.
+ */
+#include "scheduler/sched_internal.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Per phase: the policy timeout that bounds it (TIMEOUT_COUNT: none) and the least real time
+ * it gets however fast the clock runs: our own SSH work does not get faster with --time-scale,
+ * the router's (simulated) work does. */
+static const struct {
+  enum policy_timeout timeout;
+  uint64_t floor_ms;
+  const char *timeout_code; /* the error code when it runs out (docs/events.md) */
+} phase_rules[PH_COUNT] = {
+    [PH_QUEUED] = {TIMEOUT_COUNT, 0, "phase-timeout"},
+    [PH_CONNECT] = {TIMEOUT_CONNECT, 30000, "connect-timeout"},
+    [PH_PREFLIGHT] = {TIMEOUT_PREFLIGHT, 60000, "phase-timeout"},
+    [PH_STAGE] = {TIMEOUT_STAGE, 60000, "phase-timeout"},
+    [PH_VALIDATE] = {TIMEOUT_VALIDATE, 5000, "phase-timeout"},
+    [PH_BACKUP_UPGRADE] = {TIMEOUT_BACKUP_UPGRADE, 5000, "phase-timeout"},
+    [PH_BACKUP_REBOOT] = {TIMEOUT_BACKUP_REBOOT, 5000, "backup-no-return"},
+    [PH_DAEMONS] = {TIMEOUT_DAEMONS, 5000, "phase-timeout"},
+    [PH_FRU_UPGRADE] = {TIMEOUT_FRU_UPGRADE, 5000, "phase-timeout"},
+    [PH_SWITCHOVER] = {TIMEOUT_SWITCHOVER, 5000, "phase-timeout"},
+    [PH_OLD_MASTER_UPGRADE] = {TIMEOUT_OLD_MASTER_UPGRADE, 5000, "phase-timeout"},
+    [PH_OLD_MASTER_REBOOT] = {TIMEOUT_OLD_MASTER_REBOOT, 5000, "old-master-no-return"},
+    [PH_SWITCHBACK] = {TIMEOUT_SWITCHBACK, 5000, "phase-timeout"},
+    [PH_VERIFY] = {TIMEOUT_VERIFY, 60000, "phase-timeout"},
+    [PH_DONE] = {TIMEOUT_COUNT, 0, "phase-timeout"},
+    [PH_SKIPPED] = {TIMEOUT_COUNT, 0, "phase-timeout"},
+    [PH_FAILED] = {TIMEOUT_COUNT, 0, "phase-timeout"},
+};
+
+#define DEVICE_FLOOR_MS 120000
+#define RECONNECT_ATTEMPTS 8
+#define CONNECT_ATTEMPTS 3
+
+static void phase_timeout_cb(uv_timer_t *h);
+
+static void arm_phase_timer(struct device *dv)
+{
+  struct rollout *run = dv->run;
+  enum policy_timeout t = phase_rules[dv->phase].timeout;
+  uv_timer_stop(&dv->phase_timer);
+  if (t == TIMEOUT_COUNT)
+    return;
+  double s = (double)run->p->issu.timeouts_s[t];
+  dv->phase_deadline_s = rollout_now(run) + s;
+  uv_timer_start(&dv->phase_timer, phase_timeout_cb,
+                 rollout_real_ms(run, s, phase_rules[dv->phase].floor_ms), 0);
+}
+
+void device_extend_deadline(struct device *dv, double seconds)
+{
+  struct rollout *run = dv->run;
+  uint64_t left = uv_timer_get_due_in(&dv->phase_timer);
+  if (!uv_is_active((uv_handle_t *)&dv->phase_timer))
+    return;
+  dv->phase_deadline_s += seconds;
+  uv_timer_start(&dv->phase_timer, phase_timeout_cb, left + rollout_real_ms(run, seconds, 0), 0);
+}
+
+static void event_common(struct device *dv, cJSON *ev)
+{
+  if (dv->site)
+    cJSON_AddStringToObject(event_labels(ev), "site", dv->site);
+  cJSON *is = event_issu(ev);
+  cJSON_AddNumberToObject(is, "wave", (double)dv->wave);
+}
+
+bool device_set_phase(struct device *dv, enum junos_phase next, const char *line)
+{
+  enum junos_phase prev = dv->phase;
+  if (next == prev || dv->finished)
+    return false;
+  /* Forward only: a router never goes back to an earlier phase; terminals end everything. */
+  if (next < prev && !junos_phase_terminal(next))
+    return false;
+  if (junos_phase_terminal(prev))
+    return false;
+  struct rollout *run = dv->run;
+  double now = rollout_now(run);
+  double in_phase = now - dv->phase_started_s;
+  if (prev != PH_QUEUED) {
+    dv->timeline[prev].dur_s = in_phase;
+  }
+  dv->timeline[next].seen = true;
+  dv->timeline[next].start_s = now - dv->started_s;
+  dv->phase = next;
+  dv->phase_started_s = now;
+  cJSON *ev = event_new(run->log, next == PH_FAILED ? "error" : "info", "phase-changed", dv->name,
+                        "%s: %s -> %s", dv->name, junos_phase_name(prev), junos_phase_name(next));
+  event_common(dv, ev);
+  cJSON *is = event_issu(ev);
+  cJSON_AddStringToObject(is, "phase", junos_phase_name(next));
+  cJSON_AddStringToObject(is, "previous_phase", junos_phase_name(prev));
+  cJSON_AddNumberToObject(is, "device_elapsed_s", now - dv->started_s);
+  cJSON_AddNumberToObject(is, "phase_duration_s", prev == PH_QUEUED ? 0 : in_phase);
+  if (line && *line)
+    cJSON_AddStringToObject(is, "line", line);
+  rollout_emit(run, ev);
+  if (run->o->progress)
+    fprintf(run->o->progress, "%-16s wave %-2zu %s -> %s%s%s\n", dv->name, dv->wave,
+            junos_phase_name(prev), junos_phase_name(next), line && *line ? "  | " : "",
+            line && *line ? line : "");
+  if (!junos_phase_terminal(next))
+    arm_phase_timer(dv);
+  return true;
+}
+
+void device_note(struct device *dv, const char *line)
+{
+  snprintf(dv->evidence[dv->nevidence % EVIDENCE_LINES], sizeof dv->evidence[0], "%s", line);
+  dv->nevidence++;
+}
+
+static void clear_output(struct cmd_output *o)
+{
+  for (size_t i = 0; i < o->n; i++)
+    free(o->lines[i]);
+  o->n = 0;
+  o->cut = false;
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+  (void)h;
+}
+
+static void finish(struct device *dv, enum junos_phase terminal)
+{
+  struct rollout *run = dv->run;
+  if (dv->finished)
+    return;
+  enum junos_phase last = dv->phase;
+  if (!run->o->check_only)
+    device_set_phase(dv, terminal, NULL);
+  else if (last != PH_QUEUED)
+    dv->timeline[last].dur_s = rollout_now(run) - dv->phase_started_s;
+  dv->finished = true;
+  double now = rollout_now(run);
+  bool ok = dv->outcome == NULL || strcmp(dv->outcome, "success") == 0;
+  cJSON *ev = event_new(
+      run->log, ok ? "info" : "error", "device-finished", dv->name, "%s: %s%s%s", dv->name,
+      run->o->check_only ? (ok ? "ready" : "not ready") : junos_phase_name(terminal),
+      ok ? "" : ": ", ok ? "" : dv->error_message);
+  cJSON *e = cJSON_GetObjectItemCaseSensitive(ev, "event");
+  cJSON_AddStringToObject(e, "outcome", dv->outcome ? dv->outcome : "success");
+  cJSON_AddNumberToObject(e, "duration", (now - dv->started_s) * 1e9);
+  if (!ok) {
+    cJSON *err = cJSON_AddObjectToObject(ev, "error");
+    cJSON_AddStringToObject(err, "code", dv->error_code);
+    cJSON_AddStringToObject(err, "message", dv->error_message);
+  }
+  event_common(dv, ev);
+  cJSON *is = event_issu(ev);
+  cJSON_AddStringToObject(
+      is, "result", run->o->check_only ? (ok ? "ready" : "not-ready") : junos_phase_name(terminal));
+  cJSON_AddStringToObject(is, "phase", junos_phase_name(ok ? terminal : dv->failed_in));
+  cJSON *vb = cJSON_AddObjectToObject(is, "versions_before");
+  cJSON *va = cJSON_AddObjectToObject(is, "versions_after");
+  for (int s = 0; s < 2; s++) {
+    char key[4] = {'r', 'e', (char)('0' + s), 0};
+    cJSON_AddStringToObject(vb, key, dv->before[s]);
+    cJSON_AddStringToObject(va, key, dv->after[s][0] ? dv->after[s] : dv->before[s]);
+  }
+  if (!ok && dv->nevidence > 0) {
+    cJSON *w = cJSON_AddArrayToObject(is, "device_output");
+    unsigned n = dv->nevidence < EVIDENCE_LINES ? dv->nevidence : EVIDENCE_LINES;
+    for (unsigned i = dv->nevidence - n; i < dv->nevidence; i++)
+      cJSON_AddItemToArray(w, cJSON_CreateString(dv->evidence[i % EVIDENCE_LINES]));
+  }
+  cJSON *tl = cJSON_AddArrayToObject(is, "timeline");
+  for (int p = PH_CONNECT; p < PH_DONE; p++) {
+    if (!dv->timeline[p].seen)
+      continue;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "phase", junos_phase_name((enum junos_phase)p));
+    cJSON_AddNumberToObject(o, "start_s", dv->timeline[p].start_s);
+    cJSON_AddNumberToObject(o, "duration_s", dv->timeline[p].dur_s);
+    cJSON_AddItemToArray(tl, o);
+  }
+  cJSON_AddNumberToObject(is, "reconnects", dv->reconnects);
+  rollout_emit(run, ev);
+  if (run->o->progress && !ok)
+    fprintf(run->o->progress, "%-16s FAILED in %s: %s: %s\n", dv->name,
+            junos_phase_name(dv->failed_in), dv->error_code, dv->error_message);
+  device_drop_session(dv);
+  if (dv->timers_live) {
+    uv_close((uv_handle_t *)&dv->phase_timer, timer_closed);
+    uv_close((uv_handle_t *)&dv->wait_timer, timer_closed);
+    uv_close((uv_handle_t *)&dv->device_timer, timer_closed);
+    dv->timers_live = false;
+  }
+  clear_output(&dv->out);
+  rollout_device_finished(run, dv);
+}
+
+void device_fail(struct device *dv, const char *code, const char *outcome, const char *fmt, ...)
+{
+  if (dv->finished)
+    return;
+  dv->failed_in = dv->phase;
+  dv->outcome = outcome;
+  snprintf(dv->error_code, sizeof dv->error_code, "%s", code);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(dv->error_message, sizeof dv->error_message, fmt, ap);
+  va_end(ap);
+  finish(dv, PH_FAILED);
+}
+
+void device_succeed(struct device *dv, enum junos_phase terminal)
+{
+  dv->outcome = "success";
+  finish(dv, terminal);
+}
+
+/* A phase that outlives its timeout: stop watching, never abort the ISSU (DESIGN.md §6). */
+static void phase_timeout_cb(uv_timer_t *h)
+{
+  struct device *dv = h->data;
+  char limit[32];
+  enum policy_timeout t = phase_rules[dv->phase].timeout;
+  text_duration(dv->run->p->issu.timeouts_s[t], limit, sizeof limit);
+  bool mid_issu = dv->issu_sent;
+  device_fail(dv, phase_rules[dv->phase].timeout_code, "failure",
+              "%s did not end within issu.timeouts.%s (%s)%s%s", junos_phase_name(dv->phase),
+              policy_timeout_names[t], limit,
+              mid_issu ? "; the ISSU was left running on the router, not aborted. Last words: "
+                       : "",
+              mid_issu && dv->nevidence ? dv->evidence[(dv->nevidence - 1) % EVIDENCE_LINES] : "");
+}
+
+static void device_timeout_cb(uv_timer_t *h)
+{
+  struct device *dv = h->data;
+  char limit[32];
+  text_duration(dv->run->p->issu.timeouts_s[TIMEOUT_DEVICE], limit, sizeof limit);
+  device_fail(dv, "device-timeout", dv->issu_sent ? "unknown" : "failure",
+              "the router did not finish within issu.timeouts.device (%s), in phase %s", limit,
+              junos_phase_name(dv->phase));
+}
+
+void device_start(struct device *dv)
+{
+  struct rollout *run = dv->run;
+  dv->started = true;
+  dv->started_s = rollout_now(run);
+  dv->phase_started_s = dv->started_s;
+  dv->orig_master = -1;
+  dv->failed_in = PH_QUEUED;
+  uv_timer_init(&run->loop, &dv->phase_timer);
+  uv_timer_init(&run->loop, &dv->wait_timer);
+  uv_timer_init(&run->loop, &dv->device_timer);
+  dv->phase_timer.data = dv->wait_timer.data = dv->device_timer.data = dv;
+  dv->timers_live = true;
+  cJSON *ev = event_new(run->log, "info", "device-started", dv->name, "%s: started (wave %zu%s)",
+                        dv->name, dv->wave, dv->canary ? ", canary" : "");
+  event_common(dv, ev);
+  cJSON_AddBoolToObject(event_issu(ev), "canary", dv->canary);
+  if (rollout_emit(run, ev) < 0)
+    return;
+  uv_timer_start(
+      &dv->device_timer, device_timeout_cb,
+      rollout_real_ms(run, (double)run->p->issu.timeouts_s[TIMEOUT_DEVICE], DEVICE_FLOOR_MS), 0);
+  device_set_phase(dv, PH_CONNECT, NULL);
+  device_connect(dv, preflight_start);
+}
+
+/* ---- commands ---- */
+
+static void on_line(struct transport *t, enum transport_stream stream, const char *line, size_t len,
+                    bool cut, void *data)
+{
+  (void)stream;
+  (void)cut;
+  struct device *dv = data;
+  if (dv->t != t)
+    return;
+  char clean[1024];
+  if (junos_clean_line(line, len, clean, sizeof clean) == LINE_NOISE)
+    return;
+  struct cmd_output *o = &dv->out;
+  if (o->n >= CMD_MAX_LINES) {
+    o->cut = true;
+    return;
+  }
+  o->lines = xgrow(o->lines, &o->cap, o->n + 1, sizeof *o->lines);
+  o->lines[o->n++] = xstrdup(clean);
+}
+
+static void on_done(struct transport *t, const struct transport_result *r, void *data)
+{
+  struct device *dv = data;
+  if (dv->t != t || dv->finished)
+    return;
+  device_next_fn next = dv->next;
+  dv->next = NULL;
+  if (r->error == TRANSPORT_E_DROPPED || r->error == TRANSPORT_E_DEAD_PEER)
+    device_drop_session(dv); /* a new session is needed for anything further */
+  next(dv, r);
+}
+
+void device_exec(struct device *dv, const char *command, const char *input, device_next_fn next)
+{
+  clear_output(&dv->out);
+  dv->next = next;
+  /* The phase timer bounds the command; the transport's own limit only catches a stuck
+   * session far beyond it. */
+  int rc = transport_exec(dv->t, command, input, 0, on_line, on_done, dv);
+  if (rc < 0) {
+    struct transport_result r = {.error = rc};
+    snprintf(r.message, sizeof r.message, "%s: cannot run '%s': %s", dv->name, command,
+             transport_error_name(rc));
+    dv->next = NULL;
+    next(dv, &r);
+  }
+}
+
+const char *device_out_line(const struct device *dv, const char *needle)
+{
+  for (size_t i = 0; i < dv->out.n; i++)
+    if (needle == NULL || strstr(dv->out.lines[i], needle))
+      return dv->out.lines[i];
+  return dv->out.n ? dv->out.lines[0] : "";
+}
+
+/* ---- waiting ---- */
+
+static void wait_cb(uv_timer_t *h)
+{
+  struct device *dv = h->data;
+  device_then_fn then = dv->after_wait;
+  dv->after_wait = NULL;
+  if (!dv->finished && then)
+    then(dv);
+}
+
+void device_wait(struct device *dv, double policy_s, uint64_t floor_ms, device_then_fn then)
+{
+  dv->after_wait = then;
+  uv_timer_start(&dv->wait_timer, wait_cb, rollout_real_ms(dv->run, policy_s, floor_ms), 0);
+}
+
+/* ---- sessions ---- */
+
+void device_drop_session(struct device *dv)
+{
+  struct transport *t = dv->t;
+  if (t == NULL)
+    return;
+  dv->t = NULL; /* callbacks of the closing session find it is no longer ours */
+  transport_close(t, NULL, NULL);
+}
+
+static void try_connect(struct device *dv);
+
+static bool retryable(int error)
+{
+  switch (error) {
+  case TRANSPORT_E_CONNECT:
+  case TRANSPORT_E_TIMEOUT:
+  case TRANSPORT_E_PROTOCOL:
+  case TRANSPORT_E_DROPPED:
+  case TRANSPORT_E_DEAD_PEER:
+  case TRANSPORT_E_RESOLVE:
+  case TRANSPORT_E_SPAWN:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static void on_open(struct transport *t, int error, const char *message, void *data)
+{
+  struct device *dv = data;
+  if (dv->t != t || dv->finished)
+    return;
+  struct rollout *run = dv->run;
+  if (error == TRANSPORT_OK) {
+    bool again = dv->phase != PH_CONNECT;
+    if (again) {
+      dv->reconnects++;
+      cJSON *ev = event_new(run->log, "info", "device-reconnected", dv->name,
+                            "%s: session re-established in %s (attempt %u)", dv->name,
+                            junos_phase_name(dv->phase), dv->attempt + 1);
+      event_common(dv, ev);
+      cJSON_AddStringToObject(event_issu(ev), "phase", junos_phase_name(dv->phase));
+      cJSON_AddNumberToObject(event_issu(ev), "attempts", dv->attempt + 1);
+      rollout_emit(run, ev);
+    }
+    dv->attempt = 0;
+    device_then_fn then = dv->after_connect;
+    dv->after_connect = NULL;
+    then(dv);
+    return;
+  }
+  device_drop_session(dv);
+  unsigned limit = dv->phase == PH_CONNECT ? CONNECT_ATTEMPTS : RECONNECT_ATTEMPTS;
+  if (retryable(error) && ++dv->attempt < limit) {
+    device_wait(dv, 0, transport_backoff_ms(dv->attempt - 1, 250, 5000, dv->pos + 1), try_connect);
+    return;
+  }
+  /* Mid-ISSU, a router we cannot reach is a router whose state we do not know. */
+  device_fail(dv, transport_error_name(error), dv->issu_sent ? "unknown" : "failure", "%s%s",
+              message ? message : transport_error_name(error),
+              dv->issu_sent ? "; the router's state could not be established after the session "
+                              "was lost"
+                            : "");
+}
+
+static void try_connect(struct device *dv)
+{
+  struct rollout *run = dv->run;
+  const struct target *tg = targets_get(run->targets, dv->host);
+  struct transport_options o = tg->options;
+  o.limiter = &run->limiter;
+  struct transport *t;
+  int rc = transport_new(&run->loop, &o, &t);
+  if (rc < 0) {
+    device_fail(dv, transport_error_name(rc), "failure", "cannot create a session: %s",
+                transport_error_name(rc));
+    return;
+  }
+  dv->t = t;
+  rc = transport_open(t, on_open, dv);
+  if (rc < 0 && dv->t == t)
+    on_open(t, rc, transport_error_name(rc), dv);
+}
+
+void device_connect(struct device *dv, device_then_fn then)
+{
+  device_drop_session(dv);
+  dv->after_connect = then;
+  try_connect(dv);
+}
+
+void device_free(struct device *dv)
+{
+  clear_output(&dv->out);
+  free(dv->out.lines);
+  free(dv->site);
+}

@@ -1,0 +1,204 @@
+/*
+ * The event writer. One write(2) per event, then fsync, so a crash leaves whole lines (or one
+ * cut line at the end, which the reader of issue 6 tolerates) and never a recorded step that was
+ * not durable before it acted.
+ */
+#include "scheduler/events.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+struct event_log {
+  int fd;
+  FILE *copy;
+  bool copy_owned;
+  char *path;
+  char *run_id;
+  uint64_t sequence;
+  double start_wall; /* seconds since the epoch when the run started */
+  uint64_t start_hr; /* uv_hrtime() then */
+  double scale;
+};
+
+static int mkdir_p(const char *dir)
+{
+  char buf[1024];
+  if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+    return -ENAMETOOLONG;
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+      return -errno;
+    *p = '/';
+  }
+  if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+    return -errno;
+  return 0;
+}
+
+int event_log_open(struct event_log **out, const char *state_dir, const char *run_id,
+                   const char *copy, double time_scale, char *err, size_t errlen)
+{
+  int rc = mkdir_p(state_dir);
+  if (rc < 0) {
+    snprintf(err, errlen, "cannot create the state directory %s: %s", state_dir, strerror(-rc));
+    return rc;
+  }
+  struct event_log *log = xcalloc(1, sizeof *log);
+  log->path = xasprintf("%s/%s.jsonl", state_dir, run_id);
+  log->run_id = xstrdup(run_id);
+  log->fd = open(log->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+  if (log->fd < 0) {
+    rc = -errno;
+    snprintf(err, errlen, "cannot create the journal %s: %s", log->path, strerror(errno));
+    goto fail;
+  }
+  if (copy != NULL && strcmp(copy, "-") == 0)
+    log->copy = stdout;
+  else if (copy != NULL) {
+    log->copy = fopen(copy, "ae");
+    if (log->copy == NULL) {
+      rc = -errno;
+      snprintf(err, errlen, "cannot open the events file %s: %s", copy, strerror(errno));
+      close(log->fd);
+      unlink(log->path);
+      goto fail;
+    }
+    log->copy_owned = true;
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  log->start_wall = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+  log->start_hr = uv_hrtime();
+  log->scale = time_scale > 0 ? time_scale : 1;
+  *out = log;
+  return 0;
+fail:
+  free(log->path);
+  free(log->run_id);
+  free(log);
+  return rc;
+}
+
+void event_log_close(struct event_log *log)
+{
+  if (log == NULL)
+    return;
+  close(log->fd);
+  if (log->copy_owned)
+    fclose(log->copy);
+  else if (log->copy)
+    fflush(log->copy);
+  free(log->path);
+  free(log->run_id);
+  free(log);
+}
+
+const char *event_log_path(const struct event_log *log)
+{
+  return log->path;
+}
+
+const char *event_log_run_id(const struct event_log *log)
+{
+  return log->run_id;
+}
+
+double event_log_elapsed(const struct event_log *log)
+{
+  return (double)(uv_hrtime() - log->start_hr) / 1e9 * log->scale;
+}
+
+void event_timestamp(const struct event_log *log, double elapsed_s, char *buf, size_t len)
+{
+  double t = log->start_wall + elapsed_s;
+  time_t secs = (time_t)t;
+  int ms = (int)((t - (double)secs) * 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char base[32];
+  strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf, len, "%s.%03dZ", base, ms);
+}
+
+cJSON *event_new(struct event_log *log, const char *level, const char *action, const char *host,
+                 const char *fmt, ...)
+{
+  char stamp[40], msg[1024];
+  event_timestamp(log, event_log_elapsed(log), stamp, sizeof stamp);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  cJSON *ev = cJSON_CreateObject();
+  if (ev == NULL)
+    abort(); /* out of memory: xalloc's policy */
+  cJSON_AddStringToObject(ev, "@timestamp", stamp);
+  cJSON_AddStringToObject(ev, "log.level", level);
+  cJSON_AddStringToObject(ev, "message", msg);
+  cJSON_AddStringToObject(cJSON_AddObjectToObject(ev, "ecs"), "version", "8.11.0");
+  cJSON *e = cJSON_AddObjectToObject(ev, "event");
+  cJSON_AddStringToObject(e, "kind", "event");
+  cJSON_AddStringToObject(e, "dataset", "issu_fleet.rollout");
+  cJSON_AddStringToObject(e, "action", action);
+  cJSON_AddNumberToObject(e, "sequence", (double)++log->sequence);
+  if (host != NULL)
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(ev, "host"), "name", host);
+  cJSON_AddStringToObject(event_labels(ev), "run_id", log->run_id);
+  return ev;
+}
+
+static cJSON *child(cJSON *ev, const char *name)
+{
+  cJSON *o = cJSON_GetObjectItemCaseSensitive(ev, name);
+  return o ? o : cJSON_AddObjectToObject(ev, name);
+}
+
+cJSON *event_issu(cJSON *ev)
+{
+  return child(ev, "issu");
+}
+
+cJSON *event_labels(cJSON *ev)
+{
+  return child(ev, "labels");
+}
+
+int event_write(struct event_log *log, cJSON *ev)
+{
+  char *text = cJSON_PrintUnformatted(ev);
+  cJSON_Delete(ev);
+  if (text == NULL)
+    abort();
+  size_t len = strlen(text);
+  text[len] = '\n'; /* replaces the terminator: one write for the whole line */
+  int rc = 0;
+  for (size_t off = 0; off < len + 1;) {
+    ssize_t w = write(log->fd, text + off, len + 1 - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0) {
+      rc = -1;
+      break;
+    }
+    off += (size_t)w;
+  }
+  if (rc == 0 && fsync(log->fd) < 0)
+    rc = -1;
+  if (log->copy) {
+    fwrite(text, 1, len + 1, log->copy);
+    fflush(log->copy);
+  }
+  free(text);
+  return rc;
+}

@@ -1,0 +1,41 @@
+/*
+ * The event stream (DESIGN.md §7): one ECS-shaped JSON object per line, written to the journal
+ * STATE_DIR/RUN_ID.jsonl (fsync'ed before the step it records acts) and copied to --events.
+ * Sequence numbers strictly increase. Timestamps follow the run's clock, which is simulated time
+ * when the run is time-scaled, so a lab run shows the router's real ~40-minute timeline.
+ */
+#ifndef ISSU_SCHEDULER_EVENTS_H
+#define ISSU_SCHEDULER_EVENTS_H
+
+#include "common/common.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+struct event_log;
+
+/* Creates STATE_DIR (0700) and the journal RUN_ID.jsonl (must not exist); `copy` is NULL, "-"
+ * (stdout) or a file path (appended to). */
+int event_log_open(struct event_log **out, const char *state_dir, const char *run_id,
+                   const char *copy, double time_scale, char *err, size_t errlen);
+void event_log_close(struct event_log *log);
+const char *event_log_path(const struct event_log *log);
+const char *event_log_run_id(const struct event_log *log);
+
+/* The run's clock: seconds since the run started, in (simulated) policy time. */
+double event_log_elapsed(const struct event_log *log);
+
+/* A new event: @timestamp, log.level, message, ecs, event{kind,dataset,action,sequence}, and
+ * labels.run_id; `host` adds host.name (NULL for run-wide events). Add fields, then write. */
+cJSON *event_new(struct event_log *log, const char *level, const char *action, const char *host,
+                 const char *fmt, ...) ISSU_PRINTF(5, 6);
+/* The object under "issu" (created on first use), and "labels". */
+cJSON *event_issu(cJSON *ev);
+cJSON *event_labels(cJSON *ev);
+/* Writes the event as one line, fsyncs the journal, copies it, frees it. Returns 0, or -1 when
+ * the journal cannot be written (the caller must not act on what it recorded). */
+int event_write(struct event_log *log, cJSON *ev);
+/* ECS timestamp for a point of the run's clock. */
+void event_timestamp(const struct event_log *log, double elapsed_s, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * Private to scheduler/: the run (rollout.c), one router's state machine (device.c and the step
+ * files preflight.c, issu.c, post_issu.c), how routers are reached (targets.c).
+ */
+#ifndef ISSU_SCHED_INTERNAL_H
+#define ISSU_SCHED_INTERNAL_H
+
+#include "junos/junos.h"
+#include "scheduler/events.h"
+#include "scheduler/scheduler.h"
+#include "transport/transport.h"
+
+#include <uv.h>
+
+struct target {
+  struct transport_options options;
+  char *host, *user, *key_file, *known_hosts, *password_env, *local_command;
+};
+const struct target *targets_get(const struct targets *ts, size_t host);
+
+struct device;
+struct rollout;
+
+/* What to do with a finished command: the device, the result; the output is in dv->out. */
+typedef void (*device_next_fn)(struct device *dv, const struct transport_result *r);
+typedef void (*device_then_fn)(struct device *dv);
+
+/* A command's output, cleaned (junos_clean_line), noise dropped, bounded. */
+struct cmd_output {
+  char **lines;
+  size_t n, cap;
+  bool cut; /* more lines than we keep */
+};
+#define CMD_MAX_LINES 4000
+#define EVIDENCE_LINES 6
+
+struct phase_span {
+  double start_s, dur_s;
+  bool seen;
+};
+
+struct device {
+  struct rollout *run;
+  size_t pos;  /* position in the run (plan order) */
+  size_t host; /* inventory index */
+  const char *name;
+  char *site; /* the host's `site` variable, for labels; NULL if none */
+  size_t wave;
+  bool canary;
+  bool started, finished;
+  enum junos_phase phase;
+  enum junos_phase failed_in; /* the phase a failure happened in */
+  double started_s, phase_started_s;
+  struct phase_span timeline[PH_COUNT];
+
+  struct transport *t;
+  unsigned attempt;    /* connection attempts in a row that failed */
+  unsigned reconnects; /* sessions re-established after a loss */
+  device_then_fn after_connect;
+  device_next_fn next;
+  struct cmd_output out;
+
+  uv_timer_t phase_timer, wait_timer, device_timer;
+  device_then_fn after_wait;
+  bool timers_live;
+  double phase_deadline_s; /* run clock; extended by announced hold-downs */
+
+  /* facts */
+  int orig_master;
+  char before[2][48], after[2][48];
+  struct junos_alarms baseline;
+  bool need_stage, package_verified;
+  bool issu_sent, issu_idle, watching_console;
+  unsigned failed_checks;
+  unsigned step; /* index into the current step table */
+  char issu_error[48];
+  char issu_failure[400];
+  char evidence[EVIDENCE_LINES][300]; /* the router's last words, a ring */
+  unsigned nevidence;
+
+  /* the end */
+  const char *outcome; /* success, failure, unknown */
+  char error_code[48];
+  char error_message[600];
+};
+
+struct rollout {
+  uv_loop_t loop;
+  const struct policy *p;
+  const struct inventory *inv;
+  const struct plan *plan;
+  const struct targets *targets;
+  const struct rollout_options *o;
+  struct event_log *log;
+  struct run_limits *limits;
+  struct transport_limiter limiter;
+  double scale;
+
+  struct device *dev;
+  size_t ndev;
+  size_t *wave_first; /* positions of wave w: [wave_first[w], wave_first[w + 1]) */
+  size_t nwaves;
+  size_t wave;        /* waves mode: the wave running or next */
+  bool *wave_started; /* per wave */
+  size_t *wave_done, *wave_failed;
+  bool soaking, halted, fatal;
+  size_t in_flight, done, skipped, failed, unknown, checked_ok;
+  uv_timer_t pump_timer, soak_timer;
+};
+
+/* ---- rollout.c ---- */
+void rollout_pump_later(struct rollout *run);
+void rollout_device_finished(struct rollout *run, struct device *dv);
+/* Real milliseconds for `policy_s` of policy time, never below `floor_ms`. */
+uint64_t rollout_real_ms(const struct rollout *run, double policy_s, uint64_t floor_ms);
+double rollout_now(const struct rollout *run);
+/* Writes an event; a journal that cannot be written stops the run (nothing unjournaled acts). */
+int rollout_emit(struct rollout *run, cJSON *ev);
+
+/* ---- device.c: the state machine ---- */
+void device_start(struct device *dv);
+void device_free(struct device *dv);
+/* The one function that changes a router's phase: checks the move, records the timeline,
+ * emits phase-changed (journaled before anything acts on it), re-arms the phase timeout.
+ * Returns false if the move is not allowed (then nothing changed). */
+bool device_set_phase(struct device *dv, enum junos_phase next, const char *line);
+void device_fail(struct device *dv, const char *code, const char *outcome, const char *fmt, ...)
+    ISSU_PRINTF(4, 5);
+void device_succeed(struct device *dv, enum junos_phase terminal);
+/* Runs a command; `next` gets the result with the cleaned output in dv->out. */
+void device_exec(struct device *dv, const char *command, const char *input, device_next_fn next);
+/* Runs `then` after `policy_s` of policy time (at least `floor_ms` real). */
+void device_wait(struct device *dv, double policy_s, uint64_t floor_ms, device_then_fn then);
+/* Opens a session (a new one if the last was lost), with bounded backoff, then `then`. */
+void device_connect(struct device *dv, device_then_fn then);
+void device_drop_session(struct device *dv);
+void device_note(struct device *dv, const char *line);
+/* Extends the current phase's deadline (an announced hold-down is not a hang). */
+void device_extend_deadline(struct device *dv, double seconds);
+/* A line of the output that contains `needle`, or the first line, or "". */
+const char *device_out_line(const struct device *dv, const char *needle);
+
+/* ---- preflight.c ---- */
+void preflight_start(struct device *dv);
+void stage_start(struct device *dv);
+
+/* ---- issu.c ---- */
+void issu_start(struct device *dv);
+/* Asks the router where the ISSU stands (after a lost session, or to confirm its end). */
+void issu_poll(struct device *dv);
+
+/* ---- post_issu.c ---- */
+void post_issu_start(struct device *dv);
+void verify_start(struct device *dv);
+
+#endif

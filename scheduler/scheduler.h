@@ -1,0 +1,36 @@
+/*
+ * scheduler: the rollout executor. One libuv loop drives every router of the plan through the
+ * ISSU procedure of DESIGN.md §6, in parallel within the policy's limits (asked of policies/),
+ * talking to routers only through transport/ and reading them only through junos/, and narrates
+ * every step as events (events.h).
+ */
+#ifndef ISSU_SCHEDULER_H
+#define ISSU_SCHEDULER_H
+
+#include "policies/policies.h"
+
+#include <stdio.h>
+
+struct rollout_options {
+  const char *inventory_path, *policy_path;
+  const char *state_dir; /* journal directory; default ./.issu-fleet */
+  const char *events;    /* NULL, "-" (stdout) or a file: a copy of the stream */
+  const char *run_id;    /* NULL: r-YYYYMMDDTHHMMSSZ */
+  double time_scale;     /* policy durations are divided by this (simulated labs); 1 = real */
+  bool check_only;       /* connect and preflight only; change nothing */
+  bool accept_new_host_keys;
+  FILE *progress; /* human lines (stderr), or NULL */
+};
+
+/* Transport settings of every selected host, from the inventory; reports bad ones (naming the
+ * host and the variable) into `d`. Nothing is contacted. */
+struct targets;
+int targets_build(const struct inventory *inv, const size_t *hosts, size_t n,
+                  const struct rollout_options *o, struct targets **out, struct diag *d);
+void targets_free(struct targets *t);
+
+/* Runs the plan (or the check) to its end; returns the exit code of DESIGN.md §3. */
+int rollout_run(const struct policy *p, const struct inventory *inv, const struct plan *plan,
+                const struct targets *targets, const struct rollout_options *o);
+
+#endif
