@@ -10,7 +10,7 @@
 
 /* How often to ask a router whose console we lost: in policy time, at least 200 ms real. */
 #define POLL_S 20.0
-#define POLL_FLOOR_MS 200
+#define POLL_FLOOR_MS 500
 
 static void on_issu_line(struct device *dv, const char *line)
 {

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define POLL_S 20.0
-#define POLL_FLOOR_MS 200
+#define POLL_FLOOR_MS 500
 #define VERIFY_RETRY_S 30.0
 
 static const char *const *L(const struct device *dv)

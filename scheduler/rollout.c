@@ -330,14 +330,26 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
   pump(&run);
   /* Runs until nothing is in flight and nothing more may start. */
   while (true) {
-    uv_run(&run.loop, UV_RUN_ONCE);
+    int alive = uv_run(&run.loop, UV_RUN_ONCE);
     bool more = false;
     for (size_t i = 0; i < run.ndev && !more; i++)
       more = !run.dev[i].finished && (run.dev[i].started || !run.halted);
     if (!more && run.in_flight == 0)
       break;
+    if (!alive && run.in_flight == 0) {
+      pump(&run);
+      if (run.in_flight == 0 && !run.soaking) {
+        fprintf(stderr, "issu-fleet: internal error: routers wait but nothing can start them\n");
+        run.fatal = true;
+        break;
+      }
+    }
   }
   code = run_finished(&run);
+  /* Sessions of finished routers are still saying goodbye: let them, then close what is ours. */
+  uv_close((uv_handle_t *)&run.pump_timer, NULL);
+  uv_close((uv_handle_t *)&run.soak_timer, NULL);
+  uv_run(&run.loop, UV_RUN_DEFAULT);
   uv_walk(&run.loop, close_walk, NULL);
   uv_run(&run.loop, UV_RUN_DEFAULT);
   uv_loop_close(&run.loop);

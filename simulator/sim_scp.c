@@ -65,6 +65,13 @@ int sim_scp_sink(struct sim_ctx *c)
   }
   if (!sink || target == NULL)
     return refuse("%s", "only uploads (scp -t PATH) are supported");
+  /* libssh2 quotes the path for the remote shell: 'PATH' (no quote inside, by our CLI rules). */
+  char unquoted[512];
+  size_t tlen = strlen(target);
+  if (tlen >= 2 && target[0] == '\'' && target[tlen - 1] == '\'') {
+    snprintf(unquoted, sizeof unquoted, "%.*s", (int)(tlen - 2), target + 1);
+    target = unquoted;
+  }
   ack();
   char header[512];
   for (;;) {
@@ -109,9 +116,12 @@ int sim_scp_sink(struct sim_ctx *c)
       left -= got;
     }
     close(fd);
+    /* OpenSSH's scp sends a \0 after the data; libssh2's scp_send goes straight to EOF. Like
+     * OpenSSH's own sink, take either once every byte has arrived. */
     int trailer = ok ? fgetc(stdin) : EOF;
     struct sim_file f = {0};
-    bool digests = ok && trailer == 0 && digest("md5sum", tmp, f.md5, sizeof f.md5) &&
+    bool digests = ok && (trailer == 0 || trailer == EOF) &&
+                   digest("md5sum", tmp, f.md5, sizeof f.md5) &&
                    digest("sha256sum", tmp, f.sha256, sizeof f.sha256);
     unlink(tmp);
     if (!digests)

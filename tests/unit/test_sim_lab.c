@@ -14,88 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PKG "/var/tmp/junos-install-mx-x86-64-23.4R2-S3.7.tgz"
-
-static char dir[256];
-
-/* Runs a shell command; returns its exit code, output (stdout and stderr) in *out. */
-static int sh(char **out, const char *fmt, ...) ISSU_PRINTF(2, 3);
-
-static int sh(char **out, const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  char cmd[2048];
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  char *full = xasprintf("%s 2>&1", cmd);
-  FILE *p = popen(full, "r");
-  free(full);
-  size_t len = 0, cap = 1 << 16;
-  char *buf = xcalloc(1, cap);
-  size_t n;
-  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-    len += n;
-    if (cap - len < 4096)
-      buf = xrealloc(buf, cap *= 2);
-  }
-  buf[len] = '\0';
-  int status = pclose(p);
-  if (out)
-    *out = buf;
-  else
-    free(buf);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void pause_ms(long ms)
-{
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
-static void lab_start(int devices, const char *extra)
-{
-  snprintf(dir, sizeof dir, "/tmp/issu-lab-test-XXXXXX");
-  cr_assert_not_null(mkdtemp(dir));
-  char *out;
-  int rc = sh(&out, "%s lab init %s --devices %d --sites 2 --time-scale 600 %s", JUNOS_SIM_BINARY,
-              dir, devices, extra ? extra : "");
-  cr_assert_eq(rc, 0, "%s", out);
-  free(out);
-  rc = sh(&out, "%s lab up %s", JUNOS_SIM_BINARY, dir);
-  cr_assert_eq(rc, 0, "lab up failed: %s", out);
-  free(out);
-}
-
-/* Stops the lab's sshd and removes it; safe twice (.fini calls it after a failed test too). */
-static void lab_stop(void)
-{
-  if (dir[0] == '\0')
-    return;
-  sh(NULL, "%s lab down %s", JUNOS_SIM_BINARY, dir);
-  sh(NULL, "rm -rf %s", dir);
-  dir[0] = '\0';
-}
-
-static cJSON *status_of(const char *router)
-{
-  char *out;
-  cr_assert_eq(sh(&out, "%s lab status %s --json", JUNOS_SIM_BINARY, dir), 0, "%s", out);
-  cJSON *all = cJSON_Parse(out);
-  free(out);
-  cr_assert_not_null(all);
-  cJSON *item, *found = NULL;
-  cJSON_ArrayForEach(item, all) if (strcmp(cJSON_GetObjectItem(item, "name")->valuestring,
-                                           router) == 0) found = cJSON_Duplicate(item, 1);
-  cJSON_Delete(all);
-  cr_assert_not_null(found, "%s not in lab status", router);
-  return found;
-}
+#include "lab.h"
 
 Test(sim_lab, plain_openssh_reaches_every_router, .fini = lab_stop)
 {
-  lab_start(4, NULL);
+  lab_start(4, 2, NULL);
   char *out;
   cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show version | match Junos:'", dir), 0,
                "%s", out);
@@ -113,7 +36,7 @@ Test(sim_lab, plain_openssh_reaches_every_router, .fini = lab_stop)
 Test(sim_lab, an_issu_over_ssh_drops_at_switchover_and_the_reconnect_finds_re1_master,
      .fini = lab_stop)
 {
-  lab_start(4, NULL);
+  lab_start(4, 2, NULL);
   char *out;
   int rc = sh(&out,
               "ssh -F %s/ssh_config mx-ams-1 'request system software in-service-upgrade " PKG
@@ -159,7 +82,7 @@ Test(sim_lab, an_issu_over_ssh_drops_at_switchover_and_the_reconnect_finds_re1_m
 
 Test(sim_lab, an_scp_upload_lands_with_its_real_checksum, .fini = lab_stop)
 {
-  lab_start(2, "--fault mx-ams-1=package-missing");
+  lab_start(2, 2, "--fault mx-ams-1=package-missing");
   char *out;
   char *image = xasprintf("%s/images/junos-install-mx-x86-64-23.4R2-S3.7.tgz", dir);
   cr_assert_eq(sh(&out, "sha256sum %s", image), 0);
@@ -181,7 +104,7 @@ Test(sim_lab, an_scp_upload_lands_with_its_real_checksum, .fini = lab_stop)
 
 Test(sim_lab, lab_status_reports_every_router_as_json, .fini = lab_stop)
 {
-  lab_start(3, NULL);
+  lab_start(3, 2, NULL);
   char *out;
   cr_assert_eq(sh(&out, "%s lab status %s --json", JUNOS_SIM_BINARY, dir), 0);
   cJSON *all = cJSON_Parse(out);
@@ -200,7 +123,7 @@ Test(sim_lab, lab_status_reports_every_router_as_json, .fini = lab_stop)
 
 Test(sim_lab, a_lab_of_200_routers_comes_up_and_answers, .timeout = 120, .fini = lab_stop)
 {
-  lab_start(200, NULL);
+  lab_start(200, 2, NULL);
   char *out;
   cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show version | match Hostname'", dir), 0);
   cr_expect(strstr(out, "Hostname: mx-ams-1"), "%s", out);

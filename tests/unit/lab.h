@@ -1,0 +1,98 @@
+/*
+ * Shared by the end-to-end tests: a junos-sim lab behind real OpenSSH in a temporary directory,
+ * a shell runner that captures output, and a lab's status as JSON. Include once per test file.
+ */
+#ifndef ISSU_TEST_LAB_H
+#define ISSU_TEST_LAB_H
+
+#include "common/common.h"
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <string.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define PKG "/var/tmp/junos-install-mx-x86-64-23.4R2-S3.7.tgz"
+
+static char dir[256];
+
+/* Runs a shell command; returns its exit code, output (stdout and stderr) in *out. */
+static int sh(char **out, const char *fmt, ...) ISSU_PRINTF(2, 3);
+
+static int sh(char **out, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  char cmd[2048];
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  char *full = xasprintf("%s 2>&1", cmd);
+  FILE *p = popen(full, "r");
+  free(full);
+  size_t len = 0, cap = 1 << 16;
+  char *buf = xcalloc(1, cap);
+  size_t n;
+  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+    len += n;
+    if (cap - len < 4096)
+      buf = xrealloc(buf, cap *= 2);
+  }
+  buf[len] = '\0';
+  int status = pclose(p);
+  if (out)
+    *out = buf;
+  else
+    free(buf);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+__attribute__((unused)) static void pause_ms(long ms)
+{
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static void lab_start(int devices, int sites, const char *extra)
+{
+  snprintf(dir, sizeof dir, "/tmp/issu-lab-test-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+  char *out;
+  int rc = sh(&out, "%s lab init %s --devices %d --sites %d --time-scale 600 %s", JUNOS_SIM_BINARY,
+              dir, devices, sites, extra ? extra : "");
+  cr_assert_eq(rc, 0, "%s", out);
+  free(out);
+  rc = sh(&out, "%s lab up %s", JUNOS_SIM_BINARY, dir);
+  cr_assert_eq(rc, 0, "lab up failed: %s", out);
+  free(out);
+}
+
+/* Stops the lab's sshd and removes it; safe twice (.fini calls it after a failed test too). */
+static void lab_stop(void)
+{
+  if (dir[0] == '\0')
+    return;
+  sh(NULL, "%s lab down %s", JUNOS_SIM_BINARY, dir);
+  sh(NULL, "rm -rf %s", dir);
+  dir[0] = '\0';
+}
+
+__attribute__((unused)) static cJSON *status_of(const char *router)
+{
+  char *out;
+  cr_assert_eq(sh(&out, "%s lab status %s --json", JUNOS_SIM_BINARY, dir), 0, "%s", out);
+  cJSON *all = cJSON_Parse(out);
+  free(out);
+  cr_assert_not_null(all);
+  cJSON *item, *found = NULL;
+  cJSON_ArrayForEach(item, all) if (strcmp(cJSON_GetObjectItem(item, "name")->valuestring,
+                                           router) == 0) found = cJSON_Duplicate(item, 1);
+  cJSON_Delete(all);
+  cr_assert_not_null(found, "%s not in lab status", router);
+  return found;
+}
+
+#endif

@@ -1,0 +1,450 @@
+/*
+ * The rollout engine end to end: issu-fleet run and check against junos-sim labs behind real
+ * OpenSSH. Every assertion reads what a user can read: the exit code, the journal (events), and
+ * the routers themselves (`junos-sim lab status`: versions, mastership, ISSU-start counters).
+ * Durations are the simulator's (time-scaled), never wall-clock thresholds.
+ */
+#include "lab.h"
+#include "policies/policies.h"
+
+#include <dirent.h>
+
+#define TARGET "23.4R2-S3.7"
+#define FROM "21.4R3-S5.4"
+
+static const char *const ordered_phases[] = {
+    "connect",           "preflight",  "stage",       "validate",   "backup-upgrade",
+    "backup-reboot",     "daemons",    "fru-upgrade", "switchover", "old-master-upgrade",
+    "old-master-reboot", "switchback", "verify",      "done",
+};
+
+/* Writes DIR/test.yaml: the lab's target section (package, sha256, source), then `body`. */
+static void write_policy(const char *body)
+{
+  char path[400], line[1024];
+  snprintf(path, sizeof path, "%s/rollout.yaml", dir);
+  FILE *in = fopen(path, "r");
+  cr_assert_not_null(in);
+  snprintf(path, sizeof path, "%s/test.yaml", dir);
+  FILE *out = fopen(path, "w");
+  cr_assert_not_null(out);
+  bool in_target = false;
+  while (fgets(line, sizeof line, in)) {
+    if (line[0] != ' ' && line[0] != '#')
+      in_target = strncmp(line, "target:", 7) == 0;
+    if (in_target)
+      fputs(line, out);
+  }
+  fputs(body, out);
+  fclose(in);
+  fclose(out);
+}
+
+/* Runs issu-fleet with the lab's inventory and DIR/test.yaml; returns the exit code. */
+static int issu_fleet(char **out, const char *command, const char *extra)
+{
+  return sh(out,
+            "%s %s -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir %s/state "
+            "--run-id t %s </dev/null",
+            ISSU_BINARY, command, dir, dir, dir, extra ? extra : "");
+}
+
+/* The journal of the run, one parsed event per line. */
+struct journal {
+  cJSON **ev;
+  size_t n;
+};
+
+static struct journal journal_read(void)
+{
+  char path[400];
+  snprintf(path, sizeof path, "%s/state/t.jsonl", dir);
+  FILE *f = fopen(path, "r");
+  cr_assert_not_null(f, "no journal at %s", path);
+  struct journal j = {0};
+  size_t cap = 0;
+  char *line = NULL;
+  size_t lcap = 0;
+  double last = 0;
+  while (getline(&line, &lcap, f) > 0) {
+    cJSON *e = cJSON_Parse(line);
+    cr_assert_not_null(e, "journal line is not JSON: %s", line);
+    double seq = cJSON_GetObjectItem(cJSON_GetObjectItem(e, "event"), "sequence")->valuedouble;
+    cr_assert_gt(seq, last, "event.sequence must strictly increase");
+    last = seq;
+    j.ev = xgrow(j.ev, &cap, j.n + 1, sizeof *j.ev);
+    j.ev[j.n++] = e;
+  }
+  free(line);
+  fclose(f);
+  return j;
+}
+
+static void journal_free(struct journal *j)
+{
+  for (size_t i = 0; i < j->n; i++)
+    cJSON_Delete(j->ev[i]);
+  free(j->ev);
+}
+
+static const char *str_at(const cJSON *o, const char *a, const char *b)
+{
+  const cJSON *x = cJSON_GetObjectItem(o, a);
+  x = x && b ? cJSON_GetObjectItem(x, b) : x;
+  return cJSON_IsString(x) ? x->valuestring : "";
+}
+
+static const char *action(const cJSON *e)
+{
+  return str_at(e, "event", "action");
+}
+
+static const char *host(const cJSON *e)
+{
+  return str_at(e, "host", "name");
+}
+
+/* The device-finished event of `router` (must exist). */
+static const cJSON *finished_of(const struct journal *j, const char *router)
+{
+  for (size_t i = 0; i < j->n; i++)
+    if (strcmp(action(j->ev[i]), "device-finished") == 0 && strcmp(host(j->ev[i]), router) == 0)
+      return j->ev[i];
+  cr_assert_fail("no device-finished event for %s", router);
+  return NULL;
+}
+
+static size_t count_action(const struct journal *j, const char *act, const char *router)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < j->n; i++)
+    n += strcmp(action(j->ev[i]), act) == 0 &&
+         (router == NULL || strcmp(host(j->ev[i]), router) == 0);
+  return n;
+}
+
+static cJSON *lab_status(void)
+{
+  char *out;
+  cr_assert_eq(sh(&out, "%s lab status %s --json", JUNOS_SIM_BINARY, dir), 0, "%s", out);
+  cJSON *all = cJSON_Parse(out);
+  free(out);
+  cr_assert_not_null(all);
+  return all;
+}
+
+static int starts_of(const cJSON *st)
+{
+  return cJSON_GetObjectItem(st, "issu_starts")->valueint;
+}
+
+/* ---- the whole lab, canary then two waves ---- */
+
+Test(rollout, a_24_router_lab_upgrades_completely_within_its_limits, .timeout = 600,
+     .fini = lab_stop)
+{
+  lab_start(24, 3, NULL);
+  write_policy("issu: {old_master: reboot, switchback: true}\n"
+               "waves: {canary: 1, serial: [\"50%\"], soak: 5m}\n"
+               "limits: {max_parallel: 12, per: {site: \"50%\"}, exclusive: [pair]}\n"
+               "failures: {max_failed: 0}\n");
+  char *out;
+  int rc = issu_fleet(&out, "run", "--yes");
+  cr_assert_eq(rc, 0, "run failed (%d):\n%s", rc, out);
+  free(out);
+
+  struct journal j = journal_read();
+  cr_expect_eq(count_action(&j, "wave-started", NULL), 3, "canary and two waves");
+  /* Every router: on the target on both REs, original master back, exactly one ISSU. */
+  cJSON *all = lab_status(), *st;
+  size_t routers = 0;
+  cJSON_ArrayForEach(st, all)
+  {
+    const char *name = str_at(st, "name", NULL);
+    routers++;
+    cr_expect_str_eq(str_at(st, "re0_version", NULL), TARGET, "%s re0", name);
+    cr_expect_str_eq(str_at(st, "re1_version", NULL), TARGET, "%s re1", name);
+    cr_expect_eq(cJSON_GetObjectItem(st, "master")->valueint, 0, "%s switched back", name);
+    cr_expect_eq(starts_of(st), 1, "%s: exactly one ISSU", name);
+    /* Every phase, in order, once. */
+    size_t k = 0;
+    for (size_t i = 0; i < j.n; i++) {
+      if (strcmp(action(j.ev[i]), "phase-changed") != 0 || strcmp(host(j.ev[i]), name) != 0)
+        continue;
+      const char *ph = str_at(j.ev[i], "issu", "phase");
+      cr_expect(k < ARRAY_LEN(ordered_phases) && strcmp(ph, ordered_phases[k]) == 0,
+                "%s: phase %zu is %s, expected %s", name, k, ph,
+                k < ARRAY_LEN(ordered_phases) ? ordered_phases[k] : "(none)");
+      k++;
+    }
+    cr_expect_eq(k, ARRAY_LEN(ordered_phases), "%s: %zu phases", name, k);
+    /* The session dropped at the switchover and was re-established. */
+    cr_expect_geq(count_action(&j, "device-reconnected", name), 1, "%s reconnected", name);
+    const cJSON *fin = finished_of(&j, name);
+    cr_expect_str_eq(str_at(fin, "event", "outcome"), "success");
+    cr_expect_str_eq(str_at(cJSON_GetObjectItem(fin, "issu"), "versions_after", "re1"), TARGET);
+    cr_expect_eq(
+        cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(fin, "issu"), "timeline")),
+        (int)ARRAY_LEN(ordered_phases) - 1);
+  }
+  cr_expect_eq(routers, 24);
+  cJSON_Delete(all);
+
+  /* No limit exceeded at any instant: replay starts and ends against the inventory. */
+  struct diag d = {0};
+  struct inventory *inv = NULL;
+  char path[400];
+  snprintf(path, sizeof path, "%s/inventory.yaml", dir);
+  cr_assert_eq(inventory_load(path, &inv, &d), 0);
+  bool *flying = xcalloc(inv->nhosts, sizeof *flying);
+  size_t max_seen = 0;
+  for (size_t i = 0; i < j.n; i++) {
+    bool start = strcmp(action(j.ev[i]), "device-started") == 0;
+    bool end = strcmp(action(j.ev[i]), "device-finished") == 0;
+    if (!start && !end)
+      continue;
+    long h = inventory_find_host(inv, host(j.ev[i]));
+    cr_assert_geq(h, 0);
+    flying[h] = start;
+    size_t total = 0;
+    for (size_t a = 0; a < inv->nhosts; a++) {
+      if (!flying[a])
+        continue;
+      total++;
+      char b1[64], b2[64], b3[64], b4[64];
+      size_t same_site = 0, same_pair = 0;
+      for (size_t b = 0; b < inv->nhosts; b++) {
+        if (!flying[b])
+          continue;
+        same_site += strcmp(inventory_value_text(inventory_host_var(inv, a, "site"), b1, 64),
+                            inventory_value_text(inventory_host_var(inv, b, "site"), b2, 64)) == 0;
+        same_pair += strcmp(inventory_value_text(inventory_host_var(inv, a, "pair"), b3, 64),
+                            inventory_value_text(inventory_host_var(inv, b, "pair"), b4, 64)) == 0;
+      }
+      cr_expect_leq(same_site, 4, "per site 50%% of 8 = 4 (event %zu)", i);
+      cr_expect_leq(same_pair, 1, "a pair never has both routers in flight (event %zu)", i);
+    }
+    cr_expect_leq(total, 12, "max_parallel");
+    if (total > max_seen)
+      max_seen = total;
+  }
+  cr_expect_geq(max_seen, 8, "the waves really ran in parallel (%zu at most)", max_seen);
+  free(flying);
+  inventory_free(inv);
+  diag_free(&d);
+  journal_free(&j);
+}
+
+/* ---- every fault ---- */
+
+static const struct {
+  const char *router, *fault, *result, *phase, *code;
+} faults[] = {
+    {"mx-ams-2", "validation-fail", "failed", "validate", "validation-failed"},
+    {"mx-ams-3", "backup-no-return", "failed", "backup-reboot", "backup-no-return"},
+    {"mx-ams-4", "old-master-no-return", "failed", "old-master-reboot", "old-master-no-return"},
+    {"mx-ams-5", "gres-off", "failed", "preflight", "gres-off"},
+    {"mx-ams-6", "nsr-off", "failed", "preflight", "nsr-off"},
+    {"mx-ams-7", "commit-sync-off", "failed", "preflight", "commit-sync-off"},
+    {"mx-ams-8", "backup-not-ready", "failed", "preflight", "switchover-not-ready"},
+    {"mx-fra-1", "holddown", "done", "done", NULL},
+    {"mx-fra-2", "disk-full", "failed", "preflight", "storage-low"},
+    {"mx-fra-3", "package-missing", "done", "done", NULL},
+    {"mx-fra-4", "checksum-mismatch", "failed", "stage", "checksum-mismatch"},
+    {"mx-fra-5", "version-mismatch", "failed", "preflight", "version-mismatch"},
+    {"mx-fra-6", "hang:fru-upgrade", "failed", "fru-upgrade", "phase-timeout"},
+    {"mx-fra-7", "slow:2", "done", "done", NULL},
+    {"mx-fra-8", "no-drop", "done", "done", NULL},
+};
+
+Test(rollout, every_simulator_fault_gives_its_outcome_phase_and_code, .timeout = 600,
+     .fini = lab_stop)
+{
+  char extra[2048] = "";
+  for (size_t i = 0; i < ARRAY_LEN(faults); i++)
+    snprintf(extra + strlen(extra), sizeof extra - strlen(extra), " --fault %s=%s",
+             faults[i].router, faults[i].fault);
+  lab_start(16, 2, extra);
+  write_policy("waves: {canary: [mx-ams-1], serial: [\"100%\"], soak: 0}\n"
+               "failures: {max_failed: 100}\n");
+  char *out;
+  int rc = issu_fleet(&out, "run", "--yes");
+  cr_expect_eq(rc, 1, "some routers failed within the budget: exit 1, got %d\n%s", rc, out);
+  free(out);
+  struct journal j = journal_read();
+  cJSON *all = lab_status();
+  for (size_t i = 0; i < ARRAY_LEN(faults); i++) {
+    const cJSON *fin = finished_of(&j, faults[i].router);
+    const cJSON *is = cJSON_GetObjectItem(fin, "issu");
+    cr_expect_str_eq(str_at(is, "result", NULL), faults[i].result, "%s (%s)", faults[i].router,
+                     faults[i].fault);
+    cr_expect_str_eq(str_at(is, "phase", NULL), faults[i].phase, "%s (%s)", faults[i].router,
+                     faults[i].fault);
+    if (faults[i].code) {
+      cr_expect_str_eq(str_at(fin, "error", "code"), faults[i].code, "%s (%s): %s",
+                       faults[i].router, faults[i].fault, str_at(fin, "error", "message"));
+      cr_expect_str_eq(str_at(fin, "event", "outcome"), "failure");
+    }
+    /* A router that failed before the ISSU was never given one. */
+    cJSON *st;
+    cJSON_ArrayForEach(st, all) if (strcmp(str_at(st, "name", NULL), faults[i].router) == 0)
+    {
+      int want = strcmp(faults[i].phase, "preflight") == 0 || strcmp(faults[i].phase, "stage") == 0
+                     ? 0
+                     : 1;
+      cr_expect_eq(starts_of(st), want, "%s: %d ISSU starts", faults[i].router, starts_of(st));
+    }
+  }
+  cr_expect_eq(count_action(&j, "device-reconnected", "mx-fra-8"), 0,
+               "no-drop: the session survived the switchover");
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "success");
+  cJSON_Delete(all);
+  journal_free(&j);
+}
+
+/* ---- the failure budget ---- */
+
+Test(rollout, a_failed_canary_halts_the_run_and_nothing_else_starts, .timeout = 300,
+     .fini = lab_stop)
+{
+  lab_start(6, 2, "--fault mx-ams-1=validation-fail");
+  write_policy("waves: {canary: [mx-ams-1], serial: [2], soak: 0}\n"
+               "failures: {max_failed: 10}\n");
+  char *out;
+  int rc = issu_fleet(&out, "run", "--yes");
+  cr_expect_eq(rc, 3, "halted: exit 3, got %d\n%s", rc, out);
+  free(out);
+  struct journal j = journal_read();
+  cr_expect_eq(count_action(&j, "budget-exceeded", NULL), 1);
+  cr_expect_eq(count_action(&j, "device-started", NULL), 1, "only the canary started");
+  cJSON *all = lab_status(), *st;
+  cJSON_ArrayForEach(st, all) if (strcmp(str_at(st, "name", NULL), "mx-ams-1") != 0)
+      cr_expect_eq(starts_of(st), 0, "%s untouched", str_at(st, "name", NULL));
+  cJSON_Delete(all);
+  journal_free(&j);
+}
+
+Test(rollout, max_failed_halts_after_the_wave_in_flight_finishes, .timeout = 300, .fini = lab_stop)
+{
+  /* wave-1 is mx-ams-2 and mx-ams-3; mx-ams-3 fails its preflight, mx-ams-2 finishes. */
+  lab_start(6, 2, "--fault mx-ams-3=gres-off");
+  write_policy("waves: {canary: [mx-ams-1], serial: [2], soak: 0}\n"
+               "failures: {max_failed: 0}\n");
+  char *out;
+  int rc = issu_fleet(&out, "run", "--yes");
+  cr_expect_eq(rc, 3, "halted: exit 3, got %d\n%s", rc, out);
+  free(out);
+  struct journal j = journal_read();
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-2"), "event", "outcome"), "success",
+                   "the router in flight finished");
+  cr_expect_eq(count_action(&j, "device-started", NULL), 3);
+  cr_expect_eq(count_action(&j, "device-started", "mx-fra-1"), 0, "wave-2 never started");
+  journal_free(&j);
+}
+
+/* ---- refusals and skips ---- */
+
+Test(rollout, a_changed_host_key_touches_nothing, .timeout = 300, .fini = lab_stop)
+{
+  lab_start(2, 1, NULL);
+  /* mx-ams-2's known_hosts line now carries another key (the client's own). */
+  char *out;
+  cr_assert_eq(sh(&out,
+                  "port=$(awk '/mx-ams-2/{f=1} f&&/ansible_port/{print $0; exit}' "
+                  "%s/inventory.yaml | sed 's/.*ansible_port: \\([0-9]*\\).*/\\1/'); "
+                  "key=$(cut -d' ' -f1,2 %s/ssh/id_ed25519.pub); "
+                  "grep -v \"\\[127.0.0.1\\]:$port \" %s/known_hosts > %s/kh && "
+                  "echo \"[127.0.0.1]:$port $key\" >> %s/kh && mv %s/kh %s/known_hosts",
+                  dir, dir, dir, dir, dir, dir, dir),
+               0, "%s", out);
+  free(out);
+  write_policy("waves: {canary: [mx-ams-1], serial: [\"100%\"], soak: 0}\n"
+               "failures: {max_failed: 1}\n");
+  int rc = issu_fleet(&out, "run", "--yes");
+  cr_expect_eq(rc, 1, "exit 1, got %d\n%s", rc, out);
+  free(out);
+  struct journal j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-2");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "hostkey-changed");
+  cr_expect_str_eq(str_at(fin, "issu", "phase"), "connect");
+  cr_expect_eq(count_action(&j, "check-result", "mx-ams-2"), 0, "not one command was sent");
+  cJSON *all = lab_status(), *st;
+  cJSON_ArrayForEach(st, all) if (strcmp(str_at(st, "name", NULL), "mx-ams-2") == 0)
+  {
+    cr_expect_eq(starts_of(st), 0);
+    cr_expect_str_eq(str_at(st, "re0_version", NULL), FROM);
+  }
+  cJSON_Delete(all);
+  journal_free(&j);
+}
+
+Test(rollout, a_router_already_on_target_is_skipped_and_a_rerun_changes_nothing, .timeout = 300,
+     .fini = lab_stop)
+{
+  lab_start(2, 1, NULL);
+  write_policy("waves: {canary: [mx-ams-1], serial: [\"100%\"], soak: 0}\n");
+  char *out;
+  int rc = issu_fleet(&out, "run", "--yes --limit mx-ams-1");
+  cr_assert_eq(rc, 0, "%s", out);
+  free(out);
+  /* The same rollout again, on both: mx-ams-1 is skipped, mx-ams-2 upgraded. */
+  sh(NULL, "rm -rf %s/state", dir);
+  rc = issu_fleet(&out, "run", "--yes");
+  cr_expect_eq(rc, 0, "%s", out);
+  free(out);
+  struct journal j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "issu", "result"), "skipped");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success");
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-2"), "issu", "result"), "done");
+  cJSON *all = lab_status(), *st;
+  cJSON_ArrayForEach(st, all)
+      cr_expect_eq(starts_of(st), 1, "%s: one ISSU, never two", str_at(st, "name", NULL));
+  cJSON_Delete(all);
+  journal_free(&j);
+}
+
+Test(rollout, check_reports_every_problem_and_changes_nothing, .timeout = 300, .fini = lab_stop)
+{
+  lab_start(3, 1, "--fault mx-ams-2=gres-off --fault mx-ams-3=package-missing");
+  write_policy("waves: {canary: 1, serial: [\"100%\"]}\n");
+  char *out;
+  int rc = issu_fleet(&out, "check", "--events -");
+  cr_expect_eq(rc, 1, "one router is not ready: exit 1, got %d\n%s", rc, out);
+  cr_expect(strstr(out, "\"action\":\"check-result\""), "events on stdout");
+  free(out);
+  struct journal j = journal_read();
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "issu", "result"), "ready");
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-2"), "error", "code"), "gres-off");
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-3"), "issu", "result"), "ready",
+                   "a missing package with a target.source will be staged");
+  cr_expect_eq(count_action(&j, "check-result", "mx-ams-1"), 11, "every check reported");
+  cr_expect_eq(count_action(&j, "phase-changed", NULL), 6, "connect and preflight only");
+  cJSON *all = lab_status(), *st;
+  cJSON_ArrayForEach(st, all) cr_expect_eq(starts_of(st), 0);
+  cJSON_Delete(all);
+  journal_free(&j);
+}
+
+Test(rollout, run_refuses_without_a_terminal_or_yes_and_touches_nothing, .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  write_policy("waves: {canary: 1}\n");
+  char *out;
+  int rc = issu_fleet(&out, "run", NULL);
+  cr_expect_eq(rc, 2, "%s", out);
+  cr_expect(strstr(out, "--yes"), "%s", out);
+  free(out);
+  DIR *state = NULL;
+  char path[400];
+  snprintf(path, sizeof path, "%s/state", dir);
+  state = opendir(path);
+  cr_expect_null(state, "no journal was even created");
+  if (state)
+    closedir(state);
+  write_policy("waves: {canary: 1, approve: [canary]}\n");
+  rc = issu_fleet(&out, "run", "--yes");
+  cr_expect_eq(rc, 2, "%s", out);
+  cr_expect(strstr(out, "waves.approve"), "%s", out);
+  free(out);
+}
