@@ -39,7 +39,8 @@ static const struct schema_key schema[] = {
      "After switchover: reboot the old master onto the new version, leave it, or skip its "
      "upgrade (no-old-master-upgrade)."},
     {"issu", "switchback", parse_bool, AT(issu.switchback), false, "true|false", "true",
-     "Give mastership back to the original master RE at the end."},
+     "Give mastership back to the original master RE at the end (with old_master: reboot "
+     "only: the other values leave the old master on the old release)."},
     {"issu", "timeouts", parse_timeouts, AT(issu.timeouts_s), false, "phase: duration", "see below",
      "Per-phase time limits; `device` bounds one router's whole upgrade."},
     {"waves", "canary", parse_canary, AT(waves.canary), false, "count | \"N%\" | [hosts]", "0",

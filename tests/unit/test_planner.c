@@ -355,3 +355,57 @@ Test(planner, the_example_fleet_plans_within_ten_percent_of_the_lower_bound)
   policy_free(p);
   inventory_free(inv);
 }
+
+/* ---- at run time: the same limits against routers in flight, and the failure budget ---- */
+
+Test(planner, run_limits_hold_a_pair_and_a_site_until_released)
+{
+  struct inventory *inv = flat_fleet(8, true); /* s1 = h01-h04 (pairs p1, p2), s2 = h05-h08 */
+  struct policy *p = policy_ok(POLICY_TARGET "limits: {max_parallel: 3, per: {site: 2}, "
+                                             "exclusive: [pair]}\n");
+  size_t hosts[8];
+  for (size_t i = 0; i < 8; i++)
+    hosts[i] = i;
+  struct run_limits *l;
+  struct diag d = {0};
+  cr_assert_eq(run_limits_new(p, inv, hosts, 8, &l, &d), 0);
+  char why[256];
+  cr_expect(!run_limits_blocked(l, 0, why, sizeof why));
+  run_limits_take(l, 0);
+  cr_expect(run_limits_blocked(l, 1, why, sizeof why), "h02 shares pair p1 with h01");
+  cr_expect(strstr(why, "pair=p1") && strstr(why, "h01"), "%s", why);
+  cr_expect(!run_limits_blocked(l, 2, why, sizeof why));
+  run_limits_take(l, 2);
+  cr_expect(run_limits_blocked(l, 3, why, sizeof why), "site s1 has 2 of 2");
+  cr_expect(strstr(why, "limits.per.site"), "%s", why);
+  run_limits_take(l, 4);
+  cr_expect(run_limits_blocked(l, 6, why, sizeof why), "max_parallel 3");
+  cr_expect(strstr(why, "max_parallel"), "%s", why);
+  run_limits_release(l, 0);
+  cr_expect_eq(run_limits_in_flight(l), 2);
+  cr_expect(!run_limits_blocked(l, 1, why, sizeof why), "the pair is free again: %s", why);
+  run_limits_free(l);
+  policy_free(p);
+  inventory_free(inv);
+}
+
+Test(planner, the_failure_budget_is_strictly_greater_and_a_canary_always_halts)
+{
+  struct policy *p =
+      policy_ok(POLICY_TARGET "failures: {max_failed: 2, max_fail_percentage: 50}\n");
+  char why[256];
+  struct budget_state b = {.failed = 2, .wave_failed = 1, .wave_size = 2};
+  cr_expect(!policy_budget_exceeded(p, &b, why, sizeof why), "2 failed of 2 allowed; 50%% of 50%%");
+  b.failed = 3;
+  cr_expect(policy_budget_exceeded(p, &b, why, sizeof why));
+  cr_expect(strstr(why, "max_failed"), "%s", why);
+  b = (struct budget_state){.failed = 2, .wave_failed = 2, .wave_size = 3};
+  cr_expect(policy_budget_exceeded(p, &b, why, sizeof why), "67%% > 50%%");
+  cr_expect(strstr(why, "max_fail_percentage"), "%s", why);
+  b = (struct budget_state){.failed = 1, .canary_failed = 1, .wave_failed = 1, .wave_size = 1};
+  struct policy *lax = policy_ok(POLICY_TARGET "failures: {max_failed: 10}\n");
+  cr_expect(policy_budget_exceeded(lax, &b, why, sizeof why));
+  cr_expect(strstr(why, "canary"), "%s", why);
+  policy_free(lax);
+  policy_free(p);
+}

@@ -448,3 +448,57 @@ Test(rollout, run_refuses_without_a_terminal_or_yes_and_touches_nothing, .fini =
   cr_expect(strstr(out, "waves.approve"), "%s", out);
   free(out);
 }
+
+/* The most routers of the run in flight at once, replayed from the journal. */
+static size_t peak_in_flight(const struct journal *j)
+{
+  size_t now = 0, peak = 0;
+  for (size_t i = 0; i < j->n; i++) {
+    if (strcmp(action(j->ev[i]), "device-started") == 0 && ++now > peak)
+      peak = now;
+    if (strcmp(action(j->ev[i]), "device-finished") == 0)
+      now--;
+  }
+  return peak;
+}
+
+Test(rollout, rolling_mode_is_a_sliding_window_after_the_canary, .timeout = 300, .fini = lab_stop)
+{
+  /* Waves of one router, but rolling: after the canary, max_parallel routers at once. */
+  lab_start(5, 1, NULL);
+  write_policy("waves: {canary: 1, serial: [1], mode: rolling, soak: 0}\n"
+               "limits: {max_parallel: 3}\n");
+  char *out;
+  int rc = issu_fleet(&out, "run", "--yes");
+  cr_assert_eq(rc, 0, "%s", out);
+  free(out);
+  struct journal j = journal_read();
+  cr_expect_eq(peak_in_flight(&j), 3, "a sliding window of max_parallel");
+  /* The canary ran alone: nothing else started before it finished. */
+  size_t canary_end = 0, first_other = 0;
+  for (size_t i = 0; i < j.n; i++) {
+    if (strcmp(action(j.ev[i]), "device-finished") == 0 && canary_end == 0)
+      canary_end = i;
+    if (strcmp(action(j.ev[i]), "device-started") == 0 && strcmp(host(j.ev[i]), "mx-ams-1") &&
+        first_other == 0)
+      first_other = i;
+  }
+  cr_expect_lt(canary_end, first_other);
+  journal_free(&j);
+}
+
+Test(rollout, a_wave_over_max_fail_percentage_halts, .timeout = 300, .fini = lab_stop)
+{
+  /* wave-1 = mx-ams-2, mx-ams-3: one of two fails = 50% > 40%; max_failed alone would go on. */
+  lab_start(6, 2, "--fault mx-ams-2=nsr-off");
+  write_policy("waves: {canary: [mx-ams-1], serial: [2], soak: 0}\n"
+               "failures: {max_failed: 10, max_fail_percentage: 40}\n");
+  char *out;
+  int rc = issu_fleet(&out, "run", "--yes");
+  cr_expect_eq(rc, 3, "halted: exit 3, got %d\n%s", rc, out);
+  free(out);
+  struct journal j = journal_read();
+  cr_expect_eq(count_action(&j, "budget-exceeded", NULL), 1);
+  cr_expect_eq(count_action(&j, "device-started", NULL), 3, "canary and wave-1 only");
+  journal_free(&j);
+}
