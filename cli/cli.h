@@ -23,6 +23,13 @@ void cli_command_help(const struct cli_command *cmd, FILE *out);
 /* Prints "issu-fleet NAME: message" and a pointer to --help; returns the usage exit code. */
 int cli_usage_error(const char *name, const char *fmt, ...) ISSU_PRINTF(2, 3);
 
+/* The getopt cases every subcommand shares: -h (help, exit 0), a missing value, an unknown
+ * option (exit 2). Returns the exit code. */
+int cli_option_other(const char *name, int opt, char **argv);
+/* After getopt: no stray argument, and both files given. Returns 0 or the usage exit code. */
+int cli_require_files(const char *name, int argc, char **argv, const char *inventory,
+                      const char *policy);
+
 int cmd_inventory(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -34,13 +34,8 @@ int cmd_inventory(int argc, char **argv)
     case 'l':
       limit = optarg;
       break;
-    case 'h':
-      cli_command_help(cli_find("inventory"), stdout);
-      return ISSU_EXIT_OK;
-    case ':':
-      return cli_usage_error("inventory", "option '%s' needs a value", argv[optind - 1]);
     default:
-      return cli_usage_error("inventory", "unknown option '%s'", argv[optind - 1]);
+      return cli_option_other("inventory", opt, argv);
     }
   }
   if (optind < argc)

@@ -151,27 +151,13 @@ static int parse_args(int argc, char **argv, struct plan_args *a, int *exit_code
     case 'j':
       a->json = true;
       break;
-    case 'h':
-      cli_command_help(cli_find("plan"), stdout);
-      *exit_code = ISSU_EXIT_OK;
-      return -1;
-    case ':':
-      *exit_code = cli_usage_error("plan", "option '%s' needs a value", argv[optind - 1]);
-      return -1;
     default:
-      *exit_code = cli_usage_error("plan", "unknown option '%s'", argv[optind - 1]);
+      *exit_code = cli_option_other("plan", opt, argv);
       return -1;
     }
   }
-  if (optind < argc)
-    *exit_code = cli_usage_error("plan", "unexpected argument '%s'", argv[optind]);
-  else if (a->inventory == NULL)
-    *exit_code = cli_usage_error("plan", "missing -i INVENTORY");
-  else if (a->policy == NULL)
-    *exit_code = cli_usage_error("plan", "missing -p POLICY");
-  else
-    return 0;
-  return -1;
+  *exit_code = cli_require_files("plan", argc, argv, a->inventory, a->policy);
+  return *exit_code == 0 ? 0 : -1;
 }
 
 int cmd_plan(int argc, char **argv)

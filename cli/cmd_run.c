@@ -90,27 +90,13 @@ static int parse_args(const char *name, int argc, char **argv, struct run_args *
     case OPT_ACCEPT_NEW:
       a->o.accept_new_host_keys = true;
       break;
-    case 'h':
-      cli_command_help(cli_find(name), stdout);
-      *exit_code = ISSU_EXIT_OK;
-      return -1;
-    case ':':
-      *exit_code = cli_usage_error(name, "option '%s' needs a value", argv[optind - 1]);
-      return -1;
     default:
-      *exit_code = cli_usage_error(name, "unknown option '%s'", argv[optind - 1]);
+      *exit_code = cli_option_other(name, opt, argv);
       return -1;
     }
   }
-  if (optind < argc)
-    *exit_code = cli_usage_error(name, "unexpected argument '%s'", argv[optind]);
-  else if (a->inventory == NULL)
-    *exit_code = cli_usage_error(name, "missing -i INVENTORY");
-  else if (a->policy == NULL)
-    *exit_code = cli_usage_error(name, "missing -p POLICY");
-  else
-    return 0;
-  return -1;
+  *exit_code = cli_require_files(name, argc, argv, a->inventory, a->policy);
+  return *exit_code == 0 ? 0 : -1;
 }
 
 /* What this build cannot honour yet is refused, never silently ignored. */

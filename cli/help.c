@@ -4,6 +4,7 @@
  */
 #include "cli/cli.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -141,4 +142,28 @@ int cli_usage_error(const char *name, const char *fmt, ...)
   va_end(ap);
   fprintf(stderr, " (see 'issu-fleet %s --help')\n", name);
   return ISSU_EXIT_USAGE;
+}
+
+int cli_option_other(const char *name, int opt, char **argv)
+{
+  const struct cli_command *cmd = cli_find(name);
+  if (opt == 'h' && cmd != NULL) {
+    cli_command_help(cmd, stdout);
+    return ISSU_EXIT_OK;
+  }
+  if (opt == ':')
+    return cli_usage_error(name, "option '%s' needs a value", argv[optind - 1]);
+  return cli_usage_error(name, "unknown option '%s'", argv[optind - 1]);
+}
+
+int cli_require_files(const char *name, int argc, char **argv, const char *inventory,
+                      const char *policy)
+{
+  if (optind < argc)
+    return cli_usage_error(name, "unexpected argument '%s'", argv[optind]);
+  if (inventory == NULL)
+    return cli_usage_error(name, "missing -i INVENTORY");
+  if (policy == NULL)
+    return cli_usage_error(name, "missing -p POLICY");
+  return 0;
 }

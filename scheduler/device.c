@@ -435,6 +435,14 @@ static void try_connect(struct device *dv)
     on_open(t, rc, transport_error_name(rc), dv);
 }
 
+void device_with_session(struct device *dv, device_then_fn then)
+{
+  if (dv->t == NULL)
+    device_connect(dv, then);
+  else
+    then(dv);
+}
+
 void device_connect(struct device *dv, device_then_fn then)
 {
   device_drop_session(dv);

@@ -181,9 +181,5 @@ static void poll_state(struct device *dv)
 
 void issu_poll(struct device *dv)
 {
-  if (dv->t == NULL) {
-    device_connect(dv, poll_state);
-    return;
-  }
-  poll_state(dv);
+  device_with_session(dv, poll_state);
 }

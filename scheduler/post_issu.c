@@ -70,10 +70,7 @@ static void old_master_poll_now(struct device *dv)
 
 static void old_master_poll(struct device *dv)
 {
-  if (dv->t == NULL)
-    device_connect(dv, old_master_poll_now);
-  else
-    old_master_poll_now(dv);
+  device_with_session(dv, old_master_poll_now);
 }
 
 static void reboot_old_master(struct device *dv);
@@ -109,10 +106,7 @@ static void reboot_old_master_now(struct device *dv)
 
 static void reboot_old_master(struct device *dv)
 {
-  if (dv->t == NULL)
-    device_connect(dv, reboot_old_master_now);
-  else
-    reboot_old_master_now(dv);
+  device_with_session(dv, reboot_old_master_now);
 }
 
 void post_issu_start(struct device *dv)
@@ -178,10 +172,7 @@ static void switched(struct device *dv, const struct transport_result *r)
     }
   }
   /* The session usually drops here: the RE we talked to stops being master. */
-  if (dv->t == NULL)
-    device_connect(dv, ask_master);
-  else
-    ask_master(dv);
+  device_with_session(dv, ask_master);
 }
 
 static void switch_checked(struct device *dv, const struct transport_result *r)
@@ -217,10 +208,7 @@ static void switch_check_now(struct device *dv)
 
 static void switch_check(struct device *dv)
 {
-  if (dv->t == NULL)
-    device_connect(dv, switch_check_now);
-  else
-    switch_check_now(dv);
+  device_with_session(dv, switch_check_now);
 }
 
 static void switchback_start(struct device *dv)
@@ -318,13 +306,14 @@ static void verify_versions_done(struct device *dv, const struct transport_resul
   device_exec(dv, "show chassis routing-engine", NULL, verify_master);
 }
 
+static void verify_versions_now(struct device *dv)
+{
+  device_exec(dv, "show version invoke-on all-routing-engines", NULL, verify_versions_done);
+}
+
 static void verify_versions(struct device *dv)
 {
-  if (dv->t == NULL) {
-    device_connect(dv, verify_versions);
-    return;
-  }
-  device_exec(dv, "show version invoke-on all-routing-engines", NULL, verify_versions_done);
+  device_with_session(dv, verify_versions_now);
 }
 
 void verify_start(struct device *dv)

@@ -134,6 +134,8 @@ void device_wait(struct device *dv, double policy_s, uint64_t floor_ms, device_t
 /* Opens a session (a new one if the last was lost), with bounded backoff, then `then`. */
 void device_connect(struct device *dv, device_then_fn then);
 void device_drop_session(struct device *dv);
+/* `then` now if the session is up, else after opening a new one. */
+void device_with_session(struct device *dv, device_then_fn then);
 void device_note(struct device *dv, const char *line);
 /* Extends the current phase's deadline (an announced hold-down is not a hang). */
 void device_extend_deadline(struct device *dv, double seconds);

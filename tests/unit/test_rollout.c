@@ -80,6 +80,16 @@ static struct journal journal_read(void)
   return j;
 }
 
+/* Runs issu-fleet, expects exit code `want` (showing its output if not), returns the journal. */
+static struct journal run_expect(const char *command, const char *extra, int want)
+{
+  char *out;
+  int rc = issu_fleet(&out, command, extra);
+  cr_expect_eq(rc, want, "issu-fleet %s exited %d, expected %d:\n%s", command, rc, want, out);
+  free(out);
+  return journal_read();
+}
+
 static void journal_free(struct journal *j)
 {
   for (size_t i = 0; i < j->n; i++)
@@ -148,12 +158,7 @@ Test(rollout, a_24_router_lab_upgrades_completely_within_its_limits, .timeout = 
                "waves: {canary: 1, serial: [\"50%\"], soak: 5m}\n"
                "limits: {max_parallel: 12, per: {site: \"50%\"}, exclusive: [pair]}\n"
                "failures: {max_failed: 0}\n");
-  char *out;
-  int rc = issu_fleet(&out, "run", "--yes");
-  cr_assert_eq(rc, 0, "run failed (%d):\n%s", rc, out);
-  free(out);
-
-  struct journal j = journal_read();
+  struct journal j = run_expect("run", "--yes", 0);
   cr_expect_eq(count_action(&j, "wave-started", NULL), 3, "canary and two waves");
   /* Every router: on the target on both REs, original master back, exactly one ISSU. */
   cJSON *all = lab_status(), *st;
@@ -267,11 +272,7 @@ Test(rollout, every_simulator_fault_gives_its_outcome_phase_and_code, .timeout =
   lab_start(16, 2, extra);
   write_policy("waves: {canary: [mx-ams-1], serial: [\"100%\"], soak: 0}\n"
                "failures: {max_failed: 100}\n");
-  char *out;
-  int rc = issu_fleet(&out, "run", "--yes");
-  cr_expect_eq(rc, 1, "some routers failed within the budget: exit 1, got %d\n%s", rc, out);
-  free(out);
-  struct journal j = journal_read();
+  struct journal j = run_expect("run", "--yes", 1);
   cJSON *all = lab_status();
   for (size_t i = 0; i < ARRAY_LEN(faults); i++) {
     const cJSON *fin = finished_of(&j, faults[i].router);
@@ -310,11 +311,7 @@ Test(rollout, a_failed_canary_halts_the_run_and_nothing_else_starts, .timeout = 
   lab_start(6, 2, "--fault mx-ams-1=validation-fail");
   write_policy("waves: {canary: [mx-ams-1], serial: [2], soak: 0}\n"
                "failures: {max_failed: 10}\n");
-  char *out;
-  int rc = issu_fleet(&out, "run", "--yes");
-  cr_expect_eq(rc, 3, "halted: exit 3, got %d\n%s", rc, out);
-  free(out);
-  struct journal j = journal_read();
+  struct journal j = run_expect("run", "--yes", 3);
   cr_expect_eq(count_action(&j, "budget-exceeded", NULL), 1);
   cr_expect_eq(count_action(&j, "device-started", NULL), 1, "only the canary started");
   cJSON *all = lab_status(), *st;
@@ -330,11 +327,7 @@ Test(rollout, max_failed_halts_after_the_wave_in_flight_finishes, .timeout = 300
   lab_start(6, 2, "--fault mx-ams-3=gres-off");
   write_policy("waves: {canary: [mx-ams-1], serial: [2], soak: 0}\n"
                "failures: {max_failed: 0}\n");
-  char *out;
-  int rc = issu_fleet(&out, "run", "--yes");
-  cr_expect_eq(rc, 3, "halted: exit 3, got %d\n%s", rc, out);
-  free(out);
-  struct journal j = journal_read();
+  struct journal j = run_expect("run", "--yes", 3);
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-2"), "event", "outcome"), "success",
                    "the router in flight finished");
   cr_expect_eq(count_action(&j, "device-started", NULL), 3);
@@ -360,10 +353,7 @@ Test(rollout, a_changed_host_key_touches_nothing, .timeout = 300, .fini = lab_st
   free(out);
   write_policy("waves: {canary: [mx-ams-1], serial: [\"100%\"], soak: 0}\n"
                "failures: {max_failed: 1}\n");
-  int rc = issu_fleet(&out, "run", "--yes");
-  cr_expect_eq(rc, 1, "exit 1, got %d\n%s", rc, out);
-  free(out);
-  struct journal j = journal_read();
+  struct journal j = run_expect("run", "--yes", 1);
   const cJSON *fin = finished_of(&j, "mx-ams-2");
   cr_expect_str_eq(str_at(fin, "error", "code"), "hostkey-changed");
   cr_expect_str_eq(str_at(fin, "issu", "phase"), "connect");
@@ -468,11 +458,7 @@ Test(rollout, rolling_mode_is_a_sliding_window_after_the_canary, .timeout = 300,
   lab_start(5, 1, NULL);
   write_policy("waves: {canary: 1, serial: [1], mode: rolling, soak: 0}\n"
                "limits: {max_parallel: 3}\n");
-  char *out;
-  int rc = issu_fleet(&out, "run", "--yes");
-  cr_assert_eq(rc, 0, "%s", out);
-  free(out);
-  struct journal j = journal_read();
+  struct journal j = run_expect("run", "--yes", 0);
   cr_expect_eq(peak_in_flight(&j), 3, "a sliding window of max_parallel");
   /* The canary ran alone: nothing else started before it finished. */
   size_t canary_end = 0, first_other = 0;
@@ -493,11 +479,7 @@ Test(rollout, a_wave_over_max_fail_percentage_halts, .timeout = 300, .fini = lab
   lab_start(6, 2, "--fault mx-ams-2=nsr-off");
   write_policy("waves: {canary: [mx-ams-1], serial: [2], soak: 0}\n"
                "failures: {max_failed: 10, max_fail_percentage: 40}\n");
-  char *out;
-  int rc = issu_fleet(&out, "run", "--yes");
-  cr_expect_eq(rc, 3, "halted: exit 3, got %d\n%s", rc, out);
-  free(out);
-  struct journal j = journal_read();
+  struct journal j = run_expect("run", "--yes", 3);
   cr_expect_eq(count_action(&j, "budget-exceeded", NULL), 1);
   cr_expect_eq(count_action(&j, "device-started", NULL), 3, "canary and wave-1 only");
   journal_free(&j);
