@@ -22,22 +22,24 @@ static const struct {
     [PH_CONNECT] = {TIMEOUT_CONNECT, 30000, "connect-timeout"},
     [PH_PREFLIGHT] = {TIMEOUT_PREFLIGHT, 60000, "phase-timeout"},
     [PH_STAGE] = {TIMEOUT_STAGE, 60000, "phase-timeout"},
-    [PH_VALIDATE] = {TIMEOUT_VALIDATE, 15000, "phase-timeout"},
-    [PH_BACKUP_UPGRADE] = {TIMEOUT_BACKUP_UPGRADE, 15000, "phase-timeout"},
-    [PH_BACKUP_REBOOT] = {TIMEOUT_BACKUP_REBOOT, 15000, "backup-no-return"},
-    [PH_DAEMONS] = {TIMEOUT_DAEMONS, 15000, "phase-timeout"},
-    [PH_FRU_UPGRADE] = {TIMEOUT_FRU_UPGRADE, 15000, "phase-timeout"},
-    [PH_SWITCHOVER] = {TIMEOUT_SWITCHOVER, 15000, "phase-timeout"},
-    [PH_OLD_MASTER_UPGRADE] = {TIMEOUT_OLD_MASTER_UPGRADE, 15000, "phase-timeout"},
-    [PH_OLD_MASTER_REBOOT] = {TIMEOUT_OLD_MASTER_REBOOT, 15000, "old-master-no-return"},
-    [PH_SWITCHBACK] = {TIMEOUT_SWITCHBACK, 15000, "phase-timeout"},
+    [PH_VALIDATE] = {TIMEOUT_VALIDATE, 60000, "phase-timeout"},
+    [PH_BACKUP_UPGRADE] = {TIMEOUT_BACKUP_UPGRADE, 60000, "phase-timeout"},
+    [PH_BACKUP_REBOOT] = {TIMEOUT_BACKUP_REBOOT, 60000, "backup-no-return"},
+    [PH_DAEMONS] = {TIMEOUT_DAEMONS, 60000, "phase-timeout"},
+    [PH_FRU_UPGRADE] = {TIMEOUT_FRU_UPGRADE, 60000, "phase-timeout"},
+    [PH_SWITCHOVER] = {TIMEOUT_SWITCHOVER, 60000, "phase-timeout"},
+    [PH_OLD_MASTER_UPGRADE] = {TIMEOUT_OLD_MASTER_UPGRADE, 60000, "phase-timeout"},
+    [PH_OLD_MASTER_REBOOT] = {TIMEOUT_OLD_MASTER_REBOOT, 60000, "old-master-no-return"},
+    [PH_SWITCHBACK] = {TIMEOUT_SWITCHBACK, 60000, "phase-timeout"},
     [PH_VERIFY] = {TIMEOUT_VERIFY, 60000, "phase-timeout"},
     [PH_DONE] = {TIMEOUT_COUNT, 0, "phase-timeout"},
     [PH_SKIPPED] = {TIMEOUT_COUNT, 0, "phase-timeout"},
     [PH_FAILED] = {TIMEOUT_COUNT, 0, "phase-timeout"},
 };
 
-#define DEVICE_FLOOR_MS 120000
+#define DEVICE_FLOOR_MS 600000
+#define COMMAND_S 300.0
+#define COMMAND_FLOOR_MS 15000
 #define RECONNECT_ATTEMPTS 8
 #define CONNECT_ATTEMPTS 3
 
@@ -51,6 +53,9 @@ static void arm_phase_timer(struct device *dv)
   if (t == TIMEOUT_COUNT)
     return;
   double s = (double)run->p->issu.timeouts_s[t];
+  /* The loop's clock is cached; after a slow step (an fsync on a busy disk) it is stale, and a
+   * timer armed on it would fire early. */
+  uv_update_time(&run->loop);
   dv->phase_deadline_s = rollout_now(run) + s;
   uv_timer_start(&dv->phase_timer, phase_timeout_cb,
                  rollout_real_ms(run, s, phase_rules[dv->phase].floor_ms), 0);
@@ -160,8 +165,9 @@ static void finish(struct device *dv, enum junos_phase terminal)
   }
   event_common(dv, ev);
   cJSON *is = event_issu(ev);
-  cJSON_AddStringToObject(
-      is, "result", run->o->check_only ? (ok ? "ready" : "not-ready") : junos_phase_name(terminal));
+  const char *check_result = terminal == PH_SKIPPED ? "on-target" : ok ? "ready" : "not-ready";
+  cJSON_AddStringToObject(is, "result",
+                          run->o->check_only ? check_result : junos_phase_name(terminal));
   cJSON_AddStringToObject(is, "phase", junos_phase_name(ok ? terminal : dv->failed_in));
   cJSON *vb = cJSON_AddObjectToObject(is, "versions_before");
   cJSON *va = cJSON_AddObjectToObject(is, "versions_after");
@@ -303,8 +309,12 @@ static void on_done(struct transport *t, const struct transport_result *r, void 
     return;
   device_next_fn next = dv->next;
   dv->next = NULL;
-  if (r->error == TRANSPORT_E_DROPPED || r->error == TRANSPORT_E_DEAD_PEER)
-    device_drop_session(dv); /* a new session is needed for anything further */
+  if (r->error != TRANSPORT_OK) {
+    /* A session that failed a command is not trusted with the next: the next step opens a new
+     * one (device_with_session). The transport's words stay as evidence. */
+    device_note(dv, r->message);
+    device_drop_session(dv);
+  }
   next(dv, r);
 }
 
@@ -312,9 +322,11 @@ void device_exec(struct device *dv, const char *command, const char *input, devi
 {
   clear_output(&dv->out);
   dv->next = next;
-  /* The phase timer bounds the command; the transport's own limit only catches a stuck
-   * session far beyond it. */
-  int rc = transport_exec(dv->t, command, input, 0, on_line, on_done, dv);
+  /* A command that neither answers nor fails (a hung CLI, a session stuck on either side) is
+   * given up after COMMAND_S of policy time (at least COMMAND_FLOOR_MS real); the session is then
+   * replaced and the step asked again, well inside the phase's own timeout. */
+  uint64_t limit = rollout_real_ms(dv->run, COMMAND_S, COMMAND_FLOOR_MS);
+  int rc = transport_exec(dv->t, command, input, (unsigned)limit, on_line, on_done, dv);
   if (rc < 0) {
     struct transport_result r = {.error = rc};
     snprintf(r.message, sizeof r.message, "%s: cannot run '%s': %s", dv->name, command,
@@ -346,6 +358,7 @@ static void wait_cb(uv_timer_t *h)
 void device_wait(struct device *dv, double policy_s, uint64_t floor_ms, device_then_fn then)
 {
   dv->after_wait = then;
+  uv_update_time(&dv->run->loop);
   uv_timer_start(&dv->wait_timer, wait_cb, rollout_real_ms(dv->run, policy_s, floor_ms), 0);
 }
 

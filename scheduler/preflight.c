@@ -85,6 +85,20 @@ static void judge_versions(struct device *dv, struct judgement *j)
     snprintf(j->why, sizeof j->why, "both routing engines run %s", v.version[0]);
 }
 
+static void judge_issu_idle(struct device *dv, struct judgement *j)
+{
+  enum junos_phase st = junos_issu_state(L(dv), dv->out.n);
+  cite(j, device_out_line(dv, "ISSU state"));
+  if (st == PH_COUNT || st == PH_DONE || st == PH_FAILED) {
+    snprintf(j->why, sizeof j->why, "no ISSU is running");
+    return;
+  }
+  /* Another ISSU is under way (another tool, a hand, a run that crashed): never start a second. */
+  j->v = V_FAIL, j->code = "issu-in-progress";
+  snprintf(j->why, sizeof j->why, "an ISSU is already running on this router (%s)",
+           junos_phase_name(st));
+}
+
 static void judge_config(struct device *dv, struct judgement *j, bool want, const char *code,
                          const char *statement)
 {
@@ -236,6 +250,7 @@ static const struct check {
 } checks[] = {
     {"routing-engines", "show chassis routing-engine", judge_routing_engines},
     {"versions", "show version invoke-on all-routing-engines", judge_versions},
+    {"issu-idle", "show chassis in-service-upgrade", judge_issu_idle},
     {"gres", "show configuration chassis redundancy | display set", judge_gres},
     {"nsr", "show configuration routing-options | display set", judge_nsr},
     {"commit-synchronize", "show configuration system commit | display set", judge_commit_sync},

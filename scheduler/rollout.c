@@ -6,6 +6,7 @@
  */
 #include "scheduler/sched_internal.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -319,6 +320,8 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
     fprintf(stderr, "issu-fleet: cannot create the event loop\n");
     goto out;
   }
+  /* A reader of --events that goes away must not kill a run in the middle of an ISSU. */
+  signal(SIGPIPE, SIG_IGN);
   run.limiter.max_handshakes = MAX_HANDSHAKES;
   uv_timer_init(&run.loop, &run.pump_timer);
   uv_timer_init(&run.loop, &run.soak_timer);

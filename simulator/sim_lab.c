@@ -412,6 +412,7 @@ static char *sshd_config(const struct lab *l, char **names, size_t first, size_t
                "StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
                "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
                "MaxStartups 500\nMaxSessions 100\nLogLevel ERROR\nPrintMotd no\n"
+               "PermitUserEnvironment HOME\n"
                "AllowTcpForwarding no\nX11Forwarding no\n",
                l->dir, l->dir, group, l->dir);
   for (size_t i = first; i < last; i++)
@@ -465,9 +466,17 @@ static int lab_init(int argc, char **argv, const char *self)
   }
   if ((rc = make_keys(&l, &host_key_text, &client_pub)) != 0)
     goto out;
+  /* sshd runs every ForceCommand through the account's shell; bash run by sshd reads
+   * ~/.bashrc, and a heavy one (pyenv, conda) would stall every simulated command. The lab's
+   * key sets HOME to an empty directory of the lab for its sessions. */
+  char *home = path_in(&l, "home");
+  mkdir(home, 0755);
   char *auth = path_in(&l, "ssh/authorized_keys");
-  write_text(auth, client_pub);
+  char *auth_line = xasprintf("environment=\"HOME=%s\" %s", home, client_pub);
+  write_text(auth, auth_line);
+  free(auth_line);
   free(auth);
+  free(home);
 
   /* The package image the policy stages, and where it lives on the routers. */
   char pkg_name[128];

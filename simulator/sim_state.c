@@ -3,15 +3,16 @@
  *
  * Concurrent sessions to one router are serialised by flock on a sibling ".lock" file (not on
  * the state file itself: the atomic rename replaces that file's inode, and a lock on the old
- * inode would protect nothing). Writes go to a temporary file that is fsync'ed and renamed over
- * the old one, so a reader sees the old state or the new one, never half of either.
+ * inode would protect nothing). Writes go to a temporary file that is renamed over the old one,
+ * so a reader (or a killed writer) sees the old state or the new one, never half of either.
+ * No fsync: a simulated router need not survive the host's power loss, and under a loaded disk an
+ * fsync can stall a command for seconds, which would make the simulated clock lie.
  */
 #include "simulator/sim.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -351,7 +352,7 @@ static int write_atomic(const char *path, const char *data, char *err, size_t er
       break;
     done += n > 0 ? (size_t)n : 0;
   }
-  bool ok = fd >= 0 && done == len && fsync(fd) == 0;
+  bool ok = fd >= 0 && done == len;
   if (fd >= 0 && close(fd) != 0)
     ok = false;
   if (ok && rename(tmp, path) != 0)
@@ -363,14 +364,6 @@ static int write_atomic(const char *path, const char *data, char *err, size_t er
     return -1;
   }
   free(tmp);
-  /* The rename is durable once the directory is. */
-  char *dir_copy = xstrdup(path);
-  int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
-  free(dir_copy);
   return 0;
 }
 

@@ -408,7 +408,7 @@ Test(rollout, check_reports_every_problem_and_changes_nothing, .timeout = 300, .
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-2"), "error", "code"), "gres-off");
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-3"), "issu", "result"), "ready",
                    "a missing package with a target.source will be staged");
-  cr_expect_eq(count_action(&j, "check-result", "mx-ams-1"), 11, "every check reported");
+  cr_expect_eq(count_action(&j, "check-result", "mx-ams-1"), 12, "every check reported");
   cr_expect_eq(count_action(&j, "phase-changed", NULL), 6, "connect and preflight only");
   cJSON *all = lab_status(), *st;
   cJSON_ArrayForEach(st, all) cr_expect_eq(starts_of(st), 0);
@@ -482,5 +482,30 @@ Test(rollout, a_wave_over_max_fail_percentage_halts, .timeout = 300, .fini = lab
   struct journal j = run_expect("run", "--yes", 3);
   cr_expect_eq(count_action(&j, "budget-exceeded", NULL), 1);
   cr_expect_eq(count_action(&j, "device-started", NULL), 3, "canary and wave-1 only");
+  journal_free(&j);
+}
+
+Test(rollout, a_router_with_an_issu_already_running_is_never_given_a_second, .timeout = 300,
+     .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  write_policy("waves: {canary: 1}\n");
+  /* Someone started an ISSU by hand; its session is still watching the console. */
+  char *out;
+  cr_assert_eq(sh(&out,
+                  "(ssh -F %s/ssh_config mx-ams-1 'request system software in-service-upgrade "
+                  "/var/tmp/junos-install-mx-x86-64-" TARGET ".tgz' >/dev/null 2>&1 &); "
+                  "for i in $(seq 100); do %s lab status %s --json | grep -q '\"issu_starts\":1' "
+                  "&& exit 0; sleep 0.1; done; exit 1",
+                  dir, JUNOS_SIM_BINARY, dir),
+               0, "%s", out);
+  free(out);
+  struct journal j = run_expect("run", "--yes", 3);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "issu-in-progress");
+  cr_expect_str_eq(str_at(fin, "issu", "phase"), "preflight");
+  cJSON *all = lab_status(), *st;
+  cJSON_ArrayForEach(st, all) cr_expect_eq(starts_of(st), 1, "still the one ISSU started by hand");
+  cJSON_Delete(all);
   journal_free(&j);
 }
