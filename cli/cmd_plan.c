@@ -156,8 +156,11 @@ static int parse_args(int argc, char **argv, struct plan_args *a, int *exit_code
       return -1;
     }
   }
-  *exit_code = cli_require_files("plan", argc, argv, a->inventory, a->policy);
-  return *exit_code == 0 ? 0 : -1;
+  int rc = cli_require_files("plan", argc, argv, a->inventory, a->policy);
+  if (rc == 0)
+    return 0;
+  *exit_code = rc;
+  return -1;
 }
 
 int cmd_plan(int argc, char **argv)

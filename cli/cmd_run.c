@@ -95,8 +95,11 @@ static int parse_args(const char *name, int argc, char **argv, struct run_args *
       return -1;
     }
   }
-  *exit_code = cli_require_files(name, argc, argv, a->inventory, a->policy);
-  return *exit_code == 0 ? 0 : -1;
+  int rc = cli_require_files(name, argc, argv, a->inventory, a->policy);
+  if (rc == 0)
+    return 0;
+  *exit_code = rc;
+  return -1;
 }
 
 /* What this build cannot honour yet is refused, never silently ignored. */

@@ -248,9 +248,10 @@ static const struct check {
   const char *command; /* "{package}" is replaced */
   judge_fn judge;
 } checks[] = {
+    /* First: with an ISSU under way, every other answer is a moment of that ISSU. */
+    {"issu-idle", "show chassis in-service-upgrade", judge_issu_idle},
     {"routing-engines", "show chassis routing-engine", judge_routing_engines},
     {"versions", "show version invoke-on all-routing-engines", judge_versions},
-    {"issu-idle", "show chassis in-service-upgrade", judge_issu_idle},
     {"gres", "show configuration chassis redundancy | display set", judge_gres},
     {"nsr", "show configuration routing-options | display set", judge_nsr},
     {"commit-synchronize", "show configuration system commit | display set", judge_commit_sync},

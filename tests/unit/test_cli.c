@@ -187,3 +187,40 @@ Test(cli, a_missing_file_is_named_with_exit_2)
   cr_expect(strstr(out, "/nonexistent.yaml: cannot open: No such file or directory"), "%s", out);
   free(out);
 }
+
+Test(cli, run_and_check_refuse_bad_input_with_exit_2_before_touching_a_router)
+{
+  /* 192.0.2.0/24 is TEST-NET: were anything contacted, the test would hang or fail otherwise. */
+  char *inv = write_temp("all:\n  hosts:\n    mx1: {ansible_host: 192.0.2.1, issu_transport: "
+                         "telnet}\n    mx2: {ansible_host: 192.0.2.2, ansible_port: 70000}\n"
+                         "    mx3: {ansible_host: 192.0.2.3, ansible_password: hunter2}\n");
+  char *pol = write_temp("target: {version: 23.4R2, package: /var/tmp/a.tgz}\n");
+  const char *commands[] = {"run", "check"};
+  for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+    char *args =
+        xasprintf("%s -i %s -p %s --yes --state-dir /tmp/issu-cli-never", commands[i], inv, pol);
+    if (i == 1) /* check has no --yes */
+      args[strlen(args) - strlen(" --yes --state-dir /tmp/issu-cli-never")] = '\0';
+    char *out;
+    cr_expect_eq(run(args, &out), 2, "%s: %s", commands[i], out);
+    char *want = xasprintf("%s:3:52: host 'mx1': issu_transport: expected ssh or local", inv);
+    cr_expect(strstr(out, want), "%s", out);
+    cr_expect(strstr(out, "ansible_port: expected a port number"), "%s", out);
+    cr_expect(strstr(out, "passwords are not read from the inventory"), "%s", out);
+    cr_expect(strstr(out, "hunter2") == NULL, "a secret never appears in a message");
+    free(want);
+    free(out);
+    free(args);
+  }
+  char *out;
+  cr_expect_eq(run("run -i /nonexistent.yaml -p /nonexistent.yaml --yes", &out), 2);
+  free(out);
+  cr_expect_eq(run("run --time-scale 0 -i a -p b", &out), 2);
+  cr_expect(strstr(out, "--time-scale"), "%s", out);
+  free(out);
+  cr_expect_eq(access("/tmp/issu-cli-never", F_OK), -1, "no journal was created");
+  unlink(inv);
+  unlink(pol);
+  free(inv);
+  free(pol);
+}

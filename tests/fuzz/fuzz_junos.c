@@ -1,0 +1,53 @@
+/*
+ * libFuzzer harness for junos/: router output is untrusted input. Any bytes are split into lines
+ * the way the transport delivers them, cleaned, classified by the ISSU console table and fed to
+ * every parser; nothing may read out of bounds, loop or leak.
+ */
+#include "junos/junos.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+
+#define MAX_LINES 256
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+  static char clean[MAX_LINES][1024];
+  const char *lines[MAX_LINES];
+  size_t n = 0;
+  for (size_t off = 0; off < size && n < MAX_LINES;) {
+    const unsigned char *nl = memchr(data + off, '\n', size - off);
+    size_t len = nl ? (size_t)(nl - (data + off)) : size - off;
+    if (junos_clean_line((const char *)data + off, len, clean[n], sizeof clean[n]) == LINE_TEXT) {
+      lines[n] = clean[n];
+      (void)junos_issu_classify(clean[n]);
+      n++;
+    }
+    off += len + 1;
+  }
+  struct junos_re_status re;
+  struct junos_versions v;
+  struct junos_config c;
+  struct junos_switchover s;
+  struct junos_storage st;
+  struct junos_alarms a, b;
+  unsigned hold;
+  bool master;
+  char hex[80], first[128];
+  junos_parse_routing_engines(lines, n, &re);
+  junos_parse_versions(lines, n, &v);
+  junos_parse_config(lines, n, &c);
+  junos_parse_switchover(lines, n, &s);
+  junos_parse_replication(lines, n, &master);
+  junos_parse_switch_check(lines, n, &hold);
+  junos_parse_storage(lines, n, &st);
+  junos_parse_alarms(lines, n, &a);
+  junos_parse_alarms(lines, n / 2, &b);
+  junos_alarms_new(&b, &a, first, sizeof first);
+  junos_parse_checksum(lines, n, hex, sizeof hex);
+  junos_issu_state(lines, n);
+  junos_first_error(lines, n);
+  return 0;
+}
