@@ -19,7 +19,15 @@ struct run_args {
 
 static int parse_args(const char *name, int argc, char **argv, struct run_args *a, int *exit_code)
 {
-  enum { OPT_EVENTS = 256, OPT_STATE_DIR, OPT_TIME_SCALE, OPT_YES, OPT_ACCEPT_NEW, OPT_RUN_ID };
+  enum {
+    OPT_EVENTS = 256,
+    OPT_STATE_DIR,
+    OPT_TIME_SCALE,
+    OPT_YES,
+    OPT_ACCEPT_NEW,
+    OPT_RUN_ID,
+    OPT_CONTROL
+  };
   static const struct option options[] = {
       {"inventory", required_argument, NULL, 'i'},
       {"policy", required_argument, NULL, 'p'},
@@ -28,6 +36,7 @@ static int parse_args(const char *name, int argc, char **argv, struct run_args *
       {"state-dir", required_argument, NULL, OPT_STATE_DIR},
       {"time-scale", required_argument, NULL, OPT_TIME_SCALE},
       {"run-id", required_argument, NULL, OPT_RUN_ID},
+      {"control", required_argument, NULL, OPT_CONTROL},
       {"yes", no_argument, NULL, OPT_YES},
       {"accept-new-host-keys", no_argument, NULL, OPT_ACCEPT_NEW},
       {"quiet", no_argument, NULL, 'q'},
@@ -57,6 +66,9 @@ static int parse_args(const char *name, int argc, char **argv, struct run_args *
       break;
     case OPT_STATE_DIR:
       a->o.state_dir = optarg;
+      break;
+    case OPT_CONTROL:
+      a->o.control = optarg;
       break;
     case OPT_RUN_ID: {
       size_t n = strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
@@ -103,16 +115,8 @@ static int parse_args(const char *name, int argc, char **argv, struct run_args *
 }
 
 /* What this build cannot honour yet is refused, never silently ignored. */
-static int unsupported(const struct policy *p, const struct plan *plan)
+static int unsupported(const struct policy *p)
 {
-  for (size_t w = 0; w < plan->nwaves; w++)
-    if (plan->waves[w].approve) {
-      fprintf(stderr,
-              "issu-fleet run: %s: waves.approve: wave '%s' waits for an approval, and this "
-              "build has no control socket to give it yet; remove waves.approve to run\n",
-              p->file, plan->waves[w].name);
-      return -1;
-    }
   if (p->window.set) {
     fprintf(stderr,
             "issu-fleet run: %s: window: maintenance windows are not enforced by this build yet; "
@@ -197,7 +201,7 @@ static int run_or_check(const char *name, int argc, char **argv)
   free(hosts);
   if (trc < 0)
     goto out;
-  if (!check && unsupported(p, &plan) < 0)
+  if (!check && unsupported(p) < 0)
     goto out;
   if (!check && !a.yes) {
     if (!isatty(STDIN_FILENO)) {

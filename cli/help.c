@@ -66,6 +66,9 @@ static const struct cli_command commands[] = {
      "flight; the failure budget halts the run (no new starts, routers in flight finish).\n"
      "Every phase change is one JSON line in the journal STATE_DIR/RUN_ID.jsonl, written and\n"
      "fsync'ed before the step it records. An ISSU is never aborted and never started twice.\n"
+     "A wave named in waves.approve waits for `issu-fleet ctl SOCKET approve`. The first\n"
+     "SIGINT or SIGTERM drains (routers in flight finish, none start; exit 4), a second one\n"
+     "detaches (stop watching, leave the routers alone; exit 4). SIGHUP is ignored.\n"
      "\n"
      "Options:\n"
      "  -i, --inventory FILE   Ansible YAML inventory\n"
@@ -74,6 +77,8 @@ static const struct cli_command commands[] = {
      "      --events FILE|-    also write the events (JSON lines) to FILE, or stdout\n"
      "      --state-dir DIR    where the journal goes (default ./.issu-fleet)\n"
      "      --run-id ID        name the run (default r-YYYYMMDDTHHMMSSZ)\n"
+     "      --control SOCKET   the control socket for `issu-fleet ctl` (default\n"
+     "                         STATE_DIR/RUN_ID.sock)\n"
      "      --time-scale N     policy durations (timeouts, soak) run N times faster, and\n"
      "                         events carry the scaled time: for junos-sim labs\n"
      "      --yes              do not ask for confirmation (required without a terminal)\n"
@@ -84,9 +89,30 @@ static const struct cli_command commands[] = {
      "\n"
      "Exit status: 0 every router upgraded or already on the target; 1 some failed within\n"
      "the budget; 2 usage or configuration error (nothing touched); 3 halted (budget\n"
-     "exceeded, canary failed); 4 not confirmed; 70 internal error (the journal could not\n"
+     "exceeded, canary failed); 4 stopped by the operator (drain, interrupt) or not\n"
+     "confirmed; 70 internal error (the journal could not\n"
      "be written).\n",
      cmd_run},
+    {"ctl", "ctl SOCKET status|approve|pause|resume|drain [--json]",
+     "steer a running rollout through its control socket",
+     "Talks to a running `issu-fleet run` through its control socket (by default\n"
+     "STATE_DIR/RUN_ID.sock, mode 0600; `run --control SOCKET` chooses another path):\n"
+     "\n"
+     "  status    every router in flight with its wave, phase and time, the counts, the\n"
+     "            failure budget left and an estimate of the time to go\n"
+     "  approve   open the approval gate the run waits at (waves.approve); your uid is\n"
+     "            recorded in the gate-approved event\n"
+     "  pause     start no new router; routers in flight go on\n"
+     "  resume    start routers again\n"
+     "  drain     finish the routers in flight, start no more; the run ends with exit 4\n"
+     "\n"
+     "Options:\n"
+     "      --json   print the run's answer as JSON\n"
+     "  -h, --help   this text\n"
+     "\n"
+     "Exit status: 0 done; 1 the run refused (nothing to approve, already paused, ...);\n"
+     "2 usage error or the run cannot be reached.\n",
+     cmd_ctl},
     {"inventory", "inventory -i INVENTORY --list [--limit PATTERN]",
      "print the inventory as `ansible-inventory --list` does (JSON)",
      "Reads an Ansible YAML inventory and prints it as `ansible-inventory -i FILE --list`\n"

@@ -69,6 +69,8 @@ size_t text_distance(const char *a, const char *b);
 /* The candidate nearest to `word` when it is close enough to be a likely typo, else NULL. */
 const char *text_nearest(const char *word, const char *const *candidates, size_t n);
 /* Reads a whole regular file, refusing anything larger than `max` bytes. */
+/* Creates a directory and its missing parents (mode for the new ones); 0 or -errno. */
+int dir_create(const char *path, unsigned mode);
 int text_read_file(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen);
 /* Formats seconds as "1h05m", "40m", "90s", "0s". */
 void text_duration(uint64_t seconds, char *buf, size_t len);

@@ -123,3 +123,21 @@ void text_appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
   va_end(ap);
   *len += (size_t)n;
 }
+
+int dir_create(const char *path, unsigned mode)
+{
+  char buf[1024];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+    return -ENAMETOOLONG;
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+      return -errno;
+    *p = '/';
+  }
+  if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+    return -errno;
+  return 0;
+}

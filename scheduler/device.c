@@ -197,13 +197,7 @@ static void finish(struct device *dv, enum junos_phase terminal)
   if (run->o->progress && !ok)
     fprintf(run->o->progress, "%-16s FAILED in %s: %s: %s\n", dv->name,
             junos_phase_name(dv->failed_in), dv->error_code, dv->error_message);
-  device_drop_session(dv);
-  if (dv->timers_live) {
-    uv_close((uv_handle_t *)&dv->phase_timer, timer_closed);
-    uv_close((uv_handle_t *)&dv->wait_timer, timer_closed);
-    uv_close((uv_handle_t *)&dv->device_timer, timer_closed);
-    dv->timers_live = false;
-  }
+  device_detach(dv);
   clear_output(&dv->out);
   rollout_device_finished(run, dv);
 }
@@ -461,6 +455,17 @@ void device_connect(struct device *dv, device_then_fn then)
   device_drop_session(dv);
   dv->after_connect = then;
   try_connect(dv);
+}
+
+void device_detach(struct device *dv)
+{
+  device_drop_session(dv);
+  if (dv->timers_live) {
+    uv_close((uv_handle_t *)&dv->phase_timer, timer_closed);
+    uv_close((uv_handle_t *)&dv->wait_timer, timer_closed);
+    uv_close((uv_handle_t *)&dv->device_timer, timer_closed);
+    dv->timers_live = false;
+  }
 }
 
 void device_free(struct device *dv)

@@ -28,28 +28,10 @@ struct event_log {
   double scale;
 };
 
-static int mkdir_p(const char *dir)
-{
-  char buf[1024];
-  if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
-    return -ENAMETOOLONG;
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-      return -errno;
-    *p = '/';
-  }
-  if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-    return -errno;
-  return 0;
-}
-
 int event_log_open(struct event_log **out, const char *state_dir, const char *run_id,
                    const char *copy, double time_scale, char *err, size_t errlen)
 {
-  int rc = mkdir_p(state_dir);
+  int rc = dir_create(state_dir, 0700);
   if (rc < 0) {
     snprintf(err, errlen, "cannot create the state directory %s: %s", state_dir, strerror(-rc));
     return rc;

@@ -114,9 +114,29 @@ static void wave_over(struct rollout *run, size_t w)
                  0);
 }
 
+/* Whether wave `w` may start; announces a gate the first time it holds the run. */
+static bool gate_open(struct rollout *run, size_t w)
+{
+  if (!run->plan->waves[w].approve || run->gate_approved[w])
+    return true;
+  if (!run->gate_announced[w]) {
+    run->gate_announced[w] = true;
+    const char *name = run->plan->waves[w].name;
+    cJSON *ev = event_new(run->log, "warn", "gate-waiting", NULL,
+                          "wave %zu (%s) waits for approval: issu-fleet ctl %s approve", w, name,
+                          run->control_path ? run->control_path : "SOCKET");
+    cJSON_AddNumberToObject(event_issu(ev), "wave", (double)w);
+    cJSON_AddStringToObject(event_issu(ev), "wave_name", name);
+    rollout_emit(run, ev);
+    fprintf(stderr, "issu-fleet: wave %zu (%s) waits for approval: issu-fleet ctl %s approve\n", w,
+            name, run->control_path ? run->control_path : "SOCKET");
+  }
+  return false;
+}
+
 static void pump(struct rollout *run)
 {
-  if (run->halted || run->soaking)
+  if (run->halted || run->draining || run->soaking || run->paused)
     return;
   if (run->o->check_only) {
     for (size_t i = 0; i < run->ndev && run->in_flight < CHECK_PARALLEL; i++)
@@ -132,9 +152,12 @@ static void pump(struct rollout *run)
     size_t w = run->wave;
     bool rolling_rest = run->p->waves.mode == MODE_ROLLING && w > 0;
     size_t last = rolling_rest ? run->nwaves : w + 1;
-    for (size_t i = run->wave_first[w]; i < run->wave_first[last] && !run->halted; i++)
+    for (size_t i = run->wave_first[w]; i < run->wave_first[last] && !run->halted; i++) {
+      if (!gate_open(run, run->dev[i].wave))
+        return; /* rolling: routers after a gate wait too */
       if (!run->dev[i].started)
         try_start(run, &run->dev[i]);
+    }
     /* Move on once every router of the wave(s) has finished (and the soak has passed). */
     size_t total = run->wave_first[last] - run->wave_first[w], done = 0;
     for (size_t k = w; k < last; k++)
@@ -145,6 +168,145 @@ static void pump(struct rollout *run)
     if (run->soaking)
       return;
   }
+}
+
+/* No new starts; routers in flight finish; the run then ends with exit 4. */
+void rollout_drain(struct rollout *run, const char *by)
+{
+  if (run->draining || run->detached)
+    return;
+  run->draining = true;
+  cJSON *ev =
+      event_new(run->log, "warn", "run-draining", NULL,
+                "draining (%s): no new router starts, %zu in flight finish", by, run->in_flight);
+  cJSON_AddStringToObject(event_issu(ev), "by", by);
+  cJSON_AddNumberToObject(event_issu(ev), "in_flight", (double)run->in_flight);
+  rollout_emit(run, ev);
+  fprintf(stderr,
+          "issu-fleet: draining (%s): no new router starts; %zu in flight finish. Interrupt "
+          "again to detach (stop watching, leave the routers alone).\n",
+          by, run->in_flight);
+}
+
+/* Stops watching: records which routers were in flight and where, touches none of them. */
+static void detach(struct rollout *run, const char *by)
+{
+  run->detached = true;
+  cJSON *ev = event_new(run->log, "warn", "run-detached", NULL,
+                        "detached (%s): %zu routers left in flight, untouched; resume the run to "
+                        "follow them",
+                        by, run->in_flight);
+  cJSON *list = cJSON_AddArrayToObject(event_issu(ev), "in_flight");
+  for (size_t i = 0; i < run->ndev; i++) {
+    struct device *dv = &run->dev[i];
+    if (!dv->started || dv->finished)
+      continue;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "host", dv->name);
+    cJSON_AddStringToObject(o, "phase", junos_phase_name(dv->phase));
+    cJSON_AddBoolToObject(o, "issu_sent", dv->issu_sent);
+    cJSON_AddItemToArray(list, o);
+  }
+  rollout_emit(run, ev);
+  for (size_t i = 0; i < run->ndev; i++)
+    if (run->dev[i].started && !run->dev[i].finished)
+      device_detach(&run->dev[i]);
+  fprintf(stderr, "issu-fleet: detached (%s); %zu routers were in flight (see the journal %s)\n",
+          by, run->in_flight, event_log_path(run->log));
+}
+
+bool rollout_pause(struct rollout *run, bool pause, const char *by)
+{
+  if (run->paused == pause)
+    return false;
+  run->paused = pause;
+  cJSON *ev = event_new(run->log, "warn", pause ? "run-paused" : "run-resumed", NULL, "%s (%s)",
+                        pause ? "paused: no new router starts" : "resumed", by);
+  cJSON_AddStringToObject(event_issu(ev), "by", by);
+  rollout_emit(run, ev);
+  fprintf(stderr, "issu-fleet: %s (%s)\n", pause ? "paused: no new router starts" : "resumed", by);
+  rollout_pump_later(run);
+  return true;
+}
+
+bool rollout_approve(struct rollout *run, unsigned uid)
+{
+  size_t w = run->wave;
+  if (w >= run->nwaves || !run->gate_announced[w] || run->gate_approved[w])
+    return false;
+  run->gate_approved[w] = true;
+  cJSON *ev = event_new(run->log, "info", "gate-approved", NULL, "wave %zu (%s) approved by uid %u",
+                        w, run->plan->waves[w].name, uid);
+  cJSON_AddNumberToObject(event_issu(ev), "wave", (double)w);
+  cJSON_AddStringToObject(event_issu(ev), "wave_name", run->plan->waves[w].name);
+  cJSON_AddNumberToObject(cJSON_AddObjectToObject(ev, "user"), "id", uid);
+  rollout_emit(run, ev);
+  fprintf(stderr, "issu-fleet: wave %zu (%s) approved by uid %u\n", w, run->plan->waves[w].name,
+          uid);
+  rollout_pump_later(run);
+  return true;
+}
+
+cJSON *rollout_status(struct rollout *run)
+{
+  cJSON *r = cJSON_CreateObject();
+  cJSON_AddBoolToObject(r, "ok", true);
+  cJSON_AddStringToObject(r, "run_id", event_log_run_id(run->log));
+  const char *state =
+      run->detached   ? "detached"
+      : run->draining ? "draining"
+      : run->halted   ? "halted"
+      : run->paused   ? "paused"
+      : run->soaking  ? "soaking"
+      : run->wave < run->nwaves && run->gate_announced[run->wave] && !run->gate_approved[run->wave]
+          ? "waiting-approval"
+          : "running";
+  cJSON_AddStringToObject(r, "state", state);
+  size_t w = run->wave < run->nwaves ? run->wave : run->nwaves - 1;
+  cJSON_AddNumberToObject(r, "wave", (double)w);
+  cJSON_AddStringToObject(r, "wave_name", run->nwaves ? run->plan->waves[w].name : "");
+  size_t queued = 0;
+  for (size_t i = 0; i < run->ndev; i++)
+    queued += !run->dev[i].started;
+  cJSON *c = cJSON_AddObjectToObject(r, "routers");
+  cJSON_AddNumberToObject(c, "total", (double)run->ndev);
+  cJSON_AddNumberToObject(c, "done", (double)run->done);
+  cJSON_AddNumberToObject(c, "skipped", (double)run->skipped);
+  cJSON_AddNumberToObject(c, "failed", (double)run->failed);
+  cJSON_AddNumberToObject(c, "in_flight", (double)run->in_flight);
+  cJSON_AddNumberToObject(c, "queued", (double)queued);
+  long left = (long)run->p->failures.max_failed - (long)run->failed;
+  cJSON_AddNumberToObject(r, "budget_left", (double)(left > 0 ? left : 0));
+  double now = rollout_now(run);
+  cJSON_AddNumberToObject(r, "elapsed_s", now);
+  /* ETA: the plan's makespan, stretched by how far the run is behind (or ahead of) it. */
+  double planned_end = run->nwaves ? (double)run->plan->waves[w].end_s : 0;
+  double eta = (double)run->plan->makespan_s - planned_end;
+  cJSON_AddNumberToObject(r, "eta_s", eta > 0 ? eta : 0);
+  cJSON *list = cJSON_AddArrayToObject(r, "in_flight");
+  for (size_t i = 0; i < run->ndev; i++) {
+    struct device *dv = &run->dev[i];
+    if (!dv->started || dv->finished)
+      continue;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "host", dv->name);
+    cJSON_AddNumberToObject(o, "wave", (double)dv->wave);
+    cJSON_AddStringToObject(o, "phase", junos_phase_name(dv->phase));
+    cJSON_AddNumberToObject(o, "elapsed_s", now - dv->started_s);
+    cJSON_AddNumberToObject(o, "phase_elapsed_s", now - dv->phase_started_s);
+    cJSON_AddItemToArray(list, o);
+  }
+  return r;
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+  struct rollout *run = h->data;
+  const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
+  if (!run->draining)
+    rollout_drain(run, name);
+  else if (!run->detached)
+    detach(run, name);
 }
 
 static void pump_cb(uv_timer_t *h)
@@ -218,10 +380,12 @@ static void run_started(struct rollout *run)
 
 static int run_finished(struct rollout *run)
 {
-  int code = run->fatal    ? ISSU_EXIT_INTERNAL
-             : run->halted ? ISSU_EXIT_HALTED
-             : run->failed ? ISSU_EXIT_FAILED
-                           : ISSU_EXIT_OK;
+  /* The operator's stop wins over a halt: the run ends because someone asked it to. */
+  int code = run->fatal                       ? ISSU_EXIT_INTERNAL
+             : run->draining || run->detached ? ISSU_EXIT_STOPPED
+             : run->halted                    ? ISSU_EXIT_HALTED
+             : run->failed                    ? ISSU_EXIT_FAILED
+                                              : ISSU_EXIT_OK;
   size_t queued = 0;
   for (size_t i = 0; i < run->ndev; i++)
     queued += !run->dev[i].started;
@@ -240,6 +404,8 @@ static int run_finished(struct rollout *run)
   cJSON_AddNumberToObject(s, "unknown", (double)run->unknown);
   cJSON_AddNumberToObject(s, "not_started", (double)queued);
   cJSON_AddBoolToObject(s, "halted", run->halted);
+  cJSON_AddBoolToObject(s, "drained", run->draining);
+  cJSON_AddBoolToObject(s, "detached", run->detached);
   cJSON_AddNumberToObject(s, "exit_code", code);
   rollout_emit(run, ev);
   if (run->o->progress)
@@ -280,6 +446,8 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
   run.wave_started = xcalloc(plan->nwaves + 1, sizeof *run.wave_started);
   run.wave_done = xcalloc(plan->nwaves + 1, sizeof *run.wave_done);
   run.wave_failed = xcalloc(plan->nwaves + 1, sizeof *run.wave_failed);
+  run.gate_approved = xcalloc(plan->nwaves + 1, sizeof *run.gate_approved);
+  run.gate_announced = xcalloc(plan->nwaves + 1, sizeof *run.gate_announced);
   size_t *hosts = xcalloc(run.ndev + 1, sizeof *hosts);
   size_t pos = 0;
   for (size_t w = 0; w < plan->nwaves; w++) {
@@ -300,6 +468,7 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
   }
   run.wave_first[plan->nwaves] = pos;
   int code = ISSU_EXIT_INTERNAL;
+  bool loop_live = false, handles_live = false;
   struct diag d = {0};
   char err[512], id[64];
   if (o->run_id == NULL)
@@ -310,14 +479,37 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
     code = ISSU_EXIT_USAGE;
     goto out;
   }
-  if (event_log_open(&run.log, state_dir, o->run_id ? o->run_id : id, o->events, run.scale, err,
-                     sizeof err) < 0) {
+  if (uv_loop_init(&run.loop) < 0) {
+    fprintf(stderr, "issu-fleet: cannot create the event loop\n");
+    goto out;
+  }
+  loop_live = true;
+  const char **names = xcalloc(run.ndev + 1, sizeof *names);
+  for (size_t i = 0; i < run.ndev; i++)
+    names[i] = run.dev[i].name;
+  int locked = state_locks_take(state_dir, o->run_id ? o->run_id : id, names, run.ndev, &run.locks,
+                                err, sizeof err);
+  free(names);
+  if (locked < 0) {
     fprintf(stderr, "issu-fleet: %s\n", err);
     code = ISSU_EXIT_USAGE;
     goto out;
   }
-  if (uv_loop_init(&run.loop) < 0) {
-    fprintf(stderr, "issu-fleet: cannot create the event loop\n");
+  if (!o->check_only) {
+    char *path = o->control ? xstrdup(o->control)
+                            : xasprintf("%s/%s.sock", state_dir, o->run_id ? o->run_id : id);
+    int crc = control_start(&run, path, err, sizeof err);
+    free(path);
+    if (crc < 0) {
+      fprintf(stderr, "issu-fleet: %s\n", err);
+      code = ISSU_EXIT_USAGE;
+      goto out;
+    }
+  }
+  if (event_log_open(&run.log, state_dir, o->run_id ? o->run_id : id, o->events, run.scale, err,
+                     sizeof err) < 0) {
+    fprintf(stderr, "issu-fleet: %s\n", err);
+    code = ISSU_EXIT_USAGE;
     goto out;
   }
   /* A reader of --events that goes away must not kill a run in the middle of an ISSU. */
@@ -326,6 +518,15 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
   uv_timer_init(&run.loop, &run.pump_timer);
   uv_timer_init(&run.loop, &run.soak_timer);
   run.pump_timer.data = run.soak_timer.data = &run;
+  /* SIGINT/SIGTERM: drain, then detach. SIGHUP: ignored, so a closed terminal (a dropped VPN,
+   * a laptop lid) never kills a rollout. */
+  signal(SIGHUP, SIG_IGN);
+  uv_signal_init(&run.loop, &run.sigint);
+  uv_signal_init(&run.loop, &run.sigterm);
+  run.sigint.data = run.sigterm.data = &run;
+  uv_signal_start(&run.sigint, on_signal, SIGINT);
+  uv_signal_start(&run.sigterm, on_signal, SIGTERM);
+  handles_live = true;
   if (o->progress)
     fprintf(o->progress, "%s %s: %zu routers; journal %s\n", o->check_only ? "check" : "run",
             event_log_run_id(run.log), run.ndev, event_log_path(run.log));
@@ -336,8 +537,8 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
     int alive = uv_run(&run.loop, UV_RUN_ONCE);
     bool more = false;
     for (size_t i = 0; i < run.ndev && !more; i++)
-      more = !run.dev[i].finished && (run.dev[i].started || !run.halted);
-    if (!more && run.in_flight == 0)
+      more = !run.dev[i].finished && (run.dev[i].started || !(run.halted || run.draining));
+    if ((!more && run.in_flight == 0) || run.detached)
       break;
     if (!alive && run.in_flight == 0) {
       pump(&run);
@@ -349,18 +550,26 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
     }
   }
   code = run_finished(&run);
-  /* Sessions of finished routers are still saying goodbye: let them, then close what is ours. */
-  uv_close((uv_handle_t *)&run.pump_timer, NULL);
-  uv_close((uv_handle_t *)&run.soak_timer, NULL);
-  uv_run(&run.loop, UV_RUN_DEFAULT);
-  uv_walk(&run.loop, close_walk, NULL);
-  uv_run(&run.loop, UV_RUN_DEFAULT);
-  uv_loop_close(&run.loop);
 out:
+  if (loop_live) {
+    control_stop(&run);
+    if (handles_live) {
+      uv_close((uv_handle_t *)&run.pump_timer, NULL);
+      uv_close((uv_handle_t *)&run.soak_timer, NULL);
+      uv_close((uv_handle_t *)&run.sigint, NULL);
+      uv_close((uv_handle_t *)&run.sigterm, NULL);
+    }
+    /* Sessions of finished routers are still saying goodbye: let them, then close the rest. */
+    uv_run(&run.loop, UV_RUN_DEFAULT);
+    uv_walk(&run.loop, close_walk, NULL);
+    uv_run(&run.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&run.loop);
+  }
   for (size_t i = 0; i < run.ndev; i++)
     device_free(&run.dev[i]);
   diag_free(&d);
   event_log_close(run.log);
+  state_locks_release(run.locks);
   run_limits_free(run.limits);
   free(hosts);
   free(run.dev);
@@ -368,5 +577,8 @@ out:
   free(run.wave_started);
   free(run.wave_done);
   free(run.wave_failed);
+  free(run.gate_approved);
+  free(run.gate_announced);
+  free(run.control_path);
   return code;
 }

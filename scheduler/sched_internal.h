@@ -92,6 +92,7 @@ struct rollout {
   const struct targets *targets;
   const struct rollout_options *o;
   struct event_log *log;
+  struct state_locks *locks;
   struct run_limits *limits;
   struct transport_limiter limiter;
   double scale;
@@ -104,12 +105,39 @@ struct rollout {
   bool *wave_started; /* per wave */
   size_t *wave_done, *wave_failed;
   bool soaking, halted, fatal;
+  bool draining, detached; /* the operator: first SIGINT/SIGTERM or ctl drain; second signal */
   size_t in_flight, done, skipped, failed, unknown, checked_ok;
   uv_timer_t pump_timer, soak_timer;
+  uv_signal_t sigint, sigterm;
+  /* control (control.c) */
+  uv_pipe_t control;
+  char *control_path;
+  bool control_live;
+  bool paused;
+  bool *gate_approved;  /* per wave */
+  bool *gate_announced; /* per wave: gate-waiting written */
 };
+
+/* ---- locks.c ---- */
+struct state_locks;
+/* Locks the run and every router of it in STATE_DIR; fails (saying who holds it) when another
+ * issu-fleet drives any of them. */
+int state_locks_take(const char *state_dir, const char *run_id, const char *const *hosts,
+                     size_t nhosts, struct state_locks **out, char *err, size_t errlen);
+void state_locks_release(struct state_locks *l);
 
 /* ---- rollout.c ---- */
 void rollout_pump_later(struct rollout *run);
+void rollout_drain(struct rollout *run, const char *by);
+/* For the control socket: the run's state as JSON; approve the waiting gate (false: none);
+ * pause or resume new starts (false: already so). */
+cJSON *rollout_status(struct rollout *run);
+bool rollout_approve(struct rollout *run, unsigned uid);
+bool rollout_pause(struct rollout *run, bool pause, const char *by);
+
+/* ---- control.c ---- */
+int control_start(struct rollout *run, const char *path, char *err, size_t errlen);
+void control_stop(struct rollout *run);
 void rollout_device_finished(struct rollout *run, struct device *dv);
 /* Real milliseconds for `policy_s` of policy time, never below `floor_ms`. */
 uint64_t rollout_real_ms(const struct rollout *run, double policy_s, uint64_t floor_ms);
@@ -120,6 +148,8 @@ int rollout_emit(struct rollout *run, cJSON *ev);
 /* ---- device.c: the state machine ---- */
 void device_start(struct device *dv);
 void device_free(struct device *dv);
+/* Stops watching the router (its session closed, its timers stopped) without touching it. */
+void device_detach(struct device *dv);
 /* The one function that changes a router's phase: checks the move, records the timeline,
  * emits phase-changed (journaled before anything acts on it), re-arms the phase timeout.
  * Returns false if the move is not allowed (then nothing changed). */

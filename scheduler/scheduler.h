@@ -16,6 +16,7 @@ struct rollout_options {
   const char *state_dir; /* journal directory; default ./.issu-fleet */
   const char *events;    /* NULL, "-" (stdout) or a file: a copy of the stream */
   const char *run_id;    /* NULL: r-YYYYMMDDTHHMMSSZ */
+  const char *control;   /* the control socket; NULL: STATE_DIR/RUN_ID.sock */
   double time_scale;     /* policy durations are divided by this (simulated labs); 1 = real */
   bool check_only;       /* connect and preflight only; change nothing */
   bool accept_new_host_keys;
