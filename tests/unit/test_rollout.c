@@ -8,6 +8,8 @@
 #include "policies/policies.h"
 
 #include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
 
 #define TARGET "23.4R2-S3.7"
 #define FROM "21.4R3-S5.4"
@@ -508,4 +510,133 @@ Test(rollout, a_router_with_an_issu_already_running_is_never_given_a_second, .ti
   cJSON_ArrayForEach(st, all) cr_expect_eq(starts_of(st), 1, "still the one ISSU started by hand");
   cJSON_Delete(all);
   journal_free(&j);
+}
+
+/* ---- operating a run: gates, ctl, signals, locks ---- */
+
+/* Starts `issu-fleet run` in the background (output in DIR/run.log); returns its pid. */
+static pid_t run_in_background(const char *extra)
+{
+  char *cmd = xasprintf("exec %s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
+                        "--state-dir %s/state --run-id t --yes %s >%s/run.log 2>&1 </dev/null",
+                        ISSU_BINARY, dir, dir, dir, extra ? extra : "", dir);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  free(cmd);
+  return pid;
+}
+
+static int wait_exit(pid_t pid)
+{
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Waits (on the journal, not the clock) until `needle` appears in it; false after a long bound. */
+static bool journal_has(const char *needle)
+{
+  char *out;
+  for (int i = 0; i < 1200; i++) {
+    int rc = sh(&out, "grep -c -- '%s' %s/state/t.jsonl", needle, dir);
+    free(out);
+    if (rc == 0)
+      return true;
+    pause_ms(100);
+  }
+  return false;
+}
+
+static int ctl(char **out, const char *command)
+{
+  return sh(out, "%s ctl %s/state/t.sock %s", ISSU_BINARY, dir, command);
+}
+
+Test(rollout, a_gate_waits_for_ctl_approve_and_ctl_steers_the_run, .timeout = 300, .fini = lab_stop)
+{
+  lab_start(3, 1, NULL);
+  write_policy("waves: {canary: 1, serial: [1], soak: 0, approve: [wave-1]}\n");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("gate-waiting"), "the run waits at the gate");
+  char *out;
+  cr_expect_eq(ctl(&out, "status --json"), 0, "%s", out);
+  cr_expect(strstr(out, "\"state\":\"waiting-approval\""), "%s", out);
+  free(out);
+  cr_expect_eq(ctl(&out, "pause"), 0, "%s", out);
+  free(out);
+  cr_expect_eq(ctl(&out, "pause"), 1, "already paused: %s", out);
+  free(out);
+  cr_expect_eq(ctl(&out, "resume"), 0, "%s", out);
+  free(out);
+  cr_expect_eq(ctl(&out, "approve"), 0, "%s", out);
+  cr_expect(strstr(out, "wave-1"), "%s", out);
+  free(out);
+  cr_assert(journal_has("\"host\":{\"name\":\"mx-ams-2\"}"), "wave-1 started after approval");
+  cr_expect_eq(ctl(&out, "drain"), 0, "%s", out);
+  free(out);
+  cr_expect_eq(wait_exit(pid), 4, "drained: exit 4");
+  struct journal j = journal_read();
+  cr_expect_eq(count_action(&j, "gate-approved", NULL), 1);
+  cr_expect_eq(count_action(&j, "run-paused", NULL), 1);
+  cr_expect_eq(count_action(&j, "run-resumed", NULL), 1);
+  cr_expect_eq(count_action(&j, "run-draining", NULL), 1);
+  cr_expect_eq(count_action(&j, "device-started", "mx-ams-3"), 0, "nothing starts after drain");
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-2"), "event", "outcome"), "success",
+                   "the router in flight finished");
+  /* gate-approved records who. */
+  for (size_t i = 0; i < j.n; i++)
+    if (strcmp(action(j.ev[i]), "gate-approved") == 0)
+      cr_expect_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j.ev[i], "user"), "id")->valueint,
+                   (int)getuid());
+  journal_free(&j);
+  cr_expect_neq(ctl(&out, "status"), 0, "the socket is gone with the run");
+  free(out);
+}
+
+Test(rollout, sigint_drains_a_second_signal_detaches_and_sighup_is_ignored, .timeout = 300,
+     .fini = lab_stop)
+{
+  lab_start(4, 1, NULL);
+  write_policy("waves: {canary: 1, serial: [1], soak: 0}\n");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("\"phase\":\"validate\""), "the canary's ISSU began");
+  kill(pid, SIGHUP);
+  kill(pid, SIGINT);
+  cr_assert(journal_has("run-draining"));
+  kill(pid, SIGTERM);
+  cr_expect_eq(wait_exit(pid), 4, "detached: exit 4");
+  struct journal j = journal_read();
+  cr_expect_eq(count_action(&j, "run-detached", NULL), 1);
+  cr_expect_eq(count_action(&j, "device-finished", "mx-ams-1"), 0,
+               "the router in flight was left alone, not failed");
+  cr_expect_eq(count_action(&j, "run-finished", NULL), 1);
+  journal_free(&j);
+  /* The router carries on with its own ISSU, started once. */
+  cJSON *all = lab_status(), *st;
+  cJSON_ArrayForEach(st, all) if (strcmp(str_at(st, "name", NULL), "mx-ams-1") == 0)
+      cr_expect_eq(starts_of(st), 1);
+  cJSON_Delete(all);
+}
+
+Test(rollout, a_second_process_on_the_same_routers_is_refused, .timeout = 300, .fini = lab_stop)
+{
+  lab_start(2, 1, NULL);
+  write_policy("waves: {canary: 1, serial: [1], soak: 0, approve: [wave-1]}\n");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("gate-waiting"));
+  char *out;
+  int rc = sh(&out,
+              "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir "
+              "%s/state --run-id other --yes </dev/null",
+              ISSU_BINARY, dir, dir, dir);
+  cr_expect_eq(rc, 2, "%s", out);
+  cr_expect(strstr(out, "already being driven by another issu-fleet"), "%s", out);
+  free(out);
+  cr_expect_eq(ctl(&out, "drain"), 0, "%s", out);
+  free(out);
+  cr_expect_eq(wait_exit(pid), 4);
 }
