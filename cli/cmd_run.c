@@ -26,7 +26,8 @@ static int parse_args(const char *name, int argc, char **argv, struct run_args *
     OPT_YES,
     OPT_ACCEPT_NEW,
     OPT_RUN_ID,
-    OPT_CONTROL
+    OPT_CONTROL,
+    OPT_STOP_AT_WINDOW_END
   };
   static const struct option options[] = {
       {"inventory", required_argument, NULL, 'i'},
@@ -37,6 +38,7 @@ static int parse_args(const char *name, int argc, char **argv, struct run_args *
       {"time-scale", required_argument, NULL, OPT_TIME_SCALE},
       {"run-id", required_argument, NULL, OPT_RUN_ID},
       {"control", required_argument, NULL, OPT_CONTROL},
+      {"stop-at-window-end", no_argument, NULL, OPT_STOP_AT_WINDOW_END},
       {"yes", no_argument, NULL, OPT_YES},
       {"accept-new-host-keys", no_argument, NULL, OPT_ACCEPT_NEW},
       {"quiet", no_argument, NULL, 'q'},
@@ -69,6 +71,9 @@ static int parse_args(const char *name, int argc, char **argv, struct run_args *
       break;
     case OPT_CONTROL:
       a->o.control = optarg;
+      break;
+    case OPT_STOP_AT_WINDOW_END:
+      a->o.stop_at_window_end = true;
       break;
     case OPT_RUN_ID: {
       size_t n = strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
@@ -112,19 +117,6 @@ static int parse_args(const char *name, int argc, char **argv, struct run_args *
     return 0;
   *exit_code = rc;
   return -1;
-}
-
-/* What this build cannot honour yet is refused, never silently ignored. */
-static int unsupported(const struct policy *p)
-{
-  if (p->window.set) {
-    fprintf(stderr,
-            "issu-fleet run: %s: window: maintenance windows are not enforced by this build yet; "
-            "remove `window` to run (and watch the clock yourself)\n",
-            p->file);
-    return -1;
-  }
-  return 0;
 }
 
 static bool confirm(const struct policy *p, const struct plan *plan)
@@ -200,8 +192,6 @@ static int run_or_check(const char *name, int argc, char **argv)
   int trc = targets_build(inv, hosts, n, &a.o, &targets, &d);
   free(hosts);
   if (trc < 0)
-    goto out;
-  if (!check && unsupported(p) < 0)
     goto out;
   if (!check && !a.yes) {
     if (!isatty(STDIN_FILENO)) {

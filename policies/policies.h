@@ -13,6 +13,8 @@
 #include "inventory/inventory.h"
 #include "yamldoc/yamldoc.h"
 
+#include <time.h>
+
 enum policy_amount_kind { AMOUNT_NONE, AMOUNT_COUNT, AMOUNT_PERCENT, AMOUNT_HOSTS };
 
 /* A canary or serial size: "3", "25%", or a list of host names. */
@@ -180,6 +182,13 @@ int plan_build(const struct policy *p, const struct inventory *inv, const bool *
                struct plan *out, struct diag *d);
 void plan_free(struct plan *plan);
 cJSON *plan_to_json(const struct plan *plan, const struct inventory *inv);
+
+/* ---- The maintenance window ---- */
+
+/* Whether `t` (seconds since the epoch) is inside the policy's window (always, without one). */
+bool policy_window_open(const struct policy *p, time_t t);
+/* The next time after `t` at which the window opens or closes; -1 if never within 8 days. */
+time_t policy_window_next_change(const struct policy *p, time_t t);
 
 /* ---- At run time: the limits against the routers in flight, and the failure budget ---- */
 

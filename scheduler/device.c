@@ -364,7 +364,9 @@ void device_drop_session(struct device *dv)
   if (t == NULL)
     return;
   dv->t = NULL; /* callbacks of the closing session find it is no longer ours */
-  transport_close(t, NULL, NULL);
+  /* Closed on the next turn of the loop, never from inside one of its own callbacks: the
+   * transport may still be using what a close would free. */
+  rollout_close_later(dv->run, t);
 }
 
 static void try_connect(struct device *dv);

@@ -101,6 +101,11 @@ double event_log_elapsed(const struct event_log *log)
   return (double)(uv_hrtime() - log->start_hr) / 1e9 * log->scale;
 }
 
+double event_log_wall(const struct event_log *log)
+{
+  return log->start_wall + event_log_elapsed(log);
+}
+
 void event_timestamp(const struct event_log *log, double elapsed_s, char *buf, size_t len)
 {
   double t = log->start_wall + elapsed_s;

@@ -35,6 +35,9 @@ cJSON *event_labels(cJSON *ev);
 /* Writes the event as one line, fsyncs the journal, copies it, frees it. Returns 0, or -1 when
  * the journal cannot be written (the caller must not act on what it recorded). */
 int event_write(struct event_log *log, cJSON *ev);
+/* The run's wall clock: seconds since the epoch, advancing `time_scale` times faster than real
+ * time (the clock maintenance windows are judged on). */
+double event_log_wall(const struct event_log *log);
 /* ECS timestamp for a point of the run's clock. */
 void event_timestamp(const struct event_log *log, double elapsed_s, char *buf, size_t len);
 

@@ -134,9 +134,67 @@ static bool gate_open(struct rollout *run, size_t w)
   return false;
 }
 
+static void window_cb(uv_timer_t *h)
+{
+  rollout_pump_later(h->data);
+}
+
+/* Whether routers may start now by the maintenance window. Outside it: says so once, and wakes
+ * the run when it opens; with --stop-at-window-end, a window that closes ends the run. */
+static bool window_allows(struct rollout *run)
+{
+  const struct policy *p = run->p;
+  if (!p->window.set)
+    return true;
+  time_t now = (time_t)event_log_wall(run->log);
+  if (policy_window_open(p, now)) {
+    if (run->window_closed) {
+      run->window_closed = false;
+      rollout_emit(run, event_new(run->log, "info", "window-opened", NULL,
+                                  "the maintenance window is open: routers start again"));
+    }
+    run->window_seen_open = true;
+    return true;
+  }
+  /* Closed: wake when it opens (re-armed on every look: a wake a moment early finds it still
+   * closed and must not be the last). */
+  time_t next = policy_window_next_change(p, now);
+  if (next != (time_t)-1 && !run->window_stopped)
+    uv_timer_start(&run->window_timer, window_cb, rollout_real_ms(run, (double)(next - now) + 2, 0),
+                   0);
+  if (run->window_closed)
+    return false;
+  run->window_closed = true;
+  char when[64] = "not within 8 days";
+  if (next != (time_t)-1) {
+    struct tm tm;
+    localtime_r(&next, &tm); /* policy_window_open set TZ to the window's zone */
+    strftime(when, sizeof when, "%a %Y-%m-%d %H:%M", &tm);
+  }
+  bool stop = run->o->stop_at_window_end && run->window_seen_open;
+  cJSON *ev = event_new(run->log, "warn", "window-closed", NULL,
+                        "outside the maintenance window: %s (it opens %s %s)",
+                        stop ? "the run ends once the routers in flight finish (exit 4)"
+                             : "no router starts until it opens",
+                        when, p->window.tz);
+  cJSON_AddBoolToObject(event_issu(ev), "stop", stop);
+  rollout_emit(run, ev);
+  fprintf(stderr, "issu-fleet: outside the maintenance window: %s (it opens %s %s)\n",
+          stop ? "ending once the routers in flight finish; resume the run in the next window"
+               : "no router starts until it opens",
+          when, p->window.tz);
+  if (stop) {
+    run->window_stopped = true;
+    uv_timer_stop(&run->window_timer);
+  }
+  return false;
+}
+
 static void pump(struct rollout *run)
 {
-  if (run->halted || run->draining || run->soaking || run->paused)
+  if (run->halted || run->draining || run->soaking || run->paused || run->window_stopped)
+    return;
+  if (!run->o->check_only && !window_allows(run))
     return;
   if (run->o->check_only) {
     for (size_t i = 0; i < run->ndev && run->in_flight < CHECK_PARALLEL; i++)
@@ -309,6 +367,27 @@ static void on_signal(uv_signal_t *h, int signum)
     detach(run, name);
 }
 
+static void close_cb(uv_timer_t *h)
+{
+  struct rollout *run = h->data;
+  /* transport_close may call back into devices; they find no transport of theirs (dv->t was
+   * cleared) and do nothing, so the list cannot grow under us. Copy it anyway. */
+  size_t n = run->nclosing;
+  struct transport **list = run->closing;
+  run->closing = NULL;
+  run->nclosing = run->closing_cap = 0;
+  for (size_t i = 0; i < n; i++)
+    transport_close(list[i], NULL, NULL);
+  free(list);
+}
+
+void rollout_close_later(struct rollout *run, struct transport *t)
+{
+  run->closing = xgrow(run->closing, &run->closing_cap, run->nclosing + 1, sizeof *run->closing);
+  run->closing[run->nclosing++] = t;
+  uv_timer_start(&run->close_timer, close_cb, 0, 0);
+}
+
 static void pump_cb(uv_timer_t *h)
 {
   pump(h->data);
@@ -381,11 +460,11 @@ static void run_started(struct rollout *run)
 static int run_finished(struct rollout *run)
 {
   /* The operator's stop wins over a halt: the run ends because someone asked it to. */
-  int code = run->fatal                       ? ISSU_EXIT_INTERNAL
-             : run->draining || run->detached ? ISSU_EXIT_STOPPED
-             : run->halted                    ? ISSU_EXIT_HALTED
-             : run->failed                    ? ISSU_EXIT_FAILED
-                                              : ISSU_EXIT_OK;
+  int code = run->fatal                                              ? ISSU_EXIT_INTERNAL
+             : run->draining || run->detached || run->window_stopped ? ISSU_EXIT_STOPPED
+             : run->halted                                           ? ISSU_EXIT_HALTED
+             : run->failed                                           ? ISSU_EXIT_FAILED
+                                                                     : ISSU_EXIT_OK;
   size_t queued = 0;
   for (size_t i = 0; i < run->ndev; i++)
     queued += !run->dev[i].started;
@@ -406,6 +485,7 @@ static int run_finished(struct rollout *run)
   cJSON_AddBoolToObject(s, "halted", run->halted);
   cJSON_AddBoolToObject(s, "drained", run->draining);
   cJSON_AddBoolToObject(s, "detached", run->detached);
+  cJSON_AddBoolToObject(s, "window_stopped", run->window_stopped);
   cJSON_AddNumberToObject(s, "exit_code", code);
   rollout_emit(run, ev);
   if (run->o->progress)
@@ -517,7 +597,10 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
   run.limiter.max_handshakes = MAX_HANDSHAKES;
   uv_timer_init(&run.loop, &run.pump_timer);
   uv_timer_init(&run.loop, &run.soak_timer);
-  run.pump_timer.data = run.soak_timer.data = &run;
+  uv_timer_init(&run.loop, &run.window_timer);
+  uv_timer_init(&run.loop, &run.close_timer);
+  run.close_timer.data = &run;
+  run.pump_timer.data = run.soak_timer.data = run.window_timer.data = &run;
   /* SIGINT/SIGTERM: drain, then detach. SIGHUP: ignored, so a closed terminal (a dropped VPN,
    * a laptop lid) never kills a rollout. */
   signal(SIGHUP, SIG_IGN);
@@ -537,7 +620,8 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
     int alive = uv_run(&run.loop, UV_RUN_ONCE);
     bool more = false;
     for (size_t i = 0; i < run.ndev && !more; i++)
-      more = !run.dev[i].finished && (run.dev[i].started || !(run.halted || run.draining));
+      more = !run.dev[i].finished &&
+             (run.dev[i].started || !(run.halted || run.draining || run.window_stopped));
     if ((!more && run.in_flight == 0) || run.detached)
       break;
     if (!alive && run.in_flight == 0) {
@@ -554,8 +638,11 @@ out:
   if (loop_live) {
     control_stop(&run);
     if (handles_live) {
+      close_cb(&run.close_timer); /* sessions still waiting to be closed */
+      uv_close((uv_handle_t *)&run.close_timer, NULL);
       uv_close((uv_handle_t *)&run.pump_timer, NULL);
       uv_close((uv_handle_t *)&run.soak_timer, NULL);
+      uv_close((uv_handle_t *)&run.window_timer, NULL);
       uv_close((uv_handle_t *)&run.sigint, NULL);
       uv_close((uv_handle_t *)&run.sigterm, NULL);
     }

@@ -106,6 +106,11 @@ struct rollout {
   size_t *wave_done, *wave_failed;
   bool soaking, halted, fatal;
   bool draining, detached; /* the operator: first SIGINT/SIGTERM or ctl drain; second signal */
+  bool window_closed, window_seen_open, window_stopped;
+  uv_timer_t window_timer;
+  struct transport **closing; /* to close on the next turn (rollout_close_later) */
+  size_t nclosing, closing_cap;
+  uv_timer_t close_timer;
   size_t in_flight, done, skipped, failed, unknown, checked_ok;
   uv_timer_t pump_timer, soak_timer;
   uv_signal_t sigint, sigterm;
@@ -129,6 +134,8 @@ void state_locks_release(struct state_locks *l);
 /* ---- rollout.c ---- */
 void rollout_pump_later(struct rollout *run);
 void rollout_drain(struct rollout *run, const char *by);
+/* Closes a transport on the next turn of the loop (see device_drop_session). */
+void rollout_close_later(struct rollout *run, struct transport *t);
 /* For the control socket: the run's state as JSON; approve the waiting gate (false: none);
  * pause or resume new starts (false: already so). */
 cJSON *rollout_status(struct rollout *run);

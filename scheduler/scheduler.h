@@ -18,7 +18,11 @@ struct rollout_options {
   const char *run_id;    /* NULL: r-YYYYMMDDTHHMMSSZ */
   const char *control;   /* the control socket; NULL: STATE_DIR/RUN_ID.sock */
   double time_scale;     /* policy durations are divided by this (simulated labs); 1 = real */
-  bool check_only;       /* connect and preflight only; change nothing */
+  bool check_only;
+  bool stop_at_window_end;
+  /* end the run (exit 4) when the window closes, instead of waiting */ /* connect and preflight
+                                                                           only; change nothing
+                                                                         */
   bool accept_new_host_keys;
   FILE *progress; /* human lines (stderr), or NULL */
 };

@@ -295,7 +295,7 @@ static int check_host_key(struct ssh *s)
       entry->name[0] != '[')
     rc = LIBSSH2_KNOWNHOST_CHECK_NOTFOUND;
   char detail[400];
-  int result = 0;
+  int error = 0;
   switch (rc) {
   case LIBSSH2_KNOWNHOST_CHECK_MATCH:
     break;
@@ -305,15 +305,13 @@ static int check_host_key(struct ssh *s)
              "connection, or the router was replaced. Nothing was sent. Check the key with the "
              "router's owner, then fix %s.",
              t->o.host, t->o.port, fpr, t->o.known_hosts);
-    dead(s, TRANSPORT_E_HOSTKEY_CHANGED, "%s", detail);
-    result = -1;
+    error = TRANSPORT_E_HOSTKEY_CHANGED;
     break;
   case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
     if (t->o.accept_new_host_keys) {
       if (append_known_host(s, kh, key, len, bit) != 0) {
         snprintf(detail, sizeof detail, "cannot append the new host key to %s", t->o.known_hosts);
-        dead(s, TRANSPORT_E_HOSTKEY, "%s", detail);
-        result = -1;
+        error = TRANSPORT_E_HOSTKEY;
       }
       break;
     }
@@ -321,15 +319,19 @@ static int check_host_key(struct ssh *s)
              "the host key of %s:%u (%s) is not in %s; nothing was sent. Verify it, then add it "
              "(ssh-keyscan) or run with --accept-new-host-keys",
              t->o.host, t->o.port, fpr, t->o.known_hosts);
-    dead(s, TRANSPORT_E_HOSTKEY_UNKNOWN, "%s", detail);
-    result = -1;
+    error = TRANSPORT_E_HOSTKEY_UNKNOWN;
     break;
   default:
-    dead(s, TRANSPORT_E_HOSTKEY, "the host key check failed");
-    result = -1;
+    snprintf(detail, sizeof detail, "the host key check failed");
+    error = TRANSPORT_E_HOSTKEY;
   }
+  /* Freed before dead(): its callback may close the transport, which frees the session the
+   * known-hosts list belongs to. */
   libssh2_knownhost_free(kh);
-  return result;
+  if (error == 0)
+    return 0;
+  dead(s, error, "%s", detail);
+  return -1;
 }
 
 /* ---- authentication ---- */

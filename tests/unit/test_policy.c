@@ -1,6 +1,7 @@
 /*
  * policies: the policy schema, value checks, defaults, and the CLI-safety rules.
  */
+#define _DEFAULT_SOURCE /* timegm */
 #include "helpers.h"
 
 #include <stdlib.h>
@@ -214,4 +215,33 @@ Test(policy, schema_reference_lists_every_section)
             strstr(buf, "`window.tz`") && strstr(buf, "`estimate`") &&
             strstr(buf, "| `old-master-reboot` | 20m |"));
   free(buf);
+}
+
+static time_t utc(int y, int mo, int d, int h, int mi)
+{
+  struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi};
+  return timegm(&tm);
+}
+
+Test(policy, the_window_follows_days_hours_and_the_time_zone)
+{
+  /* 2026-11-28 is a Saturday; Amsterdam is UTC+1 in November. */
+  struct policy *p = policy_ok(POLICY_TARGET "window: {days: [sat, sun], start: \"01:00\", end: "
+                                             "\"05:00\", tz: Europe/Amsterdam}\n");
+  cr_expect(policy_window_open(p, utc(2026, 11, 28, 0, 30)), "01:30 in Amsterdam on Saturday");
+  cr_expect(!policy_window_open(p, utc(2026, 11, 28, 4, 0)), "05:00 local: closed");
+  cr_expect(!policy_window_open(p, utc(2026, 11, 27, 0, 30)), "a Friday");
+  cr_expect_eq(policy_window_next_change(p, utc(2026, 11, 28, 4, 30)), utc(2026, 11, 29, 0, 0),
+               "next opening: Sunday 01:00 local");
+  cr_expect_eq(policy_window_next_change(p, utc(2026, 11, 28, 0, 30)), utc(2026, 11, 28, 4, 0));
+  policy_free(p);
+  /* Across midnight: the morning part belongs to the day the window opened. */
+  p = policy_ok(POLICY_TARGET "window: {days: [fri], start: \"22:00\", end: \"02:00\", tz: UTC}\n");
+  cr_expect(policy_window_open(p, utc(2026, 11, 27, 23, 0)), "Friday 23:00");
+  cr_expect(policy_window_open(p, utc(2026, 11, 28, 1, 59)), "Saturday 01:59, from Friday");
+  cr_expect(!policy_window_open(p, utc(2026, 11, 29, 1, 0)), "Sunday 01:00: Saturday is no day");
+  policy_free(p);
+  p = policy_ok(POLICY_TARGET);
+  cr_expect(policy_window_open(p, utc(2026, 11, 25, 12, 0)), "no window: always open");
+  policy_free(p);
 }

@@ -640,3 +640,37 @@ Test(rollout, a_second_process_on_the_same_routers_is_refused, .timeout = 300, .
   free(out);
   cr_expect_eq(wait_exit(pid), 4);
 }
+
+Test(rollout, no_router_starts_outside_the_window_and_stop_at_window_end_ends_the_run,
+     .timeout = 300, .fini = lab_stop)
+{
+  lab_start(3, 1, NULL);
+  /* The window opens 3 simulated minutes from now and closes 40 minutes later (UTC), that is
+   * while the canary's ~75-minute upgrade is in flight. */
+  time_t now = time(NULL);
+  char start[8], end[8], body[256];
+  time_t a = now + 3 * 60, b = now + 43 * 60;
+  struct tm tm;
+  gmtime_r(&a, &tm);
+  strftime(start, sizeof start, "%H:%M", &tm);
+  gmtime_r(&b, &tm);
+  strftime(end, sizeof end, "%H:%M", &tm);
+  snprintf(body, sizeof body,
+           "waves: {canary: 1, serial: [1], soak: 0}\n"
+           "window: {start: \"%s\", end: \"%s\", tz: UTC}\n",
+           start, end);
+  write_policy(body);
+  struct journal j = run_expect("run", "--yes --stop-at-window-end", 4);
+  /* In order: closed (waiting), opened, the canary starts, closed (stop), the run ends. */
+  const char *want[] = {"window-closed", "window-opened", "device-started", "window-closed",
+                        "run-finished"};
+  size_t k = 0;
+  for (size_t i = 0; i < j.n && k < ARRAY_LEN(want); i++)
+    if (strcmp(action(j.ev[i]), want[k]) == 0)
+      k++;
+  cr_expect_eq(k, ARRAY_LEN(want), "the window's events in order (%zu of them)", k);
+  cr_expect_eq(count_action(&j, "device-started", NULL), 1, "only the canary started");
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "success",
+                   "the router in flight when the window closed finished");
+  journal_free(&j);
+}
