@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 struct run_args {
-  const char *inventory, *policy, *limit;
+  const char *inventory, *policy, *limit, *resume;
   bool yes;
   struct rollout_options o;
 };
@@ -27,7 +27,10 @@ static int parse_args(const char *name, int argc, char **argv, struct run_args *
     OPT_ACCEPT_NEW,
     OPT_RUN_ID,
     OPT_CONTROL,
-    OPT_STOP_AT_WINDOW_END
+    OPT_STOP_AT_WINDOW_END,
+    OPT_RESUME,
+    OPT_RETRY_FAILED,
+    OPT_ACCEPT_CHANGED
   };
   static const struct option options[] = {
       {"inventory", required_argument, NULL, 'i'},
@@ -39,6 +42,9 @@ static int parse_args(const char *name, int argc, char **argv, struct run_args *
       {"run-id", required_argument, NULL, OPT_RUN_ID},
       {"control", required_argument, NULL, OPT_CONTROL},
       {"stop-at-window-end", no_argument, NULL, OPT_STOP_AT_WINDOW_END},
+      {"resume", required_argument, NULL, OPT_RESUME},
+      {"retry-failed", no_argument, NULL, OPT_RETRY_FAILED},
+      {"accept-changed-config", no_argument, NULL, OPT_ACCEPT_CHANGED},
       {"yes", no_argument, NULL, OPT_YES},
       {"accept-new-host-keys", no_argument, NULL, OPT_ACCEPT_NEW},
       {"quiet", no_argument, NULL, 'q'},
@@ -74,6 +80,15 @@ static int parse_args(const char *name, int argc, char **argv, struct run_args *
       break;
     case OPT_STOP_AT_WINDOW_END:
       a->o.stop_at_window_end = true;
+      break;
+    case OPT_RESUME:
+      a->resume = optarg;
+      break;
+    case OPT_RETRY_FAILED:
+      a->o.retry_failed = true;
+      break;
+    case OPT_ACCEPT_CHANGED:
+      a->o.accept_changed_config = true;
       break;
     case OPT_RUN_ID: {
       size_t n = strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
@@ -158,6 +173,33 @@ static int run_or_check(const char *name, int argc, char **argv)
     return rc;
   bool check = strcmp(name, "check") == 0;
   a.o.check_only = check;
+  a.o.limit = a.limit;
+  char *journal = NULL;
+  if (a.resume != NULL) {
+    if (check)
+      return cli_usage_error(name, "unknown option '--resume'");
+    if (a.o.run_id != NULL)
+      return cli_usage_error(name, "--resume continues a run under its own id: drop --run-id");
+    /* RUN_ID (in the state directory) or the journal's path. */
+    size_t l = strlen(a.resume);
+    journal =
+        strchr(a.resume, '/') || (l > 6 && strcmp(a.resume + l - 6, ".jsonl") == 0)
+            ? xstrdup(a.resume)
+            : xasprintf("%s/%s.jsonl", a.o.state_dir ? a.o.state_dir : ".issu-fleet", a.resume);
+    if (access(journal, R_OK) != 0) {
+      int rc2 = cli_usage_error(name, "--resume: no journal %s", journal);
+      free(journal);
+      return rc2;
+    }
+    if (a.o.state_dir == NULL && strchr(journal, '/')) {
+      /* The state directory is the journal's. */
+      static char dirbuf[1024];
+      snprintf(dirbuf, sizeof dirbuf, "%s", journal);
+      *strrchr(dirbuf, '/') = '\0';
+      a.o.state_dir = dirbuf;
+    }
+    a.o.resume = journal;
+  }
   a.o.inventory_path = a.inventory;
   a.o.policy_path = a.policy;
   if (a.o.events && strcmp(a.o.events, "-") == 0 && a.o.progress == stdout)
@@ -215,6 +257,7 @@ out:
   free(selected);
   policy_free(p);
   inventory_free(inv);
+  free(journal);
   return rc;
 }
 

@@ -56,7 +56,7 @@ static const struct cli_command commands[] = {
      cmd_check},
     {"run",
      "run -i INVENTORY -p POLICY [--limit PATTERN] [--events FILE|-] [--state-dir DIR]\n"
-     "                    [--time-scale N] [--yes]",
+     "                    [--control SOCKET] [--resume RUN_ID|JOURNAL] [--time-scale N] [--yes]",
      "upgrade the routers of the plan with unified ISSU, wave by wave",
      "Plans the waves (as `issu-fleet plan` shows them), asks for confirmation, then drives\n"
      "every router through the ISSU on one event loop: connect, preflight, stage, validate,\n"
@@ -84,6 +84,12 @@ static const struct cli_command commands[] = {
      "                         events carry the scaled time: for junos-sim labs\n"
      "      --stop-at-window-end  when the maintenance window closes, let the routers in\n"
      "                         flight finish and end (exit 4) instead of waiting for the next\n"
+     "      --resume RUN_ID|JOURNAL  continue a run from its journal (after a crash, a\n"
+     "                         detach, a window that closed): done routers stay done, routers\n"
+     "                         that were in flight are asked where they stand and continued\n"
+     "      --retry-failed     with --resume: routers that failed start again\n"
+     "      --accept-changed-config  with --resume: go on although the inventory or the\n"
+     "                         policy changed since the run started\n"
      "      --yes              do not ask for confirmation (required without a terminal)\n"
      "      --accept-new-host-keys  add unknown host keys to known_hosts (changed keys are\n"
      "                         always refused)\n"

@@ -109,6 +109,13 @@ bool device_set_phase(struct device *dv, enum junos_phase next, const char *line
   cJSON_AddNumberToObject(is, "phase_duration_s", prev == PH_QUEUED ? 0 : in_phase);
   if (line && *line)
     cJSON_AddStringToObject(is, "line", line);
+  if (next == PH_VALIDATE) {
+    /* What a resumed run needs to carry on after a crash, journaled before the ISSU starts. */
+    cJSON_AddNumberToObject(is, "original_master", dv->orig_master);
+    cJSON *vb = cJSON_AddObjectToObject(is, "versions_before");
+    cJSON_AddStringToObject(vb, "re0", dv->before[0]);
+    cJSON_AddStringToObject(vb, "re1", dv->before[1]);
+  }
   rollout_emit(run, ev);
   if (run->o->progress)
     fprintf(run->o->progress, "%-16s wave %-2zu %s -> %s%s%s\n", dv->name, dv->wave,
@@ -248,30 +255,79 @@ static void device_timeout_cb(uv_timer_t *h)
               junos_phase_name(dv->phase));
 }
 
-void device_start(struct device *dv)
+static void device_init(struct device *dv, bool resumed, enum junos_phase phase)
 {
   struct rollout *run = dv->run;
   dv->started = true;
   dv->started_s = rollout_now(run);
   dv->phase_started_s = dv->started_s;
-  dv->orig_master = -1;
   dv->failed_in = PH_QUEUED;
   uv_timer_init(&run->loop, &dv->phase_timer);
   uv_timer_init(&run->loop, &dv->wait_timer);
   uv_timer_init(&run->loop, &dv->device_timer);
   dv->phase_timer.data = dv->wait_timer.data = dv->device_timer.data = dv;
   dv->timers_live = true;
-  cJSON *ev = event_new(run->log, "info", "device-started", dv->name, "%s: started (wave %zu%s)",
-                        dv->name, dv->wave, dv->canary ? ", canary" : "");
+  cJSON *ev =
+      event_new(run->log, "info", "device-started", dv->name, "%s: %s (wave %zu%s)", dv->name,
+                resumed ? "resumed" : "started", dv->wave, dv->canary ? ", canary" : "");
   event_common(dv, ev);
   cJSON_AddBoolToObject(event_issu(ev), "canary", dv->canary);
-  if (rollout_emit(run, ev) < 0)
-    return;
+  if (resumed) {
+    cJSON_AddBoolToObject(event_issu(ev), "resumed", true);
+    cJSON_AddStringToObject(event_issu(ev), "phase", junos_phase_name(phase));
+  }
+  rollout_emit(run, ev);
   uv_timer_start(
       &dv->device_timer, device_timeout_cb,
       rollout_real_ms(run, (double)run->p->issu.timeouts_s[TIMEOUT_DEVICE], DEVICE_FLOOR_MS), 0);
+}
+
+void device_start(struct device *dv)
+{
+  dv->orig_master = -1;
+  device_init(dv, false, PH_QUEUED);
   device_set_phase(dv, PH_CONNECT, NULL);
   device_connect(dv, preflight_start);
+}
+
+void device_restart(struct device *dv)
+{
+  /* Back to the start, on purpose and said so: the only backward move a router ever makes. */
+  dv->phase = PH_QUEUED;
+  dv->issu_sent = false;
+  dv->resumed = false;
+  memset(dv->timeline, 0, sizeof dv->timeline);
+  device_set_phase(dv, PH_CONNECT, "the journaled ISSU never reached the router: starting over");
+  device_connect(dv, preflight_start);
+}
+
+/* Which step asks a resumed router where it stands, by the phase the journal last saw. */
+static device_then_fn resume_step(enum junos_phase p)
+{
+  if (p == PH_OLD_MASTER_REBOOT)
+    return old_master_examine;
+  if (p == PH_SWITCHBACK)
+    return switchback_resume;
+  if (p == PH_VERIFY)
+    return verify_start;
+  return issu_poll; /* validate .. old-master-upgrade: the router's ISSU state decides */
+}
+
+void device_resume(struct device *dv, enum junos_phase phase)
+{
+  device_init(dv, true, phase);
+  if (phase < PH_VALIDATE) {
+    /* Nothing was started on the router: preflight again (read-only) and go on. */
+    device_set_phase(dv, PH_CONNECT, NULL);
+    device_connect(dv, preflight_start);
+    return;
+  }
+  dv->resumed = true;
+  dv->issu_sent = true;
+  dv->phase = phase;
+  dv->timeline[phase].seen = true;
+  arm_phase_timer(dv);
+  device_connect(dv, resume_step(phase));
 }
 
 /* ---- commands ---- */

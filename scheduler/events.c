@@ -28,21 +28,20 @@ struct event_log {
   double scale;
 };
 
-int event_log_open(struct event_log **out, const char *state_dir, const char *run_id,
-                   const char *copy, double time_scale, char *err, size_t errlen)
+static int open_common(struct event_log **out, char *path, const char *run_id, int flags,
+                       uint64_t last_sequence, const char *copy, double time_scale, char *err,
+                       size_t errlen)
 {
-  int rc = dir_create(state_dir, 0700);
-  if (rc < 0) {
-    snprintf(err, errlen, "cannot create the state directory %s: %s", state_dir, strerror(-rc));
-    return rc;
-  }
   struct event_log *log = xcalloc(1, sizeof *log);
-  log->path = xasprintf("%s/%s.jsonl", state_dir, run_id);
+  log->path = path;
   log->run_id = xstrdup(run_id);
-  log->fd = open(log->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+  log->sequence = last_sequence;
+  int rc;
+  log->fd = open(log->path, O_WRONLY | O_APPEND | O_CLOEXEC | flags, 0600);
   if (log->fd < 0) {
     rc = -errno;
-    snprintf(err, errlen, "cannot create the journal %s: %s", log->path, strerror(errno));
+    snprintf(err, errlen, "cannot %s the journal %s: %s", (flags & O_EXCL) ? "create" : "open",
+             log->path, strerror(errno));
     goto fail;
   }
   if (copy != NULL && strcmp(copy, "-") == 0)
@@ -53,7 +52,8 @@ int event_log_open(struct event_log **out, const char *state_dir, const char *ru
       rc = -errno;
       snprintf(err, errlen, "cannot open the events file %s: %s", copy, strerror(errno));
       close(log->fd);
-      unlink(log->path);
+      if (flags & O_EXCL)
+        unlink(log->path);
       goto fail;
     }
     log->copy_owned = true;
@@ -70,6 +70,25 @@ fail:
   free(log->run_id);
   free(log);
   return rc;
+}
+
+int event_log_open(struct event_log **out, const char *state_dir, const char *run_id,
+                   const char *copy, double time_scale, char *err, size_t errlen)
+{
+  int rc = dir_create(state_dir, 0700);
+  if (rc < 0) {
+    snprintf(err, errlen, "cannot create the state directory %s: %s", state_dir, strerror(-rc));
+    return rc;
+  }
+  return open_common(out, xasprintf("%s/%s.jsonl", state_dir, run_id), run_id, O_CREAT | O_EXCL, 0,
+                     copy, time_scale, err, errlen);
+}
+
+int event_log_reopen(struct event_log **out, const char *path, const char *run_id,
+                     uint64_t last_sequence, const char *copy, double time_scale, char *err,
+                     size_t errlen)
+{
+  return open_common(out, xstrdup(path), run_id, 0, last_sequence, copy, time_scale, err, errlen);
 }
 
 void event_log_close(struct event_log *log)

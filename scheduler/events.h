@@ -18,6 +18,10 @@ struct event_log;
  * (stdout) or a file path (appended to). */
 int event_log_open(struct event_log **out, const char *state_dir, const char *run_id,
                    const char *copy, double time_scale, char *err, size_t errlen);
+/* Appends to an existing journal (--resume): sequence numbers go on after `last_sequence`. */
+int event_log_reopen(struct event_log **out, const char *path, const char *run_id,
+                     uint64_t last_sequence, const char *copy, double time_scale, char *err,
+                     size_t errlen);
 void event_log_close(struct event_log *log);
 const char *event_log_path(const struct event_log *log);
 const char *event_log_run_id(const struct event_log *log);

@@ -140,6 +140,11 @@ static void after_routing_engines(struct device *dv, const struct transport_resu
     post_issu_start(dv);
     return;
   }
+  if (dv->resumed && dv->phase == PH_VALIDATE) {
+    /* Journaled, never started: the crash came between the journal and the router. */
+    device_restart(dv);
+    return;
+  }
   device_note(dv, device_out_line(dv, "Current state"));
   device_fail(dv, "state-unknown", "unknown",
               "the router reports no ISSU running, yet re%d (the original master) is still "

@@ -109,6 +109,48 @@ static void reboot_old_master(struct device *dv)
   device_with_session(dv, reboot_old_master_now);
 }
 
+/* Before rebooting the old master, look: already back on the target (a resumed run whose reboot
+ * went out before the crash), or still rebooting, means no second reboot. */
+static void examine_versions(struct device *dv, const struct transport_result *r)
+{
+  struct junos_versions v;
+  int old = dv->orig_master;
+  if (r->error != TRANSPORT_OK || !junos_parse_versions(L(dv), dv->out.n, &v)) {
+    device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_examine);
+    return;
+  }
+  if (strcmp(v.version[old], dv->run->p->target.version) == 0)
+    after_old_master(dv);
+  else if (v.unreachable[old])
+    device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_poll);
+  else
+    reboot_old_master(dv);
+}
+
+static void examine_state(struct device *dv, const struct transport_result *r)
+{
+  struct junos_re_status st;
+  int old = dv->orig_master;
+  if (r->error != TRANSPORT_OK || !junos_parse_routing_engines(L(dv), dv->out.n, &st)) {
+    device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_examine);
+    return;
+  }
+  if (!st.re[old].up) /* rebooting: our reboot went out */
+    device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_poll);
+  else
+    device_exec(dv, "show version invoke-on all-routing-engines", NULL, examine_versions);
+}
+
+static void old_master_examine_now(struct device *dv)
+{
+  device_exec(dv, "show chassis routing-engine", NULL, examine_state);
+}
+
+void old_master_examine(struct device *dv)
+{
+  device_with_session(dv, old_master_examine_now);
+}
+
 void post_issu_start(struct device *dv)
 {
   const struct policy *p = dv->run->p;
@@ -128,7 +170,7 @@ void post_issu_start(struct device *dv)
     if (dv->phase < PH_OLD_MASTER_UPGRADE)
       device_set_phase(dv, PH_OLD_MASTER_UPGRADE, NULL);
     device_set_phase(dv, PH_OLD_MASTER_REBOOT, NULL);
-    reboot_old_master(dv);
+    old_master_examine(dv);
     return;
   }
 }
@@ -209,6 +251,12 @@ static void switch_check_now(struct device *dv)
 static void switch_check(struct device *dv)
 {
   device_with_session(dv, switch_check_now);
+}
+
+void switchback_resume(struct device *dv)
+{
+  /* The switch may have happened before the crash: ask who is master before switching. */
+  device_with_session(dv, ask_master);
 }
 
 static void switchback_start(struct device *dv)

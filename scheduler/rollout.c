@@ -4,6 +4,7 @@
  * routers actually in flight, the failure budget (halt: no new starts, in-flight routers
  * finish), and the run's start and end events. Everything happens on one libuv loop.
  */
+#include "scheduler/journal.h"
 #include "scheduler/sched_internal.h"
 
 #include <signal.h>
@@ -434,13 +435,27 @@ void rollout_device_finished(struct rollout *run, struct device *dv)
 
 /* ---- the run ---- */
 
-static void run_started(struct rollout *run)
+static void run_started(struct rollout *run, const struct journal_state *resumed)
 {
   const struct rollout_options *o = run->o;
-  cJSON *ev = event_new(run->log, "info", "run-started", NULL, "%s %s: %zu routers, target %s",
+  cJSON *ev = event_new(run->log, "info", "run-started", NULL, "%s %s: %zu routers, target %s%s",
                         o->check_only ? "check" : "run", event_log_run_id(run->log), run->ndev,
-                        run->p->target.version);
+                        run->p->target.version, resumed ? " (resumed from its journal)" : "");
   cJSON *is = event_issu(ev);
+  char ih[32] = "", ph[32] = "";
+  if (o->inventory_path)
+    journal_file_hash(o->inventory_path, ih, sizeof ih);
+  if (o->policy_path)
+    journal_file_hash(o->policy_path, ph, sizeof ph);
+  /* What --resume checks: the same files, so a resume cannot run a different rollout. */
+  cJSON_AddStringToObject(is, "inventory_hash", ih);
+  cJSON_AddStringToObject(is, "policy_hash", ph);
+  cJSON_AddStringToObject(is, "limit", o->limit ? o->limit : "");
+  if (resumed) {
+    cJSON_AddBoolToObject(is, "resumed", true);
+    cJSON_AddNumberToObject(is, "resumed_after_sequence", (double)resumed->last_sequence);
+    cJSON_AddBoolToObject(is, "journal_was_cut", resumed->cut);
+  }
   cJSON_AddStringToObject(is, "command", o->check_only ? "check" : "run");
   cJSON_AddStringToObject(is, "inventory", o->inventory_path ? o->inventory_path : "");
   cJSON_AddStringToObject(is, "policy", o->policy_path ? o->policy_path : "");
@@ -449,7 +464,7 @@ static void run_started(struct rollout *run)
   cJSON_AddNumberToObject(is, "time_scale", run->scale);
   cJSON_AddStringToObject(is, "version", ISSU_VERSION);
   rollout_emit(run, ev);
-  if (o->check_only)
+  if (o->check_only || resumed)
     return;
   ev = event_new(run->log, "info", "plan-computed", NULL, "plan: %zu waves, makespan %llu s",
                  run->plan->nwaves, (unsigned long long)run->plan->makespan_s);
@@ -513,6 +528,80 @@ static void close_walk(uv_handle_t *h, void *arg)
     uv_close(h, NULL);
 }
 
+/* A resume continues the same rollout: the same inventory and policy, or the operator says so. */
+static int resume_check(const struct rollout_options *o, const struct journal_state *js, char *err,
+                        size_t errlen)
+{
+  char ih[32] = "", ph[32] = "";
+  journal_file_hash(o->inventory_path, ih, sizeof ih);
+  journal_file_hash(o->policy_path, ph, sizeof ph);
+  const char *changed = strcmp(ih, js->inventory_hash ? js->inventory_hash : "") != 0
+                            ? o->inventory_path
+                        : strcmp(ph, js->policy_hash ? js->policy_hash : "") != 0 ? o->policy_path
+                                                                                  : NULL;
+  if (changed && !o->accept_changed_config) {
+    snprintf(err, errlen,
+             "%s changed since run %s started; resuming would run a different rollout. Restore "
+             "it, or add --accept-changed-config if the change is meant",
+             changed, js->run_id);
+    return -1;
+  }
+  if (strcmp(o->limit ? o->limit : "", js->limit ? js->limit : "") != 0 &&
+      !o->accept_changed_config) {
+    snprintf(err, errlen, "run %s was started with --limit '%s'; resume it with the same limit",
+             js->run_id, js->limit ? js->limit : "");
+    return -1;
+  }
+  return 0;
+}
+
+/* Rebuilds the run from its journal: finished routers stay finished (failed ones count against
+ * the budget unless --retry-failed), routers in flight are asked where they stand and continued,
+ * approved gates stay approved. */
+static void resume_devices(struct rollout *run, const struct journal_state *js)
+{
+  for (size_t w = 0; w < run->nwaves && w < js->napproved; w++)
+    if (js->approved[w])
+      run->gate_approved[w] = run->gate_announced[w] = true;
+  for (size_t i = 0; i < run->ndev; i++) {
+    struct device *dv = &run->dev[i];
+    const struct journal_host *h = journal_host(js, dv->name);
+    if (h == NULL || !h->started)
+      continue;
+    bool failed = h->finished && strcmp(h->result, "failed") == 0;
+    if (h->finished && !(failed && run->o->retry_failed)) {
+      dv->started = dv->finished = true;
+      run->wave_started[dv->wave] = true;
+      run->wave_done[dv->wave]++;
+      if (failed) {
+        dv->outcome = "failure";
+        run->failed++;
+        run->wave_failed[dv->wave]++;
+      } else if (strcmp(h->result, "skipped") == 0)
+        run->skipped++;
+      else
+        run->done++;
+      continue;
+    }
+    if (h->finished)
+      continue; /* failed, and --retry-failed: queued again */
+    /* In flight when the last run ended. */
+    dv->orig_master = h->orig_master;
+    memcpy(dv->before, h->before, sizeof dv->before);
+    run->wave_started[dv->wave] = true;
+    run_limits_take(run->limits, dv->pos);
+    run->in_flight++;
+    device_resume(dv, h->phase);
+  }
+  /* The wave to go on with: the first one not finished. */
+  while (run->wave < run->nwaves) {
+    size_t w = run->wave;
+    if (run->wave_done[w] < run->plan->waves[w].nhosts)
+      break;
+    run->wave++;
+  }
+}
+
 int rollout_run(const struct policy *p, const struct inventory *inv, const struct plan *plan,
                 const struct targets *targets, const struct rollout_options *o)
 {
@@ -549,6 +638,7 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
   run.wave_first[plan->nwaves] = pos;
   int code = ISSU_EXIT_INTERNAL;
   bool loop_live = false, handles_live = false;
+  struct journal_state js = {0};
   struct diag d = {0};
   char err[512], id[64];
   if (o->run_id == NULL)
@@ -564,11 +654,30 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
     goto out;
   }
   loop_live = true;
+  bool resuming = o->resume != NULL;
+  if (resuming) {
+    if (journal_load(o->resume, &js, err, sizeof err) < 0) {
+      fprintf(stderr, "issu-fleet: %s\n", err);
+      code = ISSU_EXIT_USAGE;
+      goto out;
+    }
+    if (js.cut)
+      fprintf(stderr,
+              "issu-fleet: %s ended in the middle of a line (a crash or a full disk); it was read "
+              "up to its last whole line (line %zu) and the cut line dropped\n",
+              o->resume, js.lines);
+    if (resume_check(o, &js, err, sizeof err) < 0) {
+      fprintf(stderr, "issu-fleet: %s\n", err);
+      code = ISSU_EXIT_USAGE;
+      goto out;
+    }
+    snprintf(id, sizeof id, "%s", js.run_id);
+  }
+  const char *run_id = resuming ? id : o->run_id ? o->run_id : id;
   const char **names = xcalloc(run.ndev + 1, sizeof *names);
   for (size_t i = 0; i < run.ndev; i++)
     names[i] = run.dev[i].name;
-  int locked = state_locks_take(state_dir, o->run_id ? o->run_id : id, names, run.ndev, &run.locks,
-                                err, sizeof err);
+  int locked = state_locks_take(state_dir, run_id, names, run.ndev, &run.locks, err, sizeof err);
   free(names);
   if (locked < 0) {
     fprintf(stderr, "issu-fleet: %s\n", err);
@@ -576,8 +685,7 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
     goto out;
   }
   if (!o->check_only) {
-    char *path = o->control ? xstrdup(o->control)
-                            : xasprintf("%s/%s.sock", state_dir, o->run_id ? o->run_id : id);
+    char *path = o->control ? xstrdup(o->control) : xasprintf("%s/%s.sock", state_dir, run_id);
     int crc = control_start(&run, path, err, sizeof err);
     free(path);
     if (crc < 0) {
@@ -586,8 +694,11 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
       goto out;
     }
   }
-  if (event_log_open(&run.log, state_dir, o->run_id ? o->run_id : id, o->events, run.scale, err,
-                     sizeof err) < 0) {
+  int lrc =
+      resuming ? event_log_reopen(&run.log, o->resume, run_id, js.last_sequence, o->events,
+                                  run.scale, err, sizeof err)
+               : event_log_open(&run.log, state_dir, run_id, o->events, run.scale, err, sizeof err);
+  if (lrc < 0) {
     fprintf(stderr, "issu-fleet: %s\n", err);
     code = ISSU_EXIT_USAGE;
     goto out;
@@ -613,7 +724,9 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
   if (o->progress)
     fprintf(o->progress, "%s %s: %zu routers; journal %s\n", o->check_only ? "check" : "run",
             event_log_run_id(run.log), run.ndev, event_log_path(run.log));
-  run_started(&run);
+  run_started(&run, resuming ? &js : NULL);
+  if (resuming)
+    resume_devices(&run, &js);
   pump(&run);
   /* Runs until nothing is in flight and nothing more may start. */
   while (true) {
@@ -655,6 +768,7 @@ out:
   for (size_t i = 0; i < run.ndev; i++)
     device_free(&run.dev[i]);
   diag_free(&d);
+  journal_state_free(&js);
   event_log_close(run.log);
   state_locks_release(run.locks);
   run_limits_free(run.limits);

@@ -78,6 +78,8 @@ struct device {
   char evidence[EVIDENCE_LINES][300]; /* the router's last words, a ring */
   unsigned nevidence;
 
+  bool resumed; /* continued from a journal: the router is asked before anything is done */
+
   /* the end */
   const char *outcome; /* success, failure, unknown */
   char error_code[48];
@@ -154,6 +156,10 @@ int rollout_emit(struct rollout *run, cJSON *ev);
 
 /* ---- device.c: the state machine ---- */
 void device_start(struct device *dv);
+/* Continues a router the journal shows in flight in `phase`: asks it where it stands first. */
+void device_resume(struct device *dv, enum junos_phase phase);
+/* Starts a router over from connect (its ISSU was journaled but never reached the router). */
+void device_restart(struct device *dv);
 void device_free(struct device *dv);
 /* Stops watching the router (its session closed, its timers stopped) without touching it. */
 void device_detach(struct device *dv);
@@ -190,6 +196,9 @@ void issu_poll(struct device *dv);
 
 /* ---- post_issu.c ---- */
 void post_issu_start(struct device *dv);
+/* For a resumed router in old-master-reboot or switchback: look before acting again. */
+void old_master_examine(struct device *dv);
+void switchback_resume(struct device *dv);
 void verify_start(struct device *dv);
 
 #endif

@@ -19,6 +19,10 @@ struct rollout_options {
   const char *control;   /* the control socket; NULL: STATE_DIR/RUN_ID.sock */
   double time_scale;     /* policy durations are divided by this (simulated labs); 1 = real */
   bool check_only;
+  const char *resume;         /* a journal to continue (--resume), or NULL */
+  bool retry_failed;          /* --resume: routers that failed start again */
+  bool accept_changed_config; /* --resume: even if the inventory or policy changed */
+  const char *limit;          /* --limit, recorded in the journal */
   bool stop_at_window_end;
   /* end the run (exit 4) when the window closes, instead of waiting */ /* connect and preflight
                                                                            only; change nothing

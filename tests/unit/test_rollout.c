@@ -517,9 +517,11 @@ Test(rollout, a_router_with_an_issu_already_running_is_never_given_a_second, .ti
 /* Starts `issu-fleet run` in the background (output in DIR/run.log); returns its pid. */
 static pid_t run_in_background(const char *extra)
 {
-  char *cmd = xasprintf("exec %s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
-                        "--state-dir %s/state --run-id t --yes %s >%s/run.log 2>&1 </dev/null",
-                        ISSU_BINARY, dir, dir, dir, extra ? extra : "", dir);
+  bool resume = extra && strstr(extra, "--resume");
+  char *cmd =
+      xasprintf("exec %s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
+                "--state-dir %s/state %s --yes %s >>%s/run.log 2>&1 </dev/null",
+                ISSU_BINARY, dir, dir, dir, resume ? "" : "--run-id t", extra ? extra : "", dir);
   pid_t pid = fork();
   cr_assert_geq(pid, 0);
   if (pid == 0) {
@@ -672,5 +674,88 @@ Test(rollout, no_router_starts_outside_the_window_and_stop_at_window_end_ends_th
   cr_expect_eq(count_action(&j, "device-started", NULL), 1, "only the canary started");
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "success",
                    "the router in flight when the window closed finished");
+  journal_free(&j);
+}
+
+/* ---- crashes and --resume ---- */
+
+Test(rollout, kill_9_at_any_moment_then_resume_completes_and_upgrades_nobody_twice, .timeout = 600,
+     .fini = lab_stop)
+{
+  lab_start(4, 1, NULL);
+  write_policy("waves: {canary: 1, serial: [1], soak: 1m}\n");
+  /* Killed in preflight, mid-ISSU, in the switchover, in the old master's reboot, between waves;
+   * each time resumed. Each marker is waited for on the journal, never on the clock. */
+  static const char *const moments[] = {
+      "\"phase\":\"preflight\"",
+      "\"phase\":\"backup-upgrade\"",
+      "device-reconnected",
+      "\"phase\":\"old-master-reboot\"",
+      "soak-started",
+  };
+  pid_t pid = run_in_background(NULL);
+  char *out;
+  for (size_t m = 0; m < ARRAY_LEN(moments); m++) {
+    int before = 0;
+    if (sh(&out, "grep -c -- '%s' %s/state/t.jsonl", moments[m], dir) == 0)
+      before = atoi(out);
+    free(out);
+    bool seen = false;
+    for (int i = 0; i < 2400 && !seen; i++) {
+      if (sh(&out, "grep -c -- '%s' %s/state/t.jsonl", moments[m], dir) == 0)
+        seen = atoi(out) > before;
+      free(out);
+      if (!seen)
+        pause_ms(50);
+    }
+    cr_assert(seen, "the run reached %s", moments[m]);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    pid = run_in_background("--resume t");
+  }
+  cr_expect_eq(wait_exit(pid), 0, "the resumed run completes");
+  struct journal j = journal_read(); /* also checks that sequence numbers strictly increase */
+  cr_expect_eq(count_action(&j, "run-started", NULL), ARRAY_LEN(moments) + 1);
+  cr_expect_eq(count_action(&j, "device-finished", NULL), 4, "each router finished once");
+  journal_free(&j);
+  cJSON *all = lab_status(), *st;
+  cJSON_ArrayForEach(st, all)
+  {
+    cr_expect_str_eq(str_at(st, "re0_version", NULL), TARGET, "%s", str_at(st, "name", NULL));
+    cr_expect_str_eq(str_at(st, "re1_version", NULL), TARGET, "%s", str_at(st, "name", NULL));
+    cr_expect_eq(starts_of(st), 1, "%s: exactly one ISSU", str_at(st, "name", NULL));
+  }
+  cJSON_Delete(all);
+}
+
+Test(rollout, resume_refuses_a_changed_policy_and_reads_a_cut_journal, .timeout = 300,
+     .fini = lab_stop)
+{
+  lab_start(2, 1, NULL);
+  write_policy("waves: {canary: 1, serial: [1], soak: 0, approve: [wave-1]}\n");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("gate-waiting"));
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  char *out;
+  /* A crash cut the last line in half. */
+  sh(NULL, "printf '{\"@timestamp\":\"2026-11-24T01:0' >> %s/state/t.jsonl", dir);
+  sh(NULL, "echo '# edited' >> %s/test.yaml", dir);
+  int rc = sh(&out,
+              "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir "
+              "%s/state --resume t --yes </dev/null",
+              ISSU_BINARY, dir, dir, dir);
+  cr_expect_eq(rc, 2, "%s", out);
+  cr_expect(strstr(out, "changed since run t started"), "%s", out);
+  cr_expect(strstr(out, "ended in the middle of a line"), "%s", out);
+  free(out);
+  /* Approved gates stay approved: approve, kill, resume: wave-1 goes on without a new gate. */
+  pid = run_in_background("--resume t --accept-changed-config");
+  cr_assert(journal_has("\"resumed\":true"));
+  cr_expect_eq(ctl(&out, "approve"), 0, "%s", out);
+  free(out);
+  cr_expect_eq(wait_exit(pid), 0);
+  struct journal j = journal_read();
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-2"), "issu", "result"), "done");
   journal_free(&j);
 }
