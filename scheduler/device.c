@@ -22,22 +22,22 @@ static const struct {
     [PH_CONNECT] = {TIMEOUT_CONNECT, 30000, "connect-timeout"},
     [PH_PREFLIGHT] = {TIMEOUT_PREFLIGHT, 60000, "phase-timeout"},
     [PH_STAGE] = {TIMEOUT_STAGE, 60000, "phase-timeout"},
-    [PH_VALIDATE] = {TIMEOUT_VALIDATE, 60000, "phase-timeout"},
-    [PH_BACKUP_UPGRADE] = {TIMEOUT_BACKUP_UPGRADE, 60000, "phase-timeout"},
-    [PH_BACKUP_REBOOT] = {TIMEOUT_BACKUP_REBOOT, 60000, "backup-no-return"},
-    [PH_DAEMONS] = {TIMEOUT_DAEMONS, 60000, "phase-timeout"},
-    [PH_FRU_UPGRADE] = {TIMEOUT_FRU_UPGRADE, 60000, "phase-timeout"},
-    [PH_SWITCHOVER] = {TIMEOUT_SWITCHOVER, 60000, "phase-timeout"},
-    [PH_OLD_MASTER_UPGRADE] = {TIMEOUT_OLD_MASTER_UPGRADE, 60000, "phase-timeout"},
-    [PH_OLD_MASTER_REBOOT] = {TIMEOUT_OLD_MASTER_REBOOT, 60000, "old-master-no-return"},
-    [PH_SWITCHBACK] = {TIMEOUT_SWITCHBACK, 60000, "phase-timeout"},
+    [PH_VALIDATE] = {TIMEOUT_VALIDATE, 30000, "phase-timeout"},
+    [PH_BACKUP_UPGRADE] = {TIMEOUT_BACKUP_UPGRADE, 30000, "phase-timeout"},
+    [PH_BACKUP_REBOOT] = {TIMEOUT_BACKUP_REBOOT, 30000, "backup-no-return"},
+    [PH_DAEMONS] = {TIMEOUT_DAEMONS, 30000, "phase-timeout"},
+    [PH_FRU_UPGRADE] = {TIMEOUT_FRU_UPGRADE, 30000, "phase-timeout"},
+    [PH_SWITCHOVER] = {TIMEOUT_SWITCHOVER, 30000, "phase-timeout"},
+    [PH_OLD_MASTER_UPGRADE] = {TIMEOUT_OLD_MASTER_UPGRADE, 30000, "phase-timeout"},
+    [PH_OLD_MASTER_REBOOT] = {TIMEOUT_OLD_MASTER_REBOOT, 30000, "old-master-no-return"},
+    [PH_SWITCHBACK] = {TIMEOUT_SWITCHBACK, 30000, "phase-timeout"},
     [PH_VERIFY] = {TIMEOUT_VERIFY, 60000, "phase-timeout"},
     [PH_DONE] = {TIMEOUT_COUNT, 0, "phase-timeout"},
     [PH_SKIPPED] = {TIMEOUT_COUNT, 0, "phase-timeout"},
     [PH_FAILED] = {TIMEOUT_COUNT, 0, "phase-timeout"},
 };
 
-#define DEVICE_FLOOR_MS 600000
+#define DEVICE_FLOOR_MS 300000
 #define COMMAND_S 300.0
 #define COMMAND_FLOOR_MS 15000
 #define RECONNECT_ATTEMPTS 8
