@@ -491,7 +491,9 @@ Test(rollout, a_wave_over_max_fail_percentage_halts, .timeout = 300, .fini = lab
 Test(rollout, a_router_with_an_issu_already_running_is_never_given_a_second, .timeout = 300,
      .fini = lab_stop)
 {
-  lab_start(1, 1, NULL);
+  /* The hand-started ISSU hangs in fru-upgrade, so it is still running however slowly this
+   * test gets to it (under valgrind, seconds later): no race with its end. */
+  lab_start(1, 1, "--fault mx-ams-1=hang:fru-upgrade");
   write_policy("waves: {canary: 1}\n");
   /* Someone started an ISSU by hand; its session is still watching the console. */
   char *out;
