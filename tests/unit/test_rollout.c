@@ -672,22 +672,16 @@ Test(rollout, no_router_starts_outside_the_window_and_stop_at_window_end_ends_th
      .timeout = 300, .fini = lab_stop)
 {
   lab_start(3, 1, NULL);
-  /* The window opens 3 simulated minutes from now and closes 40 minutes later (UTC), that is
-   * while the canary's ~75-minute upgrade is in flight. */
-  time_t now = time(NULL);
-  char start[8], end[8], body[256];
-  time_t a = now + 3 * 60, b = now + 43 * 60;
-  struct tm tm;
-  gmtime_r(&a, &tm);
-  strftime(start, sizeof start, "%H:%M", &tm);
-  gmtime_r(&b, &tm);
-  strftime(end, sizeof end, "%H:%M", &tm);
+  /* The run's clock starts at 00:57 UTC on a fixed day (never the wall clock); the window opens
+   * at 01:00 and closes at 01:40, that is while the canary's ~75-minute upgrade is in flight. */
+  setenv("ISSU_FLEET_CLOCK_START", "1795395420", 1); /* 2026-11-23T00:57:00Z */
+  char body[256];
   snprintf(body, sizeof body,
            "waves: {canary: 1, serial: [1], soak: 0}\n"
-           "window: {start: \"%s\", end: \"%s\", tz: UTC}\n",
-           start, end);
+           "window: {start: \"01:00\", end: \"01:40\", tz: UTC}\n");
   write_policy(body);
   struct journal j = run_expect("run", "--yes --stop-at-window-end", 4);
+  unsetenv("ISSU_FLEET_CLOCK_START");
   /* In order: closed (waiting), opened, the canary starts, closed (stop), the run ends. */
   const char *want[] = {"window-closed", "window-opened", "device-started", "window-closed",
                         "run-finished"};
