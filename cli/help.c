@@ -66,7 +66,7 @@ static const struct cli_command commands[] = {
      "flight; the failure budget halts the run (no new starts, routers in flight finish).\n"
      "Every phase change is one JSON line in the journal STATE_DIR/RUN_ID.jsonl, written and\n"
      "fsync'ed before the step it records. An ISSU is never aborted and never started twice.\n"
-     "A wave named in waves.approve waits for `issu-fleet ctl SOCKET approve`. The first\n"
+     "A wave named in waves.approve waits for `issu-fleet ctl SOCKET approve`.\n"
      "No router starts outside the policy's maintenance window (routers in flight finish).\n"
      "SIGINT or SIGTERM drains (routers in flight finish, none start; exit 4), a second one\n"
      "detaches (stop watching, leave the routers alone; exit 4). SIGHUP is ignored.\n"
@@ -122,6 +122,26 @@ static const struct cli_command commands[] = {
      "Exit status: 0 done; 1 the run refused (nothing to approve, already paused, ...);\n"
      "2 usage error or the run cannot be reached.\n",
      cmd_ctl},
+    {"report", "report EVENTS.jsonl [--html FILE] [--json]",
+     "summarize a run from its events: routers, phase statistics, waves, failures; timeline",
+     "Reads the events of a run: its journal (STATE_DIR/RUN_ID.jsonl) or an --events file,\n"
+     "also one still being written or cut off by a crash (a line that cannot be read is named\n"
+     "with its line number and skipped). Prints per router the result, the versions before and\n"
+     "after, the duration and the slowest phase; per phase the count, median, p90 and max\n"
+     "across routers; per wave its start, end and soak; every failure with its error code and\n"
+     "the router's own words. `-` reads stdin.\n"
+     "\n"
+     "Options:\n"
+     "      --html FILE   also write the timeline: one self-contained HTML page (no script,\n"
+     "                    no network) with a Gantt chart of every router, grouped by wave,\n"
+     "                    each phase a coloured bar (hover for its duration), soak periods and\n"
+     "                    approval waits shaded, failures marked, and the statistics\n"
+     "      --json        print the summary as one JSON document instead of text\n"
+     "  -h, --help        this text\n"
+     "\n"
+     "Exit status: 0 the report was written; 2 the file cannot be read or holds no event, or\n"
+     "the HTML cannot be written.\n",
+     cmd_report},
     {"inventory", "inventory -i INVENTORY --list [--limit PATTERN]",
      "print the inventory as `ansible-inventory --list` does (JSON)",
      "Reads an Ansible YAML inventory and prints it as `ansible-inventory -i FILE --list`\n"

@@ -40,6 +40,8 @@ enum junos_phase {
 };
 const char *junos_phase_name(enum junos_phase p);
 bool junos_phase_terminal(enum junos_phase p);
+/* The phase named `name` (as junos_phase_name writes it); PH_COUNT if none. */
+enum junos_phase junos_phase_parse(const char *name);
 
 /* ---- lines ---- */
 

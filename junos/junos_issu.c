@@ -42,6 +42,14 @@ bool junos_phase_terminal(enum junos_phase p)
   return p == PH_DONE || p == PH_SKIPPED || p == PH_FAILED;
 }
 
+enum junos_phase junos_phase_parse(const char *name)
+{
+  for (int p = 0; name && p < PH_COUNT; p++)
+    if (strcmp(phase_names[p], name) == 0)
+      return (enum junos_phase)p;
+  return PH_COUNT;
+}
+
 /* ---- cleaning ---- */
 
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",

@@ -34,14 +34,6 @@ static struct journal_host *host_of(struct journal_state *s, const char *name)
   return h;
 }
 
-static enum junos_phase phase_by_name(const char *name)
-{
-  for (int p = 0; p < PH_COUNT; p++)
-    if (strcmp(junos_phase_name((enum junos_phase)p), name) == 0)
-      return (enum junos_phase)p;
-  return PH_COUNT;
-}
-
 static void apply(struct journal_state *s, const cJSON *ev)
 {
   const char *action = str(ev, "event", "action"), *host = str(ev, "host", "name");
@@ -80,13 +72,13 @@ static void apply(struct journal_state *s, const cJSON *ev)
     const char *ph = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(is, "resumed"))
                          ? str(is, "phase", NULL)
                          : NULL;
-    h->phase = ph ? phase_by_name(ph) : PH_QUEUED;
+    h->phase = ph ? junos_phase_parse(ph) : PH_QUEUED;
     if (h->phase == PH_COUNT)
       h->phase = PH_QUEUED;
   } else if (host != NULL && strcmp(action, "phase-changed") == 0) {
     struct journal_host *h = host_of(s, host);
     const char *ph = str(is, "phase", NULL);
-    enum junos_phase p = ph ? phase_by_name(ph) : PH_COUNT;
+    enum junos_phase p = ph ? junos_phase_parse(ph) : PH_COUNT;
     if (p != PH_COUNT && !junos_phase_terminal(p))
       h->phase = p;
     const cJSON *om = cJSON_GetObjectItemCaseSensitive(is, "original_master");
