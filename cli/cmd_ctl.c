@@ -89,13 +89,16 @@ static void print_status(const cJSON *r)
          num(c, "total"), num(r, "budget_left"));
   const cJSON *list = cJSON_GetObjectItemCaseSensitive(r, "in_flight"), *o;
   if (cJSON_GetArraySize(list) > 0)
-    printf("\n%-20s %4s  %-20s %9s %9s\n", "ROUTER", "WAVE", "PHASE", "ELAPSED", "IN PHASE");
+    printf("\n%-20s %4s  %-20s %9s %9s %9s %5s\n", "ROUTER", "WAVE", "PHASE", "ELAPSED", "IN PHASE",
+           "TO GO", "DONE");
   cJSON_ArrayForEach(o, list)
   {
-    char a[32], b[32];
+    char a[32], b[32], c2[32];
     text_duration((uint64_t)num(o, "elapsed_s"), a, sizeof a);
     text_duration((uint64_t)num(o, "phase_elapsed_s"), b, sizeof b);
-    printf("%-20s %4.0f  %-20s %9s %9s\n", str(o, "host"), num(o, "wave"), str(o, "phase"), a, b);
+    text_duration((uint64_t)num(o, "remaining_s"), c2, sizeof c2);
+    printf("%-20s %4.0f  %-20s %9s %9s %9s %4.0f%%\n", str(o, "host"), num(o, "wave"),
+           str(o, "phase"), a, b, c2, num(o, "progress") * 100);
   }
 }
 

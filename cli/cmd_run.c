@@ -204,6 +204,12 @@ static int run_or_check(const char *name, int argc, char **argv)
   a.o.policy_path = a.policy;
   if (a.o.events && strcmp(a.o.events, "-") == 0 && a.o.progress == stdout)
     a.o.progress = stderr;
+  /* The live view only where a human watches: a terminal that can move its cursor. NO_COLOR
+   * (no-color.org: set and not empty) keeps the view and drops the colours. */
+  const char *term = getenv("TERM"), *no_colour = getenv("NO_COLOR");
+  a.o.progress_live =
+      a.o.progress && isatty(fileno(a.o.progress)) && term && *term && strcmp(term, "dumb") != 0;
+  a.o.progress_colour = a.o.progress_live && !(no_colour && *no_colour);
 
   struct diag d = {0};
   struct inventory *inv = NULL;

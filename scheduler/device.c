@@ -117,10 +117,9 @@ bool device_set_phase(struct device *dv, enum junos_phase next, const char *line
     cJSON_AddStringToObject(vb, "re1", dv->before[1]);
   }
   rollout_emit(run, ev);
-  if (run->o->progress)
-    fprintf(run->o->progress, "%-16s wave %-2zu %s -> %s%s%s\n", dv->name, dv->wave,
-            junos_phase_name(prev), junos_phase_name(next), line && *line ? "  | " : "",
-            line && *line ? line : "");
+  if (prev != PH_QUEUED && next != PH_FAILED && !junos_phase_terminal(prev))
+    estimate_learn(run, prev, in_phase);
+  progress_phase(run, dv, prev, next, line);
   if (!junos_phase_terminal(next))
     arm_phase_timer(dv);
   return true;
@@ -201,9 +200,11 @@ static void finish(struct device *dv, enum junos_phase terminal)
   }
   cJSON_AddNumberToObject(is, "reconnects", dv->reconnects);
   rollout_emit(run, ev);
-  if (run->o->progress && !ok)
-    fprintf(run->o->progress, "%-16s FAILED in %s: %s: %s\n", dv->name,
-            junos_phase_name(dv->failed_in), dv->error_code, dv->error_message);
+  if (!ok)
+    progress_line(run, "%-16s FAILED in %s: %s: %s", dv->name, junos_phase_name(dv->failed_in),
+                  dv->error_code, dv->error_message);
+  else if (run->progress && run->o->progress_live)
+    progress_line(run, "%-16s %s", dv->name, dv->phase == PH_SKIPPED ? "skipped" : "done");
   device_detach(dv);
   clear_output(&dv->out);
   rollout_device_finished(run, dv);

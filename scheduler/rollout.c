@@ -34,10 +34,10 @@ int rollout_emit(struct rollout *run, cJSON *ev)
     return 0;
   if (!run->fatal) {
     run->fatal = run->halted = true;
-    fprintf(stderr,
-            "issu-fleet: cannot write the journal %s; no router is started from here on "
-            "(routers in flight are finished)\n",
-            event_log_path(run->log));
+    progress_say(run,
+                 "cannot write the journal %s; no router is started from here on "
+                 "(routers in flight are finished)",
+                 event_log_path(run->log));
   }
   return -1;
 }
@@ -52,8 +52,7 @@ static void halt(struct rollout *run, const char *why)
                 "halting: %s; no new router starts, %zu in flight finish", why, run->in_flight);
   cJSON_AddStringToObject(event_issu(ev), "reason", why);
   rollout_emit(run, ev);
-  if (run->o->progress)
-    fprintf(run->o->progress, "HALT: %s\n", why);
+  progress_line(run, "HALT: %s", why);
 }
 
 static void wave_event(struct rollout *run, size_t w, const char *action)
@@ -69,9 +68,7 @@ static void wave_event(struct rollout *run, size_t w, const char *action)
   if (finished)
     cJSON_AddNumberToObject(is, "failed", (double)run->wave_failed[w]);
   rollout_emit(run, ev);
-  if (run->o->progress)
-    fprintf(run->o->progress, "== wave %zu (%s) %s\n", w, pw->name,
-            finished ? "finished" : "started");
+  progress_line(run, "== wave %zu (%s) %s", w, pw->name, finished ? "finished" : "started");
 }
 
 static bool try_start(struct rollout *run, struct device *dv)
@@ -111,6 +108,7 @@ static void wave_over(struct rollout *run, size_t w)
   cJSON_AddNumberToObject(event_issu(ev), "soak_s", (double)run->p->waves.soak_s);
   rollout_emit(run, ev);
   run->soaking = true;
+  run->soak_until_s = rollout_now(run) + (double)run->p->waves.soak_s;
   uv_timer_start(&run->soak_timer, soak_done, rollout_real_ms(run, (double)run->p->waves.soak_s, 0),
                  0);
 }
@@ -129,8 +127,8 @@ static bool gate_open(struct rollout *run, size_t w)
     cJSON_AddNumberToObject(event_issu(ev), "wave", (double)w);
     cJSON_AddStringToObject(event_issu(ev), "wave_name", name);
     rollout_emit(run, ev);
-    fprintf(stderr, "issu-fleet: wave %zu (%s) waits for approval: issu-fleet ctl %s approve\n", w,
-            name, run->control_path ? run->control_path : "SOCKET");
+    progress_say(run, "wave %zu (%s) waits for approval: issu-fleet ctl %s approve", w, name,
+                 run->control_path ? run->control_path : "SOCKET");
   }
   return false;
 }
@@ -180,10 +178,10 @@ static bool window_allows(struct rollout *run)
                         when, p->window.tz);
   cJSON_AddBoolToObject(event_issu(ev), "stop", stop);
   rollout_emit(run, ev);
-  fprintf(stderr, "issu-fleet: outside the maintenance window: %s (it opens %s %s)\n",
-          stop ? "ending once the routers in flight finish; resume the run in the next window"
-               : "no router starts until it opens",
-          when, p->window.tz);
+  progress_say(run, "outside the maintenance window: %s (it opens %s %s)",
+               stop ? "ending once the routers in flight finish; resume the run in the next window"
+                    : "no router starts until it opens",
+               when, p->window.tz);
   if (stop) {
     run->window_stopped = true;
     uv_timer_stop(&run->window_timer);
@@ -241,10 +239,10 @@ void rollout_drain(struct rollout *run, const char *by)
   cJSON_AddStringToObject(event_issu(ev), "by", by);
   cJSON_AddNumberToObject(event_issu(ev), "in_flight", (double)run->in_flight);
   rollout_emit(run, ev);
-  fprintf(stderr,
-          "issu-fleet: draining (%s): no new router starts; %zu in flight finish. Interrupt "
-          "again to detach (stop watching, leave the routers alone).\n",
-          by, run->in_flight);
+  progress_say(run,
+               "draining (%s): no new router starts; %zu in flight finish. Interrupt "
+               "again to detach (stop watching, leave the routers alone).",
+               by, run->in_flight);
 }
 
 /* Stops watching: records which routers were in flight and where, touches none of them. */
@@ -270,8 +268,8 @@ static void detach(struct rollout *run, const char *by)
   for (size_t i = 0; i < run->ndev; i++)
     if (run->dev[i].started && !run->dev[i].finished)
       device_detach(&run->dev[i]);
-  fprintf(stderr, "issu-fleet: detached (%s); %zu routers were in flight (see the journal %s)\n",
-          by, run->in_flight, event_log_path(run->log));
+  progress_say(run, "detached (%s); %zu routers were in flight (see the journal %s)", by,
+               run->in_flight, event_log_path(run->log));
 }
 
 bool rollout_pause(struct rollout *run, bool pause, const char *by)
@@ -283,7 +281,7 @@ bool rollout_pause(struct rollout *run, bool pause, const char *by)
                         pause ? "paused: no new router starts" : "resumed", by);
   cJSON_AddStringToObject(event_issu(ev), "by", by);
   rollout_emit(run, ev);
-  fprintf(stderr, "issu-fleet: %s (%s)\n", pause ? "paused: no new router starts" : "resumed", by);
+  progress_say(run, "%s (%s)", pause ? "paused: no new router starts" : "resumed", by);
   rollout_pump_later(run);
   return true;
 }
@@ -300,8 +298,7 @@ bool rollout_approve(struct rollout *run, unsigned uid)
   cJSON_AddStringToObject(event_issu(ev), "wave_name", run->plan->waves[w].name);
   cJSON_AddNumberToObject(cJSON_AddObjectToObject(ev, "user"), "id", uid);
   rollout_emit(run, ev);
-  fprintf(stderr, "issu-fleet: wave %zu (%s) approved by uid %u\n", w, run->plan->waves[w].name,
-          uid);
+  progress_say(run, "wave %zu (%s) approved by uid %u", w, run->plan->waves[w].name, uid);
   rollout_pump_later(run);
   return true;
 }
@@ -338,10 +335,9 @@ cJSON *rollout_status(struct rollout *run)
   cJSON_AddNumberToObject(r, "budget_left", (double)(left > 0 ? left : 0));
   double now = rollout_now(run);
   cJSON_AddNumberToObject(r, "elapsed_s", now);
-  /* ETA: the plan's makespan, stretched by how far the run is behind (or ahead of) it. */
-  double planned_end = run->nwaves ? (double)run->plan->waves[w].end_s : 0;
-  double eta = (double)run->plan->makespan_s - planned_end;
-  cJSON_AddNumberToObject(r, "eta_s", eta > 0 ? eta : 0);
+  /* the same figures as the live view (estimate.c): learned from this run's routers */
+  cJSON_AddNumberToObject(r, "eta_s", estimate_run_remaining(run, now));
+  cJSON_AddNumberToObject(r, "router_estimate_s", estimate_device_remaining(run, NULL, now));
   cJSON *list = cJSON_AddArrayToObject(r, "in_flight");
   for (size_t i = 0; i < run->ndev; i++) {
     struct device *dv = &run->dev[i];
@@ -353,6 +349,9 @@ cJSON *rollout_status(struct rollout *run)
     cJSON_AddStringToObject(o, "phase", junos_phase_name(dv->phase));
     cJSON_AddNumberToObject(o, "elapsed_s", now - dv->started_s);
     cJSON_AddNumberToObject(o, "phase_elapsed_s", now - dv->phase_started_s);
+    double to_go = estimate_device_remaining(run, dv, now), elapsed = now - dv->started_s;
+    cJSON_AddNumberToObject(o, "remaining_s", to_go);
+    cJSON_AddNumberToObject(o, "progress", elapsed + to_go > 0 ? elapsed / (elapsed + to_go) : 0);
     cJSON_AddItemToArray(list, o);
   }
   return r;
@@ -724,6 +723,7 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
   if (o->progress)
     fprintf(o->progress, "%s %s: %zu routers; journal %s\n", o->check_only ? "check" : "run",
             event_log_run_id(run.log), run.ndev, event_log_path(run.log));
+  progress_open(&run);
   run_started(&run, resuming ? &js : NULL);
   if (resuming)
     resume_devices(&run, &js);
@@ -746,9 +746,11 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
       }
     }
   }
+  progress_close(&run);
   code = run_finished(&run);
 out:
   if (loop_live) {
+    progress_close(&run);
     control_stop(&run);
     if (handles_live) {
       close_cb(&run.close_timer); /* sessions still waiting to be closed */

@@ -123,6 +123,11 @@ struct rollout {
   bool paused;
   bool *gate_approved;  /* per wave */
   bool *gate_announced; /* per wave: gate-waiting written */
+  /* estimate.c: what each phase took in this run, to learn the ETA from */
+  double phase_sum[PH_COUNT];
+  unsigned phase_n[PH_COUNT];
+  double soak_until_s;       /* run clock: when the running soak ends */
+  struct progress *progress; /* progress.c: what stderr shows, or NULL */
 };
 
 /* ---- locks.c ---- */
@@ -132,6 +137,24 @@ struct state_locks;
 int state_locks_take(const char *state_dir, const char *run_id, const char *const *hosts,
                      size_t nhosts, struct state_locks **out, char *err, size_t errlen);
 void state_locks_release(struct state_locks *l);
+
+/* ---- estimate.c: expected durations, learned from this run's routers ---- */
+void estimate_learn(struct rollout *run, enum junos_phase phase, double seconds);
+double estimate_phase(const struct rollout *run, enum junos_phase p);
+/* A router's time to go (NULL: a whole router not started yet). */
+double estimate_device_remaining(const struct rollout *run, const struct device *dv, double now);
+double estimate_run_remaining(const struct rollout *run, double now);
+
+/* ---- progress.c: the human view on stderr (live on a terminal, plain lines otherwise) ---- */
+void progress_open(struct rollout *run);
+/* A lasting line (printed above the live view, which is then redrawn). */
+void progress_line(struct rollout *run, const char *fmt, ...) ISSU_PRINTF(2, 3);
+/* What the operator must see even with --quiet (a gate waits, a drain, the window): through the
+ * live view when there is one, else a plain stderr line. */
+void progress_say(struct rollout *run, const char *fmt, ...) ISSU_PRINTF(2, 3);
+void progress_phase(struct rollout *run, const struct device *dv, enum junos_phase prev,
+                    enum junos_phase next, const char *line);
+void progress_close(struct rollout *run);
 
 /* ---- rollout.c ---- */
 void rollout_pump_later(struct rollout *run);

@@ -13,22 +13,21 @@
 
 struct rollout_options {
   const char *inventory_path, *policy_path;
-  const char *state_dir; /* journal directory; default ./.issu-fleet */
-  const char *events;    /* NULL, "-" (stdout) or a file: a copy of the stream */
-  const char *run_id;    /* NULL: r-YYYYMMDDTHHMMSSZ */
-  const char *control;   /* the control socket; NULL: STATE_DIR/RUN_ID.sock */
-  double time_scale;     /* policy durations are divided by this (simulated labs); 1 = real */
-  bool check_only;
+  const char *state_dir;      /* journal directory; default ./.issu-fleet */
+  const char *events;         /* NULL, "-" (stdout) or a file: a copy of the stream */
+  const char *run_id;         /* NULL: r-YYYYMMDDTHHMMSSZ */
+  const char *control;        /* the control socket; NULL: STATE_DIR/RUN_ID.sock */
+  double time_scale;          /* policy durations are divided by this (simulated labs); 1 = real */
+  bool check_only;            /* connect and preflight only; change nothing */
   const char *resume;         /* a journal to continue (--resume), or NULL */
   bool retry_failed;          /* --resume: routers that failed start again */
   bool accept_changed_config; /* --resume: even if the inventory or policy changed */
   const char *limit;          /* --limit, recorded in the journal */
-  bool stop_at_window_end;
-  /* end the run (exit 4) when the window closes, instead of waiting */ /* connect and preflight
-                                                                           only; change nothing
-                                                                         */
+  bool stop_at_window_end;    /* end the run (exit 4) when the window closes, not wait */
   bool accept_new_host_keys;
-  FILE *progress; /* human lines (stderr), or NULL */
+  FILE *progress;       /* human lines (stderr), or NULL (--quiet) */
+  bool progress_live;   /* a terminal: the live view that redraws in place */
+  bool progress_colour; /* colours in the live view (not with NO_COLOR) */
 };
 
 /* Transport settings of every selected host, from the inventory; reports bad ones (naming the
