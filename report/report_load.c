@@ -464,8 +464,12 @@ int report_load(const char *path, struct report **out, char *err, size_t errlen)
       free(buf);
       return -1;
     }
-  } else if (text_read_file(path, REPORT_MAX_BYTES, &buf, &len, err, errlen) != 0) {
-    return -1;
+  } else {
+    char why[400];
+    if (text_read_file(path, REPORT_MAX_BYTES, &buf, &len, why, sizeof why) != 0) {
+      snprintf(err, errlen, "%s: %s", path, why);
+      return -1;
+    }
   }
   struct report *r = report_from_buffer(path, buf ? buf : "", len);
   free(buf);

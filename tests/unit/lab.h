@@ -12,6 +12,7 @@
 #include <string.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -78,6 +79,28 @@ static void lab_stop(void)
   sh(NULL, "%s lab down %s", JUNOS_SIM_BINARY, dir);
   sh(NULL, "rm -rf %s", dir);
   dir[0] = '\0';
+}
+
+/* Writes DIR/test.yaml: the lab's target section (package, sha256, source), then `body`. */
+__attribute__((unused)) static void write_policy(const char *body)
+{
+  char path[400], line[1024];
+  snprintf(path, sizeof path, "%s/rollout.yaml", dir);
+  FILE *in = fopen(path, "r");
+  cr_assert_not_null(in);
+  snprintf(path, sizeof path, "%s/test.yaml", dir);
+  FILE *out = fopen(path, "w");
+  cr_assert_not_null(out);
+  bool in_target = false;
+  while (fgets(line, sizeof line, in)) {
+    if (line[0] != ' ' && line[0] != '#')
+      in_target = strncmp(line, "target:", 7) == 0;
+    if (in_target)
+      fputs(line, out);
+  }
+  fputs(body, out);
+  fclose(in);
+  fclose(out);
 }
 
 __attribute__((unused)) static cJSON *status_of(const char *router)

@@ -20,28 +20,6 @@ static const char *const ordered_phases[] = {
     "old-master-reboot", "switchback", "verify",      "done",
 };
 
-/* Writes DIR/test.yaml: the lab's target section (package, sha256, source), then `body`. */
-static void write_policy(const char *body)
-{
-  char path[400], line[1024];
-  snprintf(path, sizeof path, "%s/rollout.yaml", dir);
-  FILE *in = fopen(path, "r");
-  cr_assert_not_null(in);
-  snprintf(path, sizeof path, "%s/test.yaml", dir);
-  FILE *out = fopen(path, "w");
-  cr_assert_not_null(out);
-  bool in_target = false;
-  while (fgets(line, sizeof line, in)) {
-    if (line[0] != ' ' && line[0] != '#')
-      in_target = strncmp(line, "target:", 7) == 0;
-    if (in_target)
-      fputs(line, out);
-  }
-  fputs(body, out);
-  fclose(in);
-  fclose(out);
-}
-
 /* Runs issu-fleet with the lab's inventory and DIR/test.yaml; returns the exit code. */
 static int issu_fleet(char **out, const char *command, const char *extra)
 {
@@ -603,6 +581,9 @@ Test(rollout, a_gate_waits_for_ctl_approve_and_ctl_steers_the_run, .timeout = 30
   cr_expect(strstr(out, "wave-1"), "%s", out);
   free(out);
   cr_assert(journal_has("\"host\":{\"name\":\"mx-ams-2\"}"), "wave-1 started after approval");
+  cr_expect_eq(ctl(&out, "status"), 0, "%s", out);
+  cr_expect(strstr(out, "to go") && strstr(out, "TO GO"), "status shows the estimate: %s", out);
+  free(out);
   cr_expect_eq(ctl(&out, "drain"), 0, "%s", out);
   free(out);
   cr_expect_eq(wait_exit(pid), 4, "drained: exit 4");
