@@ -20,6 +20,8 @@ struct cli_command {
 const struct cli_command *cli_find(const char *name);
 void cli_usage(FILE *out);
 void cli_command_help(const struct cli_command *cmd, FILE *out);
+/* The man page (roff), from the same table as --help: `issu-fleet --man > issu-fleet.1`. */
+void cli_man(FILE *out);
 /* Prints "issu-fleet NAME: message" and a pointer to --help; returns the usage exit code. */
 int cli_usage_error(const char *name, const char *fmt, ...) ISSU_PRINTF(2, 3);
 

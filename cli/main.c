@@ -21,6 +21,10 @@ int main(int argc, char **argv)
       cli_usage(stdout);
     return ISSU_EXIT_OK;
   }
+  if (strcmp(name, "--man") == 0) {
+    cli_man(stdout);
+    return fflush(stdout) == 0 ? ISSU_EXIT_OK : ISSU_EXIT_USAGE;
+  }
   if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
     printf("issu-fleet %s\n", ISSU_VERSION);
     return ISSU_EXIT_OK;

@@ -69,6 +69,27 @@ Test(cli, version_and_help_exit_zero)
   free(out);
 }
 
+Test(cli, the_man_page_is_the_help_text_and_is_up_to_date)
+{
+  char *out, *doc, err[256];
+  size_t len;
+  cr_assert_eq(run_to("--man", &out, true), 0);
+  cr_assert_eq(
+      text_read_file(ISSU_SOURCE_DIR "/docs/issu-fleet.1", 1 << 20, &doc, &len, err, sizeof err), 0,
+      "%s", err);
+  cr_expect_str_eq(out, doc,
+                   "docs/issu-fleet.1 is out of date: build/issu-fleet --man > "
+                   "docs/issu-fleet.1");
+  /* every subcommand and each of its options is in it */
+  static const char *const words[] = {
+      ".SS plan",      ".SS check",       ".SS run",      ".SS ctl",         ".SS report",
+      ".SS inventory", "\\-\\-html FILE", "\\-\\-resume", ".SH EXIT STATUS", "NO_COLOR"};
+  for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+    cr_expect(strstr(out, words[i]), "the man page lacks %s", words[i]);
+  free(out);
+  free(doc);
+}
+
 Test(cli, usage_errors_exit_2_and_say_what_is_missing)
 {
   char *out;
