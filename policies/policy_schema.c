@@ -297,9 +297,51 @@ static void cell(FILE *out, const char *s)
   }
 }
 
+/* One example per key for the reference, as it is written in a policy file. */
+static const struct {
+  const char *key, *example;
+} examples[] = {
+    {"target.version", "`version: 23.4R2-S3.7`"},
+    {"target.package", "`package: /var/tmp/junos-install-mx-x86-64-23.4R2-S3.7.tgz`"},
+    {"target.sha256", "`sha256: 0b6dc6d3...1a15ec9` (all 64 digits)"},
+    {"target.source", "`source: /srv/images/junos-install-mx-x86-64-23.4R2-S3.7.tgz`"},
+    {"issu.options", "`options: [no-tcp-syn-check]`"},
+    {"issu.old_master", "`old_master: reboot`"},
+    {"issu.switchback", "`switchback: false`"},
+    {"issu.timeouts", "`timeouts: {validate: 15m, device: 2h}`"},
+    {"waves.canary", "`canary: [mx-ams-1]`, `canary: 2`, `canary: \"5%\"`"},
+    {"waves.serial", "`serial: [1, 5, \"25%\"]`"},
+    {"waves.mode", "`mode: rolling`"},
+    {"waves.soak", "`soak: 15m`"},
+    {"waves.approve", "`approve: [canary, wave-1]`"},
+    {"waves.order", "`order: sorted`"},
+    {"waves.seed", "`seed: 42`"},
+    {"limits.max_parallel", "`max_parallel: 8`"},
+    {"limits.per", "`per: {site: 1, region: \"25%\"}`"},
+    {"limits.exclusive", "`exclusive: [pair]`"},
+    {"failures.max_failed", "`max_failed: 2`"},
+    {"failures.max_fail_percentage", "`max_fail_percentage: 20`"},
+    {"window.days", "`days: [sat, sun]`"},
+    {"window.start", "`start: \"01:00\"`"},
+    {"window.end", "`end: \"05:00\"`"},
+    {"window.tz", "`tz: Europe/Amsterdam`"},
+    {"estimate", "`estimate: 45m`"},
+};
+
+static const char *example_of(const struct schema_key *k)
+{
+  char name[64];
+  snprintf(name, sizeof name, "%s%s%s", k->section ? k->section : "", k->section ? "." : "",
+           k->key);
+  for (size_t i = 0; i < ARRAY_LEN(examples); i++)
+    if (strcmp(examples[i].key, name) == 0)
+      return examples[i].example;
+  return "";
+}
+
 void policy_schema_markdown(FILE *out)
 {
-  fprintf(out, "| key | type | default | meaning |\n|---|---|---|---|\n");
+  fprintf(out, "| key | type | default | meaning | example |\n|---|---|---|---|---|\n");
   for (size_t i = 0; i < ARRAY_LEN(schema); i++) {
     const struct schema_key *k = &schema[i];
     fprintf(out, "| `%s%s%s` | ", k->section ? k->section : "", k->section ? "." : "", k->key);
@@ -308,6 +350,8 @@ void policy_schema_markdown(FILE *out)
     cell(out, k->fallback);
     fputs(" | ", out);
     cell(out, k->doc);
+    fputs(" | ", out);
+    cell(out, example_of(k));
     fputs(" |\n", out);
   }
   fprintf(out, "\nDefault timeouts (`issu.timeouts`):\n\n| phase | default |\n|---|---|\n");

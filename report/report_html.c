@@ -284,8 +284,9 @@ static void gantt(const struct layout *L, FILE *out)
                   "<line class=\"wave-start\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
                   "y2=\"%u\" stroke=\"#546e7a\" stroke-dasharray=\"4 3\"/>",
                   x, y, x, L->height - AXIS_H);
-          snprintf(label, sizeof label, "wave %ld (%s): %u routers, %s, %s", w,
-                   wv->name ? wv->name : "-", wv->routers, clock_at(r, wv->start, HM, a, sizeof a),
+          snprintf(label, sizeof label, "wave %ld (%s): %u router%s, %s, %s", w,
+                   wv->name ? wv->name : "-", wv->routers, wv->routers == 1 ? "" : "s",
+                   clock_at(r, wv->start, HM, a, sizeof a),
                    wv->finished ? dur(wv->end - wv->start, d, sizeof d) : "running");
         } else {
           snprintf(label, sizeof label, "%s", wv ? "not started" : "never started");

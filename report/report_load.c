@@ -177,6 +177,37 @@ static void on_run_started(struct loader *L, const cJSON *ev, struct report_rout
   r->finished = false;
 }
 
+/* The plan names every router of the run, also those that never start (a halt, a drain). */
+static void on_plan_computed(struct loader *L, const cJSON *ev, struct report_router *rt)
+{
+  (void)rt;
+  const cJSON *w;
+  size_t index = 0;
+  cJSON_ArrayForEach(w, get(get(ev, "issu", "plan"), "waves", NULL))
+  {
+    const cJSON *h;
+    cJSON_ArrayForEach(h, get(w, "hosts", NULL))
+    {
+      if (!cJSON_IsString(h))
+        continue;
+      struct report_router *r = router(L, h->valuestring);
+      if (r->wave < 0)
+        r->wave = (long)index;
+    }
+    cJSON *shape = cJSON_CreateObject();
+    cJSON *issu = cJSON_AddObjectToObject(shape, "issu");
+    cJSON_AddNumberToObject(issu, "wave", (double)index);
+    const char *name = str(w, "name", NULL);
+    if (name)
+      cJSON_AddStringToObject(issu, "wave_name", name);
+    struct report_wave *rw = wave(L->r, shape);
+    if (rw && !rw->started)
+      rw->routers = (unsigned)cJSON_GetArraySize(get(w, "hosts", NULL));
+    cJSON_Delete(shape);
+    index++;
+  }
+}
+
 static void on_device_started(struct loader *L, const cJSON *ev, struct report_router *rt)
 {
   if (!rt)
@@ -358,6 +389,7 @@ static const struct {
   void (*apply)(struct loader *, const cJSON *, struct report_router *);
 } handlers[] = {
     {"run-started", on_run_started},
+    {"plan-computed", on_plan_computed},
     {"device-started", on_device_started},
     {"phase-changed", on_phase_changed},
     {"device-finished", on_device_finished},

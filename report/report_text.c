@@ -111,7 +111,8 @@ static void waves(const struct report *r, FILE *out)
     const struct report_wave *w = &r->waves[i];
     char a[16], b[16], d[32], s[32];
     if (!w->started) {
-      fprintf(out, "  %4zu %-12s %7s %6s  not started\n", i, w->name ? w->name : "-", "-", "-");
+      fprintf(out, "  %4zu %-12s %7u %6s  not started\n", i, w->name ? w->name : "-", w->routers,
+              "-");
       continue;
     }
     fprintf(out, "  %4zu %-12s %7u %6u  %-8s %-8s %9s  %s\n", i, w->name ? w->name : "-",

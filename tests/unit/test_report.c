@@ -57,6 +57,9 @@ static struct jbuf sample_journal(bool finished)
   ev(&b, 0, "run-started", NULL,
      "\"labels\":{\"run_id\":\"r-test\"},\"issu\":{\"command\":\"run\",\"target_version\":"
      "\"23.4R2\",\"time_scale\":1}");
+  ev(&b, 0, "plan-computed", NULL,
+     "\"issu\":{\"plan\":{\"waves\":[{\"name\":\"canary\",\"hosts\":[\"a\"]},{\"name\":"
+     "\"wave-1\",\"hosts\":[\"b\",\"c\"]},{\"name\":\"wave-2\",\"hosts\":[\"d\"]}]}}");
   ev(&b, 0, "gate-waiting", NULL, "\"issu\":{\"wave\":0,\"wave_name\":\"canary\"}");
   ev(&b, 120, "gate-approved", NULL, "\"issu\":{\"wave\":0,\"wave_name\":\"canary\"}");
   ev(&b, 120, "wave-started", NULL, "\"issu\":{\"wave\":0,\"wave_name\":\"canary\",\"routers\":1}");
@@ -123,7 +126,7 @@ static const struct report_phase_stats *stats_of(const struct report *r, enum ju
 Test(report, a_journal_becomes_routers_spans_waves_and_intervals)
 {
   struct report *r = sample(true);
-  cr_assert_eq(r->nrouters, 3);
+  cr_assert_eq(r->nrouters, 4, "d is in the plan but never started");
   cr_expect_str_eq(r->run_id, "r-test");
   cr_expect_eq(r->exit_code, 1);
   cr_expect(r->finished);
@@ -140,7 +143,10 @@ Test(report, a_journal_becomes_routers_spans_waves_and_intervals)
   cr_expect(c->spans[c->nspans - 1].failed, "the validate span of c is marked failed");
   cr_expect_eq(c->phase, PH_VALIDATE);
   cr_expect_str_eq(find(r, "b")->site, "ams");
-  cr_assert_eq(r->nwaves, 2);
+  cr_assert_eq(r->nwaves, 3);
+  cr_expect_not(r->waves[2].started);
+  cr_expect_str_eq(r->waves[2].name, "wave-2");
+  cr_expect_eq(find(r, "d")->wave, 2);
   cr_expect_float_eq(r->waves[0].soak_s, 600, 1e-9);
   cr_expect_eq(r->waves[1].failed, 1);
   cr_assert_eq(r->ngates, 1);
@@ -148,6 +154,7 @@ Test(report, a_journal_becomes_routers_spans_waves_and_intervals)
   struct report_counts n = report_count(r);
   cr_expect_eq(n.done, 2);
   cr_expect_eq(n.failed, 1);
+  cr_expect_eq(n.not_started, 1);
   report_free(r);
 }
 
@@ -155,9 +162,9 @@ Test(report, bad_lines_are_named_with_their_line_number_and_skipped)
 {
   struct report *r = sample(true);
   cr_assert_eq(r->nwarnings, 2, "the garbage line and the cut last line");
-  cr_expect(strstr(r->warnings[0], "t.jsonl:20: not a JSON object"), "%s", r->warnings[0]);
+  cr_expect(strstr(r->warnings[0], "t.jsonl:21: not a JSON object"), "%s", r->warnings[0]);
   cr_expect(strstr(r->warnings[1], "incomplete"), "%s", r->warnings[1]);
-  cr_expect_eq(r->lines, 29);
+  cr_expect_eq(r->lines, 30);
   report_free(r);
 }
 
@@ -228,7 +235,8 @@ Test(report, text_and_json_carry_the_same_figures)
   FILE *f = open_memstream(&text, &len);
   report_text(r, f);
   fclose(f);
-  cr_expect(strstr(text, "2 done, 0 skipped, 1 failed"), "%s", text);
+  cr_expect(strstr(text, "2 done, 0 skipped, 1 failed, 0 in flight, 1 not started"), "%s", text);
+  cr_expect(strstr(text, "wave-2             1      -  not started"), "%s", text);
   cr_expect(strstr(text, "c: validation-failed in validate: mgd: error"), "%s", text);
   cr_expect(strstr(text, "| error: ISSU Aborted"), "%s", text);
   cr_expect(strstr(text, "waited 2m for approval of canary"), "%s", text);
