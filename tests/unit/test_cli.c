@@ -4,6 +4,7 @@
  */
 #include "helpers.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,6 +88,42 @@ Test(cli, the_man_page_is_the_help_text_and_is_up_to_date)
   for (size_t i = 0; i < sizeof words / sizeof *words; i++)
     cr_expect(strstr(out, words[i]), "the man page lacks %s", words[i]);
   free(out);
+  free(doc);
+}
+
+Test(cli, every_documented_action_has_an_example_line_that_parses)
+{
+  char *doc, err[256];
+  size_t len;
+  cr_assert_eq(
+      text_read_file(ISSU_SOURCE_DIR "/docs/events.md", 1 << 20, &doc, &len, err, sizeof err), 0,
+      "%s", err);
+  static const char *const actions[] = {
+      "run-started",     "plan-computed",      "wave-started",    "device-started", "phase-changed",
+      "check-result",    "device-reconnected", "device-finished", "wave-finished",  "soak-started",
+      "budget-exceeded", "gate-waiting",       "gate-approved",   "run-paused",     "run-resumed",
+      "run-draining",    "run-detached",       "window-closed",   "window-opened",  "run-finished"};
+  for (size_t i = 0; i < sizeof actions / sizeof *actions; i++) {
+    char *row = xasprintf("| `%s`", actions[i]),
+         *example = xasprintf("\n`%s`\n\n```json\n", actions[i]);
+    const char *table = strstr(doc, "## Actions"), *examples = strstr(doc, "## An example line");
+    cr_assert(table && examples);
+    const char *in_table = strstr(table, row);
+    cr_expect(in_table && in_table < examples, "%s is not in the table of actions", actions[i]);
+    const char *at = strstr(doc, example);
+    cr_expect_not_null(at, "no example line for %s", actions[i]);
+    if (at) {
+      at += strlen(example);
+      const char *end = strchr(at, '\n');
+      cJSON *ev = cJSON_ParseWithLength(at, (size_t)(end - at));
+      cr_expect_not_null(ev, "the example of %s is not JSON", actions[i]);
+      const cJSON *a = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "event"), "action");
+      cr_expect(cJSON_IsString(a) && strcmp(a->valuestring, actions[i]) == 0, "%s", actions[i]);
+      cJSON_Delete(ev);
+    }
+    free(row);
+    free(example);
+  }
   free(doc);
 }
 
