@@ -104,7 +104,7 @@ Test(cli, every_documented_action_has_an_example_line_that_parses)
       "budget-exceeded", "gate-waiting",       "gate-approved",   "run-paused",     "run-resumed",
       "run-draining",    "run-detached",       "window-closed",   "window-opened",  "run-finished"};
   for (size_t i = 0; i < sizeof actions / sizeof *actions; i++) {
-    char *row = xasprintf("| `%s`", actions[i]),
+    char *row = xasprintf("`%s`", actions[i]),
          *example = xasprintf("\n`%s`\n\n```json\n", actions[i]);
     const char *table = strstr(doc, "## Actions"), *examples = strstr(doc, "## An example line");
     cr_assert(table && examples);
