@@ -242,9 +242,29 @@ static size_t waves_needed(const struct packer *k, size_t waiting, size_t wave_c
   return bound;
 }
 
+/* Unpacked (waves.pack: false): the wave is Ansible's batch as it is. Its routers then wait
+ * for each other at run time: it takes as many rounds as its most crowded limit needs. */
+static size_t take_batch(struct packer *k, size_t wave_index, size_t waiting)
+{
+  struct plan_wave *w = new_wave(k->plan, waiting);
+  memset(k->used, 0, k->m.nslots * sizeof *k->used);
+  for (size_t pos = k->head, nx; pos != k->n && k->nominal[pos] <= wave_index; pos = nx) {
+    nx = k->next[pos];
+    take(k, pos, w);
+  }
+  size_t rounds = k->m.max_parallel ? div_up(w->nhosts, k->m.max_parallel) : 1;
+  for (size_t s = 0; s < k->m.nslots; s++)
+    if (div_up(k->used[s], k->m.cap[s]) > rounds)
+      rounds = div_up(k->used[s], k->m.cap[s]);
+  w->rounds = rounds ? (unsigned)rounds : 1;
+  return w->nhosts;
+}
+
 /* Fills one wave from the waiting list; returns the number of hosts taken. */
 static size_t fill_wave(struct packer *k, size_t wave_index, size_t wave_cap, size_t waiting)
 {
+  if (!k->p->waves.pack)
+    return take_batch(k, wave_index, waiting);
   size_t capacity = wave_cap < waiting ? wave_cap : waiting;
   if (k->m.max_parallel && capacity > k->m.max_parallel)
     capacity = k->m.max_parallel;
@@ -376,7 +396,7 @@ static void finish(struct packer *k, size_t ncanary, size_t canary_bound_waves)
     w->name = ncanary && i == 0 ? xstrdup("canary") : xasprintf("wave-%zu", number);
     w->approve = approved(p, w->name);
     w->start_s = t;
-    w->end_s = t + e;
+    w->end_s = t + e * (w->rounds ? w->rounds : 1);
     bool soak_after = i + 1 < plan->nwaves && (p->waves.mode == MODE_WAVES || (ncanary && i == 0));
     t = w->end_s + (soak_after ? soak : 0);
   }
@@ -521,6 +541,7 @@ cJSON *plan_to_json(const struct plan *plan, const struct inventory *inv)
     cJSON_AddNumberToObject(o, "start_s", (double)w->start_s);
     cJSON_AddNumberToObject(o, "end_s", (double)w->end_s);
     cJSON_AddBoolToObject(o, "approve", w->approve);
+    cJSON_AddNumberToObject(o, "rounds", w->rounds ? w->rounds : 1);
     cJSON_AddItemToArray(waves, o);
   }
   cJSON_AddNumberToObject(root, "makespan_s", (double)plan->makespan_s);

@@ -113,6 +113,7 @@ struct policy {
     struct policy_labels approve;
     enum policy_order order;
     uint64_t seed;
+    bool pack; /* false: Ansible's batches as they are, limits only enforced at run time */
   } waves;
   struct {
     unsigned max_parallel; /* 0 = no cap */
@@ -162,6 +163,8 @@ struct plan_wave {
   size_t nhosts;
   uint64_t start_s, end_s; /* expected offsets from the start of the run */
   bool approve;            /* waits for `issu-fleet ctl approve` before it starts */
+  unsigned rounds; /* the wave takes this many router durations: 1 when packed; unpacked, the
+                      limits make its routers wait for each other */
 };
 
 struct plan {

@@ -61,6 +61,10 @@ static const struct schema_key schema[] = {
      "Host order before batching; inventory order is the order hosts first appear in the file."},
     {"waves", "seed", parse_seed, AT(waves.seed), false, "whole number", "0",
      "Seed for `order: shuffle`, so a shuffled plan is reproducible."},
+    {"waves", "pack", parse_bool, AT(waves.pack), false, "true|false", "true",
+     "Pack each wave with routers that can all run at once under the limits. false keeps "
+     "Ansible's batches as `serial` cuts them; the limits are then enforced at run time, so a "
+     "wave's routers wait for each other and the rollout takes longer (for comparison)."},
     {"limits", "max_parallel", parse_positive, AT(limits.max_parallel), false, "count", "unlimited",
      "Routers in flight at once, over the whole run."},
     {"limits", "per", parse_per, AT(limits.per), false, "variable: count | \"N%\"", "{}",
@@ -95,6 +99,7 @@ static void set_defaults(struct policy *p)
 {
   p->issu.old_master = OLD_MASTER_REBOOT;
   p->issu.switchback = true;
+  p->waves.pack = true;
   memcpy(p->issu.timeouts_s, default_timeouts, sizeof default_timeouts);
   p->waves.mode = MODE_WAVES;
   p->waves.order = ORDER_INVENTORY;
@@ -316,6 +321,7 @@ static const struct {
     {"waves.approve", "`approve: [canary, wave-1]`"},
     {"waves.order", "`order: sorted`"},
     {"waves.seed", "`seed: 42`"},
+    {"waves.pack", "`pack: false`"},
     {"limits.max_parallel", "`max_parallel: 8`"},
     {"limits.per", "`per: {site: 1, region: \"25%\"}`"},
     {"limits.exclusive", "`exclusive: [pair]`"},

@@ -409,3 +409,25 @@ Test(planner, the_failure_budget_is_strictly_greater_and_a_canary_always_halts)
   policy_free(lax);
   policy_free(p);
 }
+
+Test(planner, unpacked_waves_are_ansible_batches_and_take_the_rounds_their_limits_need)
+{
+  /* 16 hosts, four a site; serial 8: batches h01-h08 and h09-h16, each holding two whole
+   * sites. With one router a site at a time each batch needs 4 rounds; packed, 4 waves of 4. */
+  struct inventory *inv = flat_fleet(16, SITES_AND_PAIRS);
+  struct plan plan = make_plan(inv, "waves: {serial: [8], pack: false}\nlimits: {per: {site: "
+                                    "1}}\nestimate: 10m\n");
+  expect_sizes(&plan, (size_t[]){8, 8}, 2);
+  cr_expect_str_eq(inv->hosts[plan.waves[0].hosts[7]].name, "h08", "Ansible's order, untouched");
+  cr_expect_eq(plan.waves[0].rounds, 4);
+  cr_expect_eq(plan.makespan_s, 2 * 4 * 600, "two waves of four rounds");
+  cr_expect_eq(plan.lower_bound_s, 4 * 600, "the bound does not depend on packing");
+  cr_expect_eq(plan.ndeferred, 0);
+  plan_free(&plan);
+  struct plan packed = make_plan(inv, "waves: {serial: [8]}\nlimits: {per: {site: 1}}\n"
+                                      "estimate: 10m\n");
+  expect_sizes(&packed, (size_t[]){4, 4, 4, 4}, 4);
+  cr_expect_eq(packed.makespan_s, 4 * 600);
+  plan_free(&packed);
+  inventory_free(inv);
+}
