@@ -460,7 +460,7 @@ static void on_open(struct transport *t, int error, const char *message, void *d
       event_common(dv, ev);
       cJSON_AddStringToObject(event_issu(ev), "phase", junos_phase_name(dv->phase));
       cJSON_AddNumberToObject(event_issu(ev), "attempts", dv->attempt + 1);
-      rollout_emit(run, ev);
+      rollout_note(run, ev);
     }
     dv->attempt = 0;
     device_then_fn then = dv->after_connect;

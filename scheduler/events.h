@@ -39,6 +39,9 @@ cJSON *event_labels(cJSON *ev);
 /* Writes the event as one line, fsyncs the journal, copies it, frees it. Returns 0, or -1 when
  * the journal cannot be written (the caller must not act on what it recorded). */
 int event_write(struct event_log *log, cJSON *ev);
+/* The same for a line that records no state change (a check's verdict, a reconnect): written at
+ * once, but not fsync'ed; the next event_write makes it durable. A resume never needs these. */
+int event_write_note(struct event_log *log, cJSON *ev);
 /* The run's wall clock: seconds since the epoch, advancing `time_scale` times faster than real
  * time (the clock maintenance windows are judged on). */
 double event_log_wall(const struct event_log *log);

@@ -295,7 +295,7 @@ static void check_done(struct device *dv, const struct transport_result *r)
   cJSON *evd = cJSON_AddArrayToObject(ck, "evidence");
   for (size_t i = 0; i < j.nevidence; i++)
     cJSON_AddItemToArray(evd, cJSON_CreateString(j.evidence[i]));
-  if (rollout_emit(run, ev) < 0)
+  if (rollout_note(run, ev) < 0)
     return;
   if (j.v == V_FAIL && dv->failed_checks++ == 0) {
     snprintf(dv->error_code, sizeof dv->error_code, "%s", j.code);

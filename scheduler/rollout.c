@@ -8,6 +8,7 @@
 #include "scheduler/sched_internal.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,9 +29,9 @@ uint64_t rollout_real_ms(const struct rollout *run, double policy_s, uint64_t fl
   return ms > 9e15 ? (uint64_t)9e15 : (uint64_t)ms;
 }
 
-int rollout_emit(struct rollout *run, cJSON *ev)
+static int emit(struct rollout *run, cJSON *ev, bool durable)
 {
-  if (event_write(run->log, ev) == 0)
+  if ((durable ? event_write(run->log, ev) : event_write_note(run->log, ev)) == 0)
     return 0;
   if (!run->fatal) {
     run->fatal = run->halted = true;
@@ -40,6 +41,16 @@ int rollout_emit(struct rollout *run, cJSON *ev)
                  event_log_path(run->log));
   }
   return -1;
+}
+
+int rollout_emit(struct rollout *run, cJSON *ev)
+{
+  return emit(run, ev, true);
+}
+
+int rollout_note(struct rollout *run, cJSON *ev)
+{
+  return emit(run, ev, false);
 }
 
 static void halt(struct rollout *run, const char *why)
@@ -82,6 +93,8 @@ static bool try_start(struct rollout *run, struct device *dv)
   }
   run_limits_take(run->limits, dv->pos);
   run->in_flight++;
+  if (run->in_flight > run->peak_in_flight)
+    run->peak_in_flight = run->in_flight;
   device_start(dv);
   return true;
 }
@@ -491,6 +504,17 @@ static int run_finished(struct rollout *run)
   cJSON_AddNumberToObject(e, "duration", rollout_now(run) * 1e9);
   cJSON *s = cJSON_AddObjectToObject(event_issu(ev), "summary");
   cJSON_AddNumberToObject(s, "routers", (double)run->ndev);
+  /* What the run cost issu-fleet itself (its children, local routers, are not counted). */
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) == 0) {
+    cJSON *res = cJSON_AddObjectToObject(event_issu(ev), "resources");
+    cJSON_AddNumberToObject(res, "cpu_user_s",
+                            (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6);
+    cJSON_AddNumberToObject(res, "cpu_system_s",
+                            (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+    cJSON_AddNumberToObject(res, "max_rss_kib", (double)ru.ru_maxrss);
+    cJSON_AddNumberToObject(res, "peak_in_flight", (double)run->peak_in_flight);
+  }
   cJSON_AddNumberToObject(s, "done", (double)run->done);
   cJSON_AddNumberToObject(s, "skipped", (double)run->skipped);
   cJSON_AddNumberToObject(s, "failed", (double)run->failed);

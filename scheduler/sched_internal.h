@@ -114,6 +114,7 @@ struct rollout {
   size_t nclosing, closing_cap;
   uv_timer_t close_timer;
   size_t in_flight, done, skipped, failed, unknown, checked_ok;
+  size_t peak_in_flight;
   uv_timer_t pump_timer, soak_timer;
   uv_signal_t sigint, sigterm;
   /* control (control.c) */
@@ -176,6 +177,8 @@ uint64_t rollout_real_ms(const struct rollout *run, double policy_s, uint64_t fl
 double rollout_now(const struct rollout *run);
 /* Writes an event; a journal that cannot be written stops the run (nothing unjournaled acts). */
 int rollout_emit(struct rollout *run, cJSON *ev);
+/* An event that changes no state (event_write_note): not fsync'ed on its own. */
+int rollout_note(struct rollout *run, cJSON *ev);
 
 /* ---- device.c: the state machine ---- */
 void device_start(struct device *dv);

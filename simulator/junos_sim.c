@@ -23,7 +23,7 @@ static void usage(FILE *out)
       "  junos-sim device --state FILE [-c COMMAND]\n"
       "      Answer one Junos CLI command as the router whose state is FILE. Without -c the\n"
       "      command is read from SSH_ORIGINAL_COMMAND, as sshd's ForceCommand provides it.\n"
-      "  junos-sim lab init DIR --devices N [--sites S] [--time-scale X] [--seed K]\n"
+      "  junos-sim lab init DIR --devices N [--sites S] [--time-scale X] [--seed K] [--steady]\n"
       "                [--fault HOST=FAULT]... [--from VERSION] [--to VERSION] [--base-port P]\n"
       "  junos-sim lab up DIR | down DIR | status DIR [--json]\n"
       "\n"

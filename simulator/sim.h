@@ -113,6 +113,8 @@ struct sim_router {
   uint64_t var_total_kb, var_used_kb;
   struct sim_issu issu;
   unsigned issu_starts;
+  unsigned sessions_dropped; /* sessions this router cut (switchover, mastership switch, reboot) */
+  bool steady;               /* no jitter: every phase takes its base duration (benchmarks) */
   double holddown_until;
   unsigned faults;
   char hang_phase[32];

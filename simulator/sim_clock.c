@@ -223,7 +223,7 @@ static uint64_t mix(uint64_t x)
 /* The simulated duration of a phase on this router: base, jitter (seeded, within 10%), slow. */
 static double phase_duration(const struct sim_router *r, enum sim_phase p)
 {
-  double jitter = (double)(mix(r->seed * 31 + (uint64_t)p) % 2001) / 10000.0 - 0.1;
+  double jitter = r->steady ? 0 : (double)(mix(r->seed * 31 + (uint64_t)p) % 2001) / 10000.0 - 0.1;
   double slow = (r->faults & FAULT_SLOW) ? r->slow_factor : 1.0;
   return phase_seconds[p] * (1.0 + jitter) * slow;
 }

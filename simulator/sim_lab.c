@@ -48,6 +48,7 @@ struct lab {
   size_t devices, sites;
   double time_scale;
   uint64_t seed;
+  bool steady; /* --steady: no jitter */
   int base_port;
   char from[40], to[40];
   char **names;
@@ -201,6 +202,10 @@ static int parse_init(int argc, char **argv, struct lab *l)
       snprintf(l->dir, sizeof l->dir, "%s", a);
       continue;
     }
+    if (strcmp(a, "--steady") == 0) {
+      l->steady = true;
+      continue;
+    }
     if (v == NULL)
       return fail("option '%s' needs a value", a);
     i++;
@@ -268,6 +273,7 @@ static int write_router(const struct lab *l, size_t i, const char *name, const c
   snprintf(r.model, sizeof r.model, "%s", i % 3 == 0 ? "mx960" : "mx480");
   r.time_scale = l->time_scale;
   r.seed = l->seed * 1000003 + i;
+  r.steady = l->steady;
   r.anchor_real = now;
   r.anchor_sim = now;
   for (int s = 0; s < 2; s++) {
@@ -791,6 +797,7 @@ static int lab_status(const char *dir, bool json)
       cJSON_AddNumberToObject(o, "master", sim_master(&r));
       cJSON_AddStringToObject(o, "issu_state", state);
       cJSON_AddNumberToObject(o, "issu_starts", r.issu_starts);
+      cJSON_AddNumberToObject(o, "sessions_dropped", r.sessions_dropped);
       cJSON_AddBoolToObject(o, "re0_up", sim_re_up(&r, 0, now));
       cJSON_AddBoolToObject(o, "re1_up", sim_re_up(&r, 1, now));
       cJSON_AddItemToArray(out, o);

@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -164,12 +165,14 @@ int sim_request_switch(struct sim_ctx *c)
   int master = sim_master(c->r);
   c->r->re[master].master = false;
   c->r->re[1 - master].master = true;
+  /* The session was on the old master. */
+  if (!(c->r->faults & FAULT_NO_DROP))
+    c->r->sessions_dropped++;
   char err[256];
   if (sim_save(c->r, err, sizeof err) < 0) {
     sim_line(c->out, "error: %s", err);
     return 1;
   }
-  /* The session was on the old master. */
   if (!(c->r->faults & FAULT_NO_DROP)) {
     sim_close(c->r, c->lock_fd);
     sim_drop_session();
@@ -249,6 +252,7 @@ int sim_request_reboot(struct sim_ctx *c)
     r->re[master].master = false;
     r->re[other].master = true;
   }
+  r->sessions_dropped++;
   if (sim_save(r, err, sizeof err) < 0) {
     sim_line(c->out, "error: %s", err);
     return 1;
@@ -349,6 +353,27 @@ static int precheck(struct sim_ctx *c, const char *package, char *target, size_t
   return 0;
 }
 
+/* JUNOS_SIM_TRACE=FILE: when each console line left the router (real time, microseconds), for
+ * the benchmark of issu-fleet's latency from a router's line to its event. One write per line
+ * with O_APPEND, so routers tracing into one file never interleave. */
+static void trace_line(const struct sim_ctx *c, const char *line)
+{
+  const char *path = getenv("JUNOS_SIM_TRACE");
+  if (!path || !*path)
+    return;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  char buf[600];
+  int n = snprintf(buf, sizeof buf, "%lld.%06ld %s %s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000,
+                   c->r->hostname, line);
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || n <= 0)
+    return;
+  ssize_t w = write(fd, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+  (void)w;
+  close(fd);
+}
+
 static void issu_line(struct sim_ctx *c, const char *line, double t)
 {
   if (c->r->issu_line_prefix && strncmp(line, "ISSU:", 5) == 0) {
@@ -425,7 +450,10 @@ int sim_request_issu(struct sim_ctx *c)
     if (steps[i].effect != EFFECT_SWITCHOVER) /* the switchover itself prints nothing */
       issu_line(c, steps[i].line, t);
     fflush(c->out->fp);
+    if (steps[i].effect != EFFECT_SWITCHOVER)
+      trace_line(c, steps[i].line);
     if (steps[i].effect == EFFECT_SWITCHOVER && !(r->faults & FAULT_NO_DROP)) {
+      r->sessions_dropped++;
       relock_save(c);
       free(steps);
       sim_drop_session();

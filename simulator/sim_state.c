@@ -182,6 +182,8 @@ static int from_json(struct sim_router *r, const cJSON *j, char *err, size_t err
   r->issu.old_master = (int)num(is, "old_master", 0);
   r->issu.applied = (size_t)num(is, "applied", 0);
   r->issu_starts = (unsigned)num(j, "issu_starts", 0);
+  r->sessions_dropped = (unsigned)num(j, "sessions_dropped", 0);
+  r->steady = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "steady"));
   r->holddown_until = num(j, "holddown_until", 0);
   r->slow_factor = 1;
   const cJSON *faults = cJSON_GetObjectItemCaseSensitive(j, "faults");
@@ -250,6 +252,9 @@ static cJSON *to_json(const struct sim_router *r)
   cJSON_AddNumberToObject(is, "old_master", r->issu.old_master);
   cJSON_AddNumberToObject(is, "applied", (double)r->issu.applied);
   cJSON_AddNumberToObject(j, "issu_starts", r->issu_starts);
+  cJSON_AddNumberToObject(j, "sessions_dropped", r->sessions_dropped);
+  if (r->steady)
+    cJSON_AddBoolToObject(j, "steady", true);
   add_time(j, "holddown_until", r->holddown_until);
   cJSON *faults = cJSON_AddArrayToObject(j, "faults");
   for (size_t i = 0; i < ARRAY_LEN(fault_names); i++)

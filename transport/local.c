@@ -1,21 +1,35 @@
 /*
  * The local back end: each command is a child process, `/bin/sh -c 'exec COMMAND'` with
- * SSH_ORIGINAL_COMMAND set to the Junos command and stdin/stdout/stderr as pipes: exactly what
- * an sshd ForceCommand sees, so junos-sim and replay scripts work the same both ways. `exec`
- * makes the command the child itself, so a command that ends by a signal (the simulator's
- * dropped session) is seen as one, not as a shell's exit code 137.
+ * SSH_ORIGINAL_COMMAND set to the Junos command and stdin/stdout/stderr as pipes: exactly
+ * what an sshd ForceCommand sees, so junos-sim and replay scripts work the same both ways.
+ * `exec` makes the command the child itself, so a command that ends by a signal (the
+ * simulator's dropped session) is seen as one, not as a shell's exit code 137.
+ *
+ * The child is started with posix_spawn (glibc: clone with CLONE_VM|CLONE_VFORK) rather than
+ * uv_spawn, whose fork() copies the parent's page tables and then takes copy-on-write faults:
+ * with a thousand routers that was most of issu-fleet's own CPU (bench/RESULTS.md). Its exit is
+ * watched through a pidfd on the loop, so reaping one child never looks at another.
  */
+#define _GNU_SOURCE /* syscall, SYS_pidfd_open */
 #include "transport/transport_internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 extern char **environ;
 
 struct local {
   struct transport *t;
-  uv_process_t proc;
+  pid_t pid;
+  int pidfd;
+  uv_poll_t exit_watch; /* the pidfd: readable once the child has exited */
   uv_pipe_t pipes[3];
   uv_write_t write_req;
   uv_shutdown_t shutdown_req;
@@ -25,8 +39,12 @@ struct local {
   int term_signal;
   char *env_command;
   char **env;
-  char readbuf[65536];
 };
+
+/* One read buffer for every child: libuv fills it and calls on_read, which copies it out,
+ * before it asks for a buffer again, and a loop runs on one thread. Per child it was 64 KiB,
+ * most of issu-fleet's memory with a thousand routers in flight. */
+static char readbuf[65536];
 
 static void finish_if_done(struct local *l)
 {
@@ -69,21 +87,92 @@ static void on_closed(uv_handle_t *h)
   finish_if_done(l);
 }
 
-static void on_exit_cb(uv_process_t *p, int64_t status, int signal)
+static void on_watch_closed(uv_handle_t *h)
 {
-  struct local *l = p->data;
+  struct local *l = h->data;
+  close(l->pidfd);
+  l->pidfd = -1;
+  on_closed(h);
+}
+
+static void on_child_exit(uv_poll_t *h, int status, int events)
+{
+  (void)status, (void)events;
+  struct local *l = h->data;
+  int ws = 0;
+  pid_t got;
+  do
+    got = waitpid(l->pid, &ws, WNOHANG);
+  while (got < 0 && errno == EINTR);
+  if (got == 0)
+    return; /* not yet (a spurious wake) */
   l->exited = true;
-  l->exit_status = status;
-  l->term_signal = signal;
-  uv_close((uv_handle_t *)p, on_closed);
+  l->exit_status = got > 0 && WIFEXITED(ws) ? WEXITSTATUS(ws) : 0;
+  l->term_signal = got > 0 && WIFSIGNALED(ws) ? WTERMSIG(ws) : got < 0 ? SIGKILL : 0;
+  uv_poll_stop(h);
+  uv_close((uv_handle_t *)h, on_watch_closed);
+}
+
+/* Starts /bin/sh -c LINE with `env`; fds[i] receive the parent's ends of stdin, stdout and
+ * stderr. Every signal is reset to its default in the child (issu-fleet ignores SIGPIPE and
+ * SIGHUP, a router must not inherit that). Returns 0 or an errno. */
+/* Standard input for a command that gets none: /dev/null, opened once. */
+static int null_input(void)
+{
+  static int fd = -1;
+  if (fd < 0)
+    fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  return fd;
+}
+
+static int spawn_child(char *line, char **env, bool input, pid_t *pid, int fds[3])
+{
+  /* pipes (cheaper than socket pairs): [0] the read end, [1] the write end; no input: stdin is
+   * /dev/null, one pipe fewer per command (and fewer descriptors for every later spawn to copy) */
+  int pairs[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+  int made = input ? 0 : 1, rc = 0;
+  if (!input && (pairs[0][0] = null_input()) < 0)
+    rc = errno;
+  for (; made < 3 && rc == 0; made++)
+    if (pipe2(pairs[made], O_CLOEXEC) < 0) {
+      rc = errno;
+      break;
+    }
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  if (rc == 0) {
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    for (int i = 0; i < 3; i++) /* dup2 clears close-on-exec on the child's copy */
+      posix_spawn_file_actions_adddup2(&fa, pairs[i][i == 0 ? 0 : 1], i);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    char *args[] = {(char *)"/bin/sh", (char *)"-c", line, NULL};
+    rc = posix_spawn(pid, "/bin/sh", &fa, &attr, args, env);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+  }
+  for (int i = input ? 0 : 1; i < made; i++) {
+    int child = i == 0 ? 0 : 1;
+    close(pairs[i][child]);
+    if (rc == 0)
+      fds[i] = pairs[i][1 - child];
+    else
+      close(pairs[i][1 - child]);
+  }
+  return rc;
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
   (void)suggested;
-  struct local *l = h->data;
-  buf->base = l->readbuf;
-  buf->len = sizeof l->readbuf;
+  (void)h;
+  buf->base = readbuf;
+  buf->len = sizeof readbuf;
 }
 
 static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
@@ -148,45 +237,40 @@ static void local_start(struct transport *t)
   l->env[k++] = l->env_command;
   l->env[k] = NULL;
   char *line = xasprintf("exec %s", t->o.local_command);
-  char *args[] = {(char *)"/bin/sh", (char *)"-c", line, NULL};
-  uv_stdio_container_t stdio[3];
-  for (int i = 0; i < 3; i++) {
-    uv_pipe_init(t->loop, &l->pipes[i], 0);
-    l->pipes[i].data = l;
-    stdio[i].flags = UV_CREATE_PIPE | (i == 0 ? UV_READABLE_PIPE : UV_WRITABLE_PIPE);
-    stdio[i].data.stream = (uv_stream_t *)&l->pipes[i];
-  }
-  uv_process_options_t po = {.file = "/bin/sh",
-                             .args = args,
-                             .env = l->env,
-                             .stdio = stdio,
-                             .stdio_count = 3,
-                             .exit_cb = on_exit_cb};
-  l->proc.data = l;
   l->exited = l->timed_out = false;
   l->term_signal = 0;
-  int rc = uv_spawn(t->loop, &l->proc, &po);
+  int fds[3] = {-1, -1, -1};
+  bool input = op->input_len > 0;
+  int rc = spawn_child(line, l->env, input, &l->pid, fds);
   free(line);
-  l->open = 3;
+  l->pidfd = rc == 0 ? (int)syscall(SYS_pidfd_open, l->pid, 0) : -1;
+  if (rc == 0 && l->pidfd < 0) {
+    rc = errno;
+    kill(l->pid, SIGKILL);
+    waitpid(l->pid, NULL, 0);
+    for (int i = input ? 0 : 1; i < 3; i++)
+      close(fds[i]);
+  }
   if (rc != 0) {
-    for (int i = 0; i < 3; i++)
-      uv_close((uv_handle_t *)&l->pipes[i], on_closed);
-    uv_close((uv_handle_t *)&l->proc, NULL);
-    transport__fail(t, TRANSPORT_E_SPAWN, "%s: cannot start /bin/sh: %s", t->o.name,
-                    uv_strerror(rc));
+    l->open = 0;
+    transport__fail(t, TRANSPORT_E_SPAWN, "%s: cannot start /bin/sh: %s", t->o.name, strerror(rc));
     return;
   }
-  l->open = 4;
+  for (int i = input ? 0 : 1; i < 3; i++) {
+    uv_pipe_init(t->loop, &l->pipes[i], 0);
+    l->pipes[i].data = l;
+    uv_pipe_open(&l->pipes[i], fds[i]);
+  }
+  uv_poll_init(t->loop, &l->exit_watch, l->pidfd);
+  l->exit_watch.data = l;
+  uv_poll_start(&l->exit_watch, UV_READABLE, on_child_exit);
+  l->open = input ? 4 : 3;
   uv_read_start((uv_stream_t *)&l->pipes[1], on_alloc, on_read);
   uv_read_start((uv_stream_t *)&l->pipes[2], on_alloc, on_read);
-  if (op->input_len > 0) {
+  if (input) {
     uv_buf_t b = uv_buf_init(op->input, (unsigned)op->input_len);
     l->write_req.data = l;
     if (uv_write(&l->write_req, (uv_stream_t *)&l->pipes[0], &b, 1, on_written) != 0)
-      uv_close((uv_handle_t *)&l->pipes[0], on_closed);
-  } else {
-    l->shutdown_req.data = l;
-    if (uv_shutdown(&l->shutdown_req, (uv_stream_t *)&l->pipes[0], on_shutdown) != 0)
       uv_close((uv_handle_t *)&l->pipes[0], on_closed);
   }
 }
@@ -196,7 +280,7 @@ static void local_timeout(struct transport *t)
   struct local *l = t->backend;
   l->timed_out = true;
   if (!l->exited)
-    uv_process_kill(&l->proc, SIGKILL);
+    kill(l->pid, SIGKILL);
 }
 
 static void local_close(struct transport *t)
@@ -213,7 +297,7 @@ static void local_close(struct transport *t)
   }
   /* A command is running: stop it; finish_if_done() completes the close. */
   if (!l->exited)
-    uv_process_kill(&l->proc, SIGKILL);
+    kill(l->pid, SIGKILL);
 }
 
 const struct transport_ops transport__local_ops = {local_open, local_start, local_timeout,
