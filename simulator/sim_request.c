@@ -91,7 +91,7 @@ static void wait_real(double seconds)
   }
 }
 
-static void relock_save(struct sim_ctx *c)
+static void relock_save(struct sim_ctx *c, unsigned dropped)
 {
   char err[256];
   struct sim_router fresh;
@@ -99,6 +99,7 @@ static void relock_save(struct sim_ctx *c)
   if (sim_open(c->r->path, &fresh, &fd, err, sizeof err) < 0)
     return;
   sim_settle(&fresh, sim_now(&fresh));
+  fresh.sessions_dropped += dropped; /* this session is about to be cut */
   sim_save(&fresh, err, sizeof err);
   sim_close(&fresh, fd);
 }
@@ -453,8 +454,7 @@ int sim_request_issu(struct sim_ctx *c)
     if (steps[i].effect != EFFECT_SWITCHOVER)
       trace_line(c, steps[i].line);
     if (steps[i].effect == EFFECT_SWITCHOVER && !(r->faults & FAULT_NO_DROP)) {
-      r->sessions_dropped++;
-      relock_save(c);
+      relock_save(c, 1);
       free(steps);
       sim_drop_session();
     }
@@ -464,6 +464,6 @@ int sim_request_issu(struct sim_ctx *c)
     }
   }
   free(steps);
-  relock_save(c);
+  relock_save(c, 0);
   return rc;
 }
