@@ -427,21 +427,28 @@ Test(report, a_lab_rollout_reported_and_seen_in_chromium, .timeout = 600, .fini 
 
 /* ---- the live view of run ---- */
 
+/* Runs the lab's rollout (run id ID) in a pseudo-terminal made by script(1), with ENV and the
+ * shell commands PRE before it; returns what the terminal received (caller frees). */
+static char *under_terminal(const char *env, const char *pre, const char *id)
+{
+  char *out;
+  cr_assert_eq(sh(&out,
+                  "%s script -qec \"%s%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale "
+                  "600 --state-dir %s/state --run-id %s --yes\" %s/%s.log >/dev/null",
+                  env, pre, ISSU_BINARY, dir, dir, dir, id, dir, id),
+               0, "%s", out);
+  free(out);
+  cr_assert_eq(sh(&out, "cat %s/%s.log", dir, id), 0);
+  return out;
+}
+
 Test(progress, a_terminal_gets_a_live_view_and_a_pipe_gets_plain_lines, .timeout = 600,
      .fini = lab_stop)
 {
   lab_start(3, 1, NULL);
   write_policy("waves: {canary: 1, serial: [2], soak: 0}\n");
   /* under a pseudo-terminal (script(1)), 100 columns */
-  char *out;
-  cr_assert_eq(sh(&out,
-                  "TERM=xterm LANG=C.UTF-8 script -qec \"stty cols 100 rows 20; %s run -i "
-                  "%s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir %s/state "
-                  "--run-id tty --yes\" %s/tty.log >/dev/null",
-                  ISSU_BINARY, dir, dir, dir, dir),
-               0, "%s", out);
-  free(out);
-  cr_assert_eq(sh(&out, "cat %s/tty.log", dir), 0);
+  char *out = under_terminal("TERM=xterm LANG=C.UTF-8", "stty cols 100 rows 20; ", "tty");
   cr_expect_gt(count(out, "\033[J"), 3, "the view redraws in place");
   cr_expect(strstr(out, "ETA "), "the header has an ETA");
   cr_expect(strstr(out, "budget "), "and the budget");
@@ -453,14 +460,7 @@ Test(progress, a_terminal_gets_a_live_view_and_a_pipe_gets_plain_lines, .timeout
   free(out);
 
   /* NO_COLOR: the same view without colours */
-  cr_assert_eq(sh(&out,
-                  "NO_COLOR=1 TERM=xterm script -qec \"%s run -i %s/inventory.yaml -p "
-                  "%s/test.yaml --time-scale 600 --state-dir %s/state --run-id nc --yes\" "
-                  "%s/nc.log >/dev/null",
-                  ISSU_BINARY, dir, dir, dir, dir),
-               0, "%s", out);
-  free(out);
-  cr_assert_eq(sh(&out, "cat %s/nc.log", dir), 0);
+  out = under_terminal("NO_COLOR=1 TERM=xterm", "", "nc");
   cr_expect_gt(count(out, "\033[J"), 0, "still live");
   cr_expect_null(strstr(out, "\033[1m"), "no colour with NO_COLOR");
   cr_expect_null(strstr(out, "\033[33m"), "no colour with NO_COLOR");
