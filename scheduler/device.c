@@ -10,31 +10,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Per phase: the policy timeout that bounds it (TIMEOUT_COUNT: none) and the least real time
- * it gets however fast the clock runs: our own SSH work does not get faster with --time-scale,
- * the router's (simulated) work does. */
+/* Per phase: the policy timeout that bounds it (TIMEOUT_COUNT: none), the least real time it
+ * gets however fast the clock runs (our own SSH work does not get faster with --time-scale, the
+ * router's simulated work does), and whether entering it is followed by something issu-fleet
+ * does to the router (an upload, the ISSU command, a reboot, a mastership switch) or ends the
+ * router: that phase-changed line is fsync'ed before the step acts. The others record what the
+ * router was seen doing; they are written at once and made durable by the next fsync (a crash
+ * of the process loses nothing; a crash of the machine may lose an observation, and a resume
+ * asks the router where it stands anyway). */
 static const struct {
   enum policy_timeout timeout;
   uint64_t floor_ms;
   const char *timeout_code; /* the error code when it runs out (docs/events.md) */
+  bool acts;
 } phase_rules[PH_COUNT] = {
-    [PH_QUEUED] = {TIMEOUT_COUNT, 0, "phase-timeout"},
-    [PH_CONNECT] = {TIMEOUT_CONNECT, 30000, "connect-timeout"},
-    [PH_PREFLIGHT] = {TIMEOUT_PREFLIGHT, 60000, "phase-timeout"},
-    [PH_STAGE] = {TIMEOUT_STAGE, 60000, "phase-timeout"},
-    [PH_VALIDATE] = {TIMEOUT_VALIDATE, 30000, "phase-timeout"},
-    [PH_BACKUP_UPGRADE] = {TIMEOUT_BACKUP_UPGRADE, 30000, "phase-timeout"},
-    [PH_BACKUP_REBOOT] = {TIMEOUT_BACKUP_REBOOT, 30000, "backup-no-return"},
-    [PH_DAEMONS] = {TIMEOUT_DAEMONS, 30000, "phase-timeout"},
-    [PH_FRU_UPGRADE] = {TIMEOUT_FRU_UPGRADE, 30000, "phase-timeout"},
-    [PH_SWITCHOVER] = {TIMEOUT_SWITCHOVER, 30000, "phase-timeout"},
-    [PH_OLD_MASTER_UPGRADE] = {TIMEOUT_OLD_MASTER_UPGRADE, 30000, "phase-timeout"},
-    [PH_OLD_MASTER_REBOOT] = {TIMEOUT_OLD_MASTER_REBOOT, 30000, "old-master-no-return"},
-    [PH_SWITCHBACK] = {TIMEOUT_SWITCHBACK, 30000, "phase-timeout"},
-    [PH_VERIFY] = {TIMEOUT_VERIFY, 60000, "phase-timeout"},
-    [PH_DONE] = {TIMEOUT_COUNT, 0, "phase-timeout"},
-    [PH_SKIPPED] = {TIMEOUT_COUNT, 0, "phase-timeout"},
-    [PH_FAILED] = {TIMEOUT_COUNT, 0, "phase-timeout"},
+    [PH_QUEUED] = {TIMEOUT_COUNT, 0, "phase-timeout", false},
+    [PH_CONNECT] = {TIMEOUT_CONNECT, 30000, "connect-timeout", false},
+    [PH_PREFLIGHT] = {TIMEOUT_PREFLIGHT, 60000, "phase-timeout", false},
+    [PH_STAGE] = {TIMEOUT_STAGE, 60000, "phase-timeout", true},
+    [PH_VALIDATE] = {TIMEOUT_VALIDATE, 30000, "phase-timeout", true},
+    [PH_BACKUP_UPGRADE] = {TIMEOUT_BACKUP_UPGRADE, 30000, "phase-timeout", false},
+    [PH_BACKUP_REBOOT] = {TIMEOUT_BACKUP_REBOOT, 30000, "backup-no-return", false},
+    [PH_DAEMONS] = {TIMEOUT_DAEMONS, 30000, "phase-timeout", false},
+    [PH_FRU_UPGRADE] = {TIMEOUT_FRU_UPGRADE, 30000, "phase-timeout", false},
+    [PH_SWITCHOVER] = {TIMEOUT_SWITCHOVER, 30000, "phase-timeout", false},
+    [PH_OLD_MASTER_UPGRADE] = {TIMEOUT_OLD_MASTER_UPGRADE, 30000, "phase-timeout", false},
+    [PH_OLD_MASTER_REBOOT] = {TIMEOUT_OLD_MASTER_REBOOT, 30000, "old-master-no-return", true},
+    [PH_SWITCHBACK] = {TIMEOUT_SWITCHBACK, 30000, "phase-timeout", true},
+    [PH_VERIFY] = {TIMEOUT_VERIFY, 60000, "phase-timeout", false},
+    [PH_DONE] = {TIMEOUT_COUNT, 0, "phase-timeout", true},
+    [PH_SKIPPED] = {TIMEOUT_COUNT, 0, "phase-timeout", true},
+    [PH_FAILED] = {TIMEOUT_COUNT, 0, "phase-timeout", true},
 };
 
 #define DEVICE_FLOOR_MS 300000
@@ -116,7 +122,10 @@ bool device_set_phase(struct device *dv, enum junos_phase next, const char *line
     cJSON_AddStringToObject(vb, "re0", dv->before[0]);
     cJSON_AddStringToObject(vb, "re1", dv->before[1]);
   }
-  rollout_emit(run, ev);
+  if (phase_rules[next].acts)
+    rollout_emit(run, ev);
+  else
+    rollout_note(run, ev);
   if (prev != PH_QUEUED && next != PH_FAILED && !junos_phase_terminal(prev))
     estimate_learn(run, prev, in_phase);
   progress_phase(run, dv, prev, next, line);
