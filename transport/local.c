@@ -28,8 +28,9 @@ extern char **environ;
 struct local {
   struct transport *t;
   pid_t pid;
-  int pidfd;
+  int pidfd;            /* -1: no pidfd (valgrind, an old kernel): SIGCHLD is watched instead */
   uv_poll_t exit_watch; /* the pidfd: readable once the child has exited */
+  uv_signal_t exit_signal;
   uv_pipe_t pipes[3];
   uv_write_t write_req;
   uv_shutdown_t shutdown_req;
@@ -90,15 +91,17 @@ static void on_closed(uv_handle_t *h)
 static void on_watch_closed(uv_handle_t *h)
 {
   struct local *l = h->data;
-  close(l->pidfd);
+  if (l->pidfd >= 0)
+    close(l->pidfd);
   l->pidfd = -1;
   on_closed(h);
 }
 
-static void on_child_exit(uv_poll_t *h, int status, int events)
+/* Reaps the child if it has exited; then the watch (pidfd or signal) is closed. */
+static void reap(struct local *l)
 {
-  (void)status, (void)events;
-  struct local *l = h->data;
+  if (l->exited)
+    return;
   int ws = 0;
   pid_t got;
   do
@@ -109,8 +112,27 @@ static void on_child_exit(uv_poll_t *h, int status, int events)
   l->exited = true;
   l->exit_status = got > 0 && WIFEXITED(ws) ? WEXITSTATUS(ws) : 0;
   l->term_signal = got > 0 && WIFSIGNALED(ws) ? WTERMSIG(ws) : got < 0 ? SIGKILL : 0;
-  uv_poll_stop(h);
-  uv_close((uv_handle_t *)h, on_watch_closed);
+  uv_handle_t *watch =
+      l->pidfd >= 0 ? (uv_handle_t *)&l->exit_watch : (uv_handle_t *)&l->exit_signal;
+  if (l->pidfd >= 0)
+    uv_poll_stop(&l->exit_watch);
+  else
+    uv_signal_stop(&l->exit_signal);
+  uv_close(watch, on_watch_closed);
+}
+
+static void on_child_exit(uv_poll_t *h, int status, int events)
+{
+  (void)status, (void)events;
+  reap(h->data);
+}
+
+/* Without a pidfd: every SIGCHLD wakes every running child's watcher, each asks for its own pid
+ * only (so another's exit status is never taken). Fine for the few children of a test. */
+static void on_sigchld(uv_signal_t *h, int signum)
+{
+  (void)signum;
+  reap(h->data);
 }
 
 /* Starts /bin/sh -c LINE with `env`; fds[i] receive the parent's ends of stdin, stdout and
@@ -244,7 +266,7 @@ static void local_start(struct transport *t)
   int rc = spawn_child(line, l->env, input, &l->pid, fds);
   free(line);
   l->pidfd = rc == 0 ? (int)syscall(SYS_pidfd_open, l->pid, 0) : -1;
-  if (rc == 0 && l->pidfd < 0) {
+  if (rc == 0 && l->pidfd < 0 && errno != ENOSYS) {
     rc = errno;
     kill(l->pid, SIGKILL);
     waitpid(l->pid, NULL, 0);
@@ -253,6 +275,10 @@ static void local_start(struct transport *t)
   }
   if (rc != 0) {
     l->open = 0;
+    free(l->env_command);
+    free(l->env);
+    l->env_command = NULL;
+    l->env = NULL;
     transport__fail(t, TRANSPORT_E_SPAWN, "%s: cannot start /bin/sh: %s", t->o.name, strerror(rc));
     return;
   }
@@ -261,10 +287,17 @@ static void local_start(struct transport *t)
     l->pipes[i].data = l;
     uv_pipe_open(&l->pipes[i], fds[i]);
   }
-  uv_poll_init(t->loop, &l->exit_watch, l->pidfd);
-  l->exit_watch.data = l;
-  uv_poll_start(&l->exit_watch, UV_READABLE, on_child_exit);
   l->open = input ? 4 : 3;
+  if (l->pidfd >= 0) {
+    uv_poll_init(t->loop, &l->exit_watch, l->pidfd);
+    l->exit_watch.data = l;
+    uv_poll_start(&l->exit_watch, UV_READABLE, on_child_exit);
+  } else {
+    uv_signal_init(t->loop, &l->exit_signal);
+    l->exit_signal.data = l;
+    uv_signal_start(&l->exit_signal, on_sigchld, SIGCHLD);
+    reap(l); /* it may have exited before the watcher was there */
+  }
   uv_read_start((uv_stream_t *)&l->pipes[1], on_alloc, on_read);
   uv_read_start((uv_stream_t *)&l->pipes[2], on_alloc, on_read);
   if (input) {

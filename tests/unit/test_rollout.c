@@ -151,12 +151,18 @@ Test(rollout, a_24_router_lab_upgrades_completely_within_its_limits, .timeout = 
     cr_expect_str_eq(str_at(st, "re1_version", NULL), TARGET, "%s re1", name);
     cr_expect_eq(cJSON_GetObjectItem(st, "master")->valueint, 0, "%s switched back", name);
     cr_expect_eq(starts_of(st), 1, "%s: exactly one ISSU", name);
-    /* Every phase, in order, once. */
-    size_t k = 0;
+    /* Every phase, in order, once. One exception: "Preparing for Switchover" is the router's last
+     * line before it cuts the session, and a cut session may lose what the client had not read
+     * yet (a loaded machine, valgrind); the router is then found in old-master-upgrade when
+     * asked, and the run goes on from there. */
+    size_t k = 0, skipped = 0;
     for (size_t i = 0; i < j.n; i++) {
       if (strcmp(action(j.ev[i]), "phase-changed") != 0 || strcmp(host(j.ev[i]), name) != 0)
         continue;
       const char *ph = str_at(j.ev[i], "issu", "phase");
+      if (k + 1 < ARRAY_LEN(ordered_phases) && strcmp(ordered_phases[k], "switchover") == 0 &&
+          strcmp(ph, ordered_phases[k + 1]) == 0)
+        k++, skipped++;
       cr_expect(k < ARRAY_LEN(ordered_phases) && strcmp(ph, ordered_phases[k]) == 0,
                 "%s: phase %zu is %s, expected %s", name, k, ph,
                 k < ARRAY_LEN(ordered_phases) ? ordered_phases[k] : "(none)");
@@ -174,7 +180,7 @@ Test(rollout, a_24_router_lab_upgrades_completely_within_its_limits, .timeout = 
     cr_expect_str_eq(str_at(cJSON_GetObjectItem(fin, "issu"), "versions_after", "re1"), TARGET);
     cr_expect_eq(
         cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(fin, "issu"), "timeline")),
-        (int)ARRAY_LEN(ordered_phases) - 1);
+        (int)(ARRAY_LEN(ordered_phases) - 1 - skipped));
   }
   cr_expect_eq(routers, 24);
   cJSON_Delete(all);
