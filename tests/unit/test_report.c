@@ -106,6 +106,17 @@ static struct report *sample(bool finished)
   return r;
 }
 
+/* The text summary (caller frees). */
+static char *text_of(const struct report *r)
+{
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  report_text(r, f);
+  fclose(f);
+  return text;
+}
+
 static const struct report_router *find(const struct report *r, const char *name)
 {
   for (size_t i = 0; i < r->nrouters; i++)
@@ -216,11 +227,7 @@ Test(report, a_journal_still_being_written_shows_routers_in_flight)
   cr_expect_float_eq(b->spans[b->nspans - 1].duration, r->tend - 1160, 1e-9,
                      "the open span runs to the last event");
   cr_expect_eq(report_count(r).in_flight, 1);
-  char *text = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&text, &len);
-  report_text(r, f);
-  fclose(f);
+  char *text = text_of(r);
   cr_expect(strstr(text, "no run-finished yet"), "%s", text);
   cr_expect(strstr(text, "in flight"), "%s", text);
   free(text);
@@ -230,11 +237,7 @@ Test(report, a_journal_still_being_written_shows_routers_in_flight)
 Test(report, text_and_json_carry_the_same_figures)
 {
   struct report *r = sample(true);
-  char *text = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&text, &len);
-  report_text(r, f);
-  fclose(f);
+  char *text = text_of(r);
   cr_expect(strstr(text, "2 done, 0 skipped, 1 failed, 0 in flight, 1 not started"), "%s", text);
   cr_expect(strstr(text, "wave-2             1      -  not started"), "%s", text);
   cr_expect(strstr(text, "c: validation-failed in validate: mgd: error"), "%s", text);
