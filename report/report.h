@@ -108,6 +108,16 @@ cJSON *report_json(const struct report *r);
 /* Writes the HTML page; returns 0 or -1 (errno set by stdio). */
 int report_html(const struct report *r, FILE *out);
 
+/* Shared by the views: a duration as text ("1h02m05s"), and a point of the run (seconds since
+ * its start) as UTC clock text. */
+enum report_clock { REPORT_HM, REPORT_HMS, REPORT_DATE_HM };
+const char *report_duration(double seconds, char *buf, size_t len);
+const char *report_clock(const struct report *r, double t, enum report_clock f, char *buf,
+                         size_t len);
+
+/* The statistics of a loaded report (report_load calls it). */
+void report_compute(struct report *r);
+
 /* Phase colours, shared by the HTML and its legend: "#rrggbb". */
 const char *report_phase_colour(enum junos_phase p);
 

@@ -51,34 +51,6 @@ static void esc(FILE *out, const char *s)
     }
 }
 
-static const char *dur(double s, char *buf, size_t len)
-{
-  text_duration(s > 0 ? (uint64_t)llround(s) : 0, buf, len);
-  return buf;
-}
-
-enum clock_format { HM, HMS, DATE_HM };
-
-static const char *clock_at(const struct report *r, double t, enum clock_format f, char *buf,
-                            size_t len)
-{
-  time_t when = (time_t)llround(r->t0 + t);
-  struct tm tm;
-  gmtime_r(&when, &tm);
-  switch (f) { /* literal formats, so the compiler checks them */
-  case HM:
-    strftime(buf, len, "%H:%M", &tm);
-    break;
-  case HMS:
-    strftime(buf, len, "%H:%M:%S", &tm);
-    break;
-  case DATE_HM:
-    strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
-    break;
-  }
-  return buf;
-}
-
 static double x_of(const struct layout *L, double t)
 {
   if (t < 0)
@@ -132,8 +104,8 @@ static void summary(const struct report *r, FILE *out)
           "%zu skipped &middot; <span class=\"%s\">%zu failed</span> &middot; %zu in flight "
           "&middot; %zu not started<br>%s &ndash; %s UTC (%s%s)",
           r->nrouters, c.done, c.skipped, c.failed ? "bad" : "ok", c.failed, c.in_flight,
-          c.not_started, clock_at(r, 0, DATE_HM, a, sizeof a),
-          clock_at(r, r->tend, HM, b, sizeof b), dur(r->tend, d, sizeof d),
+          c.not_started, report_clock(r, 0, REPORT_DATE_HM, a, sizeof a),
+          report_clock(r, r->tend, REPORT_HM, b, sizeof b), report_duration(r->tend, d, sizeof d),
           r->time_scale > 1 ? ", simulated time" : "");
   if (r->finished)
     fprintf(out, " &middot; exit %d%s%s", r->exit_code, r->end_state ? ", " : "",
@@ -159,7 +131,7 @@ static void axis(const struct layout *L, FILE *out, double y, bool top)
   for (double t = first; t <= L->span + 0.001; t += step) {
     char hm[16];
     double x = x_of(L, t);
-    clock_at(L->r, t, HM, hm, sizeof hm);
+    report_clock(L->r, t, REPORT_HM, hm, sizeof hm);
     fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#9e9e9e\"/>", x,
             top ? y + AXIS_H - 6 : y, x, top ? y + AXIS_H : y + 6);
     fprintf(out,
@@ -186,7 +158,7 @@ static void shade(const struct layout *L, FILE *out, const struct report_interva
       fputs(": ", out);
       esc(out, list[i].label);
     }
-    fprintf(out, ", %s</title></rect>\n", dur(end - list[i].start, d, sizeof d));
+    fprintf(out, ", %s</title></rect>\n", report_duration(end - list[i].start, d, sizeof d));
   }
 }
 
@@ -231,8 +203,9 @@ static void router_row(const struct layout *L, FILE *out, const struct report_ro
             s->failed ? " stroke=\"#d32f2f\" stroke-width=\"2\"" : "");
     esc(out, rt->name);
     fprintf(out, ": %s %s (%s-%s)%s%s</title></rect>", junos_phase_name(s->phase),
-            dur(s->duration, d, sizeof d), clock_at(L->r, s->start, HMS, a, sizeof a),
-            clock_at(L->r, s->start + s->duration, HMS, b, sizeof b),
+            report_duration(s->duration, d, sizeof d),
+            report_clock(L->r, s->start, REPORT_HMS, a, sizeof a),
+            report_clock(L->r, s->start + s->duration, REPORT_HMS, b, sizeof b),
             s->open ? ", still running" : "", s->failed ? ", FAILED" : "");
   }
   if (bad) {
@@ -286,8 +259,8 @@ static void gantt(const struct layout *L, FILE *out)
                   x, y, x, L->height - AXIS_H);
           snprintf(label, sizeof label, "wave %ld (%s): %u router%s, %s, %s", w,
                    wv->name ? wv->name : "-", wv->routers, wv->routers == 1 ? "" : "s",
-                   clock_at(r, wv->start, HM, a, sizeof a),
-                   wv->finished ? dur(wv->end - wv->start, d, sizeof d) : "running");
+                   report_clock(r, wv->start, REPORT_HM, a, sizeof a),
+                   wv->finished ? report_duration(wv->end - wv->start, d, sizeof d) : "running");
         } else {
           snprintf(label, sizeof label, "%s", wv ? "not started" : "never started");
         }
@@ -323,7 +296,8 @@ static void phase_table(const struct report *r, FILE *out)
             "margin-right:6px\"></i>%s</td><td class=\"n\">%zu</td><td class=\"n\">%s</td>"
             "<td class=\"n\">%s</td><td class=\"n\">%s</td><td>",
             report_phase_colour(s->phase), junos_phase_name(s->phase), s->count,
-            dur(s->median, m, sizeof m), dur(s->p90, p, sizeof p), dur(s->max, x, sizeof x));
+            report_duration(s->median, m, sizeof m), report_duration(s->p90, p, sizeof p),
+            report_duration(s->max, x, sizeof x));
     esc(out, s->max_router);
     fputs("</td></tr>\n", out);
   }
@@ -350,10 +324,10 @@ static void wave_table(const struct report *r, FILE *out)
     fprintf(out,
             "</td><td class=\"n\">%u</td><td class=\"n\">%u</td><td>%s</td><td>%s</td>"
             "<td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
-            w->routers, w->failed, clock_at(r, w->start, HMS, a, sizeof a),
-            w->finished ? clock_at(r, w->end, HMS, b, sizeof b) : "running",
-            dur((w->finished ? w->end : r->tend) - w->start, d, sizeof d),
-            w->soaked ? dur(w->soak_s, s, sizeof s) : "-");
+            w->routers, w->failed, report_clock(r, w->start, REPORT_HMS, a, sizeof a),
+            w->finished ? report_clock(r, w->end, REPORT_HMS, b, sizeof b) : "running",
+            report_duration((w->finished ? w->end : r->tend) - w->start, d, sizeof d),
+            w->soaked ? report_duration(w->soak_s, s, sizeof s) : "-");
   }
   fputs("</table>\n", out);
 }

@@ -438,8 +438,6 @@ static void apply_line(struct loader *L, size_t lineno, const char *text, size_t
   cJSON_Delete(ev);
 }
 
-void report_compute(struct report *r); /* report_stats.c */
-
 struct report *report_from_buffer(const char *name, const char *buf, size_t len)
 {
   struct report *r = xcalloc(1, sizeof *r);

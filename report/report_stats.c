@@ -7,10 +7,10 @@
 
 #include "common/common.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-void report_compute(struct report *r);
+#include <time.h>
 
 static const char *const colours[PH_COUNT] = {
     [PH_QUEUED] = "#bdbdbd",
@@ -31,6 +31,32 @@ static const char *const colours[PH_COUNT] = {
     [PH_SKIPPED] = "#90a4ae",
     [PH_FAILED] = "#d32f2f",
 };
+
+const char *report_duration(double seconds, char *buf, size_t len)
+{
+  text_duration(seconds > 0 ? (uint64_t)llround(seconds) : 0, buf, len);
+  return buf;
+}
+
+const char *report_clock(const struct report *r, double t, enum report_clock f, char *buf,
+                         size_t len)
+{
+  time_t when = (time_t)llround(r->t0 + t);
+  struct tm tm;
+  gmtime_r(&when, &tm);
+  switch (f) { /* literal formats, so the compiler checks them */
+  case REPORT_HM:
+    strftime(buf, len, "%H:%M", &tm);
+    break;
+  case REPORT_HMS:
+    strftime(buf, len, "%H:%M:%S", &tm);
+    break;
+  case REPORT_DATE_HM:
+    strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+    break;
+  }
+  return buf;
+}
 
 const char *report_phase_colour(enum junos_phase p)
 {

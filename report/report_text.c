@@ -10,22 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-static const char *dur(double s, char *buf, size_t len)
-{
-  text_duration(s > 0 ? (uint64_t)llround(s) : 0, buf, len);
-  return buf;
-}
-
-/* HH:MM:SS UTC of a point of the run. */
-static const char *clock_at(const struct report *r, double t, char *buf, size_t len)
-{
-  time_t when = (time_t)llround(r->t0 + t);
-  struct tm tm;
-  gmtime_r(&when, &tm);
-  strftime(buf, len, "%H:%M:%S", &tm);
-  return buf;
-}
-
 static const char *versions(const char v[2][48], char *buf, size_t len)
 {
   if (!v[0][0] && !v[1][0])
@@ -53,7 +37,8 @@ static void header(const struct report *r, FILE *out)
   fprintf(out, "run %s (%s), target %s: %zu routers, %s %s-%s UTC (%s)%s\n",
           r->run_id ? r->run_id : "?", r->command ? r->command : "run",
           r->target_version ? r->target_version : "?", r->nrouters, date,
-          clock_at(r, 0, a, sizeof a), clock_at(r, r->tend, b, sizeof b), dur(r->tend, d, sizeof d),
+          report_clock(r, 0, REPORT_HMS, a, sizeof a),
+          report_clock(r, r->tend, REPORT_HMS, b, sizeof b), report_duration(r->tend, d, sizeof d),
           r->time_scale > 1 ? " simulated time" : "");
   fprintf(out, "  %zu done, %zu skipped, %zu failed, %zu in flight, %zu not started", c.done,
           c.skipped, c.failed, c.in_flight, c.not_started);
@@ -79,9 +64,9 @@ static void routers(const struct report *r, FILE *out)
     snprintf(wave, sizeof wave, rt->wave >= 0 ? "%ld" : "-", rt->wave);
     fprintf(out, "  %-20s %4s  %-11s %-18s %-18s %9s  %s %s\n", rt->name, wave, result_of(rt),
             versions(rt->before, before, sizeof before), versions(rt->after, after, sizeof after),
-            dur(report_router_duration(rt), d, sizeof d),
+            report_duration(report_router_duration(rt), d, sizeof d),
             slow ? junos_phase_name(slow->phase) : "-",
-            slow ? dur(slow->duration, sd, sizeof sd) : "");
+            slow ? report_duration(slow->duration, sd, sizeof sd) : "");
   }
 }
 
@@ -96,8 +81,8 @@ static void phases(const struct report *r, FILE *out)
     const struct report_phase_stats *s = &r->phases[i];
     char m[32], p[32], x[32];
     fprintf(out, "  %-20s %6zu %9s %9s %9s  %s\n", junos_phase_name(s->phase), s->count,
-            dur(s->median, m, sizeof m), dur(s->p90, p, sizeof p), dur(s->max, x, sizeof x),
-            s->max_router);
+            report_duration(s->median, m, sizeof m), report_duration(s->p90, p, sizeof p),
+            report_duration(s->max, x, sizeof x), s->max_router);
   }
 }
 
@@ -116,17 +101,17 @@ static void waves(const struct report *r, FILE *out)
       continue;
     }
     fprintf(out, "  %4zu %-12s %7u %6u  %-8s %-8s %9s  %s\n", i, w->name ? w->name : "-",
-            w->routers, w->failed, clock_at(r, w->start, a, sizeof a),
-            w->finished ? clock_at(r, w->end, b, sizeof b) : "running",
-            dur((w->finished ? w->end : r->tend) - w->start, d, sizeof d),
-            w->soaked ? dur(w->soak_s, s, sizeof s) : "-");
+            w->routers, w->failed, report_clock(r, w->start, REPORT_HMS, a, sizeof a),
+            w->finished ? report_clock(r, w->end, REPORT_HMS, b, sizeof b) : "running",
+            report_duration((w->finished ? w->end : r->tend) - w->start, d, sizeof d),
+            w->soaked ? report_duration(w->soak_s, s, sizeof s) : "-");
   }
   for (size_t i = 0; i < r->ngates; i++) {
     char a[16], d[32];
     const struct report_interval *g = &r->gates[i];
     fprintf(out, "  waited %s for %s at %s\n",
-            g->end >= 0 ? dur(g->end - g->start, d, sizeof d) : "(still waiting)", g->label,
-            clock_at(r, g->start, a, sizeof a));
+            g->end >= 0 ? report_duration(g->end - g->start, d, sizeof d) : "(still waiting)",
+            g->label, report_clock(r, g->start, REPORT_HMS, a, sizeof a));
   }
 }
 

@@ -357,6 +357,14 @@ Test(report, a_file_without_events_is_an_error)
   char *out;
   cr_expect_eq(sh(&out, "%s report /nonexistent.jsonl", ISSU_BINARY), 2, "%s", out);
   free(out);
+  /* an HTML file that cannot be written: exit 2, the path named, no half page left behind */
+  cr_expect_eq(sh(&out,
+                  "%s report %s/tests/fuzz/corpus/report/ends.jsonl --html "
+                  "/nonexistent/t.html",
+                  ISSU_BINARY, ISSU_SOURCE_DIR),
+               2, "%s", out);
+  cr_expect(strstr(out, "cannot write /nonexistent/t.html.tmp"), "%s", out);
+  free(out);
   cr_expect_eq(sh(&out, "%s report", ISSU_BINARY), 2, "%s", out);
   cr_expect(strstr(out, "missing EVENTS.jsonl"), "%s", out);
   free(out);
