@@ -100,22 +100,18 @@ static void draw(struct rollout *run)
   unsigned rows, cols;
   terminal_size(pg->out, &rows, &cols);
   double now = rollout_now(run);
-  size_t queued = 0;
-  for (size_t i = 0; i < run->ndev; i++)
-    queued += !run->dev[i].started;
+  size_t queued = rollout_queued(run);
   char el[32], eta[32], line[512];
   short_duration(now, el, sizeof el);
   short_duration(estimate_run_remaining(run, now), eta, sizeof eta);
   size_t w = run->wave < run->nwaves ? run->wave : run->nwaves ? run->nwaves - 1 : 0;
   long budget = (long)run->p->failures.max_failed - (long)run->failed;
-  const char *state = run->draining        ? " DRAINING"
-                      : run->halted        ? " HALTED"
-                      : run->paused        ? " PAUSED"
-                      : run->soaking       ? " soaking"
-                      : run->window_closed ? " window closed"
-                      : w < run->nwaves && run->gate_announced[w] && !run->gate_approved[w]
-                          ? " WAITING FOR APPROVAL"
-                          : "";
+  /* the same state ctl status gives; the window is said when nothing else holds the run */
+  const char *name = rollout_state(run);
+  if (strcmp(name, "running") == 0)
+    name = run->window_closed ? "window-closed" : "";
+  char state[40];
+  snprintf(state, sizeof state, "%s%s", *name ? " " : "", name);
   snprintf(line, sizeof line,
            "%s%s%s wave %zu/%zu %s%s%s%s  %zu done, %s%zu failed%s, %zu skipped, %zu queued  "
            "budget %ld  %s elapsed  ETA %s",

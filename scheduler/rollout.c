@@ -316,27 +316,37 @@ bool rollout_approve(struct rollout *run, unsigned uid)
   return true;
 }
 
+const char *rollout_state(const struct rollout *run)
+{
+  return run->detached   ? "detached"
+         : run->draining ? "draining"
+         : run->halted   ? "halted"
+         : run->paused   ? "paused"
+         : run->soaking  ? "soaking"
+         : run->wave < run->nwaves && run->gate_announced[run->wave] &&
+                 !run->gate_approved[run->wave]
+             ? "waiting-approval"
+             : "running";
+}
+
+size_t rollout_queued(const struct rollout *run)
+{
+  size_t queued = 0;
+  for (size_t i = 0; i < run->ndev; i++)
+    queued += !run->dev[i].started;
+  return queued;
+}
+
 cJSON *rollout_status(struct rollout *run)
 {
   cJSON *r = cJSON_CreateObject();
   cJSON_AddBoolToObject(r, "ok", true);
   cJSON_AddStringToObject(r, "run_id", event_log_run_id(run->log));
-  const char *state =
-      run->detached   ? "detached"
-      : run->draining ? "draining"
-      : run->halted   ? "halted"
-      : run->paused   ? "paused"
-      : run->soaking  ? "soaking"
-      : run->wave < run->nwaves && run->gate_announced[run->wave] && !run->gate_approved[run->wave]
-          ? "waiting-approval"
-          : "running";
-  cJSON_AddStringToObject(r, "state", state);
+  cJSON_AddStringToObject(r, "state", rollout_state(run));
   size_t w = run->wave < run->nwaves ? run->wave : run->nwaves - 1;
   cJSON_AddNumberToObject(r, "wave", (double)w);
   cJSON_AddStringToObject(r, "wave_name", run->nwaves ? run->plan->waves[w].name : "");
-  size_t queued = 0;
-  for (size_t i = 0; i < run->ndev; i++)
-    queued += !run->dev[i].started;
+  size_t queued = rollout_queued(run);
   cJSON *c = cJSON_AddObjectToObject(r, "routers");
   cJSON_AddNumberToObject(c, "total", (double)run->ndev);
   cJSON_AddNumberToObject(c, "done", (double)run->done);
@@ -492,9 +502,7 @@ static int run_finished(struct rollout *run)
              : run->halted                                           ? ISSU_EXIT_HALTED
              : run->failed                                           ? ISSU_EXIT_FAILED
                                                                      : ISSU_EXIT_OK;
-  size_t queued = 0;
-  for (size_t i = 0; i < run->ndev; i++)
-    queued += !run->dev[i].started;
+  size_t queued = rollout_queued(run);
   cJSON *ev = event_new(run->log, code == 0 ? "info" : "error", "run-finished", NULL,
                         "%s %s: %zu done, %zu skipped, %zu failed, %zu not started (exit %d)",
                         run->o->check_only ? "check" : "run", event_log_run_id(run->log), run->done,

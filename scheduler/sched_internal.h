@@ -159,6 +159,11 @@ void progress_close(struct rollout *run);
 
 /* ---- rollout.c ---- */
 void rollout_pump_later(struct rollout *run);
+/* What the run is doing, as ctl status and the live view say it: detached, draining, halted,
+ * paused, soaking, waiting-approval or running. */
+const char *rollout_state(const struct rollout *run);
+/* Routers not started yet. */
+size_t rollout_queued(const struct rollout *run);
 void rollout_drain(struct rollout *run, const char *by);
 /* Closes a transport on the next turn of the loop (see device_drop_session). */
 void rollout_close_later(struct rollout *run, struct transport *t);
