@@ -176,6 +176,24 @@ static bool to_ull(const char *s, unsigned long long max, unsigned long long *ou
   return true;
 }
 
+/* ---- the text forms ---- */
+
+/* When the XML held no fact: the text inside <output> (PyEZ format=text), or, when there is no
+ * <output>, the reply's own lines (a reply with no XML, or text with a stray '<'). */
+typedef void (*text_fn)(const char *const *lines, size_t n, void *out);
+
+static void text_fallback(struct jx *x, const struct junos_reply *reply, const char *const *lines,
+                          size_t n, text_fn fn, void *out)
+{
+  if (reply->xml && reply->text) {
+    size_t tn;
+    char **tl = jx_output_lines(x, &tn);
+    fn((const char *const *)tl, tn, out);
+    jx_free_lines(tl, tn);
+  } else
+    fn(lines, n, out);
+}
+
 /* ---- show chassis routing-engine ---- */
 
 /* VM-host REs, from Juniper's VM host documentation (models not in a capture, except
@@ -276,9 +294,9 @@ static const char *after_key(const char *line, const char *key)
   return v;
 }
 
-static void text_routing_engines(const char *const *lines, size_t n,
-                                 struct junos_routing_engines *out)
+static void text_routing_engines(const char *const *lines, size_t n, void *vout)
 {
+  struct junos_routing_engines *out = vout;
   int s = -1;
   for (size_t i = 0; i < n; i++) {
     const char *v;
@@ -328,14 +346,9 @@ bool junos_xml_routing_engines(const char *const *lines, size_t n,
         read_route_engine(&x, o->nodesetval->nodeTab[i], nr == 1, out);
       xmlXPathFreeObject(o);
     }
-    if (!out->found && out->reply.text) {
-      size_t tn;
-      char **tl = jx_output_lines(&x, &tn);
-      text_routing_engines((const char *const *)tl, tn, out);
-      jx_free_lines(tl, tn);
-    }
-  } else if (out->reply.text)
-    text_routing_engines(lines, n, out);
+  }
+  if (!out->found)
+    text_fallback(&x, &out->reply, lines, n, text_routing_engines, out);
   jx_close(&x);
   finish_re(out);
   return out->found;
@@ -371,6 +384,72 @@ static void read_software(struct jx *x, xmlNodePtr sw, struct junos_re_version *
   }
 }
 
+/* "re0:" / "fpc0:" / "node1:" followed by a rule of dashes: a section of a multi-part reply. */
+static bool section_header(const char *const *lines, size_t n, size_t i)
+{
+  size_t l = strlen(lines[i]);
+  if (l < 2 || lines[i][l - 1] != ':' || i + 1 >= n || strncmp(lines[i + 1], "-----", 5) != 0)
+    return false;
+  for (size_t k = 0; k + 1 < l; k++)
+    if (!isalnum((unsigned char)lines[i][k]) && lines[i][k] != '-')
+      return false;
+  return true;
+}
+
+/* The text form (a reply with no XML): "re0:" sections (or none: this RE), "Hostname: ",
+ * "Model: ", "Junos: 19.2R1.8", else "JUNOS Base OS boot [9.1S3.5]"; other sections (fpc0:, an
+ * SRX node1:) after the first are other members. "Could not connect to re0 : ..." lines name an
+ * RE that did not answer. */
+static void text_versions(const char *const *lines, size_t n, void *vout)
+{
+  struct junos_versions_xml *out = vout;
+  int cur = 0, sections = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *l = lines[i], *v;
+    const char *cc = strstr(l, "Could not connect to re");
+    int named = cc && (cc[23] == '0' || cc[23] == '1') && !isalnum((unsigned char)cc[24])
+                    ? cc[23] - '0'
+                    : -1;
+    if (named >= 0) {
+      struct junos_re_answer *a = &out->re[named].answer;
+      a->listed = true;
+      a->answered = false;
+      jx_copy(a->error, sizeof a->error, l, strlen(l));
+      continue;
+    }
+    if (section_header(lines, n, i)) {
+      if (strcmp(l, "re0:") == 0 || strcmp(l, "re1:") == 0) {
+        out->multi = true;
+        cur = l[2] - '0';
+      } else {
+        cur = sections == 0 && !out->multi ? 0 : -1;
+        if (cur < 0)
+          out->reply.foreign_items++;
+      }
+      sections++;
+      i++; /* the dashes */
+      continue;
+    }
+    if (cur < 0)
+      continue;
+    struct junos_re_version *re = &out->re[cur];
+    if ((v = after_key(l, "Hostname")) != NULL)
+      jx_copy(re->host, sizeof re->host, v, strlen(v));
+    else if ((v = after_key(l, "Model")) != NULL)
+      jx_copy(re->model, sizeof re->model, v, strlen(v));
+    else if ((v = after_key(l, "Junos")) != NULL && strncmp(l, "Junos:", 6) == 0) {
+      if (jx_copy(re->release, sizeof re->release, v, strcspn(v, " ")))
+        re->release_from = "Junos: line";
+    } else if (strncmp(l, "JUNOS Base OS boot [", 20) == 0 && re->release_from == NULL) {
+      size_t rl = strcspn(l + 20, "]");
+      if (rl > 0 && l[20 + rl] == ']' && jx_copy(re->release, sizeof re->release, l + 20, rl))
+        re->release_from = "base os boot";
+    } else
+      continue;
+    re->answer.listed = re->answer.answered = true;
+  }
+}
+
 bool junos_xml_versions(const char *const *lines, size_t n, struct junos_versions_xml *out)
 {
   memset(out, 0, sizeof *out);
@@ -391,8 +470,14 @@ bool junos_xml_versions(const char *const *lines, size_t n, struct junos_version
       if (!x.multi)
         out->re[0].answer.listed = out->re[0].answer.answered = true;
       read_software(&x, sw, &out->re[s]);
-      any |= out->re[s].release[0] != '\0';
     }
+  }
+  for (int s = 0; s < 2; s++)
+    any |= out->re[s].release[0] != '\0';
+  if (!any && !out->multi) {
+    text_fallback(&x, &out->reply, lines, n, text_versions, out);
+    for (int s = 0; s < 2; s++)
+      any |= out->re[s].release[0] != '\0';
   }
   jx_close(&x);
   return any;
@@ -488,14 +573,18 @@ static struct junos_alarm *add_alarm(struct junos_alarm_list *l)
 
 /* "1 alarms currently active" / "No alarms currently active" / "2024-08-21 10:18:30 EDT  Minor
  * VMHost 1 Boot from alternate disk" (two or more spaces around the class). */
-static void text_alarms(const char *const *lines, size_t n, struct junos_alarm_list *l)
+static void text_alarms(const char *const *lines, size_t n, void *out)
 {
+  struct junos_alarm_list *l = out;
   for (size_t i = 0; i < n; i++) {
     const char *s = lines[i];
     unsigned long long count;
     char num[16];
+    /* A new header starts a new listing: a capture of a loop shows the last one. */
     if (strstr(s, "No alarms currently active")) {
       l->found = l->none = true;
+      l->n = 0;
+      l->reported = 0;
       continue;
     }
     const char *act = strstr(s, " currently active");
@@ -504,7 +593,10 @@ static void text_alarms(const char *const *lines, size_t n, struct junos_alarm_l
       size_t dl = strcspn(s, " ");
       if (jx_copy(num, sizeof num, s, dl) && to_ull(num, 1000000, &count)) {
         l->found = true;
+        l->none = false;
         l->reported = (unsigned)count;
+        l->n = 0;
+        l->cut = false;
       }
       continue;
     }
@@ -558,14 +650,9 @@ bool junos_xml_alarms(const char *const *lines, size_t n, struct junos_alarm_lis
       out->found = true;
     }
     xmlXPathFreeObject(o);
-    if (!out->found && out->reply.text) {
-      size_t tn;
-      char **tl = jx_output_lines(&x, &tn);
-      text_alarms((const char *const *)tl, tn, out);
-      jx_free_lines(tl, tn);
-    }
-  } else if (out->reply.text)
-    text_alarms(lines, n, out);
+  }
+  if (!out->found)
+    text_fallback(&x, &out->reply, lines, n, text_alarms, out);
   jx_close(&x);
   return out->found;
 }
@@ -649,8 +736,9 @@ static void replication_row(struct junos_replication_xml *out, const char *name,
     jx_copy(out->first_incomplete, sizeof out->first_incomplete, name, strlen(name));
 }
 
-static void text_replication(const char *const *lines, size_t n, struct junos_replication_xml *out)
+static void text_replication(const char *const *lines, size_t n, void *vout)
 {
+  struct junos_replication_xml *out = vout;
   bool table = false;
   for (size_t i = 0; i < n; i++) {
     const char *v;
@@ -694,14 +782,10 @@ bool junos_xml_replication(const char *const *lines, size_t n, struct junos_repl
       }
       xmlXPathFreeObject(names);
       xmlXPathFreeObject(states);
-    } else if (out->reply.text) {
-      size_t tn;
-      char **tl = jx_output_lines(&x, &tn);
-      text_replication((const char *const *)tl, tn, out);
-      jx_free_lines(tl, tn);
     }
-  } else if (out->reply.text)
-    text_replication(lines, n, out);
+  }
+  if (!out->found)
+    text_fallback(&x, &out->reply, lines, n, text_replication, out);
   jx_close(&x);
   return out->found;
 }
