@@ -252,7 +252,7 @@ bool jx_open(struct jx *x, const char *const *lines, size_t n, struct junos_repl
       reply->text = lines[i][0] != '\0';
     return refuse(reply, "no XML in the reply");
   }
-  if (strstr(start, "<!DOCTYPE") || strstr(start, "<!ENTITY"))
+  if (strstr(x->buf, "<!DOCTYPE") || strstr(x->buf, "<!ENTITY"))
     return refuse(reply, "the reply declares a DTD (Junos never does): not read");
   const char *stop = doc_end(start, end, name, nlen);
   size_t body = (size_t)(stop - start);
