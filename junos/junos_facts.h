@@ -29,9 +29,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define JUNOS_TEXT_MAX 256   /* router error messages, alarm descriptions, reboot reasons */
+#define JUNOS_TEXT_MAX 256    /* router error messages, alarm descriptions, reboot reasons */
 #define JUNOS_RELEASE_MAX 256 /* a release as printed; as long as a policy target may be */
-#define JUNOS_NAME_MAX 64    /* models, host names, mount points, short states */
+#define JUNOS_NAME_MAX 64     /* models, host names, mount points, short states */
 #define JUNOS_ALARMS_MAX 32
 
 /* ---- the commands ---- */
