@@ -42,9 +42,13 @@ enum junos_show {
   JUNOS_SHOW_STORAGE,         /* show system storage invoke-on all-routing-engines | display xml */
   JUNOS_SHOW_CHASSIS_ALARMS,  /* show chassis alarms | display xml */
   JUNOS_SHOW_SYSTEM_ALARMS,   /* show system alarms | display xml */
-  JUNOS_SHOW_SWITCHOVER,      /* show system switchover | display xml (answered on the backup) */
-  JUNOS_SHOW_REPLICATION,     /* show task replication | display xml */
-  JUNOS_SHOW_CHECKSUM,        /* file checksum sha-256 PATH | display xml */
+  /* show system switchover | display xml: answered only on the backup RE. Juniper's syntax has
+   * no invoke-on for it (and no capture shows `invoke-on other-routing-engine`): send it on a
+   * session to the backup RE itself (its own address). The parser also reads the reply inside
+   * an re0/re1 item, should an invoke-on form exist. */
+  JUNOS_SHOW_SWITCHOVER,
+  JUNOS_SHOW_REPLICATION, /* show task replication | display xml */
+  JUNOS_SHOW_CHECKSUM,    /* file checksum sha-256 PATH | display xml */
   JUNOS_SHOW_COUNT
 };
 /* The command as sent, e.g. "show chassis routing-engine | display xml". For
