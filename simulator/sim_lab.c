@@ -48,7 +48,10 @@ struct lab {
   size_t devices, sites;
   double time_scale;
   uint64_t seed;
-  bool steady; /* --steady: no jitter */
+  bool steady;     /* --steady: no jitter */
+  bool vmhost;     /* --vmhost: every router's REs run on a VM host */
+  bool stays;      /* --switchover stay: sessions stay on the old master at a switchover */
+  bool known_both; /* --known-hosts both: the master-only address trusts both REs' keys */
   int base_port;
   char from[40], to[40];
   char **names;
@@ -202,8 +205,8 @@ static int parse_init(int argc, char **argv, struct lab *l)
       snprintf(l->dir, sizeof l->dir, "%s", a);
       continue;
     }
-    if (strcmp(a, "--steady") == 0) {
-      l->steady = true;
+    if (strcmp(a, "--steady") == 0 || strcmp(a, "--vmhost") == 0) {
+      *(a[2] == 's' ? &l->steady : &l->vmhost) = true;
       continue;
     }
     if (v == NULL)
@@ -222,9 +225,19 @@ static int parse_init(int argc, char **argv, struct lab *l)
     else if (strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0) {
       snprintf(strcmp(a, "--from") == 0 ? l->from : l->to, sizeof l->from, "%s", v);
       continue;
-    } else if (strcmp(a, "--fault") == 0) {
+    } else if (strcmp(a, "--fault") == 0 || strcmp(a, "--router") == 0) {
       l->fault_specs = xrealloc(l->fault_specs, (l->nfaults + 1) * sizeof *l->fault_specs);
-      l->fault_specs[l->nfaults++] = xstrdup(v);
+      l->fault_specs[l->nfaults++] = xasprintf("%c:%s", a[2] == 'f' ? 'F' : 'R', v);
+      continue;
+    } else if (strcmp(a, "--switchover") == 0) {
+      if (strcmp(v, "drop") != 0 && strcmp(v, "stay") != 0)
+        return fail("--switchover '%s': expected drop or stay", v);
+      l->stays = strcmp(v, "stay") == 0;
+      continue;
+    } else if (strcmp(a, "--known-hosts") == 0) {
+      if (strcmp(v, "re0") != 0 && strcmp(v, "both") != 0)
+        return fail("--known-hosts '%s': expected re0 or both", v);
+      l->known_both = strcmp(v, "both") == 0;
       continue;
     } else
       return fail("unknown option '%s'", a);
@@ -262,9 +275,9 @@ static void site_name(size_t i, char *buf, size_t len)
 /* One router's state at the start: both REs on `from`, GRES/NSR/commit sync on, the package in
  * /var/tmp, and its faults applied. */
 static int write_router(const struct lab *l, size_t i, const char *name, const char *pkg_path,
-                        const struct sim_file *image, unsigned faults_mask, const char *hang,
-                        double slow, double now)
+                        const struct sim_file *image, const struct sim_router *probe, double now)
 {
+  unsigned faults_mask = probe->faults;
   struct sim_router r = {0};
   char *path = xasprintf("%s/routers/%s.json", l->dir, name);
   snprintf(r.path, sizeof r.path, "%s", path);
@@ -286,8 +299,12 @@ static int write_router(const struct lab *l, size_t i, const char *name, const c
   r.nsr = !(faults_mask & FAULT_NSR_OFF);
   r.commit_sync = !(faults_mask & FAULT_COMMIT_SYNC_OFF);
   r.faults = faults_mask;
-  snprintf(r.hang_phase, sizeof r.hang_phase, "%s", hang);
-  r.slow_factor = slow;
+  snprintf(r.hang_phase, sizeof r.hang_phase, "%s", probe->hang_phase);
+  r.slow_factor = probe->slow_factor;
+  r.vmhost = probe->vmhost;
+  r.session_stays = probe->session_stays;
+  for (int s = 0; s < 2; s++)
+    snprintf(r.re[s].suffix, sizeof r.re[s].suffix, "%s", probe->re[s].suffix);
   if (faults_mask & FAULT_VERSION_MISMATCH) {
     /* RE1 one service release behind: a half-finished earlier upgrade. */
     snprintf(r.re[1].version, sizeof r.re[1].version, "%s", "21.4R3-S4.9");
@@ -334,37 +351,32 @@ static int make_image(const struct lab *l, const char *path, struct sim_file *f)
              : -1;
 }
 
-/* Per-router faults from the --fault HOST=FAULT options, checked before anything is written. */
-struct router_faults {
-  unsigned mask;
-  char hang[32];
-  double slow;
-};
-
-static int resolve_faults(const struct lab *l, char **names, struct router_faults *rf)
+/* Per-router faults and options from --fault HOST=FAULT and --router HOST=OPTION (kept in one
+ * list, "F:" or "R:" before each), checked before anything is written. Each router's result is
+ * a probe router holding only those fields. */
+static int resolve_faults(const struct lab *l, char **names, struct sim_router *probe)
 {
-  for (size_t i = 0; i < l->devices; i++)
-    rf[i].slow = 1;
+  for (size_t i = 0; i < l->devices; i++) {
+    probe[i].slow_factor = 1;
+    probe[i].vmhost = l->vmhost;
+    probe[i].session_stays = l->stays;
+  }
   for (size_t f = 0; f < l->nfaults; f++) {
-    const char *spec = l->fault_specs[f];
+    bool fault = l->fault_specs[f][0] == 'F';
+    const char *opt = fault ? "--fault" : "--router", *spec = l->fault_specs[f] + 2;
     const char *eq = strchr(spec, '=');
     if (eq == NULL)
-      return fail("--fault '%s': expected HOST=FAULT", spec);
+      return fail("%s '%s': expected HOST=%s", opt, spec, fault ? "FAULT" : "OPTION");
     size_t i;
     for (i = 0; i < l->devices; i++)
       if (strlen(names[i]) == (size_t)(eq - spec) && strncmp(spec, names[i], strlen(names[i])) == 0)
         break;
     if (i == l->devices)
-      return fail("--fault '%s': no router %.*s in this lab (names are mx-SITE-N, from %s to %s)",
+      return fail("%s '%s': no router %.*s in this lab (names are mx-SITE-N, from %s to %s)", opt,
                   spec, (int)(eq - spec), spec, names[0], names[l->devices - 1]);
-    struct sim_router probe = {.faults = rf[i].mask, .slow_factor = rf[i].slow};
-    snprintf(probe.hang_phase, sizeof probe.hang_phase, "%s", rf[i].hang);
     char err[512];
-    if (sim_fault_parse(eq + 1, &probe, err, sizeof err) < 0)
-      return fail("--fault %s: %s", spec, err);
-    rf[i].mask = probe.faults;
-    rf[i].slow = probe.slow_factor;
-    snprintf(rf[i].hang, sizeof rf[i].hang, "%s", probe.hang_phase);
+    if ((fault ? sim_fault_parse : sim_option_parse)(eq + 1, &probe[i], err, sizeof err) < 0)
+      return fail("%s %s: %s", opt, spec, err);
   }
   return 0;
 }
@@ -435,7 +447,7 @@ static int lab_init(int argc, char **argv, const char *self)
   int rc = parse_init(argc, argv, &l);
   char **names = NULL, *inv = NULL, *known = NULL, *ssh_cfg = NULL, *policy = NULL;
   char *host_key_text = NULL, *client_pub = NULL, *image_path = NULL, *pkg_path = NULL;
-  struct router_faults *rf = NULL;
+  struct sim_router *rf = NULL;
   cJSON *labj = NULL;
   if (rc != 0)
     goto out;
@@ -536,8 +548,7 @@ static int lab_init(int argc, char **argv, const char *self)
                  "    UserKnownHostsFile %s/known_hosts\n    StrictHostKeyChecking yes\n"
                  "    BatchMode yes\n    LogLevel ERROR\n\n",
                  names[i], port, user, l.dir, l.dir);
-    if (write_router(&l, i, names[i], pkg_path, &image, rf[i].mask, rf[i].hang, rf[i].slow, now) <
-        0) {
+    if (write_router(&l, i, names[i], pkg_path, &image, &rf[i], now) < 0) {
       rc = 2;
       goto out;
     }
