@@ -888,6 +888,12 @@ static int lab_status(const char *dir, bool json)
       cJSON_AddNumberToObject(o, "sessions_dropped", r.sessions_dropped);
       cJSON_AddBoolToObject(o, "re0_up", sim_re_up(&r, 0, now));
       cJSON_AddBoolToObject(o, "re1_up", sim_re_up(&r, 1, now));
+      static const char *const ports[] = {"port", "re0_port", "re1_port"};
+      for (size_t k = 0; k < ARRAY_LEN(ports); k++) {
+        const cJSON *p = cJSON_GetObjectItem(rj, ports[k]);
+        if (cJSON_IsNumber(p))
+          cJSON_AddNumberToObject(o, ports[k], p->valueint);
+      }
       cJSON_AddItemToArray(out, o);
     } else
       printf("%-14s %-14s %-14s re%-4d %-20s %u\n", name, v0, v1, sim_master(&r), state,

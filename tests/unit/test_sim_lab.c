@@ -306,3 +306,72 @@ Test(sim_lab, vmhost_and_switchover_options_are_checked, .fini = lab_stop)
   free(out);
   lab_stop();
 }
+
+Test(sim_lab, an_issu_session_that_stays_ends_on_the_backup_and_the_old_master_holds_the_install,
+     .timeout = 120, .fini = lab_stop)
+{
+  lab_start(2, 1, "--router mx-ams-1=stay --known-hosts both");
+  char *ctl = xasprintf("%s/ctl-%%C", dir), *out;
+  cr_assert_eq(sh(&out,
+                  "ssh -F %s/ssh_config -o ControlMaster=yes -o ControlPath=%s -o "
+                  "ControlPersist=120 -f -N mx-ams-1",
+                  dir, ctl),
+               0, "%s", out);
+  free(out);
+  /* Without `reboot` the ISSU's session outlives the switchover, on the old master. */
+  int rc = sh(&out,
+              "ssh -F %s/ssh_config -o ControlPath=%s mx-ams-1 "
+              "'request system software in-service-upgrade " PKG "'",
+              dir, ctl);
+  cr_expect_eq(rc, 0, "%s", out);
+  cr_expect(strstr(out, "ISSU: Preparing for Switchover"), "%s", out);
+  size_t len = strlen(out);
+  cr_expect(len > 10 && strcmp(out + len - 10, "\n{backup}\n") == 0, "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out,
+                  "ssh -F %s/ssh_config -o ControlPath=%s mx-ams-1 "
+                  "'request system software add " PKG "'",
+                  dir, ctl),
+               1);
+  cr_expect(strstr(out, "There is already an install pending.") && strstr(out, "{backup}"), "%s",
+            out);
+  free(out);
+  /* A new connection to the same address reaches RE1, master on the target. */
+  cr_expect_eq(sh(&out,
+                  "ssh -F %s/ssh_config mx-ams-1 'show version invoke-on all-routing-engines "
+                  "| display xml'",
+                  dir),
+               0);
+  cr_expect(strstr(out, "<banner>{master}</banner>"), "%s", out);
+  char *v0 = strstr(out, "<junos-version>21.4R3-S5.4</junos-version>");
+  char *v1 = strstr(out, "<junos-version>23.4R2-S3.7</junos-version>");
+  cr_expect(v0 && v1 && v0 < v1, "RE0 still on the old code, RE1 on the target: %s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show chassis alarms'", dir), 0);
+  cr_expect(strstr(out, "Minor  Backup RE Active"), "%s", out);
+  free(out);
+  /* The reboot on the old master completes the install; the session ends with the RE. */
+  rc =
+      sh(&out, "echo yes | ssh -F %s/ssh_config -o ControlPath=%s mx-ams-1 'request system reboot'",
+         dir, ctl);
+  cr_expect_eq(rc, 255, "%s", out);
+  cr_expect(strstr(out, "Reboot consistency check bypassed - jinstall 23.4R2-S3.7 will complete "
+                        "installation upon reboot"),
+            "%s", out);
+  free(out);
+  bool back = false;
+  for (int i = 0; i < 300 && !back; i++) {
+    cJSON *st = status_of("mx-ams-1");
+    back = cJSON_IsTrue(cJSON_GetObjectItem(st, "re0_up")) &&
+           strcmp(cJSON_GetObjectItem(st, "re0_version")->valuestring, "23.4R2-S3.7") == 0;
+    cr_expect_eq(cJSON_GetObjectItem(st, "master")->valueint, 1);
+    cr_expect_eq(cJSON_GetObjectItem(st, "issu_starts")->valueint, 1);
+    cJSON_Delete(st);
+    if (!back)
+      pause_ms(100);
+  }
+  cr_expect(back, "RE0 comes back as backup on the target");
+  sh(NULL, "ssh -F %s/ssh_config -o ControlPath=%s -O exit mx-ams-1", dir, ctl);
+  free(ctl);
+  lab_stop();
+}
