@@ -218,7 +218,8 @@ static void out_free(struct sim_out *o)
 }
 
 /* A command without its own XML form, asked for `| display xml`: its text in <output>, the way
- * Junos returns a text-only reply (captures pyez-install-pending-error, pyez-rescue-config). */
+ * Junos returns a text-only reply (captures pyez-install-pending-error, pyez-rescue-config).
+ * UNVERIFIED for `show configuration`, which real Junos answers with <configuration>. */
 static int run_wrapped(const struct command *cmd, struct sim_ctx *c)
 {
   char *text = NULL;

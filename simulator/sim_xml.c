@@ -61,12 +61,13 @@ void sim_xml_elem(struct sim_ctx *c, int indent, const char *name, const char *f
 
 void sim_xml_output(struct sim_ctx *c, int indent, const char *text)
 {
-  char esc[2048];
-  escape(text, esc, sizeof esc);
+  char line[1024], esc[1024];
   sim_line(c->out, "%*s<output>", indent, "");
-  for (const char *p = esc; *p;) {
+  for (const char *p = text; *p;) {
     size_t n = strcspn(p, "\n");
-    sim_line(c->out, "%.*s", (int)n, p);
+    snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), p);
+    escape(line, esc, sizeof esc);
+    sim_line(c->out, "%s", esc);
     p += n + (p[n] == '\n');
   }
   sim_line(c->out, "%*s</output>", indent, "");
