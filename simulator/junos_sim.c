@@ -72,7 +72,10 @@ static int device_main(int argc, char **argv)
     printf("error: this router answers one command per session (ssh ROUTER 'show version')\n");
     return 1;
   }
-  return sim_run_command_on(state, re, command, stdin, stdout);
+  int rc = sim_run_command_on(state, re, command, stdin, stdout);
+  if (rc == SIM_UNREACHABLE)
+    sim_drop_session();
+  return rc;
 }
 
 int main(int argc, char **argv)

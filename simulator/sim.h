@@ -236,6 +236,9 @@ int sim_run_command(const char *state_path, const char *command, FILE *in, FILE 
  * prints the prompt banner ({master} or {backup}) and is refused master-only commands when its
  * RE is backup. */
 int sim_run_command_on(const char *state_path, int re, const char *command, FILE *in, FILE *out);
+/* sim_run_command_on's status when the session's RE is rebooting: `junos-sim device` then cuts
+ * the session with no exit status, as a connection to a down RE fails. */
+#define SIM_UNREACHABLE 255
 
 /* ---- commands (sim_show.c, sim_request.c, sim_scp.c) ---- */
 

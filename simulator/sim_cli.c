@@ -285,9 +285,11 @@ int sim_run_command_on(const char *state_path, int re, const char *command, FILE
   c.named_re = re == 0 || re == 1;
   c.re = c.named_re ? re : sim_master(&r);
   if (!sim_re_up(&r, c.re, c.now)) {
-    /* A rebooting RE answers no connection: the session ends as a failed connect would. */
+    /* A rebooting RE answers no connection: the session ends as a failed connect would (the
+     * device entry point cuts it, junos_sim.c; UNVERIFIED: the lab's per-RE sshd still accepts
+     * TCP, a real RE that reboots does not). */
     fprintf(stderr, "junos-sim: re%d of %s is not reachable (rebooting)\n", c.re, r.hostname);
-    rc = 255;
+    rc = SIM_UNREACHABLE;
   } else {
     if (r.cli_timestamp && !raw && !o.xml) {
       char stamp[32];

@@ -280,6 +280,16 @@ Test(sim_lab, known_hosts_both_trusts_both_res_for_the_master_only_address, .fin
   cJSON *st = status_of("mx-ams-1");
   cr_expect_eq(cJSON_GetObjectItem(st, "sessions_dropped")->valueint, 1);
   cJSON_Delete(st);
+  /* While RE0 (now backup) reboots, its own address answers nothing. */
+  cr_expect_eq(sh(&out,
+                  "echo yes | ssh -F %s/ssh_config mx-ams-1 'request system reboot "
+                  "other-routing-engine'",
+                  dir),
+               0, "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1-re0 'show version'", dir), 255, "%s", out);
+  cr_expect(strstr(out, "Hostname") == NULL, "%s", out);
+  free(out);
   lab_stop();
 }
 
