@@ -862,9 +862,8 @@ static int lab_status(const char *dir, bool json)
     const char *name = cJSON_GetObjectItem(rj, "name")->valuestring;
     char *path = xasprintf("%s/routers/%s.json", root, name);
     struct sim_router r;
-    int fd;
     char err[512];
-    if (sim_open(path, &r, &fd, err, sizeof err) < 0) {
+    if (sim_peek(path, &r, err, sizeof err) < 0) { /* a view: no lock, never saved */
       fprintf(stderr, "junos-sim lab: %s\n", err);
       free(path);
       rc = 1;
@@ -898,7 +897,7 @@ static int lab_status(const char *dir, bool json)
     } else
       printf("%-14s %-14s %-14s re%-4d %-20s %u\n", name, v0, v1, sim_master(&r), state,
              r.issu_starts);
-    sim_close(&r, fd);
+    sim_router_free(&r);
   }
   if (json) {
     char *text = cJSON_PrintUnformatted(out);

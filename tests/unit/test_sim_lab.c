@@ -10,6 +10,8 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -383,5 +385,29 @@ Test(sim_lab, an_issu_session_that_stays_ends_on_the_backup_and_the_old_master_h
   cr_expect(back, "RE0 comes back as backup on the target");
   sh(NULL, "ssh -F %s/ssh_config -o ControlPath=%s -O exit mx-ams-1", dir, ctl);
   free(ctl);
+  lab_stop();
+}
+
+Test(sim_lab, a_router_whose_state_is_locked_never_stalls_the_master_only_addresses, .timeout = 60,
+     .fini = lab_stop)
+{
+  lab_start(2, 1, NULL);
+  /* A session that holds mx-ams-1's lock (as one waiting for a [yes,no] answer does). */
+  char *lock = xasprintf("%s/routers/mx-ams-1.json.lock", dir);
+  int fd = open(lock, O_RDWR | O_CREAT, 0600);
+  cr_assert(fd >= 0 && flock(fd, LOCK_EX) == 0);
+  char *out;
+  cr_assert_eq(sh(&out, "(ssh -F %s/ssh_config mx-ams-1 'show version' >/dev/null 2>&1 &)", dir),
+               0);
+  free(out);
+  pause_ms(300);
+  cr_expect_eq(
+      sh(&out, "timeout 20 ssh -F %s/ssh_config mx-ams-2 'show version | match Hostname'", dir), 0,
+      "another router's master-only address still answers: %s", out);
+  cr_expect(strstr(out, "Hostname: mx-ams-2"), "%s", out);
+  free(out);
+  flock(fd, LOCK_UN);
+  close(fd);
+  free(lock);
   lab_stop();
 }
