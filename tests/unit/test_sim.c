@@ -859,6 +859,7 @@ Test(sim, an_old_master_left_without_reboot_holds_a_pending_install, .timeout = 
   cr_expect(len > 10 && strcmp(out + len - 10, "\n{backup}\n") == 0,
             "the session ends on the old master, now backup: %s", out);
   free(out);
+  advance(s, 0); /* from here the clock stands still */
   struct sim_router r = load(s);
   cr_expect(r.re[1].master);
   cr_expect_str_eq(r.re[0].pending, "23.4R2-S3.7");
@@ -891,12 +892,14 @@ Test(sim, an_old_master_left_without_reboot_holds_a_pending_install, .timeout = 
   r = load(s);
   cr_expect_not(sim_re_up(&r, 0, sim_now(&r)), "the old master reboots");
   cr_expect(r.re[1].master, "and RE1 stays master");
+  unsetenv("JUNOS_SIM_REAL_NOW");
   remove_lab();
 }
 
 Test(sim, vmhost_routers_upgrade_and_reboot_with_request_vmhost)
 {
   const char *s = make_lab("--router mx-ams-1=vmhost");
+  advance(s, 0); /* the clock stands still */
   int rc;
   char *out = run_on(s, -1, "request system software in-service-upgrade " PKG, NULL, &rc);
   cr_expect_eq(rc, 1);
@@ -924,6 +927,7 @@ Test(sim, vmhost_routers_upgrade_and_reboot_with_request_vmhost)
   cr_expect(strstr(out, "syntax error"), "%s", out);
   free(out);
   free(plain);
+  unsetenv("JUNOS_SIM_REAL_NOW");
   remove_lab();
 }
 
