@@ -947,3 +947,51 @@ Test(sim, a_vmhost_issu_runs_with_the_reboot_option_to_the_end, .timeout = 60)
   unsetenv("JUNOS_SIM_REAL_NOW");
   remove_lab();
 }
+
+/* Every `| display xml` answer is well-formed XML (checked by xmllint, when it is installed). */
+Test(sim, every_xml_answer_is_well_formed)
+{
+  if (system("command -v xmllint >/dev/null 2>&1") != 0)
+    cr_skip_test("xmllint is not installed (Debian libxml2-utils)");
+  static const char *const commands[] = {
+      "show version | display xml",
+      "show version invoke-on all-routing-engines | display xml",
+      "show version invoke-on other-routing-engine | display xml",
+      "show chassis routing-engine | display xml",
+      "show chassis alarms | display xml",
+      "show system alarms | display xml",
+      "show system storage | display xml",
+      "show system storage invoke-on all-routing-engines | display xml",
+      "show system switchover | display xml",
+      "show system switchover invoke-on other-routing-engine | display xml",
+      "show task replication | display xml",
+      "file checksum md5 " PKG " | display xml",
+      "file checksum sha-256 " PKG " | display xml",
+      "file checksum md5 /var/tmp/none.tgz | display xml",
+      "show configuration | display xml",
+      "show chassis in-service-upgrade | display xml",
+  };
+  const char *s = make_lab("--router mx-ams-1=vmhost");
+  advance(s, 0);
+  for (int phase = 0; phase < 2; phase++) {
+    for (int re = -1; re < (phase ? 1 : 2); re++) /* a rebooting re1 answers nothing */
+      for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+        char *out = run_on(s, re, commands[i], NULL, NULL);
+        char path[512];
+        snprintf(path, sizeof path, "%s/out.xml", lab);
+        FILE *f = fopen(path, "w");
+        cr_assert_not_null(f);
+        fputs(out, f);
+        fclose(f);
+        char *cmd = xasprintf("xmllint --noout %s 2>&1", path);
+        cr_expect_eq(system(cmd), 0, "'%s' on re%d (phase %d) is not well-formed:\n%s", commands[i],
+                     re, phase, out);
+        free(cmd);
+        free(out);
+      }
+    /* Then again while RE1 reboots: rpc-errors and a present-only RE. */
+    free(run_on(s, -1, "request vmhost reboot invoke-on other-routing-engine", "yes\n", NULL));
+  }
+  unsetenv("JUNOS_SIM_REAL_NOW");
+  remove_lab();
+}
