@@ -134,6 +134,13 @@ Test(sim_lab, a_lab_of_200_routers_comes_up_and_answers, .timeout = 120, .fini =
   cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-fra-100 'show version | match Hostname'", dir), 0);
   cr_expect(strstr(out, "Hostname: mx-fra-100"), "%s", out);
   free(out);
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-fra-100-re1 'show version | match Hostname'", dir),
+               0);
+  cr_expect(strstr(out, "Hostname: mx-fra-100\n\n{backup}"), "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "ls %s/sshd/*.conf | wc -l", dir), 0);
+  cr_expect_eq(atoi(out), 26, "one sshd per RE of 16 routers: %s", out);
+  free(out);
   lab_stop();
 }
 
