@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -805,6 +806,42 @@ static int lab_up(const char *dir, const char *self)
   return rc;
 }
 
+/* Signals every descendant of a lab sshd: its open sessions (their monitor, the session
+ * process, the junos-sim it runs), which outlive the listener otherwise: a connection held open,
+ * or a command waiting on a hung ISSU, would keep running after `lab down`. */
+static void stop_sessions(pid_t listener)
+{
+  struct proc {
+    pid_t pid, parent;
+  } *procs = NULL;
+  size_t n = 0;
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  while (d != NULL && (e = readdir(d)) != NULL) {
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    pid_t parent;
+    if (*end != '\0' || pid <= 1 || sim_proc_stat((pid_t)pid, &parent, NULL) != 0)
+      continue;
+    procs = xrealloc(procs, (n + 1) * sizeof *procs);
+    procs[n++] = (struct proc){(pid_t)pid, parent};
+  }
+  if (d != NULL)
+    closedir(d);
+  /* Breadth first from the listener: `found` grows as children of found processes appear. */
+  pid_t *found = xcalloc(n + 1, sizeof *found);
+  size_t nf = 0;
+  found[nf++] = listener;
+  for (size_t i = 0; i < nf; i++)
+    for (size_t k = 0; k < n; k++)
+      if (procs[k].parent == found[i] && nf < n + 1)
+        found[nf++] = procs[k].pid;
+  for (size_t i = 1; i < nf; i++)
+    kill(found[i], SIGTERM);
+  free(found);
+  free(procs);
+}
+
 static int lab_down(const char *dir)
 {
   cJSON *lab = load_lab(dir);
@@ -819,6 +856,8 @@ static int lab_down(const char *dir)
   for (int g = 0; g < groups; g++) {
     char *run_file = daemon_file(root, g, nsshd, "run");
     pids[g] = read_pid(run_file);
+    if (alive(pids[g]) && g < nsshd)
+      stop_sessions(pids[g]);
     if (alive(pids[g]) && kill(pids[g], SIGTERM) == 0)
       stopped++;
     else
@@ -829,7 +868,8 @@ static int lab_down(const char *dir)
   for (int t = 0; t < 250; t++) {
     bool any = false;
     for (int g = 0; g < groups; g++) {
-      waitpid(pids[g], NULL, WNOHANG); /* reaps it if it happens to be our child */
+      if (pids[g] > 0)
+        waitpid(pids[g], NULL, WNOHANG); /* reaps it if it happens to be our child */
       any = any || alive(pids[g]);
     }
     if (!any)

@@ -419,3 +419,34 @@ Test(sim_lab, a_router_whose_state_is_locked_never_stalls_the_master_only_addres
   free(lock);
   lab_stop();
 }
+
+Test(sim_lab, lab_down_ends_the_sessions_still_open, .timeout = 60, .fini = lab_stop)
+{
+  /* On RE0's own address (no forwarder between): its sshd alone holds the session. */
+  lab_start(1, 1, "--fault mx-ams-1=hang:daemons");
+  char *out;
+  cr_assert_eq(
+      sh(&out,
+         "(ssh -F %s/ssh_config mx-ams-1-re0 'request system software in-service-upgrade " PKG
+         "' >/dev/null 2>&1 &)",
+         dir),
+      0);
+  free(out);
+  bool running = false;
+  for (int i = 0; i < 100 && !running; i++) {
+    running = sh(NULL, "pgrep -f '[d]evice --state %s/routers/mx-ams-1.json' >/dev/null", dir) == 0;
+    if (!running)
+      pause_ms(100);
+  }
+  cr_assert(running, "the ISSU session runs (and hangs in daemons)");
+  cr_assert_eq(sh(&out, "%s lab down %s", JUNOS_SIM_BINARY, dir), 0, "%s", out);
+  free(out);
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; i++) {
+    gone = sh(NULL, "pgrep -f '[d]evice --state %s/routers/mx-ams-1.json' >/dev/null", dir) != 0;
+    if (!gone)
+      pause_ms(100);
+  }
+  cr_expect(gone, "lab down ends the sessions its sshd served");
+  lab_stop();
+}
