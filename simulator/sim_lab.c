@@ -1,12 +1,14 @@
 /*
  * junos-sim lab: a whole fleet of simulated routers behind real OpenSSH on 127.0.0.1.
  *
- * `init` writes one state file per router, an ed25519 host key and client key, sshd
- * configurations (one sshd serves at most 16 routers, OpenSSH's listener limit; `Match LocalPort`
- * gives each router's port its own ForceCommand), an Ansible inventory, a rollout policy,
- * known_hosts, an ssh_config, and the package image the policy stages. `up` starts the sshd
- * processes and returns once every port accepts connections; `down` stops them; `status` shows
- * every router as its clock has it now.
+ * `init` writes one state file per router, a client key, sshd configurations with a host key
+ * each (a router's two REs are two sshd identities: sshd K serves RE K%2 of 16 routers, OpenSSH's
+ * listener limit; `Match LocalPort` gives each RE's port its own ForceCommand), an Ansible
+ * inventory (the master-only port, and each RE's own), a rollout policy, known_hosts, an
+ * ssh_config, and the package image the policy stages. `up` starts the sshd processes and the
+ * forwarder of the master-only addresses (sim_forward.c) and returns once every port accepts
+ * connections; `down` stops them and the sessions they serve; `status` shows every router as its
+ * clock has it now.
  */
 /* realpath() is XSI. */
 #define _XOPEN_SOURCE 700
