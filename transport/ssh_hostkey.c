@@ -72,9 +72,9 @@ static bool parse_line(const char *s, const char *end, struct kh_line *l)
   size_t n;
   if (*s == '@') {
     field(&s, end, &f, &n);
-    l->marker = n == 8 && strncmp(f, "@revoked", 8) == 0           ? M_REVOKED
+    l->marker = n == 8 && strncmp(f, "@revoked", 8) == 0            ? M_REVOKED
                 : n == 15 && strncmp(f, "@cert-authority", 15) == 0 ? M_CA
-                                                                     : M_OTHER;
+                                                                    : M_OTHER;
   }
   return field(&s, end, &l->hosts, &l->hosts_len) && field(&s, end, &l->type, &l->type_len) &&
          field(&s, end, &l->key, &l->key_len);
@@ -326,6 +326,10 @@ bool transport__set_host_key(struct transport *t, const unsigned char *blob, siz
   while (n % 4)
     k->base64[n++] = '=';
   k->base64[n] = '\0';
+  free(k->blob);
+  k->blob = xmalloc(len);
+  memcpy(k->blob, blob, len);
+  k->blob_len = len;
   t->has_host_key = true;
   return true;
 }
@@ -357,7 +361,8 @@ void transport__hostkey_preference(const struct transport *t, char *pref, size_t
       if (!parsed || l.marker != M_NONE || !hosts_match(l.hosts, l.hosts_len, name))
         continue;
       for (size_t i = 0; i < ARRAY_LEN(methods); i++)
-        known[i] |= strlen(methods[i]) == l.type_len && strncmp(methods[i], l.type, l.type_len) == 0;
+        known[i] |=
+            strlen(methods[i]) == l.type_len && strncmp(methods[i], l.type, l.type_len) == 0;
     }
     free(name);
   }
@@ -453,11 +458,11 @@ int transport__hostkey_verify(struct transport *t, const unsigned char *blob, si
       break;
     }
     char *f = fix(t, name);
-    *message = xasprintf("the host key of %s:%u (%s %s) is not in %s for %s%s; nothing was sent to "
-                         "it (no authentication attempted). %s, or run with "
-                         "--accept-new-host-keys",
-                         t->o.host, t->o.port, k->type, k->fingerprint, t->o.known_hosts, name, ca,
-                         f);
+    *message =
+        xasprintf("the host key of %s:%u (%s %s) is not in %s for %s%s; nothing was sent to "
+                  "it (no authentication attempted). %s, or run with "
+                  "--accept-new-host-keys",
+                  t->o.host, t->o.port, k->type, k->fingerprint, t->o.known_hosts, name, ca, f);
     free(f);
     rc = TRANSPORT_E_HOSTKEY_UNKNOWN;
     break;

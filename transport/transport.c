@@ -403,6 +403,7 @@ static void on_timer_closed(uv_handle_t *h)
     free(t->owned[i]);
   free(t->failure_message);
   free(t->host_key.base64);
+  free(t->host_key.blob);
   free(t);
   if (cb)
     cb(NULL, data);

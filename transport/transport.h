@@ -138,6 +138,8 @@ struct transport_host_key {
   char type[32];        /* "ssh-ed25519", "ecdsa-sha2-nistp256", ... */
   char fingerprint[64]; /* "SHA256:" + unpadded base64, as `ssh-keygen -lf` prints it */
   char *base64;         /* the key as a known_hosts line holds it */
+  unsigned char *blob;  /* the key in its wire form */
+  size_t blob_len;
 };
 const struct transport_host_key *transport_host_key(const struct transport *t);
 
