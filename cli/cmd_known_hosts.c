@@ -239,8 +239,7 @@ static size_t collect(struct router *routers, size_t n, struct kh_file **files, 
         problems++;
         continue;
       }
-      printf("# %s %s %s:%u: %s %s", r->name, s->label, s->host, s->port, s->type,
-             s->fingerprint);
+      printf("# %s %s %s:%u: %s %s", r->name, s->label, s->host, s->port, s->type, s->fingerprint);
       bool dup = false;
       for (size_t k = 0; k < j; k++)
         dup |= !r->scans[k].failed && r->scans[k].blob_len == s->blob_len &&
@@ -322,8 +321,7 @@ static int parse_args(int argc, char **argv, struct kh_args *a)
       break;
     }
     default:
-      return cli_option_other("known-hosts", opt, argv) == ISSU_EXIT_OK ? -1
-                                                                        : ISSU_EXIT_USAGE;
+      return cli_option_other("known-hosts", opt, argv) == ISSU_EXIT_OK ? -1 : ISSU_EXIT_USAGE;
     }
   }
   if (optind < argc)
@@ -394,7 +392,8 @@ int cmd_known_hosts(int argc, char **argv)
   if (d.count > 0)
     goto out;
   if (local > 0)
-    fprintf(stderr, "issu-fleet known-hosts: %zu router(s) use issu_transport: local (no host key)\n",
+    fprintf(stderr,
+            "issu-fleet known-hosts: %zu router(s) use issu_transport: local (no host key)\n",
             local);
   if (scan_all(routers, nrouters, &a) != 0) {
     fprintf(stderr, "issu-fleet known-hosts: internal error: a handle was left open\n");
