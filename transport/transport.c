@@ -122,7 +122,6 @@ static const char *too_long(const struct transport_options *o)
       {offsetof(struct transport_options, known_hosts), TRANSPORT_MAX_PATH, "the known_hosts path"},
       {offsetof(struct transport_options, inventory_file), TRANSPORT_MAX_PATH,
        "the inventory's path"},
-      {offsetof(struct transport_options, local_command), TRANSPORT_MAX_PATH, "the local command"},
   };
   for (size_t i = 0; i < ARRAY_LEN(bounds); i++) {
     const char *v = *(const char *const *)(const void *)((const char *)o + bounds[i].offset);

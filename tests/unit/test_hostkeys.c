@@ -94,8 +94,8 @@ static bool accepts(int port)
 static struct lab {
   char dir[512];
   char client_key[600];
-  char host_key[2][600];  /* RE0's and RE1's private host keys */
-  char host_line[2][600]; /* "ssh-ed25519 AAAA..." */
+  char host_key[2][600];   /* RE0's and RE1's private host keys */
+  char host_line[2][600];  /* "ssh-ed25519 AAAA..." */
   char fingerprint[2][80]; /* from ssh-keygen -lf */
   pid_t pid[MAX_SSHD];
   char log[MAX_SSHD][700];
@@ -107,10 +107,11 @@ static void lab_init(void)
   snprintf(lab.dir, sizeof lab.dir, "/tmp/issu-hostkeys-XXXXXX");
   cr_assert_not_null(mkdtemp(lab.dir));
   char cmd[4096];
-  snprintf(cmd, sizeof cmd,
-           "cd %s && ssh-keygen -q -t ed25519 -N '' -f re0 && ssh-keygen -q -t ed25519 -N '' -f re1 "
-           "&& ssh-keygen -q -t ed25519 -N '' -f id && cp id.pub authorized_keys",
-           lab.dir);
+  snprintf(
+      cmd, sizeof cmd,
+      "cd %s && ssh-keygen -q -t ed25519 -N '' -f re0 && ssh-keygen -q -t ed25519 -N '' -f re1 "
+      "&& ssh-keygen -q -t ed25519 -N '' -f id && cp id.pub authorized_keys",
+      lab.dir);
   cr_assert_eq(sh(cmd), 0);
   snprintf(lab.client_key, sizeof lab.client_key, "%s/id", lab.dir);
   for (int re = 0; re < 2; re++) {
@@ -303,9 +304,15 @@ Test(hostkeys, after_the_switchover_an_unrecorded_re_key_is_refused_whole_and_no
   cr_expect_eq(error, TRANSPORT_E_HOSTKEY_CHANGED, "%s", s.message);
   cr_expect_str_eq(transport_error_name(error), "hostkey-changed");
   char want[1200];
-  const char *needles[] = {"mx-ams-1: ", "127.0.0.1:", "ssh-ed25519", lab.fingerprint[1],
-                           lab.fingerprint[0], kh, "Nothing was sent",
-                           "issu-fleet known-hosts -i inv.yaml --limit mx-ams-1 --write", want};
+  const char *needles[] = {"mx-ams-1: ",
+                           "127.0.0.1:",
+                           "ssh-ed25519",
+                           lab.fingerprint[1],
+                           lab.fingerprint[0],
+                           kh,
+                           "Nothing was sent",
+                           "issu-fleet known-hosts -i inv.yaml --limit mx-ams-1 --write",
+                           want};
   snprintf(want, sizeof want, "ssh-keyscan -p %d -t ssh-ed25519 127.0.0.1 >> %s", port, kh);
   for (size_t i = 0; i < ARRAY_LEN(needles); i++)
     cr_expect(strstr(s.message, needles[i]), "the message names '%s': %s", needles[i], s.message);
@@ -317,8 +324,8 @@ Test(hostkeys, after_the_switchover_an_unrecorded_re_key_is_refused_whole_and_no
   free(after);
 }
 
-Test(hostkeys, with_both_res_keys_recorded_either_re_behind_the_address_is_accepted,
-     .timeout = 60, .fini = lab_fini)
+Test(hostkeys, with_both_res_keys_recorded_either_re_behind_the_address_is_accepted, .timeout = 60,
+     .fini = lab_fini)
 {
   lab_init();
   int port = free_port();
@@ -385,8 +392,7 @@ static size_t blob_of(int re, unsigned char *out, size_t cap)
   return (size_t)n;
 }
 
-static struct transport_hostkey_lookup look(const char *kh, const char *host, unsigned port,
-                                            int re)
+static struct transport_hostkey_lookup look(const char *kh, const char *host, unsigned port, int re)
 {
   unsigned char blob[512];
   size_t len = blob_of(re, blob, sizeof blob);
@@ -492,21 +498,24 @@ Test(hostkeys, digests_match_their_published_vectors)
 {
   unsigned char h[32];
   transport__sha256((const unsigned char *)"abc", 3, h);
-  static const unsigned char abc[32] = {
-      0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
-      0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+  static const unsigned char abc[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+                                        0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+                                        0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+                                        0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
   cr_expect_arr_eq(h, abc, 32, "SHA-256(abc), FIPS 180-4");
   const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
   transport__sha256((const unsigned char *)two, strlen(two), h);
-  static const unsigned char two_want[32] = {
-      0x24, 0x8d, 0x6a, 0x61, 0xd2, 0x06, 0x38, 0xb8, 0xe5, 0xc0, 0x26, 0x93, 0x0c, 0x3e, 0x60, 0x39,
-      0xa3, 0x3c, 0xe4, 0x59, 0x64, 0xff, 0x21, 0x67, 0xf6, 0xec, 0xed, 0xd4, 0x19, 0xdb, 0x06, 0xc1};
+  static const unsigned char two_want[32] = {0x24, 0x8d, 0x6a, 0x61, 0xd2, 0x06, 0x38, 0xb8,
+                                             0xe5, 0xc0, 0x26, 0x93, 0x0c, 0x3e, 0x60, 0x39,
+                                             0xa3, 0x3c, 0xe4, 0x59, 0x64, 0xff, 0x21, 0x67,
+                                             0xf6, 0xec, 0xed, 0xd4, 0x19, 0xdb, 0x06, 0xc1};
   cr_expect_arr_eq(h, two_want, 32, "SHA-256 of 56 bytes (two blocks)");
   unsigned char m[20];
   transport__hmac_sha1((const unsigned char *)"Jefe", 4,
                        (const unsigned char *)"what do ya want for nothing?", 28, m);
-  static const unsigned char jefe[20] = {0xef, 0xfc, 0xdf, 0x6a, 0xe5, 0xeb, 0x2f, 0xa2, 0xd2, 0x74,
-                                         0x16, 0xd5, 0xf1, 0x84, 0xdf, 0x9c, 0x25, 0x9a, 0x7c, 0x79};
+  static const unsigned char jefe[20] = {0xef, 0xfc, 0xdf, 0x6a, 0xe5, 0xeb, 0x2f,
+                                         0xa2, 0xd2, 0x74, 0x16, 0xd5, 0xf1, 0x84,
+                                         0xdf, 0x9c, 0x25, 0x9a, 0x7c, 0x79};
   cr_expect_arr_eq(m, jefe, 20, "HMAC-SHA1, RFC 2202 test case 2");
 }
 
@@ -620,4 +629,76 @@ Test(hostkeys, the_known_hosts_command_checks_its_arguments_and_the_per_re_varia
   char cmd[200];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   sh(cmd);
+}
+
+/* ---- messages are whole ---- */
+
+static void on_result(struct transport *t, const struct transport_result *r, void *data)
+{
+  (void)t;
+  struct transport_result *out = data;
+  *out = *r;
+}
+
+Test(hostkeys, the_longest_refusal_fits_whole_in_a_command_result_and_longer_options_are_refused,
+     .timeout = 60, .fini = lab_fini)
+{
+  lab_init();
+  /* Every option a refusal names, at its longest. */
+  char name[TRANSPORT_MAX_NAME + 1], alias[TRANSPORT_MAX_NAME + 1], inv[TRANSPORT_MAX_PATH + 1];
+  memset(name, 'n', TRANSPORT_MAX_NAME);
+  name[TRANSPORT_MAX_NAME] = '\0';
+  memset(alias, 'a', TRANSPORT_MAX_NAME);
+  alias[TRANSPORT_MAX_NAME] = '\0';
+  memset(inv, 'i', TRANSPORT_MAX_PATH);
+  inv[0] = '/';
+  inv[TRANSPORT_MAX_PATH] = '\0';
+  char kh[TRANSPORT_MAX_PATH + 2], cmd[2400];
+  int n = snprintf(kh, sizeof kh, "%s/", lab.dir);
+  while (n < TRANSPORT_MAX_PATH - 200) /* directories of 100 bytes until the path is long */
+    n += snprintf(kh + n, sizeof kh - (size_t)n, "%0100d/", 0);
+  snprintf(cmd, sizeof cmd, "mkdir -p %s", kh);
+  cr_assert_eq(sh(cmd), 0);
+  while (n < TRANSPORT_MAX_PATH)
+    kh[n++] = 'k';
+  kh[n] = '\0';
+  int port = free_port();
+  char line[1400];
+  snprintf(line, sizeof line, "[%s]:830 %s\n", alias, lab.host_line[0]);
+  write_file(kh, line);
+  sshd_up(0, 1, port);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  struct transport_options o = options(port, kh);
+  o.name = name;
+  o.key_host = alias;
+  o.key_port = 830;
+  o.inventory_file = inv;
+  struct transport *t;
+  struct transport_result r = {.error = 1};
+  cr_assert_eq(transport_new(&loop, &o, &t), 0);
+  cr_assert_eq(transport_exec(t, "echo never", NULL, 0, NULL, on_result, &r), 0);
+  cr_assert_eq(transport_open(t, NULL, NULL), 0);
+  while (r.error == 1 && uv_run(&loop, UV_RUN_ONCE))
+    ;
+  cr_expect_eq(r.error, TRANSPORT_E_HOSTKEY_CHANGED, "%s", r.message);
+  char tail[2400];
+  snprintf(tail, sizeof tail, "add this line to %s: [%s]:830 %s", kh, alias, lab.host_line[1]);
+  size_t len = strlen(r.message), tlen = strlen(tail);
+  cr_expect(len > tlen && strcmp(r.message + len - tlen, tail) == 0,
+            "the message ends with the whole fix (%zu bytes)", len);
+  cr_expect(strstr(r.message, inv) && strncmp(r.message, name, strlen(name)) == 0);
+  transport_close(t, NULL, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  cr_expect_eq(uv_loop_close(&loop), 0);
+
+  /* One byte more: refused before anything happens, in words. */
+  kh[TRANSPORT_MAX_PATH] = 'k';
+  kh[TRANSPORT_MAX_PATH + 1] = '\0';
+  o = options(port, kh);
+  struct session s;
+  cr_expect_eq(connect_and_run(&s, &o), TRANSPORT_E_OPTIONS);
+  cr_expect(strstr(s.message, "the known_hosts path is longer than issu-fleet accepts"), "%s",
+            s.message);
+  cr_expect_str_eq(transport_error_name(TRANSPORT_E_OPTIONS), "bad-options");
 }
