@@ -9,6 +9,7 @@
  */
 #include "transport/transport.h"
 #include "common/common.h"
+#include "inventory/inventory.h"
 
 /* From transport_internal.h (digest.c). */
 void transport__sha256(const unsigned char *in, size_t len, unsigned char out[32]);
@@ -701,4 +702,112 @@ Test(hostkeys, the_longest_refusal_fits_whole_in_a_command_result_and_longer_opt
   cr_expect(strstr(s.message, "the known_hosts path is longer than issu-fleet accepts"), "%s",
             s.message);
   cr_expect_str_eq(transport_error_name(TRANSPORT_E_OPTIONS), "bad-options");
+}
+
+/* ---- end to end: a junos-sim lab router (per-RE sshd and host keys, master-only address) ---- */
+
+static char sim_dir[64];
+
+static void sim_fini(void)
+{
+  if (sim_dir[0] != '\0') {
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "%s lab down %s >/dev/null 2>&1; rm -rf %s", JUNOS_SIM_BINARY,
+             sim_dir, sim_dir);
+    sh(cmd);
+    sim_dir[0] = '\0';
+  }
+}
+
+static unsigned inventory_port(const struct inventory *inv, const char *host, const char *var)
+{
+  size_t h;
+  cr_assert(strmap_get(&inv->host_index, host, &h), "%s", host);
+  char buf[32];
+  const char *v = inventory_value_text(inventory_host_var(inv, h, var), buf, sizeof buf);
+  cr_assert_not_null(v, "%s %s", host, var);
+  return (unsigned)atoi(v);
+}
+
+static struct transport_options sim_options(const char *known_hosts, const char *key, unsigned port)
+{
+  struct transport_options o = {.name = "mx-ams-1",
+                                .kind = TRANSPORT_SSH,
+                                .host = "127.0.0.1",
+                                .port = port,
+                                .user = "root",
+                                .key_file = key,
+                                .known_hosts = known_hosts};
+  return o;
+}
+
+Test(hostkeys, a_lab_router_after_a_switchover_is_refused_until_known_hosts_holds_re1,
+     .timeout = 120, .fini = sim_fini)
+{
+  snprintf(sim_dir, sizeof sim_dir, "/tmp/issu-hklab-XXXXXX");
+  cr_assert_not_null(mkdtemp(sim_dir));
+  char cmd[1200], kh[200], key[200], invpath[200];
+  snprintf(cmd, sizeof cmd,
+           "%s lab init %s/lab --devices 2 >/dev/null && %s lab up %s/lab >/dev/null",
+           JUNOS_SIM_BINARY, sim_dir, JUNOS_SIM_BINARY, sim_dir);
+  cr_assert_eq(sh(cmd), 0);
+  snprintf(kh, sizeof kh, "%s/lab/known_hosts", sim_dir);
+  snprintf(key, sizeof key, "%s/lab/ssh/id_ed25519", sim_dir);
+  snprintf(invpath, sizeof invpath, "%s/lab/inventory.yaml", sim_dir);
+  struct diag d = {0};
+  struct inventory *inv = NULL;
+  cr_assert_eq(inventory_load(invpath, &inv, &d), 0);
+  diag_free(&d);
+  unsigned master = inventory_port(inv, "mx-ams-1", "ansible_port");
+  unsigned re1 = inventory_port(inv, "mx-ams-1", "issu_re1_port");
+  unsigned other = inventory_port(inv, "mx-ams-2", "ansible_port");
+  inventory_free(inv);
+  /* RE1's fingerprint as OpenSSH's own tools see it. */
+  snprintf(cmd, sizeof cmd,
+           "ssh-keyscan -p %u -t ed25519 127.0.0.1 2>/dev/null | ssh-keygen -lf - | "
+           "cut -d' ' -f2",
+           re1);
+  char *re1_fpr = capture(cmd);
+  cr_assert(strncmp(re1_fpr, "SHA256:", 7) == 0, "%s", re1_fpr);
+
+  /* RE0 master, its key known (the lab's default known_hosts): switch mastership. */
+  struct transport_options o = sim_options(kh, key, master);
+  struct session s;
+  memset(&s, 0, sizeof s);
+  uv_loop_init(&s.loop);
+  cr_assert_eq(transport_new(&s.loop, &o, &s.t), 0);
+  cr_assert_eq(transport_open(s.t, on_open, &s), 0);
+  while (!s.opened && uv_run(&s.loop, UV_RUN_ONCE))
+    ;
+  cr_assert_eq(s.error, 0, "%s", s.message);
+  cr_assert_eq(transport_exec(s.t, "request chassis routing-engine master switch", "yes\n", 30000,
+                              on_line, on_done, &s),
+               0);
+  while (!s.done && uv_run(&s.loop, UV_RUN_ONCE))
+    ;
+  transport_close(s.t, on_closed, &s);
+  while (!s.closed && uv_run(&s.loop, UV_RUN_ONCE))
+    ;
+  uv_run(&s.loop, UV_RUN_DEFAULT);
+  cr_expect_eq(uv_loop_close(&s.loop), 0);
+
+  /* The master-only address now reaches RE1, whose key was never recorded. */
+  int error = connect_and_run(&s, &o);
+  cr_expect_eq(error, TRANSPORT_E_HOSTKEY_CHANGED, "%s", s.message);
+  cr_expect(strstr(s.message, re1_fpr) && strstr(s.message, kh) &&
+                strstr(s.message, "issu-fleet known-hosts -i INVENTORY --limit mx-ams-1 --write"),
+            "%s", s.message);
+
+  int st;
+  snprintf(cmd, sizeof cmd, "-i %s --write", invpath);
+  char *out = run_cli(cmd, &st);
+  cr_expect_eq(st, 0, "%s", out);
+  cr_expect(strstr(out, re1_fpr), "RE1's fingerprint, as ssh-keygen -lf prints it: %s", out);
+  free(out);
+  cr_expect_eq(connect_and_run(&s, &o), 0, "RE1 behind the master-only address: %s", s.message);
+  cr_expect(strstr(s.out, "{master}") != NULL || s.out[0] != '\0', "the router answered");
+  o.port = other;
+  o.name = "mx-ams-2";
+  cr_expect_eq(connect_and_run(&s, &o), 0, "the other router, RE0 master: %s", s.message);
+  free(re1_fpr);
 }
