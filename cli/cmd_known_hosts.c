@@ -225,6 +225,39 @@ static struct kh_file *file_for(struct kh_file **files, size_t *n, size_t *cap, 
   return f;
 }
 
+/* Keys recorded for the name that neither RE presents: after an RE or a router was replaced,
+ * the old key is still trusted until someone removes it. Only said when both REs answered at
+ * their own addresses (a key read at the master-only address leaves the other RE unseen). */
+static void warn_stale(const struct router *r)
+{
+  size_t seen = 0;
+  for (size_t j = 0; j < r->nscans; j++)
+    seen += !r->scans[j].failed && strncmp(r->scans[j].label, "re", 2) == 0;
+  if (seen < 2)
+    return;
+  struct transport_known_key *keys;
+  size_t n;
+  char *error = NULL;
+  if (transport_known_hosts_keys(r->known_hosts, r->to->host, r->to->port, &keys, &n, &error) !=
+      0) {
+    free(error); /* collect() has said why the file cannot be read */
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    bool presented = false;
+    for (size_t j = 0; j < r->nscans; j++)
+      presented |= !r->scans[j].failed && strcmp(r->scans[j].fingerprint, keys[i].fingerprint) == 0;
+    if (!presented)
+      fprintf(stderr,
+              "issu-fleet known-hosts: %s: %s line %u holds for %s %s %s, which neither RE "
+              "presents: if an RE or the router was replaced, remove it (`ssh-keygen -R '%s' -f "
+              "%s` removes every key of the name; then run this again with --write)\n",
+              r->name, r->known_hosts, keys[i].line, r->kh_name, keys[i].type, keys[i].fingerprint,
+              r->kh_name, r->known_hosts);
+  }
+  free(keys);
+}
+
 /* Prints what each scan found and collects the lines to add; returns how many scans failed or
  * found a revoked key. */
 static size_t collect(struct router *routers, size_t n, struct kh_file **files, size_t *nfiles)
@@ -278,6 +311,7 @@ static size_t collect(struct router *routers, size_t n, struct kh_file **files, 
       text_appendf(&f->lines, &f->len, &f->cap, "%s %s %s\n", r->kh_name, s->type, s->base64);
       f->count++;
     }
+    warn_stale(r);
   }
   return problems;
 }

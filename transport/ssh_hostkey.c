@@ -151,6 +151,29 @@ static bool blob_type(const unsigned char *blob, size_t len, char *out, size_t o
   return true;
 }
 
+/* The lines of a known_hosts text that name `name`, one after another (CRLF or LF). */
+struct kh_iter {
+  const char *p, *end, *name;
+  unsigned no;
+};
+
+static bool next_line(struct kh_iter *it, struct kh_line *l)
+{
+  while (it->p < it->end) {
+    const char *nl = memchr(it->p, '\n', (size_t)(it->end - it->p));
+    const char *eol = nl ? nl : it->end;
+    if (eol > it->p && eol[-1] == '\r')
+      eol--;
+    const char *line = it->p;
+    it->p = nl ? nl + 1 : it->end;
+    it->no++;
+    l->no = it->no;
+    if (parse_line(line, eol, l) && hosts_match(l->hosts, l->hosts_len, it->name))
+      return true;
+  }
+  return false;
+}
+
 char *transport_known_hosts_name(const char *host, unsigned port)
 {
   char *name = port == 22 || port == 0 ? xstrdup(host) : xasprintf("[%s]:%u", host, port);
@@ -192,17 +215,10 @@ int transport_known_hosts_check(const char *file, const char *host, unsigned por
   unsigned char *key = xmalloc(BLOB_MAX);
   size_t rcap = 0, rlen = 0;
   unsigned known = 0, revoked = 0;
-  const char *p = text, *end = text + size;
-  for (unsigned no = 1; p < end; no++) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *eol = nl ? nl : end;
-    if (eol > p && eol[-1] == '\r')
-      eol--;
-    struct kh_line l = {.no = no};
-    bool parsed = parse_line(p, eol, &l);
-    p = nl ? nl + 1 : end;
-    if (!parsed || !hosts_match(l.hosts, l.hosts_len, name))
-      continue;
+  struct kh_iter it = {.p = text, .end = text + size, .name = name};
+  struct kh_line l;
+  while (next_line(&it, &l)) {
+    unsigned no = l.no;
     if (l.marker == M_CA || l.marker == M_OTHER) {
       out->ca_lines += l.marker == M_CA;
       continue;
@@ -254,6 +270,35 @@ int transport_known_hosts_check(const char *file, const char *host, unsigned por
     out->line = known;
   } else
     out->status = out->others ? TRANSPORT_HOSTKEY_CHANGED : TRANSPORT_HOSTKEY_UNKNOWN;
+  return 0;
+}
+
+int transport_known_hosts_keys(const char *file, const char *host, unsigned port,
+                               struct transport_known_key **keys, size_t *n, char **error)
+{
+  *keys = NULL;
+  *n = 0;
+  *error = NULL;
+  char *text;
+  size_t size, cap = 0;
+  if (read_file(file, &text, &size, error) != 0)
+    return -1;
+  char *name = transport_known_hosts_name(host, port);
+  unsigned char *key = xmalloc(BLOB_MAX);
+  struct kh_iter it = {.p = text, .end = text + size, .name = name};
+  struct kh_line l;
+  while (next_line(&it, &l)) {
+    long klen = l.marker == M_NONE ? transport__base64_decode(l.key, l.key_len, key, BLOB_MAX) : -1;
+    struct transport_known_key k = {.line = l.no};
+    if (klen <= 0 || !blob_type(key, (size_t)klen, k.type, sizeof k.type))
+      continue;
+    transport__fingerprint(key, (size_t)klen, k.fingerprint, sizeof k.fingerprint);
+    *keys = xgrow(*keys, &cap, *n + 1, sizeof **keys);
+    (*keys)[(*n)++] = k;
+  }
+  free(key);
+  free(name);
+  free(text);
   return 0;
 }
 
@@ -351,14 +396,10 @@ void transport__hostkey_preference(const struct transport *t, char *pref, size_t
   bool known[ARRAY_LEN(methods)] = {false};
   if (t->o.known_hosts != NULL && read_file(t->o.known_hosts, &text, &size, &error) == 0) {
     char *name = transport_known_hosts_name(key_host(t), key_port(t));
-    const char *p = text, *end = text + size;
-    while (p < end) {
-      const char *nl = memchr(p, '\n', (size_t)(end - p));
-      const char *eol = nl ? nl : end;
-      struct kh_line l;
-      bool parsed = parse_line(p, eol, &l);
-      p = nl ? nl + 1 : end;
-      if (!parsed || l.marker != M_NONE || !hosts_match(l.hosts, l.hosts_len, name))
+    struct kh_iter it = {.p = text, .end = text + size, .name = name};
+    struct kh_line l;
+    while (next_line(&it, &l)) {
+      if (l.marker != M_NONE)
         continue;
       for (size_t i = 0; i < ARRAY_LEN(methods); i++)
         known[i] |=

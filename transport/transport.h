@@ -167,6 +167,15 @@ char *transport_known_hosts_name(const char *host, unsigned port);
 int transport_known_hosts_check(const char *file, const char *host, unsigned port,
                                 const unsigned char *blob, size_t len,
                                 struct transport_hostkey_lookup *out, char **error);
+/* Every key recorded for host:port (plain lines; not @revoked or @cert-authority ones), in file
+ * order. 0, or -1 with *error set. The caller frees *keys. */
+struct transport_known_key {
+  unsigned line;
+  char type[32];
+  char fingerprint[64];
+};
+int transport_known_hosts_keys(const char *file, const char *host, unsigned port,
+                               struct transport_known_key **keys, size_t *n, char **error);
 /* Appends `lines` (whole lines) to the file, created 0600, and fsyncs it. 0, or -1 with
  * *error set (caller frees). */
 int transport_known_hosts_append(const char *file, const char *lines, char **error);

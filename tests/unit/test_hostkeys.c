@@ -594,6 +594,22 @@ Test(hostkeys, the_known_hosts_command_reads_both_res_and_writes_only_when_told,
   free(second);
   free(first);
 
+  /* A key neither RE presents (an RE replaced since): named, with the way to remove it. */
+  char stale[1400], idpub[700];
+  snprintf(idpub, sizeof idpub, "cut -d' ' -f1,2 %s.pub", lab.client_key);
+  char *id = capture(idpub);
+  snprintf(stale, sizeof stale, "[127.0.0.1]:%d %s\n", master, id);
+  free(id);
+  cr_assert_eq(transport_known_hosts_append(kh, stale, &(char *){NULL}), 0);
+  snprintf(args, sizeof args, "-i %s --limit mx-ams-1", inv);
+  out = run_cli(args, &st);
+  cr_expect_eq(st, 0, "%s", out);
+  snprintf(want, sizeof want, "line 3 holds for [127.0.0.1]:%d ssh-ed25519", master);
+  cr_expect(strstr(out, want) && strstr(out, "which neither RE presents") &&
+                strstr(out, "ssh-keygen -R '[127.0.0.1]:"),
+            "%s", out);
+  free(out);
+
   /* The written file lets issu-fleet through the switchover. */
   sshd_down(0);
   sshd_up(0, 1, master);
