@@ -130,15 +130,18 @@ static void lab_init(void)
 }
 
 /* Starts sshd instance `i` on `port` with RE `re`'s host key. */
+static char extra_host_key[700]; /* a second HostKey for the next sshd_up, if set */
+
 static void sshd_up(int i, int re, int port)
 {
   char conf[4096], path[700];
   snprintf(conf, sizeof conf,
-           "Port %d\nListenAddress 127.0.0.1\nHostKey %s\nPidFile %s/sshd%d.pid\n"
+           "Port %d\nListenAddress 127.0.0.1\nHostKey %s\n%s%s%sPidFile %s/sshd%d.pid\n"
            "AuthorizedKeysFile %s/authorized_keys\nStrictModes no\nUsePAM no\n"
            "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
            "PermitRootLogin prohibit-password\nLogLevel DEBUG1\n",
-           port, lab.host_key[re], lab.dir, i, lab.dir);
+           port, lab.host_key[re], extra_host_key[0] ? "HostKey " : "", extra_host_key,
+           extra_host_key[0] ? "\n" : "", lab.dir, i, lab.dir);
   snprintf(path, sizeof path, "%s/sshd%d.conf", lab.dir, i);
   write_file(path, conf);
   char log[700];
@@ -172,6 +175,7 @@ static void sshd_down(int i)
 
 static void lab_fini(void)
 {
+  extra_host_key[0] = '\0';
   for (int i = 0; i < MAX_SSHD; i++)
     sshd_down(i);
   if (lab.dir[0] != '\0') {
@@ -381,6 +385,82 @@ Test(hostkeys, an_unknown_key_names_the_fix_and_a_plain_or_hashed_name_never_mat
                 strstr(s.message, "issu-fleet known-hosts -i inv.yaml"),
             "%s", s.message);
   cr_expect(!log_has(0, "userauth-request"), "nothing was sent");
+}
+
+static void on_result(struct transport *t, const struct transport_result *r, void *data)
+{
+  (void)t;
+  struct transport_result *out = data;
+  *out = *r;
+}
+
+/* A key scan of one RE's own address offers first the key types recorded for the master-only
+ * name, so the key it reads is the one that address will present. */
+static void scan(int port, const char *key_host, unsigned key_port, const char *kh,
+                 struct transport_host_key *out)
+{
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  struct transport_options o = {.name = "mx-ams-1 re1",
+                                .kind = TRANSPORT_SSH,
+                                .host = "127.0.0.1",
+                                .port = (unsigned)port,
+                                .known_hosts = kh,
+                                .key_host = key_host,
+                                .key_port = key_port,
+                                .scan_host_key = true};
+  struct transport *t;
+  struct session s = {0};
+  cr_assert_eq(transport_new(&loop, &o, &t), 0);
+  cr_assert_eq(transport_open(t, on_open, &s), 0);
+  while (!s.opened && uv_run(&loop, UV_RUN_ONCE))
+    ;
+  cr_assert_eq(s.error, 0, "%s", s.message);
+  const struct transport_host_key *k = transport_host_key(t);
+  cr_assert_not_null(k);
+  *out = *k;
+  out->base64 = xstrdup(k->base64);
+  out->blob = NULL;
+  /* A scan runs no command. */
+  struct transport_result r = {.error = 1};
+  cr_assert_eq(transport_exec(t, "echo no", NULL, 0, NULL, on_result, &r), 0);
+  cr_expect_eq(r.error, TRANSPORT_E_CLOSED, "%s", r.message);
+  transport_close(t, NULL, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  cr_expect_eq(uv_loop_close(&loop), 0);
+}
+
+Test(hostkeys, a_scan_reads_the_key_type_recorded_for_the_master_only_name, .timeout = 60,
+     .fini = lab_fini)
+{
+  lab_init();
+  char cmd[1600], kh[700];
+  snprintf(cmd, sizeof cmd,
+           "cd %s && ssh-keygen -q -t ecdsa -b 256 -N '' -f re0_ecdsa && ssh-keygen -q -t ecdsa "
+           "-b 256 -N '' -f re1_ecdsa",
+           lab.dir);
+  cr_assert_eq(sh(cmd), 0);
+  snprintf(extra_host_key, sizeof extra_host_key, "%s/re1_ecdsa", lab.dir);
+  int re1 = free_port();
+  sshd_up(0, 1, re1); /* RE1 with an ed25519 and an ECDSA key */
+  snprintf(kh, sizeof kh, "%s/known_hosts", lab.dir);
+  /* Only RE0's ECDSA key is recorded for the master-only name [10.0.0.10]:830. */
+  snprintf(cmd, sizeof cmd, "(printf '[10.0.0.10]:830 '; cut -d' ' -f1,2 %s/re0_ecdsa.pub) > %s",
+           lab.dir, kh);
+  cr_assert_eq(sh(cmd), 0);
+  struct transport_host_key k;
+  scan(re1, "10.0.0.10", 830, kh, &k);
+  cr_expect_str_eq(k.type, "ecdsa-sha2-nistp256");
+  snprintf(cmd, sizeof cmd, "ssh-keygen -lf %s/re1_ecdsa.pub | cut -d' ' -f2", lab.dir);
+  char *want = capture(cmd);
+  cr_expect_str_eq(k.fingerprint, want, "as ssh-keygen -lf prints it");
+  free(want);
+  free(k.base64);
+  /* Nothing recorded for the name: ed25519 first. */
+  scan(re1, "10.0.0.11", 830, kh, &k);
+  cr_expect_str_eq(k.type, "ssh-ed25519");
+  cr_expect_str_eq(k.fingerprint, lab.fingerprint[1]);
+  free(k.base64);
 }
 
 /* ---- known_hosts, line by line (no sshd) ---- */
@@ -660,13 +740,6 @@ Test(hostkeys, the_known_hosts_command_checks_its_arguments_and_the_per_re_varia
 }
 
 /* ---- messages are whole ---- */
-
-static void on_result(struct transport *t, const struct transport_result *r, void *data)
-{
-  (void)t;
-  struct transport_result *out = data;
-  *out = *r;
-}
 
 Test(hostkeys, the_longest_refusal_fits_whole_in_a_command_result_and_longer_options_are_refused,
      .timeout = 60, .fini = lab_fini)
