@@ -439,7 +439,9 @@ int cmd_known_hosts(int argc, char **argv)
   size_t total = 0;
   for (size_t i = 0; i < nfiles; i++)
     total += files[i].count;
-  if (total == 0)
+  if (nrouters == 0)
+    fprintf(stderr, "issu-fleet known-hosts: no router is reached over ssh: nothing to read\n");
+  else if (total == 0)
     fprintf(stderr, "issu-fleet known-hosts: every key found is already recorded\n");
   for (size_t i = 0; i < nfiles; i++) {
     if (!a.write) {

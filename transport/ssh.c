@@ -8,10 +8,11 @@
  * contract of reference §1.2). Reads drain stdout and stderr until both would block before
  * re-arming, because libssh2 may already hold the other stream's packets (§1.4).
  *
- * The host key is checked against known_hosts before any credential leaves this machine; the
- * host-key algorithm preference comes from what known_hosts holds for the host (libssh2 1.10
- * would otherwise pick ECDSA where OpenSSH recorded ed25519, §2.1). A silent peer is detected
- * from the time of the last inbound byte (a RECV hook), with keepalives asking for replies
+ * The host key is checked against known_hosts before any credential leaves this machine, and
+ * the host-key algorithm preference comes from what known_hosts holds for the host (libssh2 1.10
+ * would otherwise pick ECDSA where OpenSSH recorded ed25519, §2.1): both in ssh_hostkey.c. A key
+ * scan (scan_host_key) stops after the key exchange: nothing is checked or sent. A silent peer is
+ * detected from the time of the last inbound byte (a RECV hook), with keepalives asking for replies
  * while a command runs, plus TCP keepalive and TCP_USER_TIMEOUT as backstops (§1.5).
  */
 #include "transport/transport_internal.h"
