@@ -812,7 +812,7 @@ static void sim_fini(void)
 {
   if (sim_dir[0] != '\0') {
     char cmd[300];
-    snprintf(cmd, sizeof cmd, "%s lab down %s >/dev/null 2>&1; rm -rf %s", JUNOS_SIM_BINARY,
+    snprintf(cmd, sizeof cmd, "%s lab down %s/lab >/dev/null 2>&1; rm -rf %s", JUNOS_SIM_BINARY,
              sim_dir, sim_dir);
     sh(cmd);
     sim_dir[0] = '\0';
