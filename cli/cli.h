@@ -38,5 +38,6 @@ int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_known_hosts(int argc, char **argv);
 
 #endif

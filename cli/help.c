@@ -156,6 +156,38 @@ static const struct cli_command commands[] = {
      "\n"
      "Exit status: 0 printed; 2 the inventory or the options are wrong.\n",
      cmd_inventory},
+    {"known-hosts",
+     "known-hosts -i INVENTORY [--limit PATTERN] [--write] [--known-hosts FILE]\n"
+     "                    [--timeout SECONDS]",
+     "collect both routing engines' SSH host keys and show what to add to known_hosts",
+     "Each routing engine has its own SSH host keys, and the master-only address moves to the\n"
+     "new master at a switchover: afterwards the same address presents the other RE's key,\n"
+     "which issu-fleet refuses unless known_hosts holds it too. For every router this reads\n"
+     "each RE's host key from the RE's own address (issu_re0_host and issu_re1_host, with\n"
+     "issu_re0_port and issu_re1_port, default the router's port; an RE without one is read\n"
+     "at the router's own address, wherever it is master), key exchange only: nothing is\n"
+     "authenticated or sent. All routers at once, each address under a time limit.\n"
+     "\n"
+     "Prints, as a known_hosts fragment, a comment per key with its SHA256 fingerprint (as\n"
+     "`ssh-keygen -lf` prints it) and the line to add under the name issu-fleet connects to\n"
+     "(ansible_host, and [host]:port when ansible_port is not 22). Keys already recorded,\n"
+     "hashed entries included, are named with their line and not repeated. Check the\n"
+     "fingerprints against the routers before writing.\n"
+     "\n"
+     "Options:\n"
+     "  -i, --inventory FILE   Ansible YAML inventory\n"
+     "  -l, --limit PATTERN    only these hosts (Ansible host patterns)\n"
+     "      --write            append the new lines to known_hosts (fsync'ed); without it\n"
+     "                         nothing is written\n"
+     "      --known-hosts FILE  this file instead of each host's issu_known_hosts (default\n"
+     "                         ~/.ssh/known_hosts)\n"
+     "      --timeout SECONDS  per address: connect and key exchange (default 10)\n"
+     "  -h, --help             this text\n"
+     "\n"
+     "Exit status: 0 every key was read (and written with --write); 1 some address could not\n"
+     "be read, presents a key marked @revoked, or the file cannot be written; 2 the inventory\n"
+     "or the options are wrong.\n",
+     cmd_known_hosts},
 };
 
 const struct cli_command *cli_find(const char *name)

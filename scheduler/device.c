@@ -136,7 +136,9 @@ bool device_set_phase(struct device *dv, enum junos_phase next, const char *line
 
 void device_note(struct device *dv, const char *line)
 {
-  snprintf(dv->evidence[dv->nevidence % EVIDENCE_LINES], sizeof dv->evidence[0], "%s", line);
+  /* Evidence lines are cut here (transport messages are longer now): explicit, for -Werror. */
+  snprintf(dv->evidence[dv->nevidence % EVIDENCE_LINES], sizeof dv->evidence[0], "%.*s",
+           (int)sizeof dv->evidence[0] - 1, line);
   dv->nevidence++;
 }
 

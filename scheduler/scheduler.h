@@ -33,9 +33,12 @@ struct rollout_options {
 /* Transport settings of every selected host, from the inventory; reports bad ones (naming the
  * host and the variable) into `d`. Nothing is contacted. */
 struct targets;
+struct transport_options;
 int targets_build(const struct inventory *inv, const size_t *hosts, size_t n,
                   const struct rollout_options *o, struct targets **out, struct diag *d);
 void targets_free(struct targets *t);
+/* How issu-fleet reaches one router (the host index of the inventory): for `known-hosts`. */
+const struct transport_options *targets_options(const struct targets *ts, size_t host);
 
 /* Runs the plan (or the check) to its end; returns the exit code of DESIGN.md §3. */
 int rollout_run(const struct policy *p, const struct inventory *inv, const struct plan *plan,

@@ -56,6 +56,7 @@ static void build_one(const struct inventory *inv, size_t h, const struct rollou
   const char *v;
   struct transport_options *to = &t->options;
   to->name = inv->hosts[h].name;
+  to->inventory_file = inv->file; /* a refused host key's message names the fix */
   to->accept_new_host_keys = o->accept_new_host_keys;
   to->use_agent = getenv("SSH_AUTH_SOCK") != NULL;
   v = text_var(inv, h, "issu_transport", &n, buf, sizeof buf);
@@ -152,4 +153,9 @@ void targets_free(struct targets *ts)
 const struct target *targets_get(const struct targets *ts, size_t host)
 {
   return &ts->items[host];
+}
+
+const struct transport_options *targets_options(const struct targets *ts, size_t host)
+{
+  return &ts->items[host].options;
 }

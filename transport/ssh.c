@@ -8,10 +8,11 @@
  * contract of reference §1.2). Reads drain stdout and stderr until both would block before
  * re-arming, because libssh2 may already hold the other stream's packets (§1.4).
  *
- * The host key is checked against known_hosts before any credential leaves this machine; the
- * host-key algorithm preference comes from what known_hosts holds for the host (libssh2 1.10
- * would otherwise pick ECDSA where OpenSSH recorded ed25519, §2.1). A silent peer is detected
- * from the time of the last inbound byte (a RECV hook), with keepalives asking for replies
+ * The host key is checked against known_hosts before any credential leaves this machine, and
+ * the host-key algorithm preference comes from what known_hosts holds for the host (libssh2 1.10
+ * would otherwise pick ECDSA where OpenSSH recorded ed25519, §2.1): both in ssh_hostkey.c. A key
+ * scan (scan_host_key) stops after the key exchange: nothing is checked or sent. A silent peer is
+ * detected from the time of the last inbound byte (a RECV hook), with keepalives asking for replies
  * while a command runs, plus TCP keepalive and TCP_USER_TIMEOUT as backstops (§1.5).
  */
 #include "transport/transport_internal.h"
@@ -74,9 +75,9 @@ struct ssh {
   LIBSSH2_CHANNEL *channel;
   LIBSSH2_AGENT *agent;
   struct libssh2_agent_publickey *identity;
-  char methods[160];
+  char *methods; /* what the server offers, whole */
   bool tried_key, tried_agent, tried_password, tried_kbd;
-  char auth_failure[200];
+  char *auth_failure; /* why the last method failed, whole; NULL if none did */
   int auth_error;
   uint64_t started_ms;
   uint64_t last_rx;
@@ -133,17 +134,28 @@ static void dead(struct ssh *s, int error, const char *fmt, ...)
   stop_poll(s);
   enum ssh_state was = s->state;
   s->state = S_DEAD;
-  char detail[400], msg[512];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(detail, sizeof detail, fmt, ap);
+  char *detail = transport__vformat(fmt, ap);
   va_end(ap);
-  snprintf(msg, sizeof msg, "%s: %s", t->o.name, detail);
   transport__slot_release(t);
   if (was < S_READY && t->state == T_OPENING)
-    transport__opened(t, error, "%s", msg);
+    transport__opened(t, error, "%s: %s", t->o.name, detail);
   else
-    transport__fail(t, error, "%s", msg);
+    transport__fail(t, error, "%s: %s", t->o.name, detail);
+  free(detail);
+}
+
+/* Why an authentication method failed, kept whole for the final refusal. */
+static void auth_failed(struct ssh *s, const char *fmt, ...) ISSU_PRINTF(2, 3);
+
+static void auth_failed(struct ssh *s, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  free(s->auth_failure);
+  s->auth_failure = transport__vformat(fmt, ap);
+  va_end(ap);
 }
 
 /* A socket-level error code from libssh2 means the session is gone. */
@@ -164,174 +176,44 @@ static ssize_t recv_hook(libssh2_socket_t fd, void *buf, size_t len, int flags, 
   return n;
 }
 
-/* ---- known hosts ---- */
+/* ---- host key ---- */
 
-static const struct {
-  int hostkey_type; /* LIBSSH2_HOSTKEY_TYPE_* */
-  int knownhost_bit;
-  const char *method;
-} key_types[] = {
-    {LIBSSH2_HOSTKEY_TYPE_ED25519, LIBSSH2_KNOWNHOST_KEY_ED25519, "ssh-ed25519"},
-    {LIBSSH2_HOSTKEY_TYPE_ECDSA_256, LIBSSH2_KNOWNHOST_KEY_ECDSA_256, "ecdsa-sha2-nistp256"},
-    {LIBSSH2_HOSTKEY_TYPE_ECDSA_384, LIBSSH2_KNOWNHOST_KEY_ECDSA_384, "ecdsa-sha2-nistp384"},
-    {LIBSSH2_HOSTKEY_TYPE_ECDSA_521, LIBSSH2_KNOWNHOST_KEY_ECDSA_521, "ecdsa-sha2-nistp521"},
-    {LIBSSH2_HOSTKEY_TYPE_RSA, LIBSSH2_KNOWNHOST_KEY_SSHRSA, "ssh-rsa"},
-};
-
-/* Loads known_hosts; a missing file is an empty one. Returns NULL (and sets *err) when it
- * cannot be parsed: an unreadable known_hosts must not silently trust everything. */
-static LIBSSH2_KNOWNHOSTS *load_known_hosts(struct ssh *s, char *err, size_t errlen)
-{
-  LIBSSH2_KNOWNHOSTS *kh = libssh2_knownhost_init(s->session);
-  if (kh == NULL) {
-    snprintf(err, errlen, "cannot initialise known hosts");
-    return NULL;
-  }
-  if (access(s->t->o.known_hosts, F_OK) == 0 &&
-      libssh2_knownhost_readfile(kh, s->t->o.known_hosts, LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
-    snprintf(err, errlen, "%s cannot be read (a line libssh2 does not understand?)",
-             s->t->o.known_hosts);
-    libssh2_knownhost_free(kh);
-    return NULL;
-  }
-  return kh;
-}
-
-/* Whether known_hosts has an entry of this key type for the host: a check with a dummy key
- * gives MISMATCH exactly when one exists (this works for hashed entries too). */
-static bool has_entry(struct ssh *s, LIBSSH2_KNOWNHOSTS *kh, int bit)
-{
-  static const char dummy[] = "issu-fleet-probe";
-  int rc = libssh2_knownhost_checkp(
-      kh, s->t->o.host, (int)s->t->o.port, dummy, sizeof dummy,
-      LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | bit, NULL);
-  return rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH;
-}
-
-static void set_hostkey_preference(struct ssh *s)
-{
-  char err[200], pref[256] = "";
-  LIBSSH2_KNOWNHOSTS *kh = load_known_hosts(s, err, sizeof err);
-  if (kh != NULL) {
-    for (size_t i = 0; i < ARRAY_LEN(key_types); i++)
-      if (has_entry(s, kh, key_types[i].knownhost_bit))
-        snprintf(pref + strlen(pref), sizeof pref - strlen(pref), "%s%s", pref[0] ? "," : "",
-                 key_types[i].method);
-    libssh2_knownhost_free(kh);
-  }
-  /* Known types first; the rest after, so an unknown host can still be reported by key. */
-  for (size_t i = 0; i < ARRAY_LEN(key_types); i++)
-    if (strstr(pref, key_types[i].method) == NULL)
-      snprintf(pref + strlen(pref), sizeof pref - strlen(pref), "%s%s", pref[0] ? "," : "",
-               key_types[i].method);
-  libssh2_session_method_pref(s->session, LIBSSH2_METHOD_HOSTKEY, pref);
-}
-
-static void fingerprint(struct ssh *s, char *out, size_t len)
-{
-  const char *hash = libssh2_hostkey_hash(s->session, LIBSSH2_HOSTKEY_HASH_SHA256);
-  char b64[64];
-  if (hash == NULL) {
-    snprintf(out, len, "(unknown)");
-    return;
-  }
-  transport__base64((const unsigned char *)hash, 32, b64, sizeof b64);
-  snprintf(out, len, "SHA256:%s", b64);
-}
-
-static int append_known_host(struct ssh *s, LIBSSH2_KNOWNHOSTS *kh, const char *key, size_t len,
-                             int bit)
-{
-  char spec[300];
-  if (s->t->o.port == 22)
-    snprintf(spec, sizeof spec, "%s", s->t->o.host);
-  else
-    snprintf(spec, sizeof spec, "[%s]:%u", s->t->o.host, s->t->o.port);
-  struct libssh2_knownhost *entry = NULL;
-  if (libssh2_knownhost_addc(kh, spec, NULL, key, len, NULL, 0,
-                             LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | bit,
-                             &entry) != 0)
-    return -1;
-  char line[4096];
-  size_t out = 0;
-  if (libssh2_knownhost_writeline(kh, entry, line, sizeof line, &out,
-                                  LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0)
-    return -1;
-  int fd = open(s->t->o.known_hosts, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return -1;
-  bool ok = write(fd, line, out) == (ssize_t)out && fsync(fd) == 0;
-  return close(fd) == 0 && ok ? 0 : -1;
-}
-
-/* Returns 0 when the server's key is the known one (or newly accepted), else fails the open. */
+/* Returns 0 when the server's key is a recorded one (or newly accepted), else fails the open:
+ * before any credential, or anything else, is sent (ssh_hostkey.c has the rules and words). */
 static int check_host_key(struct ssh *s)
+{
+  size_t len = 0;
+  int type = 0;
+  const char *key = libssh2_session_hostkey(s->session, &len, &type);
+  if (key == NULL) {
+    dead(s, TRANSPORT_E_HOSTKEY, "the server presented no host key; nothing was sent");
+    return -1;
+  }
+  char *message = NULL;
+  int error = transport__hostkey_verify(s->t, (const unsigned char *)key, len, &message);
+  if (error == 0)
+    return 0;
+  dead(s, error, "%s", message);
+  free(message);
+  return -1;
+}
+
+/* A key scan: the key is read, nothing is checked or sent; the session ends here. */
+static void scanned(struct ssh *s)
 {
   struct transport *t = s->t;
   size_t len = 0;
   int type = 0;
   const char *key = libssh2_session_hostkey(s->session, &len, &type);
-  int bit = 0;
-  for (size_t i = 0; i < ARRAY_LEN(key_types); i++)
-    if (key_types[i].hostkey_type == type)
-      bit = key_types[i].knownhost_bit;
-  char fpr[80], err[200];
-  fingerprint(s, fpr, sizeof fpr);
-  if (key == NULL || bit == 0) {
-    dead(s, TRANSPORT_E_HOSTKEY, "the server's host key is of a type issu-fleet cannot check");
-    return -1;
-  }
-  LIBSSH2_KNOWNHOSTS *kh = load_known_hosts(s, err, sizeof err);
-  if (kh == NULL) {
-    dead(s, TRANSPORT_E_HOSTKEY, "%s", err);
-    return -1;
-  }
-  struct libssh2_knownhost *entry = NULL;
-  int rc = libssh2_knownhost_checkp(
-      kh, t->o.host, (int)t->o.port, key, len,
-      LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | bit, &entry);
-  /* libssh2 lets a plain "host" entry match any port; OpenSSH does not, and neither do we. */
-  if (rc == LIBSSH2_KNOWNHOST_CHECK_MATCH && t->o.port != 22 && entry && entry->name &&
-      entry->name[0] != '[')
-    rc = LIBSSH2_KNOWNHOST_CHECK_NOTFOUND;
-  char detail[400];
-  int error = 0;
-  switch (rc) {
-  case LIBSSH2_KNOWNHOST_CHECK_MATCH:
-    break;
-  case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
-    snprintf(detail, sizeof detail,
-             "WARNING: the host key of %s:%u has CHANGED (now %s). Someone may be intercepting the "
-             "connection, or the router was replaced. Nothing was sent. Check the key with the "
-             "router's owner, then fix %s.",
-             t->o.host, t->o.port, fpr, t->o.known_hosts);
-    error = TRANSPORT_E_HOSTKEY_CHANGED;
-    break;
-  case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
-    if (t->o.accept_new_host_keys) {
-      if (append_known_host(s, kh, key, len, bit) != 0) {
-        snprintf(detail, sizeof detail, "cannot append the new host key to %s", t->o.known_hosts);
-        error = TRANSPORT_E_HOSTKEY;
-      }
-      break;
-    }
-    snprintf(detail, sizeof detail,
-             "the host key of %s:%u (%s) is not in %s; nothing was sent. Verify it, then add it "
-             "(ssh-keyscan) or run with --accept-new-host-keys",
-             t->o.host, t->o.port, fpr, t->o.known_hosts);
-    error = TRANSPORT_E_HOSTKEY_UNKNOWN;
-    break;
-  default:
-    snprintf(detail, sizeof detail, "the host key check failed");
-    error = TRANSPORT_E_HOSTKEY;
-  }
-  /* Freed before dead(): its callback may close the transport, which frees the session the
-   * known-hosts list belongs to. */
-  libssh2_knownhost_free(kh);
-  if (error == 0)
-    return 0;
-  dead(s, error, "%s", detail);
-  return -1;
+  if (key == NULL || !transport__set_host_key(t, (const unsigned char *)key, len))
+    return dead(s, TRANSPORT_E_HOSTKEY, "the server presented no host key that can be read");
+  stop_poll(s);
+  transport__slot_release(t);
+  s->state = S_DEAD;
+  transport__opened(t, 0, "%s: host key %s %s", t->o.name, t->host_key.type,
+                    t->host_key.fingerprint);
+  if (t->state != T_CLOSING)
+    transport__fail(t, TRANSPORT_E_CLOSED, "%s: a host-key scan runs no command", t->o.name);
 }
 
 /* ---- authentication ---- */
@@ -397,7 +279,7 @@ static enum ssh_state next_auth(struct ssh *s)
     const char *problem = key_file_problem(o->key_file);
     if (problem == NULL)
       return S_AUTH_KEY;
-    snprintf(s->auth_failure, sizeof s->auth_failure, "key %s: %s", o->key_file, problem);
+    auth_failed(s, "key %s: %s", o->key_file, problem);
     s->auth_error = TRANSPORT_E_KEY;
   }
   if (!s->tried_agent && o->use_agent && getenv("SSH_AUTH_SOCK") &&
@@ -481,6 +363,8 @@ static void run(struct ssh *s)
       s->state = S_HOSTKEY;
       break;
     case S_HOSTKEY:
+      if (t->o.scan_host_key)
+        return scanned(s);
       if (check_host_key(s) != 0)
         return;
       s->state = S_AUTH_LIST;
@@ -495,19 +379,19 @@ static void run(struct ssh *s)
           return arm(s);
         return dead(s, TRANSPORT_E_AUTH, "cannot list authentication methods: %s", last_error(s));
       }
-      snprintf(s->methods, sizeof s->methods, "%s", list);
+      free(s->methods);
+      s->methods = xstrdup(list);
       s->state = S_AUTH_NEXT;
       break;
     }
     case S_AUTH_NEXT:
       s->state = next_auth(s);
       if (s->state == S_DEAD) {
-        char msg[640];
-        snprintf(msg, sizeof msg, "authentication as %s refused (server offers %s)%s%s",
-                 t->o.user ? t->o.user : "root", s->methods, s->auth_failure[0] ? "; " : "",
-                 s->auth_failure);
         s->state = S_AUTH_NEXT;
-        return dead(s, s->auth_error ? s->auth_error : TRANSPORT_E_AUTH, "%s", msg);
+        return dead(s, s->auth_error ? s->auth_error : TRANSPORT_E_AUTH,
+                    "authentication as %s refused (server offers %s)%s%s",
+                    t->o.user ? t->o.user : "root", s->methods, s->auth_failure ? "; " : "",
+                    s->auth_failure ? s->auth_failure : "");
       }
       break;
     case S_AUTH_KEY:
@@ -517,10 +401,10 @@ static void run(struct ssh *s)
         return arm(s);
       if (rc == 0)
         return authenticated(s);
-      snprintf(s->auth_failure, sizeof s->auth_failure, "key %s: %s", t->o.key_file,
-               rc == LIBSSH2_ERROR_FILE ? "unreadable, protected by a passphrase, or of an "
-                                          "unsupported format"
-                                        : "refused by the server");
+      auth_failed(s, "key %s: %s", t->o.key_file,
+                  rc == LIBSSH2_ERROR_FILE ? "unreadable, protected by a passphrase, or of an "
+                                             "unsupported format"
+                                           : "refused by the server");
       if (rc == LIBSSH2_ERROR_FILE)
         s->auth_error = TRANSPORT_E_KEY;
       s->state = S_AUTH_NEXT;
@@ -540,8 +424,7 @@ static void run(struct ssh *s)
         return arm(s);
       if (rc == 0)
         return authenticated(s);
-      snprintf(s->auth_failure, sizeof s->auth_failure, "the password from $%s was refused",
-               t->o.password_env);
+      auth_failed(s, "the password from $%s was refused", t->o.password_env);
       s->state = S_AUTH_NEXT;
       break;
     case S_AUTH_KBD: {
@@ -552,8 +435,8 @@ static void run(struct ssh *s)
         return arm(s);
       if (rc == 0)
         return authenticated(s);
-      snprintf(s->auth_failure, sizeof s->auth_failure,
-               "keyboard-interactive with the password from $%s was refused", t->o.password_env);
+      auth_failed(s, "keyboard-interactive with the password from $%s was refused",
+                  t->o.password_env);
       s->state = S_AUTH_NEXT;
       break;
     }
@@ -754,7 +637,9 @@ static void on_poll(uv_poll_t *h, int status, int events)
     libssh2_session_callback_set(s->session, LIBSSH2_CALLBACK_RECV, (void *)recv_hook);
     libssh2_session_set_blocking(s->session, 0);
     libssh2_keepalive_config(s->session, 1, s->t->o.keepalive_s);
-    set_hostkey_preference(s);
+    char pref[160];
+    transport__hostkey_preference(s->t, pref, sizeof pref);
+    libssh2_session_method_pref(s->session, LIBSSH2_METHOD_HOSTKEY, pref);
     s->state = S_HANDSHAKE;
   }
   run(s);
@@ -859,7 +744,7 @@ static void ssh_open(struct transport *t)
   s->fd = -1;
   s->state = S_RESOLVING;
   t->backend = s;
-  if (t->o.host == NULL || t->o.known_hosts == NULL) {
+  if (t->o.host == NULL || (t->o.known_hosts == NULL && !t->o.scan_host_key)) {
     s->state = S_DEAD;
     transport__opened(t, TRANSPORT_E_CONNECT, "%s: no %s to connect with", t->o.name,
                       t->o.host == NULL ? "host" : "known_hosts file");
@@ -895,6 +780,8 @@ static void finalize(struct ssh *s)
   if (s->fd >= 0)
     close(s->fd);
   free(s->buf);
+  free(s->methods);
+  free(s->auth_failure);
   free(s);
   t->backend = NULL;
   transport__closed(t);

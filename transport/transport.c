@@ -6,6 +6,7 @@
 #include "transport/transport_internal.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,7 @@ static const struct {
     {TRANSPORT_E_FILE, "local-file"},
     {TRANSPORT_E_REMOTE, "upload-refused"},
     {TRANSPORT_E_BUSY, "busy"},
+    {TRANSPORT_E_OPTIONS, "bad-options"},
 };
 
 const char *transport_error_name(int error)
@@ -67,6 +69,8 @@ int transport_new(uv_loop_t *loop, const struct transport_options *o, struct tra
   t->o.password_env = own(t, o->password_env);
   t->o.known_hosts = own(t, o->known_hosts);
   t->o.local_command = own(t, o->local_command);
+  t->o.key_host = own(t, o->key_host);
+  t->o.inventory_file = own(t, o->inventory_file);
   if (!t->o.port)
     t->o.port = 22;
   if (!t->o.connect_timeout_ms)
@@ -86,6 +90,47 @@ int transport_new(uv_loop_t *loop, const struct transport_options *o, struct tra
   return 0;
 }
 
+char *transport__vformat(const char *fmt, va_list ap)
+{
+  va_list copy;
+  va_copy(copy, ap);
+  int n = vsnprintf(NULL, 0, fmt, copy);
+  va_end(copy);
+  if (n < 0)
+    return xstrdup("(a message that cannot be formatted)");
+  char *p = xmalloc((size_t)n + 1);
+  vsnprintf(p, (size_t)n + 1, fmt, ap);
+  return p;
+}
+
+/* Messages name these options whole, a few at a time, in TRANSPORT_MESSAGE_MAX bytes: longer
+ * ones are refused here rather than cut later. */
+static const char *too_long(const struct transport_options *o)
+{
+  static const struct {
+    size_t offset;
+    size_t max;
+    const char *what;
+  } bounds[] = {
+      {offsetof(struct transport_options, name), TRANSPORT_MAX_NAME, "the router's name"},
+      {offsetof(struct transport_options, host), TRANSPORT_MAX_NAME, "the host"},
+      {offsetof(struct transport_options, key_host), TRANSPORT_MAX_NAME, "the host-key name"},
+      {offsetof(struct transport_options, user), TRANSPORT_MAX_NAME, "the user"},
+      {offsetof(struct transport_options, password_env), TRANSPORT_MAX_NAME,
+       "the password variable's name"},
+      {offsetof(struct transport_options, key_file), TRANSPORT_MAX_PATH, "the key file's path"},
+      {offsetof(struct transport_options, known_hosts), TRANSPORT_MAX_PATH, "the known_hosts path"},
+      {offsetof(struct transport_options, inventory_file), TRANSPORT_MAX_PATH,
+       "the inventory's path"},
+  };
+  for (size_t i = 0; i < ARRAY_LEN(bounds); i++) {
+    const char *v = *(const char *const *)(const void *)((const char *)o + bounds[i].offset);
+    if (v != NULL && strlen(v) > bounds[i].max)
+      return bounds[i].what;
+  }
+  return NULL;
+}
+
 int transport_open(struct transport *t, transport_open_cb cb, void *data)
 {
   if (t->state != T_NEW)
@@ -93,10 +138,21 @@ int transport_open(struct transport *t, transport_open_cb cb, void *data)
   t->state = T_OPENING;
   t->open_cb = cb;
   t->open_data = data;
+  const char *bad = too_long(&t->o);
+  if (bad != NULL) {
+    /* The name itself may be the long one: a message names the router by its first bytes. */
+    transport__opened(t, TRANSPORT_E_OPTIONS,
+                      "%.64s%s: %s is longer than issu-fleet accepts (%u bytes for names, %u for "
+                      "paths)",
+                      t->o.name, strlen(t->o.name) > 64 ? "..." : "", bad, TRANSPORT_MAX_NAME,
+                      TRANSPORT_MAX_PATH);
+    return 0;
+  }
   t->ops->open(t);
   return 0;
 }
 
+/* Into a result's message: every message fits by construction (the options' bounds). */
 static void vformat(char *buf, size_t len, const char *fmt, va_list ap)
 {
   vsnprintf(buf, len, fmt, ap);
@@ -106,23 +162,26 @@ static void start_next(struct transport *t);
 
 void transport__opened(struct transport *t, int error, const char *fmt, ...)
 {
-  char msg[256] = "";
   va_list ap;
   va_start(ap, fmt);
-  vformat(msg, sizeof msg, fmt, ap);
+  char *msg = transport__vformat(fmt, ap);
   va_end(ap);
   if (error != 0) {
     t->state = T_FAILED;
     t->failure = error;
-    snprintf(t->failure_message, sizeof t->failure_message, "%s", msg);
+    free(t->failure_message);
+    t->failure_message = xstrdup(msg);
   } else
     t->state = T_READY;
+  /* The callback may close the transport (freeing t once its handles are closed, never at
+   * once): t is still valid below. */
   if (t->open_cb)
     t->open_cb(t, error, msg, t->open_data);
   if (error != 0)
     transport__fail(t, error, "%s", msg);
   else
     start_next(t);
+  free(msg);
 }
 
 /* ---- operations ---- */
@@ -171,7 +230,7 @@ static int enqueue(struct transport *t, struct transport_op *op)
     t->head = op;
   t->tail = op;
   if (t->state == T_FAILED)
-    transport__fail(t, t->failure, "%s", t->failure_message);
+    transport__fail(t, t->failure, "%s", t->failure_message ? t->failure_message : "failed");
   else
     start_next(t);
   return 0;
@@ -205,6 +264,8 @@ int transport_upload(struct transport *t, const char *local_path, const char *re
                      unsigned timeout_ms, transport_progress_cb on_progress,
                      transport_done_cb on_done, void *data)
 {
+  if (strlen(local_path) > TRANSPORT_MAX_PATH || strlen(remote_path) > TRANSPORT_MAX_PATH)
+    return TRANSPORT_E_OPTIONS; /* an error would have to name them: refused whole, at once */
   struct transport_op *op = op_new(OP_UPLOAD, timeout_ms, on_done, data);
   op->local_path = xstrdup(local_path);
   op->remote_path = xstrdup(remote_path);
@@ -301,15 +362,15 @@ void transport__op_done(struct transport *t, int error, const char *fmt, ...)
 
 void transport__fail(struct transport *t, int error, const char *fmt, ...)
 {
-  char msg[256];
   va_list ap;
   va_start(ap, fmt);
-  vformat(msg, sizeof msg, fmt, ap);
+  char *msg = transport__vformat(fmt, ap);
   va_end(ap);
   if (t->state != T_CLOSING) {
     t->state = T_FAILED;
     t->failure = error;
-    snprintf(t->failure_message, sizeof t->failure_message, "%s", msg);
+    free(t->failure_message);
+    t->failure_message = xstrdup(msg);
   }
   uv_timer_stop(&t->op_timer);
   struct transport_op *op = t->current;
@@ -326,6 +387,7 @@ void transport__fail(struct transport *t, int error, const char *fmt, ...)
     finish(t, op);
     op = NULL;
   }
+  free(msg);
 }
 
 /* ---- close ---- */
@@ -338,6 +400,9 @@ static void on_timer_closed(uv_handle_t *h)
   void *data = t->close_data;
   for (size_t i = 0; i < t->nowned; i++)
     free(t->owned[i]);
+  free(t->failure_message);
+  free(t->host_key.base64);
+  free(t->host_key.blob);
   free(t);
   if (cb)
     cb(NULL, data);

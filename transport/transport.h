@@ -38,7 +38,14 @@ enum transport_error {
   TRANSPORT_E_FILE = -1014,      /* a local file for upload cannot be read */
   TRANSPORT_E_REMOTE = -1015,    /* the far side refused an upload */
   TRANSPORT_E_BUSY = -1016,      /* misuse: an operation while not ready */
+  TRANSPORT_E_OPTIONS = -1017,   /* an option is too long to be named whole in a message */
 };
+
+/* Every message a transport writes fits here whole: transport_open refuses options longer than
+ * the TRANSPORT_MAX_* bounds (a message names at most a few of them, never cut mid-path). */
+#define TRANSPORT_MESSAGE_MAX 8192
+#define TRANSPORT_MAX_NAME 255  /* name, host, user, password_env */
+#define TRANSPORT_MAX_PATH 1023 /* key_file, known_hosts, inventory_file, upload paths */
 
 const char *transport_error_name(int error);
 
@@ -59,11 +66,19 @@ struct transport_options {
   const char *host;
   unsigned port;
   const char *user;
-  const char *key_file;      /* private key (ed25519 or ECDSA); NULL: none */
-  const char *password_env;  /* name of the environment variable holding the password */
-  const char *known_hosts;   /* required: checked before any credential is sent */
-  bool accept_new_host_keys; /* unknown keys are appended (like OpenSSH's accept-new) */
-  bool use_agent;            /* try ssh-agent identities (SSH_AUTH_SOCK) */
+  const char *key_file;     /* private key (ed25519 or ECDSA); NULL: none */
+  const char *password_env; /* name of the environment variable holding the password */
+  const char *known_hosts;  /* required: checked before any credential is sent */
+  /* The name and port the host key is recorded under in known_hosts (default: host, port), as
+   * OpenSSH's HostKeyAlias: a key scan of one RE's own address reads the preference of the
+   * master-only name the key will be checked under. */
+  const char *key_host;
+  unsigned key_port;
+  bool scan_host_key; /* key exchange only: read the host key (transport_host_key), check and
+                         send nothing, then fail every command; for `issu-fleet known-hosts` */
+  const char *inventory_file; /* named in the fix a refused host key's message gives */
+  bool accept_new_host_keys;  /* unknown keys are appended (like OpenSSH's accept-new) */
+  bool use_agent;             /* try ssh-agent identities (SSH_AUTH_SOCK) */
   struct transport_limiter *limiter;
   /* local */
   const char *local_command; /* run by /bin/sh -c with SSH_ORIGINAL_COMMAND set */
@@ -82,9 +97,10 @@ struct transport_result {
   int exit_status; /* valid when error == TRANSPORT_OK and !signaled */
   bool signaled;   /* the remote command ended by a signal */
   char signal_name[32];
-  uint64_t bytes;    /* output bytes received */
-  bool truncated;    /* output beyond max_output was dropped */
-  char message[256]; /* what went wrong, in words (names the router and the step) */
+  uint64_t bytes;                      /* output bytes received */
+  bool truncated;                      /* output beyond max_output was dropped */
+  char message[TRANSPORT_MESSAGE_MAX]; /* what went wrong, in words (names the router and the
+                                          step): always whole, never cut */
 };
 
 struct transport;
@@ -114,6 +130,55 @@ int transport_upload(struct transport *t, const char *local_path, const char *re
  * is closed, after which the transport is freed. */
 void transport_close(struct transport *t, transport_close_cb cb, void *data);
 const char *transport_name(const struct transport *t);
+
+/* ---- host keys (ssh_hostkey.c) ---- */
+
+/* The host key the server presented in the key exchange (NULL before it, and for local). */
+struct transport_host_key {
+  char type[32];        /* "ssh-ed25519", "ecdsa-sha2-nistp256", ... */
+  char fingerprint[64]; /* "SHA256:" + unpadded base64, as `ssh-keygen -lf` prints it */
+  char *base64;         /* the key as a known_hosts line holds it */
+  unsigned char *blob;  /* the key in its wire form */
+  size_t blob_len;
+};
+const struct transport_host_key *transport_host_key(const struct transport *t);
+
+/* What known_hosts says about one key for one name. */
+enum transport_hostkey_status {
+  TRANSPORT_HOSTKEY_KNOWN,   /* a line for the name holds this key */
+  TRANSPORT_HOSTKEY_UNKNOWN, /* no line for the name holds a key of this type */
+  TRANSPORT_HOSTKEY_CHANGED, /* lines for the name hold other keys of this type, not this one */
+  TRANSPORT_HOSTKEY_REVOKED, /* an @revoked line names this key */
+};
+struct transport_hostkey_lookup {
+  enum transport_hostkey_status status;
+  unsigned line;     /* the line that holds (or revokes) the key; 0 if none */
+  unsigned others;   /* lines for the name with another key of the same type */
+  char *recorded;    /* their fingerprints and lines, "SHA256:... (line 3)"; NULL if none */
+  unsigned ca_lines; /* @cert-authority lines: libssh2 cannot use host certificates */
+};
+/* The name known_hosts records host:port under: "host", or "[host]:port" when port is not 22
+ * (OpenSSH's rule; the caller frees it). */
+char *transport_known_hosts_name(const char *host, unsigned port);
+/* Looks the key `blob` (the wire form) up for host:port in the OpenSSH known_hosts file: plain
+ * and hashed (|1|) names, patterns (* ? !), [host]:port, @revoked. A missing file is empty.
+ * 0, or -1 with *error set (caller frees) when the file cannot be read or a line that might
+ * revoke keys cannot be parsed. The caller frees out->recorded. */
+int transport_known_hosts_check(const char *file, const char *host, unsigned port,
+                                const unsigned char *blob, size_t len,
+                                struct transport_hostkey_lookup *out, char **error);
+/* Every key recorded for host:port (plain lines; not @revoked or @cert-authority ones), in file
+ * order. 0, or -1 with *error set. The caller frees *keys. */
+struct transport_known_key {
+  unsigned line;
+  char type[32];
+  char fingerprint[64];
+};
+int transport_known_hosts_keys(const char *file, const char *host, unsigned port,
+                               struct transport_known_key **keys, size_t *n, char **error);
+/* Appends `lines` (whole lines) to the file, created 0600, and fsyncs it. 0, or -1 with
+ * *error set (caller frees). */
+int transport_known_hosts_append(const char *file, const char *lines, char **error);
 
 /* Reconnect backoff: base * 2^attempt, capped, with up to 25% jitter from `seed`. */
 unsigned transport_backoff_ms(unsigned attempt, unsigned base_ms, unsigned max_ms, uint64_t seed);

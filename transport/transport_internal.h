@@ -8,6 +8,8 @@
 #include "common/common.h"
 #include "transport/transport.h"
 
+#include <stdarg.h>
+
 enum op_kind { OP_EXEC, OP_UPLOAD };
 
 /* Splits a byte stream into bounded lines. */
@@ -61,12 +63,14 @@ extern const struct transport_ops transport__local_ops;
 struct transport {
   uv_loop_t *loop;
   struct transport_options o; /* its strings point into owned[] */
-  char *owned[8];
+  char *owned[12];
   size_t nowned;
   const struct transport_ops *ops;
   enum transport_state state;
-  int failure; /* why T_FAILED */
-  char failure_message[256];
+  int failure;                        /* why T_FAILED */
+  char *failure_message;              /* its words, whole */
+  struct transport_host_key host_key; /* what the key exchange presented; base64 NULL before */
+  bool has_host_key;
   transport_open_cb open_cb;
   void *open_data;
   struct transport_op *head, *tail, *current;
@@ -95,5 +99,27 @@ void transport__slot_release(struct transport *t);
 
 /* Base64 of `len` bytes, for key fingerprints. */
 void transport__base64(const unsigned char *in, size_t len, char *out, size_t outlen);
+/* A printf into a new string, whole (caller frees). */
+char *transport__vformat(const char *fmt, va_list ap) ISSU_PRINTF(1, 0);
+
+/* digest.c */
+void transport__sha256(const unsigned char *in, size_t len, unsigned char out[32]);
+void transport__hmac_sha1(const unsigned char *key, size_t klen, const unsigned char *msg,
+                          size_t mlen, unsigned char out[20]);
+/* "SHA256:" and the unpadded base64 of the blob's SHA-256, as `ssh-keygen -lf` prints it. */
+void transport__fingerprint(const unsigned char *blob, size_t len, char *out, size_t outlen);
+long transport__base64_decode(const char *in, size_t len, unsigned char *out, size_t outlen);
+
+/* ssh_hostkey.c, for ssh.c */
+/* Records the key the server presented (transport_host_key); false if its blob is malformed. */
+bool transport__set_host_key(struct transport *t, const unsigned char *blob, size_t len);
+/* The host-key algorithms to offer, those known_hosts holds for the key's name first (libssh2
+ * 1.10 would otherwise pick ECDSA where OpenSSH recorded ed25519, and call the host unknown). */
+void transport__hostkey_preference(const struct transport *t, char *pref, size_t len);
+/* Checks the recorded host key against known_hosts (appending it when unknown and
+ * accept_new_host_keys is set). 0, or a TRANSPORT_E_HOSTKEY* error with *message set (caller
+ * frees): the address, the key, the file and the fix, whole. */
+int transport__hostkey_verify(struct transport *t, const unsigned char *blob, size_t len,
+                              char **message);
 
 #endif

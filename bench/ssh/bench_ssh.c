@@ -40,7 +40,7 @@ static long peak_rss_kib(void)
 struct bench {
   int commands_left_total, failed, done_sessions, sessions;
   int per_session;
-  char first_error[256];
+  char first_error[TRANSPORT_MESSAGE_MAX];
 };
 
 struct session {

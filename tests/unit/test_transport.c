@@ -203,7 +203,7 @@ struct run {
   uv_loop_t loop;
   struct transport *t;
   int open_error;
-  char open_message[512];
+  char open_message[TRANSPORT_MESSAGE_MAX];
   bool opened, done, closed;
   struct transport_result result;
   char *out, *err; /* each line plus \n */
@@ -510,7 +510,7 @@ Test(transport, a_refused_port_and_a_missing_known_hosts_setting_fail_to_open, .
 
 struct many {
   int opened, done, ok;
-  char first_failure[300];
+  char first_failure[TRANSPORT_MESSAGE_MAX];
 };
 
 static void many_done(struct transport *t, const struct transport_result *res, void *data)
