@@ -1,0 +1,410 @@
+/*
+ * Wave packing: the routers after the canary into as few waves as the limits allow.
+ *
+ * Most constrained first. For a target number of waves T, a value of a limit (a site, a pair)
+ * has slack: how many of its routers the waves after this one can still hold, at its cap a wave
+ * (and no more than each wave's size), minus how many it has left. A value with negative slack
+ * must send routers in this wave or the rollout takes longer than T. Each wave is filled from a
+ * heap of the waiting routers keyed by the smallest slack among their values, ties in run order,
+ * so `order` decides wherever the limits leave a choice. Slack only grows as a wave fills (a
+ * value that sent a router has one fewer left), so the heap is lazy: a popped router whose key
+ * has grown goes back in.
+ *
+ * The fill runs for T = the lower bound and, while it misses, for a few larger targets; the best
+ * result then goes through a bounded improvement pass (empty the last wave by moving its routers
+ * into earlier waves, directly or by moving one router of that wave elsewhere), and an order pass
+ * that moves each router that waits longer than its place in the run order asks back towards
+ * that place, where the limits allow. Both passes work on per-wave counts per value, so they run
+ * only when waves x values stays small; they never make the plan longer.
+ */
+#include "policies/policy_internal.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Greedy fills tried in all, and the cells of per-wave counts the passes may use. */
+enum { PACK_TRIES = 8, PASS_CELLS = 1 << 22, PASS_WORK = 20000000 };
+
+struct heap_item {
+  long long key;
+  size_t i;
+};
+
+struct greedy {
+  const struct pack_problem *pp;
+  size_t target;
+  size_t *left;
+  unsigned *used;
+  size_t *touched, ntouched;
+  /* Distinct slot caps; per cap, what the waves after the current one still offer a value. */
+  size_t ncaps;
+  unsigned *capv;
+  size_t *capidx;
+  long long *future;
+  struct heap_item *heap;
+  size_t nheap;
+  size_t *waiting, nwaiting;
+};
+
+static size_t min_size(size_t a, size_t b)
+{
+  return a < b ? a : b;
+}
+
+static const size_t *slots_of(const struct pack_problem *pp, size_t i, size_t *count)
+{
+  const struct limits_model *m = pp->m;
+  size_t p = pp->pos[i];
+  *count = m->host_first[p + 1] - m->host_first[p];
+  return m->host_slots + m->host_first[p];
+}
+
+/* --- the heap, ordered by (key, run order) --- */
+
+static bool before(const struct heap_item *a, const struct heap_item *b)
+{
+  return a->key < b->key || (a->key == b->key && a->i < b->i);
+}
+
+static void sift_down(struct heap_item *h, size_t n, size_t at)
+{
+  for (;;) {
+    size_t l = 2 * at + 1, r = l + 1, best = at;
+    if (l < n && before(&h[l], &h[best]))
+      best = l;
+    if (r < n && before(&h[r], &h[best]))
+      best = r;
+    if (best == at)
+      return;
+    struct heap_item t = h[at];
+    h[at] = h[best];
+    h[best] = t;
+    at = best;
+  }
+}
+
+static void sift_up(struct heap_item *h, size_t at)
+{
+  while (at > 0 && before(&h[at], &h[(at - 1) / 2])) {
+    struct heap_item t = h[at];
+    h[at] = h[(at - 1) / 2];
+    h[(at - 1) / 2] = t;
+    at = (at - 1) / 2;
+  }
+}
+
+/* --- the greedy fill --- */
+
+static long long key_of(const struct greedy *g, size_t i)
+{
+  size_t count;
+  const size_t *slots = slots_of(g->pp, i, &count);
+  long long key = LLONG_MAX;
+  for (size_t k = 0; k < count; k++) {
+    size_t s = slots[k];
+    long long slack = g->future[g->capidx[s]] - (long long)g->left[s];
+    if (slack < key)
+      key = slack;
+  }
+  return key;
+}
+
+static bool fits(const struct greedy *g, size_t i)
+{
+  size_t count;
+  const size_t *slots = slots_of(g->pp, i, &count);
+  for (size_t k = 0; k < count; k++)
+    if (g->used[slots[k]] >= g->pp->m->cap[slots[k]])
+      return false;
+  return true;
+}
+
+static void take(struct greedy *g, size_t i)
+{
+  size_t count;
+  const size_t *slots = slots_of(g->pp, i, &count);
+  for (size_t k = 0; k < count; k++) {
+    size_t s = slots[k];
+    if (g->used[s]++ == 0)
+      g->touched[g->ntouched++] = s;
+    g->left[s]--;
+  }
+}
+
+static void greedy_init(struct greedy *g, const struct pack_problem *pp)
+{
+  const struct limits_model *m = pp->m;
+  memset(g, 0, sizeof *g);
+  g->pp = pp;
+  size_t ns = m->nslots + 1;
+  g->left = xcalloc(ns, sizeof *g->left);
+  g->used = xcalloc(ns, sizeof *g->used);
+  g->touched = xcalloc(ns, sizeof *g->touched);
+  g->capv = xcalloc(ns, sizeof *g->capv);
+  g->capidx = xcalloc(ns, sizeof *g->capidx);
+  g->future = xcalloc(ns, sizeof *g->future);
+  g->heap = xcalloc(pp->n + 1, sizeof *g->heap);
+  g->waiting = xcalloc(pp->n + 1, sizeof *g->waiting);
+  /* Few distinct caps in practice (1 for pairs, 1 or 2 for sites, a percentage of a region). */
+  for (size_t s = 0; s < m->nslots; s++) {
+    size_t c = 0;
+    while (c < g->ncaps && g->capv[c] != m->cap[s])
+      c++;
+    if (c == g->ncaps)
+      g->capv[g->ncaps++] = m->cap[s];
+    g->capidx[s] = c;
+  }
+}
+
+static void greedy_free(struct greedy *g)
+{
+  free(g->left);
+  free(g->used);
+  free(g->touched);
+  free(g->capv);
+  free(g->capidx);
+  free(g->future);
+  free(g->heap);
+  free(g->waiting);
+}
+
+/* One wave, from the heap of the waiting routers. */
+static void fill_one(struct greedy *g, size_t w, size_t *wave_of)
+{
+  const struct pack_problem *pp = g->pp;
+  g->nheap = 0;
+  for (size_t k = 0; k < g->nwaiting; k++) {
+    size_t i = g->waiting[k];
+    g->heap[g->nheap++] = (struct heap_item){key_of(g, i), i};
+  }
+  for (size_t k = g->nheap / 2; k-- > 0;)
+    sift_down(g->heap, g->nheap, k);
+  size_t count = 0;
+  while (count < pp->cap[w] && g->nheap > 0) {
+    struct heap_item top = g->heap[0];
+    g->heap[0] = g->heap[--g->nheap];
+    sift_down(g->heap, g->nheap, 0);
+    long long key = key_of(g, top.i);
+    if (key > top.key) {
+      g->heap[g->nheap++] = (struct heap_item){key, top.i};
+      sift_up(g->heap, g->nheap - 1);
+      continue;
+    }
+    if (!fits(g, top.i))
+      continue;
+    take(g, top.i);
+    wave_of[top.i] = w;
+    count++;
+  }
+  for (size_t k = 0; k < g->ntouched; k++)
+    g->used[g->touched[k]] = 0;
+  g->ntouched = 0;
+  size_t kept = 0;
+  for (size_t k = 0; k < g->nwaiting; k++)
+    if (wave_of[g->waiting[k]] == SIZE_MAX)
+      g->waiting[kept++] = g->waiting[k];
+  g->nwaiting = kept;
+}
+
+/* Packs every router aiming at `target` waves; returns the number of waves used. */
+static size_t greedy_run(struct greedy *g, size_t target, size_t *wave_of)
+{
+  const struct pack_problem *pp = g->pp;
+  memcpy(g->left, pp->left, pp->m->nslots * sizeof *g->left);
+  for (size_t c = 0; c < g->ncaps; c++) {
+    g->future[c] = 0;
+    for (size_t b = 0; b < target; b++)
+      g->future[c] += (long long)min_size(g->capv[c], pp->cap[b]);
+  }
+  for (size_t i = 0; i < pp->n; i++) {
+    wave_of[i] = SIZE_MAX;
+    g->waiting[i] = i;
+  }
+  g->nwaiting = pp->n;
+  size_t w = 0;
+  /* Every wave takes at least the first router it pops (caps are at least 1), so w < n. */
+  for (; g->nwaiting > 0; w++) {
+    if (w < target)
+      for (size_t c = 0; c < g->ncaps; c++)
+        g->future[c] -= (long long)min_size(g->capv[c], pp->cap[w]);
+    fill_one(g, w, wave_of);
+  }
+  return w;
+}
+
+/* --- the passes over a finished packing --- */
+
+struct layout {
+  const struct pack_problem *pp;
+  size_t nwaves;
+  size_t *wave_of;
+  size_t *count;   /* per wave */
+  unsigned *cells; /* per wave and slot: routers of the wave holding it */
+  long work;       /* bounded: the passes give up when it runs out */
+};
+
+static unsigned *cell(const struct layout *l, size_t w, size_t s)
+{
+  return &l->cells[w * l->pp->m->nslots + s];
+}
+
+static bool fits_in(struct layout *l, size_t i, size_t w)
+{
+  const struct pack_problem *pp = l->pp;
+  if (l->count[w] >= pp->cap[w])
+    return false;
+  size_t n;
+  const size_t *slots = slots_of(pp, i, &n);
+  l->work += (long)n + 1;
+  for (size_t k = 0; k < n; k++)
+    if (*cell(l, w, slots[k]) >= pp->m->cap[slots[k]])
+      return false;
+  return true;
+}
+
+static void place(struct layout *l, size_t i, size_t w)
+{
+  size_t n;
+  const size_t *slots = slots_of(l->pp, i, &n);
+  for (size_t k = 0; k < n; k++)
+    (*cell(l, w, slots[k]))++;
+  l->count[w]++;
+  l->wave_of[i] = w;
+}
+
+static void unplace(struct layout *l, size_t i)
+{
+  size_t w = l->wave_of[i], n;
+  const size_t *slots = slots_of(l->pp, i, &n);
+  for (size_t k = 0; k < n; k++)
+    (*cell(l, w, slots[k]))--;
+  l->count[w]--;
+}
+
+/* Moves router i (already unplaced) into a wave before `last`, directly or by moving one router
+ * of that wave to a third wave. Returns whether it did; `log` records the moves as (router,
+ * from) pairs so a failed attempt can be undone. */
+static bool relocate(struct layout *l, size_t i, size_t last, size_t *log, size_t *nlog)
+{
+  const struct pack_problem *pp = l->pp;
+  for (size_t w = 0; w < last; w++)
+    if (fits_in(l, i, w)) {
+      place(l, i, w);
+      return true;
+    }
+  for (size_t j = 0; j < pp->n && l->work < PASS_WORK; j++) {
+    size_t w = l->wave_of[j];
+    if (w >= last || j == i)
+      continue;
+    unplace(l, j);
+    if (fits_in(l, i, w)) {
+      place(l, i, w);
+      for (size_t w2 = 0; w2 < last; w2++)
+        if (w2 != w && fits_in(l, j, w2)) {
+          log[(*nlog)++] = j;
+          log[(*nlog)++] = w;
+          place(l, j, w2);
+          return true;
+        }
+      unplace(l, i);
+    }
+    place(l, j, w);
+  }
+  return false;
+}
+
+/* Tries to empty the last wave; returns whether it did (else leaves the layout as it was). */
+static bool drop_last(struct layout *l, size_t *log)
+{
+  const struct pack_problem *pp = l->pp;
+  size_t last = l->nwaves - 1, nlog = 0;
+  for (size_t i = 0; i < pp->n; i++) {
+    if (l->wave_of[i] != last)
+      continue;
+    unplace(l, i);
+    log[nlog++] = i;
+    log[nlog++] = last;
+    if (!relocate(l, i, last, log, &nlog)) {
+      place(l, i, last);
+      nlog -= 2;
+      /* Undo in reverse: each entry is (router, the wave it came from). */
+      while (nlog > 0) {
+        size_t from = log[--nlog], r = log[--nlog];
+        unplace(l, r);
+        place(l, r, from);
+      }
+      return false;
+    }
+  }
+  l->nwaves--;
+  return true;
+}
+
+/* Moves routers that wait longer than the run order asks back towards their place. */
+static void keep_order(struct layout *l, const size_t *nominal)
+{
+  const struct pack_problem *pp = l->pp;
+  for (size_t i = 0; i < pp->n && l->work < PASS_WORK; i++) {
+    size_t from = l->wave_of[i];
+    /* A wave left empty in the middle would shift later waves onto other sizes. */
+    if (from <= nominal[i] || (l->count[from] == 1 && from + 1 != l->nwaves))
+      continue;
+    unplace(l, i);
+    size_t to = from;
+    for (size_t w = nominal[i]; w < from && to == from; w++)
+      if (fits_in(l, i, w))
+        to = w;
+    place(l, i, to);
+  }
+  while (l->nwaves > 0 && l->count[l->nwaves - 1] == 0)
+    l->nwaves--;
+}
+
+static size_t improve(const struct pack_problem *pp, size_t bound, const size_t *nominal,
+                      size_t nwaves, size_t *wave_of)
+{
+  if (nwaves == 0 || (double)nwaves * (double)(pp->m->nslots + 1) > PASS_CELLS)
+    return nwaves;
+  struct layout l = {.pp = pp, .nwaves = nwaves, .wave_of = wave_of};
+  l.count = xcalloc(nwaves, sizeof *l.count);
+  l.cells = xcalloc(nwaves * (pp->m->nslots + 1), sizeof *l.cells);
+  for (size_t i = 0; i < pp->n; i++)
+    place(&l, i, wave_of[i]);
+  size_t *log = xcalloc(4 * pp->n + 2, sizeof *log);
+  while (l.nwaves > bound && l.work < PASS_WORK && drop_last(&l, log))
+    ;
+  if (nominal)
+    keep_order(&l, nominal);
+  free(log);
+  free(l.count);
+  free(l.cells);
+  return l.nwaves;
+}
+
+size_t pack_waves(const struct pack_problem *pp, size_t bound, const size_t *nominal,
+                  size_t *wave_of)
+{
+  if (pp->n == 0)
+    return 0;
+  struct greedy g;
+  greedy_init(&g, pp);
+  size_t best = greedy_run(&g, bound, wave_of);
+  if (best > bound) {
+    size_t *trial = xcalloc(pp->n, sizeof *trial);
+    /* A larger target leaves more slack to the busiest values early on; bounded work. */
+    double budget = 8e6, spent = (double)pp->n * (double)best;
+    for (size_t t = bound + 1, tries = 1; t < best && tries < PACK_TRIES && spent < budget;
+         t++, tries++) {
+      size_t got = greedy_run(&g, t, trial);
+      spent += (double)pp->n * (double)got;
+      if (got < best) {
+        best = got;
+        memcpy(wave_of, trial, pp->n * sizeof *trial);
+      }
+    }
+    free(trial);
+  }
+  greedy_free(&g);
+  return improve(pp, bound, nominal, best, wave_of);
+}
