@@ -76,8 +76,8 @@ size_t pack_bound(const struct pack_problem *pp, char **why)
     return bound;
   if (slot != SIZE_MAX)
     *why = xasprintf("%s: %s=%s has %zu routers after the canary, %u at a time",
-                     m->labels[m->constraint[slot]], m->vars[m->constraint[slot]],
-                     m->value[slot], pp->left[slot], m->cap[slot]);
+                     m->labels[m->constraint[slot]], m->vars[m->constraint[slot]], m->value[slot],
+                     pp->left[slot], m->cap[slot]);
   else if (bound <= 1)
     *why = xstrdup("no limit binds: the routers after the canary fit in one wave");
   else

@@ -19,9 +19,9 @@
 struct exact {
   const struct pack_problem *pp;
   size_t target;
-  uint8_t *failed;     /* per (wave, mask): a bit, this state cannot finish in time */
-  unsigned *used;      /* per slot: routers of the wave being chosen */
-  size_t *remaining;   /* per slot: routers not yet placed (before the wave being chosen) */
+  uint8_t *failed;   /* per (wave, mask): a bit, this state cannot finish in time */
+  unsigned *used;    /* per slot: routers of the wave being chosen */
+  size_t *remaining; /* per slot: routers not yet placed (before the wave being chosen) */
   uint32_t full;
 };
 
@@ -83,8 +83,7 @@ static bool search(struct exact *x, size_t w, uint32_t mask);
 
 /* Chooses wave w's routers among those from `i` on, then goes on to the next wave with every
  * maximal choice. */
-static bool choose(struct exact *x, size_t w, uint32_t mask, size_t i, uint32_t wave,
-                   size_t count)
+static bool choose(struct exact *x, size_t w, uint32_t mask, size_t i, uint32_t wave, size_t count)
 {
   const struct pack_problem *pp = x->pp;
   if (i == pp->n) {
@@ -94,13 +93,14 @@ static bool choose(struct exact *x, size_t w, uint32_t mask, size_t i, uint32_t 
     for (size_t j = 0; j < pp->n && count < pp->cap[w]; j++)
       if (!((mask | wave) >> j & 1) && fits(x, j))
         return false;
+    /* The next wave starts empty; these routers are no longer waiting. */
     for (size_t j = 0; j < pp->n; j++)
       if (wave >> j & 1)
-        adjust(x, j, 0, -1);
+        adjust(x, j, -1, -1);
     bool ok = search(x, w + 1, mask | wave);
     for (size_t j = 0; j < pp->n; j++)
       if (wave >> j & 1)
-        adjust(x, j, 0, +1);
+        adjust(x, j, +1, +1);
     return ok;
   }
   if (mask >> i & 1)

@@ -26,8 +26,15 @@
 /* Greedy fills tried in all, and the cells of per-wave counts the passes may use. */
 enum { PACK_TRIES = 8, PASS_CELLS = 1 << 22, PASS_WORK = 20000000 };
 
+/* A router's two smallest slacks: the second breaks ties, so of two routers whose tightest value
+ * is as tight, the one that also relieves a second tight value goes first (the second router of a
+ * pair before a single, when both sites are as busy). */
+struct key {
+  long long first, second;
+};
+
 struct heap_item {
-  long long key;
+  struct key key;
   size_t i;
 };
 
@@ -62,9 +69,19 @@ static const size_t *slots_of(const struct pack_problem *pp, size_t i, size_t *c
 
 /* --- the heap, ordered by (key, run order) --- */
 
+static int key_cmp(struct key a, struct key b)
+{
+  if (a.first != b.first)
+    return a.first < b.first ? -1 : 1;
+  if (a.second != b.second)
+    return a.second < b.second ? -1 : 1;
+  return 0;
+}
+
 static bool before(const struct heap_item *a, const struct heap_item *b)
 {
-  return a->key < b->key || (a->key == b->key && a->i < b->i);
+  int c = key_cmp(a->key, b->key);
+  return c < 0 || (c == 0 && a->i < b->i);
 }
 
 static void sift_down(struct heap_item *h, size_t n, size_t at)
@@ -96,16 +113,19 @@ static void sift_up(struct heap_item *h, size_t at)
 
 /* --- the greedy fill --- */
 
-static long long key_of(const struct greedy *g, size_t i)
+static struct key key_of(const struct greedy *g, size_t i)
 {
   size_t count;
   const size_t *slots = slots_of(g->pp, i, &count);
-  long long key = LLONG_MAX;
+  struct key key = {LLONG_MAX, LLONG_MAX};
   for (size_t k = 0; k < count; k++) {
     size_t s = slots[k];
     long long slack = g->future[g->capidx[s]] - (long long)g->left[s];
-    if (slack < key)
-      key = slack;
+    if (slack < key.first) {
+      key.second = key.first;
+      key.first = slack;
+    } else if (slack < key.second)
+      key.second = slack;
   }
   return key;
 }
@@ -185,8 +205,8 @@ static void fill_one(struct greedy *g, size_t w, size_t *wave_of)
     struct heap_item top = g->heap[0];
     g->heap[0] = g->heap[--g->nheap];
     sift_down(g->heap, g->nheap, 0);
-    long long key = key_of(g, top.i);
-    if (key > top.key) {
+    struct key key = key_of(g, top.i);
+    if (key_cmp(key, top.key) > 0) {
       g->heap[g->nheap++] = (struct heap_item){key, top.i};
       sift_up(g->heap, g->nheap - 1);
       continue;

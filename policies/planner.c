@@ -448,48 +448,57 @@ static void packer_free(struct packer *k)
   free(k->recorded);
 }
 
-int plan_build(const struct policy *p, const struct inventory *inv, const bool *selected,
-               struct plan *out, struct diag *d)
+/* Selects, orders and models the hosts of the run; fails on an empty run or bad limits. */
+static int packer_init(struct packer *k, const struct policy *p, const struct inventory *inv,
+                       const bool *selected, struct plan *out, struct diag *d)
 {
   memset(out, 0, sizeof *out);
-  struct packer k = {.p = p, .inv = inv, .plan = out};
-  k.hosts = xcalloc(inv->nhosts + 1, sizeof *k.hosts);
+  *k = (struct packer){.p = p, .inv = inv, .plan = out};
+  k->hosts = xcalloc(inv->nhosts + 1, sizeof *k->hosts);
   for (size_t h = 0; h < inv->nhosts; h++)
     if (selected == NULL || selected[h])
-      k.hosts[k.n++] = h;
-  out->nhosts = k.n;
-  size_t before = d->count;
-  if (k.n == 0) {
+      k->hosts[k->n++] = h;
+  out->nhosts = k->n;
+  if (k->n == 0) {
     /* An empty plan would "succeed" in no time: say so instead. */
     if (selected == NULL)
       diag_add(d, inv->file, 0, 0, "the inventory has no hosts (expected at least one router)");
     else
       diag_add(d, inv->file, 0, 0, "the selection leaves no host to work on");
-    free(k.hosts);
     return -EINVAL;
   }
-  apply_order(p, inv, k.hosts, k.n);
+  apply_order(p, inv, k->hosts, k->n);
   if (policy_check_inventory(p, inv, d) < 0 ||
-      limits_build(&k.m, p, inv, k.hosts, k.n, d, &out->warnings, &out->nwarnings) < 0) {
+      limits_build(&k->m, p, inv, k->hosts, k->n, d, &out->warnings, &out->nwarnings) < 0)
+    return -EINVAL;
+  size_t slots = k->m.nslots + 1;
+  k->nominal = xcalloc(k->n + 1, sizeof *k->nominal);
+  k->left = xcalloc(slots, sizeof *k->left);
+  k->used = xcalloc(slots, sizeof *k->used);
+  k->holder = xcalloc(slots, sizeof *k->holder);
+  k->next = xcalloc(k->n + 1, sizeof *k->next);
+  k->prev = xcalloc(k->n + 1, sizeof *k->prev);
+  k->recorded = xcalloc(k->n + 1, sizeof *k->recorded);
+  for (size_t s = 0; s < k->m.nslots; s++)
+    k->left[s] = k->m.population[s];
+  for (size_t pos = 0; pos < k->n; pos++) {
+    k->next[pos] = pos + 1;
+    k->prev[pos] = pos ? pos - 1 : k->n;
+  }
+  k->head = 0;
+  return 0;
+}
+
+int plan_build(const struct policy *p, const struct inventory *inv, const bool *selected,
+               struct plan *out, struct diag *d)
+{
+  struct packer k;
+  size_t before = d->count;
+  if (packer_init(&k, p, inv, selected, out, d) < 0) {
     packer_free(&k);
     plan_free(out);
     return -EINVAL;
   }
-  size_t slots = k.m.nslots + 1;
-  k.nominal = xcalloc(k.n + 1, sizeof *k.nominal);
-  k.left = xcalloc(slots, sizeof *k.left);
-  k.used = xcalloc(slots, sizeof *k.used);
-  k.holder = xcalloc(slots, sizeof *k.holder);
-  k.next = xcalloc(k.n + 1, sizeof *k.next);
-  k.prev = xcalloc(k.n + 1, sizeof *k.prev);
-  k.recorded = xcalloc(k.n + 1, sizeof *k.recorded);
-  for (size_t s = 0; s < k.m.nslots; s++)
-    k.left[s] = k.m.population[s];
-  for (size_t pos = 0; pos < k.n; pos++) {
-    k.next[pos] = pos + 1;
-    k.prev[pos] = pos ? pos - 1 : k.n;
-  }
-  k.head = k.n ? 0 : k.n;
 
   bool *is_canary = xcalloc(k.n + 1, sizeof *is_canary);
   size_t ncanary = 0;
@@ -569,4 +578,41 @@ cJSON *plan_to_json(const struct plan *plan, const struct inventory *inv)
   for (size_t i = 0; i < plan->nwarnings; i++)
     cJSON_AddItemToArray(warnings, cJSON_CreateString(plan->warnings[i]));
   return root;
+}
+
+int plan_exact_waves(const struct policy *p, const struct inventory *inv, const bool *selected,
+                     const struct plan *plan, size_t *waves, struct diag *d)
+{
+  struct plan scratch;
+  struct packer k;
+  int rc = packer_init(&k, p, inv, selected, &scratch, d);
+  size_t ncanary = 0;
+  if (rc == 0 && plan->nwaves > 0 && strcmp(plan->waves[0].name, "canary") == 0) {
+    /* The plan's own canary: the search is over the waves after it. */
+    struct plan_wave *w = new_wave(&scratch, plan->waves[0].nhosts);
+    for (size_t i = 0; i < plan->waves[0].nhosts; i++)
+      for (size_t pos = 0; pos < k.n; pos++)
+        if (k.hosts[pos] == plan->waves[0].hosts[i])
+          take(&k, pos, w);
+    ncanary = w->nhosts;
+  }
+  struct pack_problem pp;
+  size_t *pos = NULL, *cap = NULL;
+  if (rc == 0) {
+    pack_setup(&k, &pp, &pos, &cap);
+    if (pp.n > PACK_EXACT_MAX)
+      rc = -ERANGE;
+  }
+  if (rc == 0) {
+    size_t *wave_of = xcalloc(pp.n + 1, sizeof *wave_of);
+    size_t bound = pack_bound(&pp, NULL);
+    size_t upper = pack_waves(&pp, bound, NULL, wave_of);
+    *waves = (ncanary ? 1 : 0) + pack_exact(&pp, bound, upper);
+    free(wave_of);
+  }
+  free(pos);
+  free(cap);
+  packer_free(&k);
+  plan_free(&scratch);
+  return rc;
 }
