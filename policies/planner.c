@@ -228,6 +228,8 @@ static void pack_setup(const struct packer *k, struct pack_problem *pp, size_t *
     cap[b] = serial_size(k->p, b, k->n);
     if (k->m.max_parallel && cap[b] > k->m.max_parallel)
       cap[b] = k->m.max_parallel;
+    if (cap[b] > n) /* no serial: one wave could hold them all */
+      cap[b] = n;
   }
   *pp = (struct pack_problem){.m = &k->m, .pos = pos, .n = n, .cap = cap, .left = k->left};
 }

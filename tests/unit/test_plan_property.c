@@ -115,8 +115,8 @@ Test(plan_property, the_planner_finds_the_fewest_waves_on_random_small_fleets, .
       if (plan.nwaves == exact)
         optimal++;
       else
-        fprintf(stderr, "seed %llu: %zu waves, the fewest is %zu\n%s%s\n",
-                (unsigned long long)seed, plan.nwaves, exact, f.inventory, f.policy);
+        fprintf(stderr, "seed %llu: %zu waves, the fewest is %zu\n%s%s\n", (unsigned long long)seed,
+                plan.nwaves, exact, f.inventory, f.policy);
       at_bound += plan.makespan_s == plan.lower_bound_s;
       plan_free(&plan);
     }
