@@ -25,6 +25,10 @@
 
 /* Greedy fills tried in all, and the cells of per-wave counts the passes may use. */
 enum { PACK_TRIES = 8, PASS_CELLS = 1 << 22, PASS_WORK = 20000000 };
+/* Heap entries rebuilt in one fill, and routers looked at without taking them, at most (each
+ * about 50 ms). */
+#define REBUILD_BUDGET 4e6
+#define SKIP_BUDGET 4e7
 
 /* A router's two smallest slacks: the second breaks ties, so of two routers whose tightest value
  * is as tight, the one that also relieves a second tight value goes first (the second router of a
@@ -49,8 +53,8 @@ struct greedy {
   unsigned *capv;
   size_t *capidx;
   long long *future;
-  struct heap_item *heap;
-  size_t nheap;
+  struct heap_item *heap, *skipped;
+  size_t nheap, skip_limit; /* a wave that cannot fill stops looking after this many */
   size_t *waiting, nwaiting;
 };
 
@@ -165,6 +169,7 @@ static void greedy_init(struct greedy *g, const struct pack_problem *pp)
   g->capidx = xcalloc(ns, sizeof *g->capidx);
   g->future = xcalloc(ns, sizeof *g->future);
   g->heap = xcalloc(pp->n + 1, sizeof *g->heap);
+  g->skipped = xcalloc(pp->n + 1, sizeof *g->skipped);
   g->waiting = xcalloc(pp->n + 1, sizeof *g->waiting);
   /* Few distinct caps in practice (1 for pairs, 1 or 2 for sites, a percentage of a region). */
   for (size_t s = 0; s < m->nslots; s++) {
@@ -186,13 +191,18 @@ static void greedy_free(struct greedy *g)
   free(g->capidx);
   free(g->future);
   free(g->heap);
+  free(g->skipped);
   free(g->waiting);
 }
 
-/* One wave, from the heap of the waiting routers. */
-static void fill_one(struct greedy *g, size_t w, size_t *wave_of)
+/* Refreshes every waiting router's key: a new heap. */
+static void rebuild(struct greedy *g, const size_t *wave_of)
 {
-  const struct pack_problem *pp = g->pp;
+  size_t kept = 0;
+  for (size_t k = 0; k < g->nwaiting; k++)
+    if (wave_of[g->waiting[k]] == SIZE_MAX)
+      g->waiting[kept++] = g->waiting[k];
+  g->nwaiting = kept;
   g->nheap = 0;
   for (size_t k = 0; k < g->nwaiting; k++) {
     size_t i = g->waiting[k];
@@ -200,31 +210,43 @@ static void fill_one(struct greedy *g, size_t w, size_t *wave_of)
   }
   for (size_t k = g->nheap / 2; k-- > 0;)
     sift_down(g->heap, g->nheap, k);
-  size_t count = 0;
-  while (count < pp->cap[w] && g->nheap > 0) {
+}
+
+static void push(struct greedy *g, struct heap_item item)
+{
+  g->heap[g->nheap++] = item;
+  sift_up(g->heap, g->nheap - 1);
+}
+
+/* One wave, from the heap of the waiting routers; returns how many it took. Routers that do not
+ * fit go back into the heap for the next wave. */
+static size_t fill_one(struct greedy *g, size_t w, size_t *wave_of)
+{
+  const struct pack_problem *pp = g->pp;
+  size_t count = 0, nskipped = 0;
+  while (count < pp->cap[w] && g->nheap > 0 && nskipped < g->skip_limit) {
     struct heap_item top = g->heap[0];
     g->heap[0] = g->heap[--g->nheap];
     sift_down(g->heap, g->nheap, 0);
     struct key key = key_of(g, top.i);
     if (key_cmp(key, top.key) > 0) {
-      g->heap[g->nheap++] = (struct heap_item){key, top.i};
-      sift_up(g->heap, g->nheap - 1);
+      push(g, (struct heap_item){key, top.i});
       continue;
     }
-    if (!fits(g, top.i))
+    if (!fits(g, top.i)) {
+      g->skipped[nskipped++] = (struct heap_item){key, top.i};
       continue;
+    }
     take(g, top.i);
     wave_of[top.i] = w;
     count++;
   }
+  for (size_t k = 0; k < nskipped; k++)
+    push(g, g->skipped[k]);
   for (size_t k = 0; k < g->ntouched; k++)
     g->used[g->touched[k]] = 0;
   g->ntouched = 0;
-  size_t kept = 0;
-  for (size_t k = 0; k < g->nwaiting; k++)
-    if (wave_of[g->waiting[k]] == SIZE_MAX)
-      g->waiting[kept++] = g->waiting[k];
-  g->nwaiting = kept;
+  return count;
 }
 
 /* Packs every router aiming at `target` waves; returns the number of waves used. */
@@ -242,13 +264,23 @@ static size_t greedy_run(struct greedy *g, size_t target, size_t *wave_of)
     g->waiting[i] = i;
   }
   g->nwaiting = pp->n;
-  size_t w = 0;
-  /* Every wave takes at least the first router it pops (caps are at least 1), so w < n. */
-  for (; g->nwaiting > 0; w++) {
+  /* Keys drift as waves pass (each value's future shrinks), so the heap is rebuilt for every
+   * wave; when there are very many waves of very many routers, every few waves, within a
+   * fixed budget (the keys in between are a little stale, never wrong about the limits). */
+  double cost = (double)pp->n * (double)(target ? target : 1);
+  size_t every = cost > REBUILD_BUDGET ? (size_t)(cost / REBUILD_BUDGET) + 1 : 1;
+  g->skip_limit = (size_t)(SKIP_BUDGET / (target ? (double)target : 1.0));
+  if (g->skip_limit < 256)
+    g->skip_limit = 256;
+  size_t w = 0, placed = 0;
+  for (; placed < pp->n; w++) {
     if (w < target)
       for (size_t c = 0; c < g->ncaps; c++)
         g->future[c] -= (long long)min_size(g->capv[c], pp->cap[w]);
-    fill_one(g, w, wave_of);
+    if (w % every == 0)
+      rebuild(g, wave_of);
+    /* Every wave takes at least the first router it pops (caps are at least 1), so w < n. */
+    placed += fill_one(g, w, wave_of);
   }
   return w;
 }
@@ -413,7 +445,7 @@ size_t pack_waves(const struct pack_problem *pp, size_t bound, const size_t *nom
   if (best > bound) {
     size_t *trial = xcalloc(pp->n, sizeof *trial);
     /* A larger target leaves more slack to the busiest values early on; bounded work. */
-    double budget = 8e6, spent = (double)pp->n * (double)best;
+    double budget = 2 * REBUILD_BUDGET, spent = (double)pp->n * (double)best;
     for (size_t t = bound + 1, tries = 1; t < best && tries < PACK_TRIES && spent < budget;
          t++, tries++) {
       size_t got = greedy_run(&g, t, trial);

@@ -8,10 +8,10 @@
  *
  * Usage: bench_plan [ROUTERS] [REPEAT]      (defaults 10000 and 5)
  *
- * bench_plan random ROUTERS FLEETS: FLEETS random fleets of ROUTERS routers each
- * (bench/plan/random_fleet.h, seeds 1..FLEETS): how many waves the plan has over the lower bound
- * (a distribution), how often the planner refused a canary, and the planning time (median and
- * worst). Exits 1 when the worst plan takes 1 s or more.
+ * bench_plan random ROUTERS FLEETS [FIRST]: FLEETS random fleets of ROUTERS routers each
+ * (bench/plan/random_fleet.h, seeds FIRST.., 1 by default): how many waves the plan has over the
+ * lower bound (a distribution), how often the planner refused a canary, and the planning time
+ * (median and worst). Exits 1 when the worst plan takes 1 s or more.
  */
 #include "bench/plan/random_fleet.h"
 #include "policies/policies.h"
@@ -64,11 +64,11 @@ static const char policy_yaml[] =
     "limits:\n  max_parallel: 400\n  per: {site: 2, region: \"25%\"}\n  exclusive: [pair]\n";
 
 /* Random fleets: waves over the bound, and planning time. */
-static int random_fleets(size_t routers, size_t fleets)
+static int random_fleets(size_t routers, size_t fleets, uint64_t first)
 {
   size_t over[4] = {0}, refused = 0, planned = 0, worst_over = 0;
   double *t = xcalloc(fleets + 1, sizeof *t), worst = 0;
-  for (uint64_t seed = 1; seed <= fleets; seed++) {
+  for (uint64_t seed = first; seed < first + fleets; seed++) {
     struct random_fleet f;
     random_fleet_make(&f, seed, routers, routers / 20 + 1, 4);
     struct diag d = {0};
@@ -83,6 +83,9 @@ static int random_fleets(size_t routers, size_t fleets)
     double w0 = now(CLOCK_MONOTONIC);
     int rc = plan_build(p, inv, NULL, &plan, &d);
     double w1 = now(CLOCK_MONOTONIC);
+    if (getenv("BENCH_PLAN_SHOW") && w1 - w0 > 0.5)
+      fprintf(stderr, "seed %llu: planning took %.2f s, %zu waves\n", (unsigned long long)seed,
+              w1 - w0, plan.nwaves);
     if (rc == 0) {
       t[planned++] = w1 - w0;
       worst = w1 - w0 > worst ? w1 - w0 : worst;
@@ -121,7 +124,8 @@ int main(int argc, char **argv)
       fprintf(stderr, "usage: bench_plan random ROUTERS FLEETS\n");
       return 2;
     }
-    return random_fleets(routers, fleets);
+    uint64_t first = argc > 4 ? strtoull(argv[4], NULL, 10) : 1;
+    return random_fleets(routers, fleets, first ? first : 1);
   }
   size_t routers = argc > 1 ? strtoul(argv[1], NULL, 10) : 10000;
   size_t repeat = argc > 2 ? strtoul(argv[2], NULL, 10) : 5;

@@ -16,11 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define RF_PERCENT 1000000u
+
 struct random_fleet {
   size_t n, nsites, nregions, npairs;
   size_t *site, *pair, *region; /* per router, in inventory order */
   char *inventory, *policy;     /* YAML */
-  /* The policy, as numbers: 0 = absent. A percentage is stored as 1000 + P. */
+  /* The policy, as numbers: 0 = absent. A percentage is stored as RF_PERCENT + P. */
   unsigned canary, max_parallel, per_site, per_region, per_group, serial[3];
   size_t nserial;
   bool exclusive_pair;
@@ -45,18 +47,18 @@ static inline bool rf_chance(uint64_t *state, unsigned percent)
   return rf_next(state) % 100 < percent;
 }
 
-/* A count (1..max) or, one time in three, a percentage (1000 + 10..100). */
+/* A count (1..max) or, one time in three, a percentage (RF_PERCENT + 10..100). */
 static inline unsigned rf_amount(uint64_t *state, size_t max)
 {
   if (rf_chance(state, 33))
-    return 1000 + (unsigned)rf_range(state, 1, 10) * 10;
+    return RF_PERCENT + (unsigned)rf_range(state, 1, 10) * 10;
   return (unsigned)rf_range(state, 1, max ? max : 1);
 }
 
 static inline void rf_amount_text(char **y, size_t *len, size_t *cap, unsigned a)
 {
-  if (a >= 1000)
-    text_appendf(y, len, cap, "\"%u%%\"", a - 1000);
+  if (a >= RF_PERCENT)
+    text_appendf(y, len, cap, "\"%u%%\"", a - RF_PERCENT);
   else
     text_appendf(y, len, cap, "%u", a);
 }
@@ -64,9 +66,9 @@ static inline void rf_amount_text(char **y, size_t *len, size_t *cap, unsigned a
 /* Ansible's size of an amount over `total` hosts: a percentage rounds down, never below 1. */
 static inline size_t rf_size(unsigned a, size_t total)
 {
-  if (a < 1000)
+  if (a < RF_PERCENT)
     return a;
-  size_t v = total * (a - 1000) / 100;
+  size_t v = total * (a - RF_PERCENT) / 100;
   return v ? v : 1;
 }
 
