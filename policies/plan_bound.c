@@ -52,9 +52,12 @@ static char *sizes_reason(const struct pack_problem *pp, size_t t)
     text_appendf(&list, &len, &cap, "%s%zu", b ? ", " : "", pp->cap[b]);
   if (shown < t)
     text_appendf(&list, &len, &cap, ", ...");
-  char *why = xasprintf("waves.serial: waves of %s routers hold the %zu after the canary in no "
+  bool capped = false;
+  for (size_t b = 0; b < t && !capped; b++)
+    capped = m->max_parallel && pp->cap[b] == m->max_parallel;
+  char *why = xasprintf("waves.serial%s: waves of %s routers hold the %zu after the canary in no "
                         "fewer than %zu waves",
-                        list, pp->n, t);
+                        capped ? " with limits.max_parallel" : "", list, pp->n, t);
   free(list);
   return why;
 }

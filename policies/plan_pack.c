@@ -55,6 +55,12 @@ struct greedy {
   long long *future;
   struct heap_item *heap, *skipped;
   size_t nheap, skip_limit; /* a wave that cannot fill stops looking after this many */
+  /* Routers not placed yet, and of those the ones a full value keeps out of this wave: when
+   * they are the same, nobody fits and the wave is done without looking at each of them. */
+  size_t nleft, nblocked, stamp;
+  size_t *blocked_in;             /* per router: the wave stamp it was counted blocked in */
+  size_t *member_first, *members; /* per slot: the routers holding it */
+  const size_t *wave_of;
   size_t *waiting, nwaiting;
 };
 
@@ -146,14 +152,31 @@ static bool fits(const struct greedy *g, size_t i)
 
 static void take(struct greedy *g, size_t i)
 {
+  const struct limits_model *m = g->pp->m;
   size_t count;
   const size_t *slots = slots_of(g->pp, i, &count);
+  g->nleft--;
   for (size_t k = 0; k < count; k++) {
     size_t s = slots[k];
     if (g->used[s]++ == 0)
       g->touched[g->ntouched++] = s;
     g->left[s]--;
+    if (g->used[s] < m->cap[s])
+      continue;
+    /* Full: its waiting routers cannot join this wave. */
+    for (size_t x = g->member_first[s]; x < g->member_first[s + 1]; x++) {
+      size_t r = g->members[x];
+      if (r != i && g->wave_of[r] == SIZE_MAX && g->blocked_in[r] != g->stamp) {
+        g->blocked_in[r] = g->stamp;
+        g->nblocked++;
+      }
+    }
   }
+}
+
+static bool saturated(const struct greedy *g)
+{
+  return g->nblocked >= g->nleft;
 }
 
 static void greedy_init(struct greedy *g, const struct pack_problem *pp)
@@ -171,6 +194,28 @@ static void greedy_init(struct greedy *g, const struct pack_problem *pp)
   g->heap = xcalloc(pp->n + 1, sizeof *g->heap);
   g->skipped = xcalloc(pp->n + 1, sizeof *g->skipped);
   g->waiting = xcalloc(pp->n + 1, sizeof *g->waiting);
+  g->blocked_in = xcalloc(pp->n + 1, sizeof *g->blocked_in);
+  /* Members per slot, as one array cut by member_first (counting sort). */
+  g->member_first = xcalloc(ns + 1, sizeof *g->member_first);
+  size_t total = 0;
+  for (size_t i = 0; i < pp->n; i++) {
+    size_t count;
+    const size_t *slots = slots_of(pp, i, &count);
+    for (size_t k = 0; k < count; k++)
+      g->member_first[slots[k] + 1]++;
+    total += count;
+  }
+  for (size_t s = 0; s < m->nslots; s++)
+    g->member_first[s + 1] += g->member_first[s];
+  g->members = xcalloc(total + 1, sizeof *g->members);
+  size_t *fill = xcalloc(ns, sizeof *fill);
+  for (size_t i = 0; i < pp->n; i++) {
+    size_t count;
+    const size_t *slots = slots_of(pp, i, &count);
+    for (size_t k = 0; k < count; k++)
+      g->members[g->member_first[slots[k]] + fill[slots[k]]++] = i;
+  }
+  free(fill);
   /* Few distinct caps in practice (1 for pairs, 1 or 2 for sites, a percentage of a region). */
   for (size_t s = 0; s < m->nslots; s++) {
     size_t c = 0;
@@ -193,6 +238,9 @@ static void greedy_free(struct greedy *g)
   free(g->heap);
   free(g->skipped);
   free(g->waiting);
+  free(g->blocked_in);
+  free(g->member_first);
+  free(g->members);
 }
 
 /* Refreshes every waiting router's key: a new heap. */
@@ -224,15 +272,22 @@ static size_t fill_one(struct greedy *g, size_t w, size_t *wave_of)
 {
   const struct pack_problem *pp = g->pp;
   size_t count = 0, nskipped = 0;
-  while (count < pp->cap[w] && g->nheap > 0 && nskipped < g->skip_limit) {
+  g->nblocked = 0;
+  g->stamp = w + 1;
+  while (count < pp->cap[w] && g->nheap > 0 && nskipped < g->skip_limit && !saturated(g)) {
     struct heap_item top = g->heap[0];
     g->heap[0] = g->heap[--g->nheap];
     sift_down(g->heap, g->nheap, 0);
-    struct key key = key_of(g, top.i);
-    if (key_cmp(key, top.key) > 0) {
-      push(g, (struct heap_item){key, top.i});
+    /* Stored keys are lower bounds (keys only grow within a wave): a router whose key grew is
+     * still the least if it does not pass the next one's stored key. Comparing with the next
+     * one, not with its own old key, keeps a value everyone holds (a region) from sending every
+     * router back into the heap each time one of them is taken. */
+    struct heap_item now = {key_of(g, top.i), top.i};
+    if (key_cmp(now.key, top.key) > 0 && g->nheap > 0 && before(&g->heap[0], &now)) {
+      push(g, now);
       continue;
     }
+    struct key key = now.key;
     if (!fits(g, top.i)) {
       g->skipped[nskipped++] = (struct heap_item){key, top.i};
       continue;
@@ -264,6 +319,9 @@ static size_t greedy_run(struct greedy *g, size_t target, size_t *wave_of)
     g->waiting[i] = i;
   }
   g->nwaiting = pp->n;
+  g->nleft = pp->n;
+  g->wave_of = wave_of;
+  memset(g->blocked_in, 0, pp->n * sizeof *g->blocked_in);
   /* Keys drift as waves pass (each value's future shrinks), so the heap is rebuilt for every
    * wave; when there are very many waves of very many routers, every few waves, within a
    * fixed budget (the keys in between are a little stale, never wrong about the limits). */

@@ -80,9 +80,10 @@ static int random_fleets(size_t routers, size_t fleets, uint64_t first)
       diag_print(&d, stderr);
       return 1;
     }
-    double w0 = now(CLOCK_MONOTONIC);
+    /* CPU time: the bench machine is shared, and planning is one thread that never waits. */
+    double w0 = now(CLOCK_PROCESS_CPUTIME_ID);
     int rc = plan_build(p, inv, NULL, &plan, &d);
-    double w1 = now(CLOCK_MONOTONIC);
+    double w1 = now(CLOCK_PROCESS_CPUTIME_ID);
     if (getenv("BENCH_PLAN_SHOW") && w1 - w0 > 0.5)
       fprintf(stderr, "seed %llu: planning took %.2f s, %zu waves\n", (unsigned long long)seed,
               w1 - w0, plan.nwaves);
@@ -109,7 +110,7 @@ static int random_fleets(size_t routers, size_t fleets, uint64_t first)
          routers, planned, refused);
   printf("  waves over the lower bound: 0 on %zu, 1 on %zu, 2 on %zu, 3+ on %zu (worst %zu)\n",
          over[0], over[1], over[2], over[3], worst_over);
-  printf("  planning time: median %.2f ms, worst %.2f ms (target: under 1 s)\n", med * 1e3,
+  printf("  planning CPU time: median %.2f ms, worst %.2f ms (target: under 1 s)\n", med * 1e3,
          worst * 1e3);
   free(t);
   return worst < 1.0 ? 0 : 1;
