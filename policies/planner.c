@@ -234,15 +234,13 @@ static void pack_setup(const struct packer *k, struct pack_problem *pp, size_t *
   *pp = (struct pack_problem){.m = &k->m, .pos = pos, .n = n, .cap = cap, .left = k->left};
 }
 
-/* Adds (+1) or removes (-1) the slots of the routers packed in wave b to k->used. */
-static void count_wave(struct packer *k, const struct pack_problem *pp, const size_t *wave_of,
-                       size_t b, int delta)
+/* Adds (+1) or removes (-1) the slots of the routers of plan wave `w` to k->used; `pos_of` maps
+ * an inventory index to its run position. */
+static void count_wave(struct packer *k, const struct plan_wave *w, const size_t *pos_of, int delta)
 {
   const struct limits_model *m = &k->m;
-  for (size_t j = 0; j < pp->n; j++) {
-    if (wave_of[j] != b)
-      continue;
-    size_t p = pp->pos[j];
+  for (size_t j = 0; j < w->nhosts; j++) {
+    size_t p = pos_of[w->hosts[j]];
     for (size_t x = m->host_first[p]; x < m->host_first[p + 1]; x++) {
       size_t s = m->host_slots[x];
       if (delta > 0 && k->used[s]++ == 0)
@@ -258,6 +256,9 @@ static void count_wave(struct packer *k, const struct pack_problem *pp, const si
 static void record_deferrals(struct packer *k, const struct pack_problem *pp, const size_t *wave_of,
                              const size_t *nominal, size_t first)
 {
+  size_t *pos_of = xcalloc(k->inv->nhosts + 1, sizeof *pos_of);
+  for (size_t p = 0; p < k->n; p++)
+    pos_of[k->hosts[p]] = p;
   for (size_t i = 0, end; i < pp->n; i = end) {
     size_t b = nominal[i];
     bool late = false;
@@ -265,18 +266,19 @@ static void record_deferrals(struct packer *k, const struct pack_problem *pp, co
       late = late || wave_of[end] > b;
     if (!late || b + first >= k->plan->nwaves)
       continue;
-    size_t wave_size = k->plan->waves[b + first].nhosts;
-    count_wave(k, pp, wave_of, b, +1);
+    const struct plan_wave *w = &k->plan->waves[b + first];
+    count_wave(k, w, pos_of, +1);
     for (size_t j = i; j < end; j++) {
       if (wave_of[j] <= b)
         continue;
       size_t slot = 0;
-      enum fit fit = check_fit(k, pp->pos[j], wave_size, pp->cap[b], &slot);
+      enum fit fit = check_fit(k, pp->pos[j], w->nhosts, pp->cap[b], &slot);
       /* FITS only when the passes were skipped for size: the fill chose busier routers. */
-      defer(k, pp->pos[j], describe(k, fit == FITS ? BLOCKED_FULL : fit, slot, wave_size));
+      defer(k, pp->pos[j], describe(k, fit == FITS ? BLOCKED_FULL : fit, slot, w->nhosts));
     }
-    count_wave(k, pp, wave_of, b, -1);
+    count_wave(k, w, pos_of, -1);
   }
+  free(pos_of);
 }
 
 /* Packs the waiting routers into waves; returns the number of waves. */
