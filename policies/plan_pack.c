@@ -451,20 +451,48 @@ static bool drop_last(struct layout *l, size_t *log)
   return true;
 }
 
-/* Moves routers that wait longer than the run order asks back towards their place. */
+/* Moves routers that wait longer than the run order asks back towards their place: into an
+ * earlier wave with room, or in exchange for a router later in the order. */
+/* Router i (unplaced, from wave `from`) changes places with a router later in the run order that
+ * sits in an earlier wave, where the limits allow both moves. */
+static bool swap_earlier(struct layout *l, size_t i, size_t from)
+{
+  const struct pack_problem *pp = l->pp;
+  for (size_t w = 0; w < from; w++)
+    for (size_t j = i + 1; j < pp->n && l->work < PASS_WORK; j++) {
+      l->work++;
+      if (l->wave_of[j] != w)
+        continue;
+      unplace(l, j);
+      if (fits_in(l, i, w)) {
+        place(l, i, w);
+        if (fits_in(l, j, from)) {
+          place(l, j, from);
+          return true;
+        }
+        unplace(l, i);
+      }
+      place(l, j, w);
+    }
+  return false;
+}
+
+/* Brings the waves closer to the run order without adding one: a router that waits longer than
+ * Ansible's batch would have it moves back into an earlier wave with room, and any router
+ * changes places with one later in the order that got an earlier wave, where the limits allow. */
 static void keep_order(struct layout *l, const size_t *nominal)
 {
   const struct pack_problem *pp = l->pp;
   for (size_t i = 0; i < pp->n && l->work < PASS_WORK; i++) {
-    size_t from = l->wave_of[i];
-    /* A wave left empty in the middle would shift later waves onto other sizes. */
-    if (from <= nominal[i] || (l->count[from] == 1 && from + 1 != l->nwaves))
-      continue;
+    size_t from = l->wave_of[i], to = from;
     unplace(l, i);
-    size_t to = from;
-    for (size_t w = nominal[i]; w < from && to == from; w++)
-      if (fits_in(l, i, w))
-        to = w;
+    /* A wave left empty in the middle would shift later waves onto other sizes. */
+    if (from > nominal[i] && (l->count[from] > 0 || from + 1 == l->nwaves))
+      for (size_t w = nominal[i]; w < from && to == from; w++)
+        if (fits_in(l, i, w))
+          to = w;
+    if (to == from && swap_earlier(l, i, from))
+      continue;
     place(l, i, to);
   }
   while (l->nwaves > 0 && l->count[l->nwaves - 1] == 0)

@@ -256,6 +256,7 @@ static void count_wave(struct packer *k, const struct plan_wave *w, const size_t
 static void record_deferrals(struct packer *k, const struct pack_problem *pp, const size_t *wave_of,
                              const size_t *nominal, size_t first)
 {
+  memset(k->used, 0, k->m.nslots * sizeof *k->used); /* the canary's counts */
   size_t *pos_of = xcalloc(k->inv->nhosts + 1, sizeof *pos_of);
   for (size_t p = 0; p < k->n; p++)
     pos_of[k->hosts[p]] = p;

@@ -333,6 +333,36 @@ Test(planner, approval_gates_mark_their_waves_and_unknown_ones_warn)
   inventory_free(inv);
 }
 
+Test(planner, the_example_fleet_plans_at_its_bound_and_keeps_each_site_in_inventory_order)
+{
+  struct inventory *inv = NULL;
+  struct policy *p = NULL;
+  struct diag d = {0};
+  cr_assert_eq(inventory_load(ISSU_SOURCE_DIR "/examples/fleet/inventory.yaml", &inv, &d), 0);
+  cr_assert_eq(policy_load(ISSU_SOURCE_DIR "/examples/fleet/rollout.yaml", &p, &d), 0);
+  struct plan plan;
+  cr_assert_eq(plan_build(p, inv, NULL, &plan, &d), 0);
+  cr_expect_eq(plan.makespan_s, plan.lower_bound_s);
+  /* One router a site a wave: each site's routers go in their inventory order (mx-fra-1 in
+   * wave-1, mx-fra-2 in wave-2, ...), the most constrained first never scrambles them. */
+  size_t *wave_of = calloc(inv->nhosts, sizeof *wave_of);
+  for (size_t w = 0; w < plan.nwaves; w++)
+    for (size_t i = 0; i < plan.waves[w].nhosts; i++)
+      wave_of[plan.waves[w].hosts[i]] = w;
+  for (size_t a = 0; a < inv->nhosts; a++)
+    for (size_t b = a + 1; b < inv->nhosts; b++) {
+      const char *na = inv->hosts[a].name, *nb = inv->hosts[b].name;
+      size_t site = strcspn(na + 3, "-") + 3;
+      if (strncmp(na, nb, site) == 0 && nb[site] == '-')
+        cr_expect_lt(wave_of[a], wave_of[b], "%s in %s, %s in %s", na, plan.waves[wave_of[a]].name,
+                     nb, plan.waves[wave_of[b]].name);
+    }
+  free(wave_of);
+  plan_free(&plan);
+  policy_free(p);
+  inventory_free(inv);
+}
+
 Test(planner, the_example_fleet_plans_within_ten_percent_of_the_lower_bound)
 {
   struct inventory *inv = NULL;
