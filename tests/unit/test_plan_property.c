@@ -134,3 +134,34 @@ Test(plan_property, the_planner_finds_the_fewest_waves_on_random_small_fleets, .
   cr_expect_eq(optimal, planned, "the planner missed the fewest waves on %zu fleets",
                planned - optimal);
 }
+
+Test(plan_property, every_wave_keeps_every_limit_on_random_larger_fleets, .timeout = 120)
+{
+  /* Too large for the exhaustive search, large enough for the improvement and order passes to
+   * move routers around: the limits must hold after every move, and no plan beats the bound. */
+  const char *small = getenv("ISSU_TEST_SMALL");
+  size_t fleets = small && *small == '1' ? 20 : 200, at_bound = 0, planned = 0;
+  for (uint64_t seed = 100001; seed < 100001 + fleets; seed++) {
+    uint64_t st = seed * 7919;
+    struct random_fleet f;
+    random_fleet_make(&f, seed, rf_range(&st, 15, 150), 8, 4);
+    struct inventory *inv = inv_ok(f.inventory);
+    struct policy *p = policy_ok(f.policy);
+    struct plan plan;
+    struct diag d = {0};
+    if (plan_build(p, inv, NULL, &plan, &d) == 0) {
+      check_limits(&f, inv, &plan, seed);
+      cr_assert_geq(plan.makespan_s, plan.lower_bound_s, "seed %llu", (unsigned long long)seed);
+      at_bound += plan.makespan_s == plan.lower_bound_s;
+      planned++;
+      plan_free(&plan);
+    }
+    diag_free(&d);
+    policy_free(p);
+    inventory_free(inv);
+    random_fleet_free(&f);
+  }
+  fprintf(stderr, "plan_property: %zu of %zu larger random fleets plan at the lower bound\n",
+          at_bound, planned);
+  cr_expect_gt(planned, fleets / 2);
+}
