@@ -208,6 +208,7 @@ static int run_or_check(const char *name, int argc, char **argv)
   struct cli_fleet f = {0};
   if (cli_load_plan(&a.fleet, &f, &d) < 0)
     goto out;
+  /* Views into f, which owns them (cli_fleet_free below). */
   struct inventory *inv = f.inv;
   struct policy *p = f.p;
   struct plan plan = f.plan;
