@@ -53,8 +53,9 @@ struct greedy {
   unsigned *capv;
   size_t *capidx;
   long long *future;
-  struct heap_item *heap, *skipped;
-  size_t nheap, skip_limit; /* a wave that cannot fill stops looking after this many */
+  struct heap_item *heap, *skipped, *cand;
+  size_t nheap, nskipped;
+  size_t skip_limit; /* a wave that cannot fill stops looking after this many */
   /* Routers not placed yet, and of those the ones a full value keeps out of this wave: when
    * they are the same, nobody fits and the wave is done without looking at each of them. */
   size_t nleft, nblocked, stamp;
@@ -193,6 +194,7 @@ static void greedy_init(struct greedy *g, const struct pack_problem *pp)
   g->future = xcalloc(ns, sizeof *g->future);
   g->heap = xcalloc(pp->n + 1, sizeof *g->heap);
   g->skipped = xcalloc(pp->n + 1, sizeof *g->skipped);
+  g->cand = xcalloc(pp->n + 1, sizeof *g->cand);
   g->waiting = xcalloc(pp->n + 1, sizeof *g->waiting);
   g->blocked_in = xcalloc(pp->n + 1, sizeof *g->blocked_in);
   /* Members per slot, as one array cut by member_first (counting sort). */
@@ -237,6 +239,7 @@ static void greedy_free(struct greedy *g)
   free(g->future);
   free(g->heap);
   free(g->skipped);
+  free(g->cand);
   free(g->waiting);
   free(g->blocked_in);
   free(g->member_first);
@@ -260,44 +263,99 @@ static void rebuild(struct greedy *g, const size_t *wave_of)
     sift_down(g->heap, g->nheap, k);
 }
 
-static void push(struct greedy *g, struct heap_item item)
-{
-  g->heap[g->nheap++] = item;
-  sift_up(g->heap, g->nheap - 1);
-}
-
 /* One wave, from the heap of the waiting routers; returns how many it took. Routers that do not
  * fit go back into the heap for the next wave. */
-static size_t fill_one(struct greedy *g, size_t w, size_t *wave_of)
+/* Takes routers for wave w from heap `h` (size *nh), least key first, until the wave is full or
+ * nobody fits, or more than `give_up` routers were popped only to be kept out (those go to
+ * g->skipped). Returns the wave's new count. */
+static size_t take_from(struct greedy *g, struct heap_item *h, size_t *nh, size_t w,
+                        size_t *wave_of, size_t count, size_t give_up)
 {
   const struct pack_problem *pp = g->pp;
-  size_t count = 0, nskipped = 0;
-  g->nblocked = 0;
-  g->stamp = w + 1;
-  while (count < pp->cap[w] && g->nheap > 0 && nskipped < g->skip_limit && !saturated(g)) {
-    struct heap_item top = g->heap[0];
-    g->heap[0] = g->heap[--g->nheap];
-    sift_down(g->heap, g->nheap, 0);
+  while (count < pp->cap[w] && *nh > 0 && g->nskipped <= give_up && g->nskipped < g->skip_limit &&
+         !saturated(g)) {
+    struct heap_item top = h[0];
+    h[0] = h[--*nh];
+    sift_down(h, *nh, 0);
     /* Stored keys are lower bounds (keys only grow within a wave): a router whose key grew is
      * still the least if it does not pass the next one's stored key. Comparing with the next
      * one, not with its own old key, keeps a value everyone holds (a region) from sending every
      * router back into the heap each time one of them is taken. */
     struct heap_item now = {key_of(g, top.i), top.i};
-    if (key_cmp(now.key, top.key) > 0 && g->nheap > 0 && before(&g->heap[0], &now)) {
-      push(g, now);
+    if (key_cmp(now.key, top.key) > 0 && *nh > 0 && before(&h[0], &now)) {
+      h[(*nh)++] = now;
+      sift_up(h, *nh - 1);
       continue;
     }
-    struct key key = now.key;
     if (!fits(g, top.i)) {
-      g->skipped[nskipped++] = (struct heap_item){key, top.i};
+      g->skipped[g->nskipped++] = now;
       continue;
     }
     take(g, top.i);
     wave_of[top.i] = w;
     count++;
   }
-  for (size_t k = 0; k < nskipped; k++)
-    push(g, g->skipped[k]);
+  return count;
+}
+
+static size_t fill_one(struct greedy *g, size_t w, size_t *wave_of)
+{
+  const struct pack_problem *pp = g->pp;
+  g->nblocked = 0;
+  g->nskipped = 0;
+  g->stamp = w + 1;
+  size_t give_up = g->nheap / 16 + 8;
+  size_t count = take_from(g, g->heap, &g->nheap, w, wave_of, 0, give_up);
+  /* Many routers popped only to be kept out by a full value: a few more routers by linear
+   * scans (a region cap of 1 ends the wave after one router a region), then, if the wave can
+   * take more, pick out in one pass those that still fit and go on from a heap of them alone. */
+  for (size_t scans = 0; g->nskipped > give_up && scans < 4 && count < pp->cap[w] && !saturated(g);
+       scans++) {
+    size_t best = SIZE_MAX;
+    struct heap_item least = {{0, 0}, 0};
+    for (size_t k = 0; k < g->nheap; k++) {
+      size_t i = g->heap[k].i;
+      if (g->blocked_in[i] == g->stamp || !fits(g, i))
+        continue;
+      struct heap_item item = {key_of(g, i), i};
+      if (best == SIZE_MAX || before(&item, &least)) {
+        best = k;
+        least = item;
+      }
+    }
+    if (best == SIZE_MAX)
+      break;
+    g->heap[best] = g->heap[--g->nheap];
+    if (best < g->nheap) {
+      sift_down(g->heap, g->nheap, best);
+      sift_up(g->heap, best);
+    }
+    take(g, least.i);
+    wave_of[least.i] = w;
+    count++;
+  }
+  bool split = g->nskipped > give_up && count < pp->cap[w] && !saturated(g);
+  if (split) {
+    size_t nc = 0, keep = 0;
+    for (size_t k = 0; k < g->nheap; k++) {
+      size_t i = g->heap[k].i;
+      if (g->blocked_in[i] != g->stamp && fits(g, i))
+        g->cand[nc++] = (struct heap_item){key_of(g, i), i};
+      else
+        g->heap[keep++] = g->heap[k];
+    }
+    g->nheap = keep;
+    for (size_t k = nc / 2; k-- > 0;)
+      sift_down(g->cand, nc, k);
+    count = take_from(g, g->cand, &nc, w, wave_of, count, SIZE_MAX);
+    memcpy(g->heap + g->nheap, g->cand, nc * sizeof *g->cand);
+    g->nheap += nc;
+  }
+  memcpy(g->heap + g->nheap, g->skipped, g->nskipped * sizeof *g->skipped);
+  g->nheap += g->nskipped;
+  if (split || g->nskipped > 0)
+    for (size_t k = g->nheap / 2; k-- > 0;)
+      sift_down(g->heap, g->nheap, k);
   for (size_t k = 0; k < g->ntouched; k++)
     g->used[g->touched[k]] = 0;
   g->ntouched = 0;
