@@ -5,17 +5,22 @@
  * has slack: how many of its routers the waves after this one can still hold, at its cap a wave
  * (and no more than each wave's size), minus how many it has left. A value with negative slack
  * must send routers in this wave or the rollout takes longer than T. Each wave is filled from a
- * heap of the waiting routers keyed by the smallest slack among their values, ties in run order,
- * so `order` decides wherever the limits leave a choice. Slack only grows as a wave fills (a
- * value that sent a router has one fewer left), so the heap is lazy: a popped router whose key
- * has grown goes back in.
+ * heap of the waiting routers keyed by the two smallest slacks among their values, ties in run
+ * order, so `order` decides wherever the limits leave a choice. Slack only grows as a wave fills
+ * (a value that sent a router has one fewer left), so the heap is lazy: a popped router whose key
+ * has grown past the next one's goes back in.
+ *
+ * Large fleets: the heap is rebuilt every wave, or every few waves when waves x routers is huge;
+ * a wave ends as soon as every waiting router holds a full value (per-value member lists count
+ * them); and a wave that pops many routers a full value keeps out goes on by linear scans, then
+ * from a heap of the routers that still fit. These keep 10,000 routers under a second.
  *
  * The fill runs for T = the lower bound and, while it misses, for a few larger targets; the best
  * result then goes through a bounded improvement pass (empty the last wave by moving its routers
  * into earlier waves, directly or by moving one router of that wave elsewhere), and an order pass
- * that moves each router that waits longer than its place in the run order asks back towards
- * that place, where the limits allow. Both passes work on per-wave counts per value, so they run
- * only when waves x values stays small; they never make the plan longer.
+ * (routers back towards their place in the run order, directly or by changing places with a
+ * router later in the order). Both passes work on per-wave counts per value, so they run only
+ * when waves x values stays small; they never make the plan longer.
  */
 #include "policies/policy_internal.h"
 
