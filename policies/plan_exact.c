@@ -35,7 +35,8 @@ static const size_t *slots_of(const struct pack_problem *pp, size_t i, size_t *c
   const struct limits_model *m = pp->m;
   size_t p = pp->pos[i];
   *count = m->host_first[p + 1] - m->host_first[p];
-  return m->host_slots + m->host_first[p];
+  /* No limits at all: host_slots is NULL, and NULL + 0 is undefined. */
+  return *count ? m->host_slots + m->host_first[p] : NULL;
 }
 
 static bool fits(const struct exact *x, size_t i)
