@@ -30,19 +30,10 @@ static size_t min_size(size_t a, size_t b)
   return a < b ? a : b;
 }
 
-static const size_t *slots_of(const struct pack_problem *pp, size_t i, size_t *count)
-{
-  const struct limits_model *m = pp->m;
-  size_t p = pp->pos[i];
-  *count = m->host_first[p + 1] - m->host_first[p];
-  /* No limits at all: host_slots is NULL, and NULL + 0 is undefined. */
-  return *count ? m->host_slots + m->host_first[p] : NULL;
-}
-
 static bool fits(const struct exact *x, size_t i)
 {
   size_t n;
-  const size_t *slots = slots_of(x->pp, i, &n);
+  const size_t *slots = pack_slots(x->pp, i, &n);
   for (size_t k = 0; k < n; k++)
     if (x->used[slots[k]] >= x->pp->m->cap[slots[k]])
       return false;
@@ -52,7 +43,7 @@ static bool fits(const struct exact *x, size_t i)
 static void adjust(struct exact *x, size_t i, int used_delta, int remaining_delta)
 {
   size_t n;
-  const size_t *slots = slots_of(x->pp, i, &n);
+  const size_t *slots = pack_slots(x->pp, i, &n);
   for (size_t k = 0; k < n; k++) {
     x->used[slots[k]] = (unsigned)((int)x->used[slots[k]] + used_delta);
     x->remaining[slots[k]] = (size_t)((long)x->remaining[slots[k]] + remaining_delta);

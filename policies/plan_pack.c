@@ -16,11 +16,7 @@
  * from a heap of the routers that still fit. These keep 10,000 routers under a second.
  *
  * The fill runs for T = the lower bound and, while it misses, for a few larger targets; the best
- * result then goes through a bounded improvement pass (empty the last wave by moving its routers
- * into earlier waves, directly or by moving one router of that wave elsewhere), and an order pass
- * (routers back towards their place in the run order, directly or by changing places with a
- * router later in the order). Both passes work on per-wave counts per value, so they run only
- * when waves x values stays small; they never make the plan longer.
+ * result then goes through the improvement and order passes (plan_passes.c).
  */
 #include "policies/policy_internal.h"
 
@@ -28,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Greedy fills tried in all, and the cells of per-wave counts the passes may use. */
-enum { PACK_TRIES = 8, PASS_CELLS = 1 << 22, PASS_WORK = 20000000 };
+/* Greedy fills tried in all. */
+enum { PACK_TRIES = 8 };
 /* Heap entries rebuilt in one fill, and routers looked at without taking them, at most (each
  * about 50 ms). */
 #define REBUILD_BUDGET 4e6
@@ -73,15 +69,6 @@ struct greedy {
 static size_t min_size(size_t a, size_t b)
 {
   return a < b ? a : b;
-}
-
-static const size_t *slots_of(const struct pack_problem *pp, size_t i, size_t *count)
-{
-  const struct limits_model *m = pp->m;
-  size_t p = pp->pos[i];
-  *count = m->host_first[p + 1] - m->host_first[p];
-  /* No limits at all: host_slots is NULL, and NULL + 0 is undefined. */
-  return *count ? m->host_slots + m->host_first[p] : NULL;
 }
 
 /* --- the heap, ordered by (key, run order) --- */
@@ -133,7 +120,7 @@ static void sift_up(struct heap_item *h, size_t at)
 static struct key key_of(const struct greedy *g, size_t i)
 {
   size_t count;
-  const size_t *slots = slots_of(g->pp, i, &count);
+  const size_t *slots = pack_slots(g->pp, i, &count);
   struct key key = {LLONG_MAX, LLONG_MAX};
   for (size_t k = 0; k < count; k++) {
     size_t s = slots[k];
@@ -150,7 +137,7 @@ static struct key key_of(const struct greedy *g, size_t i)
 static bool fits(const struct greedy *g, size_t i)
 {
   size_t count;
-  const size_t *slots = slots_of(g->pp, i, &count);
+  const size_t *slots = pack_slots(g->pp, i, &count);
   for (size_t k = 0; k < count; k++)
     if (g->used[slots[k]] >= g->pp->m->cap[slots[k]])
       return false;
@@ -161,7 +148,7 @@ static void take(struct greedy *g, size_t i)
 {
   const struct limits_model *m = g->pp->m;
   size_t count;
-  const size_t *slots = slots_of(g->pp, i, &count);
+  const size_t *slots = pack_slots(g->pp, i, &count);
   g->nleft--;
   for (size_t k = 0; k < count; k++) {
     size_t s = slots[k];
@@ -208,7 +195,7 @@ static void greedy_init(struct greedy *g, const struct pack_problem *pp)
   size_t total = 0;
   for (size_t i = 0; i < pp->n; i++) {
     size_t count;
-    const size_t *slots = slots_of(pp, i, &count);
+    const size_t *slots = pack_slots(pp, i, &count);
     for (size_t k = 0; k < count; k++)
       g->member_first[slots[k] + 1]++;
     total += count;
@@ -219,7 +206,7 @@ static void greedy_init(struct greedy *g, const struct pack_problem *pp)
   size_t *fill = xcalloc(ns, sizeof *fill);
   for (size_t i = 0; i < pp->n; i++) {
     size_t count;
-    const size_t *slots = slots_of(pp, i, &count);
+    const size_t *slots = pack_slots(pp, i, &count);
     for (size_t k = 0; k < count; k++)
       g->members[g->member_first[slots[k]] + fill[slots[k]]++] = i;
   }
@@ -407,183 +394,6 @@ static size_t greedy_run(struct greedy *g, size_t target, size_t *wave_of)
   return w;
 }
 
-/* --- the passes over a finished packing --- */
-
-struct layout {
-  const struct pack_problem *pp;
-  size_t nwaves;
-  size_t *wave_of;
-  size_t *count;   /* per wave */
-  unsigned *cells; /* per wave and slot: routers of the wave holding it */
-  long work;       /* bounded: the passes give up when it runs out */
-};
-
-static unsigned *cell(const struct layout *l, size_t w, size_t s)
-{
-  return &l->cells[w * l->pp->m->nslots + s];
-}
-
-static bool fits_in(struct layout *l, size_t i, size_t w)
-{
-  const struct pack_problem *pp = l->pp;
-  if (l->count[w] >= pp->cap[w])
-    return false;
-  size_t n;
-  const size_t *slots = slots_of(pp, i, &n);
-  l->work += (long)n + 1;
-  for (size_t k = 0; k < n; k++)
-    if (*cell(l, w, slots[k]) >= pp->m->cap[slots[k]])
-      return false;
-  return true;
-}
-
-static void place(struct layout *l, size_t i, size_t w)
-{
-  size_t n;
-  const size_t *slots = slots_of(l->pp, i, &n);
-  for (size_t k = 0; k < n; k++)
-    (*cell(l, w, slots[k]))++;
-  l->count[w]++;
-  l->wave_of[i] = w;
-}
-
-static void unplace(struct layout *l, size_t i)
-{
-  size_t w = l->wave_of[i], n;
-  const size_t *slots = slots_of(l->pp, i, &n);
-  for (size_t k = 0; k < n; k++)
-    (*cell(l, w, slots[k]))--;
-  l->count[w]--;
-}
-
-/* Moves router i (already unplaced) into a wave before `last`, directly or by moving one router
- * of that wave to a third wave. Returns whether it did; `log` records the moves as (router,
- * from) pairs so a failed attempt can be undone. */
-static bool relocate(struct layout *l, size_t i, size_t last, size_t *log, size_t *nlog)
-{
-  const struct pack_problem *pp = l->pp;
-  for (size_t w = 0; w < last; w++)
-    if (fits_in(l, i, w)) {
-      place(l, i, w);
-      return true;
-    }
-  for (size_t j = 0; j < pp->n && l->work < PASS_WORK; j++) {
-    size_t w = l->wave_of[j];
-    if (w >= last || j == i)
-      continue;
-    unplace(l, j);
-    if (fits_in(l, i, w)) {
-      place(l, i, w);
-      for (size_t w2 = 0; w2 < last; w2++)
-        if (w2 != w && fits_in(l, j, w2)) {
-          log[(*nlog)++] = j;
-          log[(*nlog)++] = w;
-          place(l, j, w2);
-          return true;
-        }
-      unplace(l, i);
-    }
-    place(l, j, w);
-  }
-  return false;
-}
-
-/* Tries to empty the last wave; returns whether it did (else leaves the layout as it was). */
-static bool drop_last(struct layout *l, size_t *log)
-{
-  const struct pack_problem *pp = l->pp;
-  size_t last = l->nwaves - 1, nlog = 0;
-  for (size_t i = 0; i < pp->n; i++) {
-    if (l->wave_of[i] != last)
-      continue;
-    unplace(l, i);
-    log[nlog++] = i;
-    log[nlog++] = last;
-    if (!relocate(l, i, last, log, &nlog)) {
-      place(l, i, last);
-      nlog -= 2;
-      /* Undo in reverse: each entry is (router, the wave it came from). */
-      while (nlog > 0) {
-        size_t from = log[--nlog], r = log[--nlog];
-        unplace(l, r);
-        place(l, r, from);
-      }
-      return false;
-    }
-  }
-  l->nwaves--;
-  return true;
-}
-
-/* Moves routers that wait longer than the run order asks back towards their place: into an
- * earlier wave with room, or in exchange for a router later in the order. */
-/* Router i (unplaced, from wave `from`) changes places with a router later in the run order that
- * sits in an earlier wave, where the limits allow both moves. */
-static bool swap_earlier(struct layout *l, size_t i, size_t from)
-{
-  const struct pack_problem *pp = l->pp;
-  for (size_t w = 0; w < from; w++)
-    for (size_t j = i + 1; j < pp->n && l->work < PASS_WORK; j++) {
-      l->work++;
-      if (l->wave_of[j] != w)
-        continue;
-      unplace(l, j);
-      if (fits_in(l, i, w)) {
-        place(l, i, w);
-        if (fits_in(l, j, from)) {
-          place(l, j, from);
-          return true;
-        }
-        unplace(l, i);
-      }
-      place(l, j, w);
-    }
-  return false;
-}
-
-/* Brings the waves closer to the run order without adding one: a router that waits longer than
- * Ansible's batch would have it moves back into an earlier wave with room, and any router
- * changes places with one later in the order that got an earlier wave, where the limits allow. */
-static void keep_order(struct layout *l, const size_t *nominal)
-{
-  const struct pack_problem *pp = l->pp;
-  for (size_t i = 0; i < pp->n && l->work < PASS_WORK; i++) {
-    size_t from = l->wave_of[i], to = from;
-    unplace(l, i);
-    /* A wave left empty in the middle would shift later waves onto other sizes. */
-    if (from > nominal[i] && (l->count[from] > 0 || from + 1 == l->nwaves))
-      for (size_t w = nominal[i]; w < from && to == from; w++)
-        if (fits_in(l, i, w))
-          to = w;
-    if (to == from && swap_earlier(l, i, from))
-      continue;
-    place(l, i, to);
-  }
-  while (l->nwaves > 0 && l->count[l->nwaves - 1] == 0)
-    l->nwaves--;
-}
-
-static size_t improve(const struct pack_problem *pp, size_t bound, const size_t *nominal,
-                      size_t nwaves, size_t *wave_of)
-{
-  if (nwaves == 0 || (double)nwaves * (double)(pp->m->nslots + 1) > PASS_CELLS)
-    return nwaves;
-  struct layout l = {.pp = pp, .nwaves = nwaves, .wave_of = wave_of};
-  l.count = xcalloc(nwaves, sizeof *l.count);
-  l.cells = xcalloc(nwaves * (pp->m->nslots + 1), sizeof *l.cells);
-  for (size_t i = 0; i < pp->n; i++)
-    place(&l, i, wave_of[i]);
-  size_t *log = xcalloc(4 * pp->n + 2, sizeof *log);
-  while (l.nwaves > bound && l.work < PASS_WORK && drop_last(&l, log))
-    ;
-  if (nominal)
-    keep_order(&l, nominal);
-  free(log);
-  free(l.count);
-  free(l.cells);
-  return l.nwaves;
-}
-
 size_t pack_waves(const struct pack_problem *pp, size_t bound, const size_t *nominal,
                   size_t *wave_of)
 {
@@ -608,5 +418,5 @@ size_t pack_waves(const struct pack_problem *pp, size_t bound, const size_t *nom
     free(trial);
   }
   greedy_free(&g);
-  return improve(pp, bound, nominal, best, wave_of);
+  return pack_improve(pp, bound, nominal, best, wave_of);
 }

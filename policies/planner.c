@@ -5,8 +5,9 @@
  *
  * This file holds the run order, the canary, Ansible's batches (what each router would get
  * without limits, so the plan can say who was moved and why), the unpacked mode, and the times.
- * The packing itself is plan_pack.c (most constrained first, then an improvement pass), the
- * lower bound plan_bound.c, and the exhaustive check for small fleets plan_exact.c.
+ * The packing itself is plan_pack.c (most constrained first) and plan_passes.c (improvement and
+ * order passes), the lower bound plan_bound.c, the exhaustive check for small fleets
+ * plan_exact.c.
  */
 #include "policies/policy_internal.h"
 

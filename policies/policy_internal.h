@@ -89,6 +89,16 @@ struct pack_problem {
   const size_t *left;
 };
 
+/* The slots router i of the problem holds. */
+static inline const size_t *pack_slots(const struct pack_problem *pp, size_t i, size_t *count)
+{
+  const struct limits_model *m = pp->m;
+  size_t p = pp->pos[i];
+  *count = m->host_first[p + 1] - m->host_first[p];
+  /* No limits at all: host_slots is NULL, and NULL + 0 is undefined. */
+  return *count ? m->host_slots + m->host_first[p] : NULL;
+}
+
 /* The fewest waves no plan can beat, and (when `why` is not NULL) which limit sets it, in words
  * (caller frees). */
 size_t pack_bound(const struct pack_problem *pp, char **why);
@@ -97,6 +107,10 @@ size_t pack_bound(const struct pack_problem *pp, char **why);
  * towards it where the limits allow. `bound` is pack_bound's. */
 size_t pack_waves(const struct pack_problem *pp, size_t bound, const size_t *nominal,
                   size_t *wave_of);
+/* The improvement and order passes (plan_passes.c) over a packing of `nwaves` waves; returns the
+ * number of waves after them (never more). */
+size_t pack_improve(const struct pack_problem *pp, size_t bound, const size_t *nominal,
+                    size_t nwaves, size_t *wave_of);
 /* The fewest waves, by exhaustive search (exponential: for small problems only); `upper` is a
  * known feasible count (pack_waves'). */
 #define PACK_EXACT_MAX 20
