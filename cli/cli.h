@@ -6,6 +6,7 @@
 #define ISSU_CLI_H
 
 #include "common/common.h"
+#include "policies/policies.h"
 
 #include <stdio.h>
 
@@ -31,6 +32,35 @@ int cli_option_other(const char *name, int opt, char **argv);
 /* After getopt: no stray argument, and both files given. Returns 0 or the usage exit code. */
 int cli_require_files(const char *name, int argc, char **argv, const char *inventory,
                       const char *policy);
+
+/* ---- The fleet: -i/-p/-l, shared by every subcommand that reads one (cli_fleet.c) ---- */
+
+/* The long options of the shared table, to put first in a command's getopt_long table, and the
+ * short ones for its optstring. */
+#define CLI_FLEET_OPTIONS                                                                          \
+  {"inventory", required_argument, NULL, 'i'}, {"policy", required_argument, NULL, 'p'},           \
+  {                                                                                                \
+    "limit", required_argument, NULL, 'l'                                                          \
+  }
+#define CLI_FLEET_SHORT "i:p:l:"
+
+struct cli_fleet_args {
+  const char *inventory, *policy, *limit;
+};
+/* Takes -i, -p or -l into `a`; false for any other option. */
+bool cli_fleet_option(struct cli_fleet_args *a, int opt, const char *arg);
+
+/* What a command works on once loaded: both files, the --limit selection, the plan. */
+struct cli_fleet {
+  struct inventory *inv;
+  struct policy *p;
+  bool *selected; /* NULL without --limit */
+  struct plan plan;
+};
+/* Loads both files (reporting the errors of both), checks the policy against the inventory,
+ * applies --limit and builds the plan. Returns 0, or -1 with the reasons in `d` (exit 2). */
+int cli_load_plan(const struct cli_fleet_args *a, struct cli_fleet *f, struct diag *d);
+void cli_fleet_free(struct cli_fleet *f);
 
 int cmd_inventory(int argc, char **argv);
 int cmd_plan(int argc, char **argv);

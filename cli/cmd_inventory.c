@@ -18,21 +18,17 @@ int cmd_inventory(int argc, char **argv)
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  const char *file = NULL, *limit = NULL;
+  struct cli_fleet_args fleet = {0};
   bool list = false;
   int opt;
   optind = 1;
   opterr = 0;
   while ((opt = getopt_long(argc, argv, ":i:l:h", options, NULL)) != -1) {
+    if (opt != 'p' && cli_fleet_option(&fleet, opt, optarg))
+      continue;
     switch (opt) {
-    case 'i':
-      file = optarg;
-      break;
     case 'L':
       list = true;
-      break;
-    case 'l':
-      limit = optarg;
       break;
     default:
       return cli_option_other("inventory", opt, argv);
@@ -40,6 +36,7 @@ int cmd_inventory(int argc, char **argv)
   }
   if (optind < argc)
     return cli_usage_error("inventory", "unexpected argument '%s'", argv[optind]);
+  const char *file = fleet.inventory, *limit = fleet.limit;
   if (file == NULL)
     return cli_usage_error("inventory", "missing -i INVENTORY");
   if (!list)

@@ -10,7 +10,7 @@
 #include <string.h>
 
 struct plan_args {
-  const char *inventory, *policy, *limit;
+  struct cli_fleet_args fleet;
   bool json;
 };
 
@@ -69,8 +69,8 @@ static void print_text(const struct plan_args *a, const struct policy *p,
   text_duration(p->waves.soak_s, soak, sizeof soak);
   text_duration(plan->makespan_s, span, sizeof span);
   text_duration(plan->lower_bound_s, bound, sizeof bound);
-  printf("Plan: %zu routers in %zu waves (%s, %s)\n", plan->nhosts, plan->nwaves, a->inventory,
-         a->policy);
+  printf("Plan: %zu routers in %zu waves (%s, %s)\n", plan->nhosts, plan->nwaves,
+         a->fleet.inventory, a->fleet.policy);
   printf("  target %s, mode %s, order %s, estimate %s per router, soak %s\n", p->target.version,
          modes[p->waves.mode], orders[p->waves.order], est, soak);
   print_limits(p);
@@ -127,9 +127,7 @@ static void print_text(const struct plan_args *a, const struct policy *p,
 static int parse_args(int argc, char **argv, struct plan_args *a, int *exit_code)
 {
   static const struct option options[] = {
-      {"inventory", required_argument, NULL, 'i'},
-      {"policy", required_argument, NULL, 'p'},
-      {"limit", required_argument, NULL, 'l'},
+      CLI_FLEET_OPTIONS,
       {"json", no_argument, NULL, 'j'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
@@ -137,17 +135,10 @@ static int parse_args(int argc, char **argv, struct plan_args *a, int *exit_code
   int opt;
   optind = 1;
   opterr = 0;
-  while ((opt = getopt_long(argc, argv, ":i:p:l:h", options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, ":" CLI_FLEET_SHORT "h", options, NULL)) != -1) {
+    if (cli_fleet_option(&a->fleet, opt, optarg))
+      continue;
     switch (opt) {
-    case 'i':
-      a->inventory = optarg;
-      break;
-    case 'p':
-      a->policy = optarg;
-      break;
-    case 'l':
-      a->limit = optarg;
-      break;
     case 'j':
       a->json = true;
       break;
@@ -156,7 +147,7 @@ static int parse_args(int argc, char **argv, struct plan_args *a, int *exit_code
       return -1;
     }
   }
-  int rc = cli_require_files("plan", argc, argv, a->inventory, a->policy);
+  int rc = cli_require_files("plan", argc, argv, a->fleet.inventory, a->fleet.policy);
   if (rc == 0)
     return 0;
   *exit_code = rc;
@@ -171,25 +162,12 @@ int cmd_plan(int argc, char **argv)
     return rc;
 
   struct diag d = {0};
-  struct inventory *inv = NULL;
-  struct policy *p = NULL;
-  bool *selected = NULL;
-  struct plan plan = {0};
-  /* Load both files before reporting, so one run shows the errors of both. */
-  int inv_rc = inventory_load(a.inventory, &inv, &d);
-  int pol_rc = policy_load(a.policy, &p, &d);
-  if (inv_rc < 0 || pol_rc < 0)
-    goto out;
-  if (a.limit != NULL) {
-    selected = xcalloc(inv->nhosts + 1, sizeof *selected);
-    if (inventory_select(inv, a.limit, selected, &d) < 0)
-      goto out;
-  }
-  if (plan_build(p, inv, selected, &plan, &d) < 0)
+  struct cli_fleet f = {0};
+  if (cli_load_plan(&a.fleet, &f, &d) < 0)
     goto out;
   rc = ISSU_EXIT_OK;
   if (a.json) {
-    cJSON *json = plan_to_json(&plan, inv);
+    cJSON *json = plan_to_json(&f.plan, f.inv);
     char *text = cJSON_PrintUnformatted(json);
     if (text)
       printf("%s\n", text);
@@ -197,16 +175,13 @@ int cmd_plan(int argc, char **argv)
       rc = ISSU_EXIT_INTERNAL;
     free(text);
     cJSON_Delete(json);
-    for (size_t i = 0; i < plan.nwarnings; i++)
-      fprintf(stderr, "warning: %s\n", plan.warnings[i]);
+    for (size_t i = 0; i < f.plan.nwarnings; i++)
+      fprintf(stderr, "warning: %s\n", f.plan.warnings[i]);
   } else
-    print_text(&a, p, inv, &plan);
+    print_text(&a, f.p, f.inv, &f.plan);
 out:
   diag_print(&d, stderr);
   diag_free(&d);
-  plan_free(&plan);
-  free(selected);
-  policy_free(p);
-  inventory_free(inv);
+  cli_fleet_free(&f);
   return rc;
 }

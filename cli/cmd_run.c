@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 struct run_args {
-  const char *inventory, *policy, *limit, *resume;
+  struct cli_fleet_args fleet;
+  const char *resume;
   bool yes;
   struct rollout_options o;
 };
@@ -33,9 +34,7 @@ static int parse_args(const char *name, int argc, char **argv, struct run_args *
     OPT_ACCEPT_CHANGED
   };
   static const struct option options[] = {
-      {"inventory", required_argument, NULL, 'i'},
-      {"policy", required_argument, NULL, 'p'},
-      {"limit", required_argument, NULL, 'l'},
+      CLI_FLEET_OPTIONS,
       {"events", required_argument, NULL, OPT_EVENTS},
       {"state-dir", required_argument, NULL, OPT_STATE_DIR},
       {"time-scale", required_argument, NULL, OPT_TIME_SCALE},
@@ -55,17 +54,10 @@ static int parse_args(const char *name, int argc, char **argv, struct run_args *
   int opt;
   optind = 1;
   opterr = 0;
-  while ((opt = getopt_long(argc, argv, ":i:p:l:qh", options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, ":" CLI_FLEET_SHORT "qh", options, NULL)) != -1) {
+    if (cli_fleet_option(&a->fleet, opt, optarg))
+      continue;
     switch (opt) {
-    case 'i':
-      a->inventory = optarg;
-      break;
-    case 'p':
-      a->policy = optarg;
-      break;
-    case 'l':
-      a->limit = optarg;
-      break;
     case 'q':
       a->o.progress = NULL;
       break;
@@ -127,7 +119,7 @@ static int parse_args(const char *name, int argc, char **argv, struct run_args *
       return -1;
     }
   }
-  int rc = cli_require_files(name, argc, argv, a->inventory, a->policy);
+  int rc = cli_require_files(name, argc, argv, a->fleet.inventory, a->fleet.policy);
   if (rc == 0)
     return 0;
   *exit_code = rc;
@@ -173,7 +165,7 @@ static int run_or_check(const char *name, int argc, char **argv)
     return rc;
   bool check = strcmp(name, "check") == 0;
   a.o.check_only = check;
-  a.o.limit = a.limit;
+  a.o.limit = a.fleet.limit;
   char *journal = NULL;
   if (a.resume != NULL) {
     if (check)
@@ -200,8 +192,8 @@ static int run_or_check(const char *name, int argc, char **argv)
     }
     a.o.resume = journal;
   }
-  a.o.inventory_path = a.inventory;
-  a.o.policy_path = a.policy;
+  a.o.inventory_path = a.fleet.inventory;
+  a.o.policy_path = a.fleet.policy;
   if (a.o.events && strcmp(a.o.events, "-") == 0 && a.o.progress == stdout)
     a.o.progress = stderr;
   /* The live view only where a human watches: a terminal that can move its cursor. NO_COLOR
@@ -212,24 +204,14 @@ static int run_or_check(const char *name, int argc, char **argv)
   a.o.progress_colour = a.o.progress_live && !(no_colour && *no_colour);
 
   struct diag d = {0};
-  struct inventory *inv = NULL;
-  struct policy *p = NULL;
-  bool *selected = NULL;
-  struct plan plan = {0};
   struct targets *targets = NULL;
-  int inv_rc = inventory_load(a.inventory, &inv, &d);
-  int pol_rc = policy_load(a.policy, &p, &d);
-  if (inv_rc < 0 || pol_rc < 0)
+  struct cli_fleet f = {0};
+  if (cli_load_plan(&a.fleet, &f, &d) < 0)
     goto out;
-  if (policy_check_inventory(p, inv, &d) < 0)
-    goto out;
-  if (a.limit != NULL) {
-    selected = xcalloc(inv->nhosts + 1, sizeof *selected);
-    if (inventory_select(inv, a.limit, selected, &d) < 0)
-      goto out;
-  }
-  if (plan_build(p, inv, selected, &plan, &d) < 0)
-    goto out;
+  /* Views into f, which owns them (cli_fleet_free below). */
+  struct inventory *inv = f.inv;
+  struct policy *p = f.p;
+  struct plan plan = f.plan;
   size_t n = 0;
   for (size_t w = 0; w < plan.nwaves; w++)
     n += plan.waves[w].nhosts;
@@ -259,10 +241,7 @@ out:
   diag_print(&d, stderr);
   diag_free(&d);
   targets_free(targets);
-  plan_free(&plan);
-  free(selected);
-  policy_free(p);
-  inventory_free(inv);
+  cli_fleet_free(&f);
   free(journal);
   return rc;
 }

@@ -1,17 +1,13 @@
 /*
  * The planner: hosts in run order -> a canary wave, then waves sized by `serial`, packed so that
- * every wave can really run all its routers at once under the limits.
+ * every wave can really run all its routers at once under the limits, in as few waves as the
+ * limits allow.
  *
- * Without limits the waves are exactly Ansible's batches for serial = [canary] + serial. With
- * limits, each wave is filled in two passes over the waiting hosts, in order: first the
- * "critical" ones, whose value (a site, a pair) has so many routers left that it alone needs as
- * many waves as the whole remainder (leave one of those out and the rollout gets a wave longer),
- * then everyone else. A host that does not fit stays waiting for the next wave, and the plan
- * records which limit deferred it from the wave Ansible's batching would have given it.
- *
- * The lower bound is what no schedule can beat under the same canary and limits: after the
- * canary, every value of every limit needs ceil(routers / cap) waves, and max_parallel needs
- * ceil(routers / max_parallel).
+ * This file holds the run order, the canary, Ansible's batches (what each router would get
+ * without limits, so the plan can say who was moved and why), the unpacked mode, and the times.
+ * The packing itself is plan_pack.c (most constrained first) and plan_passes.c (improvement and
+ * order passes), the lower bound plan_bound.c, the exhaustive check for small fleets
+ * plan_exact.c.
  */
 #include "policies/policy_internal.h"
 
@@ -181,17 +177,6 @@ static void take(struct packer *k, size_t pos, struct plan_wave *w)
   unlink_position(k, pos);
 }
 
-static bool critical(const struct packer *k, size_t pos, size_t bound)
-{
-  const struct limits_model *m = &k->m;
-  for (size_t i = m->host_first[pos]; i < m->host_first[pos + 1]; i++) {
-    size_t s = m->host_slots[i];
-    if (div_up(k->left[s], m->cap[s]) >= bound)
-      return true;
-  }
-  return false;
-}
-
 static struct plan_wave *new_wave(struct plan *plan, size_t capacity)
 {
   plan->waves = xrealloc(plan->waves, (plan->nwaves + 1) * sizeof *plan->waves);
@@ -209,37 +194,6 @@ static void defer(struct packer *k, size_t pos, char *reason)
   plan->deferred[plan->ndeferred++] =
       (struct plan_deferral){k->hosts[pos], k->nominal[pos], reason};
   k->recorded[pos] = true;
-}
-
-/* Lower bound, in waves, for the hosts still waiting, and which limit sets it. */
-static size_t waves_needed(const struct packer *k, size_t waiting, size_t wave_cap, char **why)
-{
-  const struct limits_model *m = &k->m;
-  size_t bound = waiting ? 1 : 0;
-  if (why)
-    *why = waiting ? xstrdup("no limit binds: the routers after the canary fit in one wave")
-                   : xstrdup("the canary is the whole run");
-  if (m->max_parallel && div_up(waiting, m->max_parallel) > bound) {
-    bound = div_up(waiting, m->max_parallel);
-    if (why) {
-      free(*why);
-      *why = xasprintf("limits.max_parallel: %zu routers after the canary, %u at a time", waiting,
-                       m->max_parallel);
-    }
-  }
-  if (wave_cap != SIZE_MAX && div_up(waiting, wave_cap) > bound && !why)
-    bound = div_up(waiting, wave_cap);
-  for (size_t s = 0; s < m->nslots; s++)
-    if (div_up(k->left[s], m->cap[s]) > bound) {
-      bound = div_up(k->left[s], m->cap[s]);
-      if (why) {
-        free(*why);
-        *why = xasprintf("%s: %s=%s has %zu routers after the canary, %u at a time",
-                         m->labels[m->constraint[s]], m->vars[m->constraint[s]], m->value[s],
-                         k->left[s], m->cap[s]);
-      }
-    }
-  return bound;
 }
 
 /* Unpacked (waves.pack: false): the wave is Ansible's batch as it is. Its routers then wait
@@ -260,45 +214,99 @@ static size_t take_batch(struct packer *k, size_t wave_index, size_t waiting)
   return w->nhosts;
 }
 
-/* Fills one wave from the waiting list; returns the number of hosts taken. */
-static size_t fill_wave(struct packer *k, size_t wave_index, size_t wave_cap, size_t waiting)
-{
-  if (!k->p->waves.pack)
-    return take_batch(k, wave_index, waiting);
-  size_t capacity = wave_cap < waiting ? wave_cap : waiting;
-  if (k->m.max_parallel && capacity > k->m.max_parallel)
-    capacity = k->m.max_parallel;
-  struct plan_wave *w = new_wave(k->plan, capacity);
-  memset(k->used, 0, k->m.nslots * sizeof *k->used);
+/* --- packed waves --- */
 
-  size_t bound = waves_needed(k, waiting, capacity, NULL);
-  bool any_critical = false;
-  for (size_t s = 0; s < k->m.nslots && !any_critical; s++)
-    any_critical = div_up(k->left[s], k->m.cap[s]) >= bound && k->left[s] > 0;
-  if (any_critical)
-    for (size_t pos = k->head, nx; pos != k->n && w->nhosts < capacity; pos = nx) {
-      nx = k->next[pos];
-      size_t slot;
-      if (critical(k, pos, bound) && check_fit(k, pos, w->nhosts, capacity, &slot) == FITS)
-        take(k, pos, w);
-    }
-  /* Everyone else in order. Once the wave is full, go on only to record why hosts due in it
-   * were deferred: skip those already recorded, and stop at the first host not due yet (hosts
-   * are in batch order, so all after it are not due either). */
-  for (size_t pos = k->head, nx; pos != k->n; pos = nx) {
-    nx = k->next[pos];
-    if (w->nhosts >= capacity && k->nominal[pos] > wave_index)
-      break;
-    if (w->nhosts >= capacity && k->recorded[pos])
-      continue;
-    size_t slot = 0;
-    enum fit fit = check_fit(k, pos, w->nhosts, capacity, &slot);
-    if (fit == FITS)
-      take(k, pos, w);
-    else if (k->nominal[pos] <= wave_index && !k->recorded[pos])
-      defer(k, pos, describe(k, fit, slot, capacity));
+/* The waiting routers (after the canary) as a packing problem; the caller frees pos and cap. */
+static void pack_setup(const struct packer *k, struct pack_problem *pp, size_t **pos_out,
+                       size_t **cap_out)
+{
+  size_t *pos = xcalloc(k->n + 1, sizeof *pos), *cap = xcalloc(k->n + 1, sizeof *cap), n = 0;
+  *pos_out = pos;
+  *cap_out = cap;
+  for (size_t p = k->head; p != k->n; p = k->next[p])
+    pos[n++] = p;
+  for (size_t b = 0; b < n; b++) {
+    cap[b] = serial_size(k->p, b, k->n);
+    if (k->m.max_parallel && cap[b] > k->m.max_parallel)
+      cap[b] = k->m.max_parallel;
+    if (cap[b] > n) /* no serial: one wave could hold them all */
+      cap[b] = n;
   }
-  return w->nhosts;
+  *pp = (struct pack_problem){.m = &k->m, .pos = pos, .n = n, .cap = cap, .left = k->left};
+}
+
+/* Adds (+1) or removes (-1) the slots of the routers of plan wave `w` to k->used; `pos_of` maps
+ * an inventory index to its run position. */
+static void count_wave(struct packer *k, const struct plan_wave *w, const size_t *pos_of, int delta)
+{
+  const struct limits_model *m = &k->m;
+  for (size_t j = 0; j < w->nhosts; j++) {
+    size_t p = pos_of[w->hosts[j]];
+    for (size_t x = m->host_first[p]; x < m->host_first[p + 1]; x++) {
+      size_t s = m->host_slots[x];
+      if (delta > 0 && k->used[s]++ == 0)
+        k->holder[s] = k->hosts[p];
+      else if (delta < 0)
+        k->used[s]--;
+    }
+  }
+}
+
+/* Records, for every router packed later than Ansible's batch, why its batch's wave could not
+ * take it: the waves as finally packed, checked one batch at a time. */
+static void record_deferrals(struct packer *k, const struct pack_problem *pp, const size_t *wave_of,
+                             const size_t *nominal, size_t first)
+{
+  memset(k->used, 0, k->m.nslots * sizeof *k->used); /* the canary's counts */
+  size_t *pos_of = xcalloc(k->inv->nhosts + 1, sizeof *pos_of);
+  for (size_t p = 0; p < k->n; p++)
+    pos_of[k->hosts[p]] = p;
+  for (size_t i = 0, end; i < pp->n; i = end) {
+    size_t b = nominal[i];
+    bool late = false;
+    for (end = i; end < pp->n && nominal[end] == b; end++)
+      late = late || wave_of[end] > b;
+    if (!late || b + first >= k->plan->nwaves)
+      continue;
+    const struct plan_wave *w = &k->plan->waves[b + first];
+    count_wave(k, w, pos_of, +1);
+    for (size_t j = i; j < end; j++) {
+      if (wave_of[j] <= b)
+        continue;
+      size_t slot = 0;
+      enum fit fit = check_fit(k, pp->pos[j], w->nhosts, pp->cap[b], &slot);
+      /* FITS only when the passes were skipped for size: the fill chose busier routers. */
+      defer(k, pp->pos[j], describe(k, fit == FITS ? BLOCKED_FULL : fit, slot, w->nhosts));
+    }
+    count_wave(k, w, pos_of, -1);
+  }
+  free(pos_of);
+}
+
+/* Packs the waiting routers into waves; returns the number of waves. */
+static size_t pack(struct packer *k, const struct pack_problem *pp, size_t bound)
+{
+  size_t first = k->plan->nwaves;
+  size_t *nominal = xcalloc(pp->n + 1, sizeof *nominal);
+  size_t *wave_of = xcalloc(pp->n + 1, sizeof *wave_of);
+  for (size_t i = 0; i < pp->n; i++)
+    nominal[i] = k->nominal[pp->pos[i]] - first;
+  size_t nwaves = pack_waves(pp, bound, nominal, wave_of);
+  size_t *size = xcalloc(nwaves + 1, sizeof *size);
+  for (size_t i = 0; i < pp->n; i++)
+    size[wave_of[i]]++;
+  for (size_t b = 0; b < nwaves; b++)
+    new_wave(k->plan, size[b]);
+  /* In run order within each wave. */
+  for (size_t i = 0; i < pp->n; i++) {
+    struct plan_wave *w = &k->plan->waves[first + wave_of[i]];
+    w->hosts[w->nhosts++] = k->hosts[pp->pos[i]];
+  }
+  record_deferrals(k, pp, wave_of, nominal, first);
+  free(size);
+  free(nominal);
+  free(wave_of);
+  return nwaves;
 }
 
 /* Ansible's batch index for every position: [canary] + serial over all hosts. */
@@ -446,58 +454,74 @@ static void packer_free(struct packer *k)
   free(k->recorded);
 }
 
+/* Selects, orders and models the hosts of the run; fails on an empty run or bad limits. */
+static int packer_init(struct packer *k, const struct policy *p, const struct inventory *inv,
+                       const bool *selected, struct plan *out, struct diag *d)
+{
+  memset(out, 0, sizeof *out);
+  *k = (struct packer){.p = p, .inv = inv, .plan = out};
+  k->hosts = xcalloc(inv->nhosts + 1, sizeof *k->hosts);
+  for (size_t h = 0; h < inv->nhosts; h++)
+    if (selected == NULL || selected[h])
+      k->hosts[k->n++] = h;
+  out->nhosts = k->n;
+  if (k->n == 0) {
+    /* An empty plan would "succeed" in no time: say so instead. */
+    if (selected == NULL)
+      diag_add(d, inv->file, 0, 0, "the inventory has no hosts (expected at least one router)");
+    else
+      diag_add(d, inv->file, 0, 0, "the selection leaves no host to work on");
+    return -EINVAL;
+  }
+  apply_order(p, inv, k->hosts, k->n);
+  if (policy_check_inventory(p, inv, d) < 0 ||
+      limits_build(&k->m, p, inv, k->hosts, k->n, d, &out->warnings, &out->nwarnings) < 0)
+    return -EINVAL;
+  size_t slots = k->m.nslots + 1;
+  k->nominal = xcalloc(k->n + 1, sizeof *k->nominal);
+  k->left = xcalloc(slots, sizeof *k->left);
+  k->used = xcalloc(slots, sizeof *k->used);
+  k->holder = xcalloc(slots, sizeof *k->holder);
+  k->next = xcalloc(k->n + 1, sizeof *k->next);
+  k->prev = xcalloc(k->n + 1, sizeof *k->prev);
+  k->recorded = xcalloc(k->n + 1, sizeof *k->recorded);
+  for (size_t s = 0; s < k->m.nslots; s++)
+    k->left[s] = k->m.population[s];
+  for (size_t pos = 0; pos < k->n; pos++) {
+    k->next[pos] = pos + 1;
+    k->prev[pos] = pos ? pos - 1 : k->n;
+  }
+  k->head = 0;
+  return 0;
+}
+
 int plan_build(const struct policy *p, const struct inventory *inv, const bool *selected,
                struct plan *out, struct diag *d)
 {
-  memset(out, 0, sizeof *out);
-  struct packer k = {.p = p, .inv = inv, .plan = out};
-  k.hosts = xcalloc(inv->nhosts + 1, sizeof *k.hosts);
-  for (size_t h = 0; h < inv->nhosts; h++)
-    if (selected == NULL || selected[h])
-      k.hosts[k.n++] = h;
-  out->nhosts = k.n;
+  struct packer k;
   size_t before = d->count;
-  apply_order(p, inv, k.hosts, k.n);
-  if (policy_check_inventory(p, inv, d) < 0 ||
-      limits_build(&k.m, p, inv, k.hosts, k.n, d, &out->warnings, &out->nwarnings) < 0) {
+  if (packer_init(&k, p, inv, selected, out, d) < 0) {
     packer_free(&k);
     plan_free(out);
     return -EINVAL;
   }
-  size_t slots = k.m.nslots + 1;
-  k.nominal = xcalloc(k.n + 1, sizeof *k.nominal);
-  k.left = xcalloc(slots, sizeof *k.left);
-  k.used = xcalloc(slots, sizeof *k.used);
-  k.holder = xcalloc(slots, sizeof *k.holder);
-  k.next = xcalloc(k.n + 1, sizeof *k.next);
-  k.prev = xcalloc(k.n + 1, sizeof *k.prev);
-  k.recorded = xcalloc(k.n + 1, sizeof *k.recorded);
-  for (size_t s = 0; s < k.m.nslots; s++)
-    k.left[s] = k.m.population[s];
-  for (size_t pos = 0; pos < k.n; pos++) {
-    k.next[pos] = pos + 1;
-    k.prev[pos] = pos ? pos - 1 : k.n;
-  }
-  k.head = k.n ? 0 : k.n;
 
   bool *is_canary = xcalloc(k.n + 1, sizeof *is_canary);
   size_t ncanary = 0;
   int rc = choose_canary(&k, is_canary, &ncanary, d);
   if (rc == 0) {
     nominal_batches(&k, is_canary, ncanary);
-    size_t waiting = k.n - ncanary;
-    char *why = NULL;
-    size_t bound_waves = waves_needed(&k, waiting, SIZE_MAX, &why);
-    out->bound_reason = why;
-    for (size_t batch = 0; waiting > 0; batch++) {
-      size_t taken = fill_wave(&k, out->nwaves, serial_size(p, batch, k.n), waiting);
-      if (taken == 0) {
-        diag_add(d, NULL, 0, 0, "internal error: the planner made no progress");
-        rc = -EINVAL;
-        break;
-      }
-      waiting -= taken;
-    }
+    struct pack_problem pp;
+    size_t *pos, *cap;
+    pack_setup(&k, &pp, &pos, &cap);
+    size_t bound_waves = pack_bound(&pp, &out->bound_reason);
+    if (p->waves.pack)
+      pack(&k, &pp, bound_waves);
+    else
+      for (size_t waiting = pp.n; waiting > 0;)
+        waiting -= take_batch(&k, out->nwaves, waiting);
+    free(pos);
+    free(cap);
     finish(&k, ncanary, bound_waves);
   }
   free(is_canary);
@@ -560,4 +584,41 @@ cJSON *plan_to_json(const struct plan *plan, const struct inventory *inv)
   for (size_t i = 0; i < plan->nwarnings; i++)
     cJSON_AddItemToArray(warnings, cJSON_CreateString(plan->warnings[i]));
   return root;
+}
+
+int plan_exact_waves(const struct policy *p, const struct inventory *inv, const bool *selected,
+                     const struct plan *plan, size_t *waves, struct diag *d)
+{
+  struct plan scratch;
+  struct packer k;
+  int rc = packer_init(&k, p, inv, selected, &scratch, d);
+  size_t ncanary = 0;
+  if (rc == 0 && plan->nwaves > 0 && strcmp(plan->waves[0].name, "canary") == 0) {
+    /* The plan's own canary: the search is over the waves after it. */
+    struct plan_wave *w = new_wave(&scratch, plan->waves[0].nhosts);
+    for (size_t i = 0; i < plan->waves[0].nhosts; i++)
+      for (size_t pos = 0; pos < k.n; pos++)
+        if (k.hosts[pos] == plan->waves[0].hosts[i])
+          take(&k, pos, w);
+    ncanary = w->nhosts;
+  }
+  struct pack_problem pp;
+  size_t *pos = NULL, *cap = NULL;
+  if (rc == 0) {
+    pack_setup(&k, &pp, &pos, &cap);
+    if (pp.n > PACK_EXACT_MAX)
+      rc = -ERANGE;
+  }
+  if (rc == 0) {
+    size_t *wave_of = xcalloc(pp.n + 1, sizeof *wave_of);
+    size_t bound = pack_bound(&pp, NULL);
+    size_t upper = pack_waves(&pp, bound, NULL, wave_of);
+    *waves = (ncanary ? 1 : 0) + pack_exact(&pp, bound, upper);
+    free(wave_of);
+  }
+  free(pos);
+  free(cap);
+  packer_free(&k);
+  plan_free(&scratch);
+  return rc;
 }

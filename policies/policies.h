@@ -184,6 +184,11 @@ struct plan {
 int plan_build(const struct policy *p, const struct inventory *inv, const bool *selected,
                struct plan *out, struct diag *d);
 void plan_free(struct plan *plan);
+/* The fewest waves any plan can have for the same hosts, limits and canary as `plan` (made by
+ * plan_build with the same arguments), by exhaustive search: the oracle for small fleets (tests,
+ * bench/plan). -ERANGE when more than 20 routers follow the canary. */
+int plan_exact_waves(const struct policy *p, const struct inventory *inv, const bool *selected,
+                     const struct plan *plan, size_t *waves, struct diag *d);
 cJSON *plan_to_json(const struct plan *plan, const struct inventory *inv);
 
 /* ---- The maintenance window ---- */

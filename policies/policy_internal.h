@@ -75,4 +75,45 @@ int limits_build(struct limits_model *m, const struct policy *p, const struct in
                  size_t *nwarnings);
 void limits_free(struct limits_model *m);
 
+/*
+ * The packing problem after the canary: `n` routers, by their positions in the model (run order),
+ * each holding its slots; wave b may hold at most cap[b] routers (serial and max_parallel
+ * together; the array has at least n entries, since no wave is ever empty). Waves are numbered
+ * from 0, the first after the canary. `left` gives, per slot, how many of the n hold it.
+ */
+struct pack_problem {
+  const struct limits_model *m;
+  const size_t *pos;
+  size_t n;
+  const size_t *cap;
+  const size_t *left;
+};
+
+/* The slots router i of the problem holds. */
+static inline const size_t *pack_slots(const struct pack_problem *pp, size_t i, size_t *count)
+{
+  const struct limits_model *m = pp->m;
+  size_t p = pp->pos[i];
+  *count = m->host_first[p + 1] - m->host_first[p];
+  /* No limits at all: host_slots is NULL, and NULL + 0 is undefined. */
+  return *count ? m->host_slots + m->host_first[p] : NULL;
+}
+
+/* The fewest waves no plan can beat, and (when `why` is not NULL) which limit sets it, in words
+ * (caller frees). */
+size_t pack_bound(const struct pack_problem *pp, char **why);
+/* Packs every router into a wave (wave_of, per router); returns the number of waves. `nominal`
+ * (per router, may be NULL) is the wave the run order alone would give: routers are moved back
+ * towards it where the limits allow. `bound` is pack_bound's. */
+size_t pack_waves(const struct pack_problem *pp, size_t bound, const size_t *nominal,
+                  size_t *wave_of);
+/* The improvement and order passes (plan_passes.c) over a packing of `nwaves` waves; returns the
+ * number of waves after them (never more). */
+size_t pack_improve(const struct pack_problem *pp, size_t bound, const size_t *nominal,
+                    size_t nwaves, size_t *wave_of);
+/* The fewest waves, by exhaustive search (exponential: for small problems only); `upper` is a
+ * known feasible count (pack_waves'). */
+#define PACK_EXACT_MAX 20
+size_t pack_exact(const struct pack_problem *pp, size_t bound, size_t upper);
+
 #endif

@@ -7,7 +7,13 @@
  * wall and CPU times are printed, with the ratio to the 1-second target for the whole plan.
  *
  * Usage: bench_plan [ROUTERS] [REPEAT]      (defaults 10000 and 5)
+ *
+ * bench_plan random ROUTERS FLEETS [FIRST]: FLEETS random fleets of ROUTERS routers each
+ * (bench/plan/random_fleet.h, seeds FIRST.., 1 by default): how many waves the plan has over the
+ * lower bound (a distribution), how often the planner refused a canary, and the planning time
+ * (median and worst). Exits 1 when the worst plan takes 1 s or more.
  */
+#include "bench/plan/random_fleet.h"
 #include "policies/policies.h"
 
 #include <stdlib.h>
@@ -57,8 +63,71 @@ static const char policy_yaml[] =
     "waves: {canary: 1, serial: [10, \"5%\"], soak: 15m}\n"
     "limits:\n  max_parallel: 400\n  per: {site: 2, region: \"25%\"}\n  exclusive: [pair]\n";
 
+/* Random fleets: waves over the bound, and planning time. */
+static int random_fleets(size_t routers, size_t fleets, uint64_t first)
+{
+  size_t over[4] = {0}, refused = 0, planned = 0, worst_over = 0;
+  double *t = xcalloc(fleets + 1, sizeof *t), worst = 0;
+  for (uint64_t seed = first; seed < first + fleets; seed++) {
+    struct random_fleet f;
+    random_fleet_make(&f, seed, routers, routers / 20 + 1, 4);
+    struct diag d = {0};
+    struct inventory *inv = NULL;
+    struct policy *p = NULL;
+    struct plan plan = {0};
+    if (inventory_load_buffer("random.yaml", f.inventory, strlen(f.inventory), &inv, &d) < 0 ||
+        policy_load_buffer("policy.yaml", f.policy, strlen(f.policy), &p, &d) < 0) {
+      diag_print(&d, stderr);
+      return 1;
+    }
+    /* CPU time: the bench machine is shared, and planning is one thread that never waits. */
+    double w0 = now(CLOCK_PROCESS_CPUTIME_ID);
+    int rc = plan_build(p, inv, NULL, &plan, &d);
+    double w1 = now(CLOCK_PROCESS_CPUTIME_ID);
+    if (getenv("BENCH_PLAN_SHOW") && w1 - w0 > 0.5)
+      fprintf(stderr, "seed %llu: planning took %.2f s, %zu waves\n", (unsigned long long)seed,
+              w1 - w0, plan.nwaves);
+    if (rc == 0) {
+      t[planned++] = w1 - w0;
+      worst = w1 - w0 > worst ? w1 - w0 : worst;
+      /* soak is 0 in these policies: the times count waves. */
+      size_t bound = (size_t)(plan.lower_bound_s / p->estimate_s), extra = plan.nwaves - bound;
+      over[extra < 3 ? extra : 3]++;
+      worst_over = extra > worst_over ? extra : worst_over;
+      if (extra > 0 && getenv("BENCH_PLAN_SHOW"))
+        fprintf(stderr, "seed %llu: %zu waves, bound %zu (%s)\n", (unsigned long long)seed,
+                plan.nwaves, bound, plan.bound_reason);
+      plan_free(&plan);
+    } else
+      refused++;
+    diag_free(&d);
+    policy_free(p);
+    inventory_free(inv);
+    random_fleet_free(&f);
+  }
+  double med = planned ? median(t, planned) : 0;
+  printf("random fleets of %zu routers: %zu planned, %zu refused (canary cannot run together)\n",
+         routers, planned, refused);
+  printf("  waves over the lower bound: 0 on %zu, 1 on %zu, 2 on %zu, 3+ on %zu (worst %zu)\n",
+         over[0], over[1], over[2], over[3], worst_over);
+  printf("  planning CPU time: median %.2f ms, worst %.2f ms (target: under 1 s)\n", med * 1e3,
+         worst * 1e3);
+  free(t);
+  return worst < 1.0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+  if (argc > 1 && strcmp(argv[1], "random") == 0) {
+    size_t routers = argc > 2 ? strtoul(argv[2], NULL, 10) : 1000;
+    size_t fleets = argc > 3 ? strtoul(argv[3], NULL, 10) : 100;
+    if (routers == 0 || fleets == 0) {
+      fprintf(stderr, "usage: bench_plan random ROUTERS FLEETS\n");
+      return 2;
+    }
+    uint64_t first = argc > 4 ? strtoull(argv[4], NULL, 10) : 1;
+    return random_fleets(routers, fleets, first ? first : 1);
+  }
   size_t routers = argc > 1 ? strtoul(argv[1], NULL, 10) : 10000;
   size_t repeat = argc > 2 ? strtoul(argv[2], NULL, 10) : 5;
   if (routers == 0 || repeat == 0 || repeat > 100) {

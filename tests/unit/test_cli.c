@@ -203,6 +203,32 @@ Test(cli, limit_narrows_the_plan_and_a_bad_limit_exits_2)
   free(out);
 }
 
+Test(cli, no_router_to_work_on_exits_2_naming_the_file_or_the_pattern)
+{
+  /* It used to plan "0 routers in 1 waves", 40 minutes, exit 0. */
+  char *inv = write_temp("all:\n  hosts: {}\n");
+  const char *commands[] = {"plan", "check", "run"};
+  for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+    char *args = xasprintf("%s -i %s -p " FLEET "rollout.yaml%s", commands[i], inv,
+                           i == 2 ? " --yes --state-dir /tmp/issu-cli-never" : "");
+    char *out, *want = xasprintf("%s: the inventory has no hosts", inv);
+    cr_expect_eq(run(args, &out), 2, "%s: %s", commands[i], out);
+    cr_expect(strstr(out, want), "%s: %s", commands[i], out);
+    free(want);
+    free(out);
+    free(args);
+  }
+  char *out;
+  cr_expect_eq(run("plan -i " FLEET "inventory.yaml -p " FLEET
+                   "rollout.yaml --limit 'site_ams:&site_fra'",
+                   &out),
+               2);
+  cr_expect(strstr(out, "--limit 'site_ams:&site_fra' leaves no host to work on"), "%s", out);
+  free(out);
+  unlink(inv);
+  free(inv);
+}
+
 Test(cli, errors_in_both_files_are_reported_together_with_exit_2)
 {
   char *inv = write_temp("all:\n  hosts:\n    mx1:\n    mx1:\n");

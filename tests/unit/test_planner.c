@@ -333,6 +333,36 @@ Test(planner, approval_gates_mark_their_waves_and_unknown_ones_warn)
   inventory_free(inv);
 }
 
+Test(planner, the_example_fleet_plans_at_its_bound_and_keeps_each_site_in_inventory_order)
+{
+  struct inventory *inv = NULL;
+  struct policy *p = NULL;
+  struct diag d = {0};
+  cr_assert_eq(inventory_load(ISSU_SOURCE_DIR "/examples/fleet/inventory.yaml", &inv, &d), 0);
+  cr_assert_eq(policy_load(ISSU_SOURCE_DIR "/examples/fleet/rollout.yaml", &p, &d), 0);
+  struct plan plan;
+  cr_assert_eq(plan_build(p, inv, NULL, &plan, &d), 0);
+  cr_expect_eq(plan.makespan_s, plan.lower_bound_s);
+  /* One router a site a wave: each site's routers go in their inventory order (mx-fra-1 in
+   * wave-1, mx-fra-2 in wave-2, ...), the most constrained first never scrambles them. */
+  size_t *wave_of = calloc(inv->nhosts, sizeof *wave_of);
+  for (size_t w = 0; w < plan.nwaves; w++)
+    for (size_t i = 0; i < plan.waves[w].nhosts; i++)
+      wave_of[plan.waves[w].hosts[i]] = w;
+  for (size_t a = 0; a < inv->nhosts; a++)
+    for (size_t b = a + 1; b < inv->nhosts; b++) {
+      const char *na = inv->hosts[a].name, *nb = inv->hosts[b].name;
+      size_t site = strcspn(na + 3, "-") + 3;
+      if (strncmp(na, nb, site) == 0 && nb[site] == '-')
+        cr_expect_lt(wave_of[a], wave_of[b], "%s in %s, %s in %s", na, plan.waves[wave_of[a]].name,
+                     nb, plan.waves[wave_of[b]].name);
+    }
+  free(wave_of);
+  plan_free(&plan);
+  policy_free(p);
+  inventory_free(inv);
+}
+
 Test(planner, the_example_fleet_plans_within_ten_percent_of_the_lower_bound)
 {
   struct inventory *inv = NULL;
@@ -429,5 +459,72 @@ Test(planner, unpacked_waves_are_ansible_batches_and_take_the_rounds_their_limit
   expect_sizes(&packed, (size_t[]){4, 4, 4, 4}, 4);
   cr_expect_eq(packed.makespan_s, 4 * 600);
   plan_free(&packed);
+  inventory_free(inv);
+}
+
+/* Issue 14's fleet: 60 routers, 10 sites of 3 pairs, max_parallel 10, 2 per site, pairs
+ * exclusive, canary 1. */
+static struct inventory *sixty_routers(void)
+{
+  char *yaml = xstrdup("all:\n  hosts:\n");
+  size_t len = strlen(yaml), cap = len + 1;
+  for (size_t s = 0; s < 10; s++)
+    for (size_t r = 0; r < 6; r++)
+      text_appendf(&yaml, &len, &cap, "    r%zu-%zu: {site: s%zu, pair: s%zu-p%zu}\n", s, r, s, s,
+                   r / 2);
+  struct inventory *inv = inv_ok(yaml);
+  free(yaml);
+  return inv;
+}
+
+#define SIXTY_LIMITS "limits: {max_parallel: 10, per: {site: 2}, exclusive: [pair]}\n"
+
+Test(planner, sixty_routers_in_ten_sites_take_the_seven_waves_the_bound_allows)
+{
+  struct inventory *inv = sixty_routers();
+  struct plan plan = make_plan(inv, "waves: {canary: 1, serial: [\"100%\"]}\n" SIXTY_LIMITS);
+  check_limits(inv, &plan, "site", 2, 10);
+  check_limits(inv, &plan, "pair", 1, 10);
+  cr_expect_eq(plan.nwaves, 7, "canary + 6 waves of 10 (5 sites x 2), got %zu", plan.nwaves);
+  cr_expect_eq(plan.makespan_s, plan.lower_bound_s);
+  cr_expect(strstr(plan.bound_reason, "limits.max_parallel"), "%s", plan.bound_reason);
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, a_serial_list_is_part_of_the_bound_and_the_plan_reaches_it)
+{
+  struct inventory *inv = sixty_routers();
+  struct plan plan = make_plan(inv, "waves: {canary: 1, serial: [4, \"25%\"]}\n" SIXTY_LIMITS);
+  /* 4, then 25% of 60 = 15 capped at 10: 4 + 6 x 10 >= 59, so 7 waves after the canary. */
+  cr_expect_eq(plan.nwaves, 8, "got %zu", plan.nwaves);
+  cr_expect_eq(plan.waves[1].nhosts, 4);
+  cr_expect_eq(plan.makespan_s, plan.lower_bound_s);
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, small_waves_and_few_sites_together_set_the_bound)
+{
+  /* Three sites of 2, one per site, serial [6, 1]: the first wave holds 3 (not 6), each later
+   * one 1, so 4 waves; neither serial (1 wave) nor a site (2 waves) alone says so. */
+  struct inventory *inv = inv_ok("all:\n  hosts:\n    h1: {site: a}\n    h2: {site: a}\n"
+                                 "    h3: {site: b}\n    h4: {site: b}\n    h5: {site: c}\n"
+                                 "    h6: {site: c}\n");
+  struct plan plan = make_plan(inv, "waves: {serial: [6, 1]}\nlimits: {per: {site: 1}}\n");
+  cr_expect_eq(plan.nwaves, 4);
+  cr_expect_eq(plan.makespan_s, plan.lower_bound_s, "%s", plan.bound_reason);
+  cr_expect(strstr(plan.bound_reason, "limits.per.site with the wave sizes"), "%s",
+            plan.bound_reason);
+  plan_free(&plan);
+  inventory_free(inv);
+}
+
+Test(planner, an_inventory_without_hosts_is_an_error_naming_the_file)
+{
+  struct inventory *inv = inv_ok("all:\n  hosts: {}\n");
+  char *e = plan_error(inv, "waves: {canary: 1}\n");
+  cr_expect(strstr(e, "inv.yaml: the inventory has no hosts"), "%s", e);
+  free(e);
   inventory_free(inv);
 }
