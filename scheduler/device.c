@@ -35,7 +35,7 @@ static const struct {
     [PH_FRU_UPGRADE] = {TIMEOUT_FRU_UPGRADE, 30000, "phase-timeout", false},
     [PH_SWITCHOVER] = {TIMEOUT_SWITCHOVER, 30000, "phase-timeout", false},
     [PH_OLD_MASTER_UPGRADE] = {TIMEOUT_OLD_MASTER_UPGRADE, 30000, "phase-timeout", false},
-    [PH_OLD_MASTER_REBOOT] = {TIMEOUT_OLD_MASTER_REBOOT, 30000, "old-master-no-return", true},
+    [PH_OLD_MASTER_REBOOT] = {TIMEOUT_OLD_MASTER_REBOOT, 30000, "old-master-no-return", false},
     [PH_SWITCHBACK] = {TIMEOUT_SWITCHBACK, 30000, "phase-timeout", true},
     [PH_VERIFY] = {TIMEOUT_VERIFY, 60000, "phase-timeout", false},
     [PH_DONE] = {TIMEOUT_COUNT, 0, "phase-timeout", true},
@@ -146,6 +146,16 @@ static void clear_output(struct cmd_output *o)
     free(o->lines[i]);
   o->n = 0;
   o->cut = false;
+  o->backup = false;
+}
+
+bool device_line_on_backup(const char *clean)
+{
+  /* The prompt of a session left on the old master (capture crtc-accepted: `{backup}`), and
+   * Junos's refusal of a master-only command there (capture
+   * show-chassis-hardware-on-backup-re__pyez-connect-not-master). */
+  return strncmp(clean, "{backup", 7) == 0 ||
+         strstr(clean, "can only be used on the master routing engine") != NULL;
 }
 
 static void timer_closed(uv_handle_t *h)
@@ -239,20 +249,31 @@ void device_succeed(struct device *dv, enum junos_phase terminal)
   finish(dv, terminal);
 }
 
-/* A phase that outlives its timeout: stop watching, never abort the ISSU (DESIGN.md §6). */
+/* A phase that outlives its timeout: stop watching, never abort the ISSU (DESIGN.md §6). Before
+ * the ISSU went out nothing changed on the router: a failure. After it, the reconcile step looks
+ * once more: what the facts show done goes on, anything else is held (outcome unknown, B4). */
 static void phase_timeout_cb(uv_timer_t *h)
 {
   struct device *dv = h->data;
   char limit[32];
   enum policy_timeout t = phase_rules[dv->phase].timeout;
   text_duration(dv->run->p->issu.timeouts_s[t], limit, sizeof limit);
-  bool mid_issu = dv->issu_sent;
-  device_fail(dv, phase_rules[dv->phase].timeout_code, "failure",
-              "%s did not end within issu.timeouts.%s (%s)%s%s", junos_phase_name(dv->phase),
-              policy_timeout_names[t], limit,
-              mid_issu ? "; the ISSU was left running on the router, not aborted. Last words: "
-                       : "",
-              mid_issu && dv->nevidence ? dv->evidence[(dv->nevidence - 1) % EVIDENCE_LINES] : "");
+  if (!dv->issu_sent) {
+    device_fail(dv, phase_rules[dv->phase].timeout_code, "failure",
+                "%s did not end within issu.timeouts.%s (%s)", junos_phase_name(dv->phase),
+                policy_timeout_names[t], limit);
+    return;
+  }
+  dv->timed_out = true;
+  dv->timeout_code = phase_rules[dv->phase].timeout_code;
+  snprintf(dv->timeout_why, sizeof dv->timeout_why, "%s did not end within issu.timeouts.%s (%s)",
+           junos_phase_name(dv->phase), policy_timeout_names[t], limit);
+  /* Whatever was under way (a console, a command, a wait) is abandoned, not interrupted on the
+   * router: a fresh session asks where things stand. */
+  uv_timer_stop(&dv->wait_timer);
+  dv->after_wait = NULL;
+  dv->watching_console = false;
+  device_connect(dv, reconcile_step);
 }
 
 static void device_timeout_cb(uv_timer_t *h)
@@ -277,6 +298,7 @@ static void device_init(struct device *dv, bool resumed, enum junos_phase phase)
   uv_timer_init(&run->loop, &dv->device_timer);
   dv->phase_timer.data = dv->wait_timer.data = dv->device_timer.data = dv;
   dv->timers_live = true;
+  dv->last_action = RA_COUNT;
   cJSON *ev =
       event_new(run->log, "info", "device-started", dv->name, "%s: %s (wave %zu%s)", dv->name,
                 resumed ? "resumed" : "started", dv->wave, dv->canary ? ", canary" : "");
@@ -300,29 +322,6 @@ void device_start(struct device *dv)
   device_connect(dv, preflight_start);
 }
 
-void device_restart(struct device *dv)
-{
-  /* Back to the start, on purpose and said so: the only backward move a router ever makes. */
-  dv->phase = PH_QUEUED;
-  dv->issu_sent = false;
-  dv->resumed = false;
-  memset(dv->timeline, 0, sizeof dv->timeline);
-  device_set_phase(dv, PH_CONNECT, "the journaled ISSU never reached the router: starting over");
-  device_connect(dv, preflight_start);
-}
-
-/* Which step asks a resumed router where it stands, by the phase the journal last saw. */
-static device_then_fn resume_step(enum junos_phase p)
-{
-  if (p == PH_OLD_MASTER_REBOOT)
-    return old_master_examine;
-  if (p == PH_SWITCHBACK)
-    return switchback_resume;
-  if (p == PH_VERIFY)
-    return verify_start;
-  return issu_poll; /* validate .. old-master-upgrade: the router's ISSU state decides */
-}
-
 void device_resume(struct device *dv, enum junos_phase phase)
 {
   device_init(dv, true, phase);
@@ -332,12 +331,18 @@ void device_resume(struct device *dv, enum junos_phase phase)
     device_connect(dv, preflight_start);
     return;
   }
+  /* The journal saw the ISSU go out (validate is written before the command leaves), so from
+   * here on it is never sent again. Only a later phase proves it reached the router; the facts
+   * decide the rest (reconcile.h). */
   dv->resumed = true;
   dv->issu_sent = true;
+  dv->issu_unconfirmed = phase == PH_VALIDATE;
+  dv->switch_sent = phase == PH_SWITCHBACK ? RC_MAYBE_SENT : RC_NOT_SENT;
+  dv->switch_sent_s = rollout_now(dv->run);
   dv->phase = phase;
   dv->timeline[phase].seen = true;
   arm_phase_timer(dv);
-  device_connect(dv, resume_step(phase));
+  device_connect(dv, reconcile_step);
 }
 
 /* ---- commands ---- */
@@ -350,10 +355,13 @@ static void on_line(struct transport *t, enum transport_stream stream, const cha
   struct device *dv = data;
   if (dv->t != t)
     return;
-  char clean[1024];
-  if (junos_clean_line(line, len, clean, sizeof clean) == LINE_NOISE)
-    return;
   struct cmd_output *o = &dv->out;
+  char clean[1024];
+  enum junos_line_kind kind = junos_clean_line(line, len, clean, sizeof clean);
+  if (device_line_on_backup(clean))
+    o->backup = true;
+  if (kind == LINE_NOISE)
+    return;
   if (o->n >= CMD_MAX_LINES) {
     o->cut = true;
     return;

@@ -1,7 +1,8 @@
 /*
- * After the switchover: the old master (policy `issu.old_master`: reboot it and wait until it is
- * back as backup on the target, leave it upgraded but on old code, or skip it), the switchback
- * to the original master (waiting out the hold-down the router announces), and verify.
+ * After the switchover: the switchback to the original master (one switch, waiting out the
+ * hold-down the router announces; the reconcile step reads the master before and after it),
+ * and verify. The old master (policy `issu.old_master`) is Junos's to reboot (`reboot` option)
+ * or left with its pending install; the reconcile step watches it (probe.c).
  */
 #include "scheduler/sched_internal.h"
 
@@ -23,188 +24,44 @@ static bool wants_switchback(const struct device *dv)
   return p->issu.switchback && p->issu.old_master == OLD_MASTER_REBOOT;
 }
 
-static void switchback_start(struct device *dv);
-
-static void after_old_master(struct device *dv)
+void post_issu_reach(struct device *dv, enum junos_phase p, const char *line)
 {
-  if (wants_switchback(dv))
-    switchback_start(dv);
-  else
-    verify_start(dv);
+  /* The facts show how far the router got; every phase on the way was passed through, even
+   * those no poll happened to see (a short old-master reboot between two looks). */
+  enum policy_old_master om = dv->run->p->issu.old_master;
+  const struct {
+    enum junos_phase phase;
+    bool applies;
+    const char *line;
+  } way[] = {
+      {PH_SWITCHOVER, true, "mastership moved to the upgraded RE"},
+      {PH_OLD_MASTER_UPGRADE, om != OLD_MASTER_SKIP, NULL},
+      {PH_OLD_MASTER_REBOOT, om == OLD_MASTER_REBOOT, NULL},
+  };
+  for (size_t i = 0; i < ARRAY_LEN(way); i++)
+    if (way[i].applies && dv->phase < way[i].phase && way[i].phase <= p)
+      device_set_phase(dv, way[i].phase, way[i].phase == p ? line : way[i].line);
+  /* switchback and verify: the step entered next journals its own phase */
 }
 
-/* ---- the old master's reboot ---- */
+/* ---- switchback: one mastership switch, the master re-read before it and after it ---- */
 
-static void old_master_poll(struct device *dv);
-
-static void old_master_versions(struct device *dv, const struct transport_result *r)
-{
-  struct junos_versions v;
-  int old = dv->orig_master;
-  if (r->error == TRANSPORT_OK && junos_parse_versions(L(dv), dv->out.n, &v) &&
-      strcmp(v.version[old], dv->run->p->target.version) == 0) {
-    after_old_master(dv);
-    return;
-  }
-  device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_poll);
-}
-
-static void old_master_state(struct device *dv, const struct transport_result *r)
-{
-  struct junos_re_status s;
-  int old = dv->orig_master;
-  if (r->error == TRANSPORT_OK && junos_parse_routing_engines(L(dv), dv->out.n, &s) &&
-      s.re[old].up && s.re[old].backup) {
-    device_exec(dv, "show version invoke-on all-routing-engines", NULL, old_master_versions);
-    return;
-  }
-  if (r->error == TRANSPORT_OK)
-    device_note(dv, device_out_line(dv, "Current state"));
-  device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_poll);
-}
-
-static void old_master_poll_now(struct device *dv)
-{
-  device_exec(dv, "show chassis routing-engine", NULL, old_master_state);
-}
-
-static void old_master_poll(struct device *dv)
-{
-  device_with_session(dv, old_master_poll_now);
-}
-
-static void reboot_old_master(struct device *dv);
-
-static void reboot_sent(struct device *dv, const struct transport_result *r)
-{
-  if (r->error != TRANSPORT_OK) {
-    /* The session went; whether the reboot was taken is for the router to tell. */
-    device_connect(dv, old_master_poll_now);
-    return;
-  }
-  const char *err = junos_first_error(L(dv), dv->out.n);
-  if (err != NULL) {
-    device_note(dv, err);
-    if (strstr(err, "in progress")) { /* the ISSU is still finishing: ask again shortly */
-      device_wait(dv, POLL_S, POLL_FLOOR_MS, reboot_old_master);
-      return;
-    }
-    device_fail(dv, "old-master-reboot-refused", "failure",
-                "the router refused to reboot the old master: %s", err);
-    return;
-  }
-  for (size_t i = 0; i < dv->out.n; i++)
-    device_note(dv, dv->out.lines[i]);
-  device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_poll);
-}
-
-static void reboot_old_master_now(struct device *dv)
-{
-  /* Answers the "Reboot the system ? [yes,no]" prompt. */
-  device_exec(dv, "request system reboot other-routing-engine", "yes\n", reboot_sent);
-}
-
-static void reboot_old_master(struct device *dv)
-{
-  device_with_session(dv, reboot_old_master_now);
-}
-
-/* Before rebooting the old master, look: already back on the target (a resumed run whose reboot
- * went out before the crash), or still rebooting, means no second reboot. */
-static void examine_versions(struct device *dv, const struct transport_result *r)
-{
-  struct junos_versions v;
-  int old = dv->orig_master;
-  if (r->error != TRANSPORT_OK || !junos_parse_versions(L(dv), dv->out.n, &v)) {
-    device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_examine);
-    return;
-  }
-  if (strcmp(v.version[old], dv->run->p->target.version) == 0)
-    after_old_master(dv);
-  else if (v.unreachable[old])
-    device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_poll);
-  else
-    reboot_old_master(dv);
-}
-
-static void examine_state(struct device *dv, const struct transport_result *r)
-{
-  struct junos_re_status st;
-  int old = dv->orig_master;
-  if (r->error != TRANSPORT_OK || !junos_parse_routing_engines(L(dv), dv->out.n, &st)) {
-    device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_examine);
-    return;
-  }
-  if (!st.re[old].up) /* rebooting: our reboot went out */
-    device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_poll);
-  else
-    device_exec(dv, "show version invoke-on all-routing-engines", NULL, examine_versions);
-}
-
-static void old_master_examine_now(struct device *dv)
-{
-  device_exec(dv, "show chassis routing-engine", NULL, examine_state);
-}
-
-void old_master_examine(struct device *dv)
-{
-  device_with_session(dv, old_master_examine_now);
-}
-
-void post_issu_start(struct device *dv)
-{
-  const struct policy *p = dv->run->p;
-  /* The switchover happened; every phase up to it has been passed through. */
-  if (dv->phase < PH_SWITCHOVER)
-    device_set_phase(dv, PH_SWITCHOVER, "mastership moved to the upgraded RE");
-  switch (p->issu.old_master) {
-  case OLD_MASTER_SKIP:
-    after_old_master(dv);
-    return;
-  case OLD_MASTER_LEAVE:
-    if (dv->phase < PH_OLD_MASTER_UPGRADE)
-      device_set_phase(dv, PH_OLD_MASTER_UPGRADE, NULL);
-    after_old_master(dv);
-    return;
-  case OLD_MASTER_REBOOT:
-    if (dv->phase < PH_OLD_MASTER_UPGRADE)
-      device_set_phase(dv, PH_OLD_MASTER_UPGRADE, NULL);
-    device_set_phase(dv, PH_OLD_MASTER_REBOOT, NULL);
-    old_master_examine(dv);
-    return;
-  }
-}
-
-/* ---- switchback ---- */
-
-static void switch_check(struct device *dv);
-
-static void switched(struct device *dv, const struct transport_result *r);
-
-static void switchback_master(struct device *dv, const struct transport_result *r)
-{
-  struct junos_re_status s;
-  if (r->error != TRANSPORT_OK || !junos_parse_routing_engines(L(dv), dv->out.n, &s)) {
-    device_wait(dv, POLL_S, POLL_FLOOR_MS, switch_check);
-    return;
-  }
-  if (s.master == dv->orig_master) {
-    verify_start(dv);
-    return;
-  }
-  /* Not switched (yet): check again, the phase timeout bounds this. */
-  device_note(dv, device_out_line(dv, "Current state"));
-  device_wait(dv, POLL_S, POLL_FLOOR_MS, switch_check);
-}
-
-static void ask_master(struct device *dv)
-{
-  device_exec(dv, "show chassis routing-engine", NULL, switchback_master);
-}
+#define SWITCH_SETTLE_S 10.0
 
 static void switched(struct device *dv, const struct transport_result *r)
 {
   if (r->error == TRANSPORT_OK) {
+    unsigned hold = 0;
+    /* "Command aborted. Not ready for mastership switch, try after N secs." (captures
+     * request-chassis-routing-engine-master-switch__crtc-refused-*): refused, nothing changed;
+     * wait it out and look again before the next attempt. */
+    if (junos_parse_switch_check(L(dv), dv->out.n, &hold) == SWITCH_HOLDDOWN) {
+      dv->switch_sent = RC_NOT_SENT;
+      device_note(dv, device_out_line(dv, "try after"));
+      device_extend_deadline(dv, hold + 5.0);
+      device_wait(dv, hold + 5.0, POLL_FLOOR_MS, reconcile_step);
+      return;
+    }
     const char *err = junos_first_error(L(dv), dv->out.n);
     if (err) {
       device_note(dv, err);
@@ -212,15 +69,20 @@ static void switched(struct device *dv, const struct transport_result *r)
                   "the router refused the mastership switch: %s", err);
       return;
     }
+    for (size_t i = 0; i < dv->out.n; i++)
+      device_note(dv, dv->out.lines[i]);
   }
-  /* The session usually drops here: the RE we talked to stops being master. */
-  device_with_session(dv, ask_master);
+  /* The session usually ends here (the RE we talked to stops being master), or stays on it as
+   * backup: either way a fresh one asks who is master, after the switch has had time to show. */
+  device_drop_session(dv);
+  device_wait(dv, SWITCH_SETTLE_S, POLL_FLOOR_MS, reconcile_step);
 }
 
 static void switch_checked(struct device *dv, const struct transport_result *r)
 {
-  if (r->error != TRANSPORT_OK) {
-    device_connect(dv, switch_check);
+  if (r->error != TRANSPORT_OK || dv->out.backup) {
+    device_drop_session(dv);
+    device_wait(dv, POLL_S, POLL_FLOOR_MS, reconcile_step);
     return;
   }
   unsigned hold = 0;
@@ -228,17 +90,20 @@ static void switch_checked(struct device *dv, const struct transport_result *r)
   device_note(dv, device_out_line(dv, NULL));
   switch (c) {
   case SWITCH_READY:
+    /* Recorded before it goes out: a resumed run knows a switch may be under way. */
+    dv->switch_sent = RC_SENT;
+    dv->switch_sent_s = rollout_now(dv->run);
     device_exec(dv, "request chassis routing-engine master switch", "yes\n", switched);
     return;
   case SWITCH_HOLDDOWN:
     /* The router names the wait: it is not a hang, so it does not count against the phase's
      * timeout (the device timeout still bounds it). */
     device_extend_deadline(dv, hold + 5.0);
-    device_wait(dv, hold + 5.0, POLL_FLOOR_MS, switch_check);
+    device_wait(dv, hold + 5.0, POLL_FLOOR_MS, reconcile_step);
     return;
   case SWITCH_NOT_READY:
   case SWITCH_UNKNOWN:
-    device_wait(dv, POLL_S, POLL_FLOOR_MS, switch_check);
+    device_wait(dv, POLL_S, POLL_FLOOR_MS, reconcile_step);
     return;
   }
 }
@@ -248,50 +113,103 @@ static void switch_check_now(struct device *dv)
   device_exec(dv, "request chassis routing-engine master switch check", NULL, switch_checked);
 }
 
-static void switch_check(struct device *dv)
+void switchback_go(struct device *dv)
 {
+  if (dv->phase < PH_SWITCHBACK)
+    device_set_phase(dv, PH_SWITCHBACK, NULL);
+  /* The reconcile step that chose this has just read the master on this session. */
   device_with_session(dv, switch_check_now);
-}
-
-void switchback_resume(struct device *dv)
-{
-  /* The switch may have happened before the crash: ask who is master before switching. */
-  device_with_session(dv, ask_master);
-}
-
-static void switchback_start(struct device *dv)
-{
-  device_set_phase(dv, PH_SWITCHBACK, NULL);
-  switch_check(dv);
 }
 
 /* ---- verify ---- */
 
 static void verify_versions(struct device *dv);
 
+/* `leave` and `skip` end with the old master on its old release; with `leave` the target is
+ * installed there and completes at its next reboot (Junos: "Reboot consistency check bypassed -
+ * jinstall ... will complete installation upon reboot"). Said in the journal, not hidden. */
+static void note_pending_install(struct device *dv)
+{
+  struct rollout *run = dv->run;
+  int old = dv->orig_master;
+  bool leave = run->p->issu.old_master == OLD_MASTER_LEAVE;
+  cJSON *ev = event_new(run->log, "warn", "old-master-pending", dv->name,
+                        "%s: re%d (the old master) runs %s%s", dv->name, old,
+                        dv->after[old][0] ? dv->after[old] : "its old release",
+                        leave ? "; the target is installed there and completes at its next "
+                                "reboot (pending install)"
+                              : "; it was not upgraded (old_master: skip)");
+  if (dv->site)
+    cJSON_AddStringToObject(event_labels(ev), "site", dv->site);
+  cJSON *is = event_issu(ev);
+  cJSON_AddNumberToObject(is, "old_master", old);
+  cJSON_AddBoolToObject(is, "pending_install", leave);
+  rollout_note(run, ev);
+}
+
+/* A verify command whose session dropped, or sits on the backup RE: start verify over on a
+ * fresh session to the master (read-only, so asking again is harmless). */
+static bool verify_lost(struct device *dv, const struct transport_result *r)
+{
+  if (r->error == TRANSPORT_OK && !dv->out.backup)
+    return false;
+  device_connect(dv, verify_versions);
+  return true;
+}
+
+/* The alarms a real router raises by design after this ISSU: `Backup RE Active` whenever RE1 is
+ * left master (captures show-system-alarms__crtc-after-switchover-backup-re-active,
+ * show-chassis-alarms__crtc-loop-backup-re-active). */
+static bool alarm_expected(const struct device *dv, const char *desc, size_t len)
+{
+  static const char backup_active[] = "Backup RE Active";
+  return dv->final_master == 1 && len == sizeof backup_active - 1 &&
+         strncmp(desc, backup_active, len) == 0;
+}
+
+/* Alarms in `now` that are neither in the preflight baseline nor expected; the first into
+ * `first`. */
+static unsigned new_alarms(const struct device *dv, const struct junos_alarms *now, char *first,
+                           size_t len)
+{
+  unsigned fresh = 0;
+  first[0] = '\0';
+  for (const char *p = now->text; *p;) {
+    size_t l = strcspn(p, "\n");
+    bool known = alarm_expected(dv, p, l);
+    for (const char *q = dv->baseline.text; *q && !known;) {
+      size_t m = strcspn(q, "\n");
+      known = m == l && strncmp(p, q, l) == 0;
+      q += m + (q[m] == '\n');
+    }
+    if (!known && fresh++ == 0)
+      snprintf(first, len, "%.*s", (int)l, p);
+    p += l + (p[l] == '\n');
+  }
+  return fresh;
+}
+
 static void verify_alarms(struct device *dv, const struct transport_result *r)
 {
-  if (r->error != TRANSPORT_OK) {
-    device_connect(dv, verify_versions);
+  if (verify_lost(dv, r))
     return;
-  }
   struct junos_alarms now;
   junos_parse_alarms(L(dv), dv->out.n, &now);
   char first[300];
-  if (junos_alarms_new(&dv->baseline, &now, first, sizeof first) > 0) {
+  if (new_alarms(dv, &now, first, sizeof first) > 0) {
     device_note(dv, first);
     device_fail(dv, "new-alarms", "failure", "a new alarm since preflight: %s", first);
     return;
   }
+  if (dv->run->p->issu.old_master != OLD_MASTER_REBOOT)
+    note_pending_install(dv);
   device_succeed(dv, PH_DONE);
 }
 
 static void verify_switchover(struct device *dv, const struct transport_result *r)
 {
-  if (r->error != TRANSPORT_OK) {
-    device_connect(dv, verify_versions);
+  if (verify_lost(dv, r))
     return;
-  }
   struct junos_switchover s;
   junos_parse_switchover(L(dv), dv->out.n, &s);
   if (!s.found || !s.gres_on || !s.kernel_ready || !s.ready) {
@@ -305,10 +223,8 @@ static void verify_switchover(struct device *dv, const struct transport_result *
 
 static void verify_master(struct device *dv, const struct transport_result *r)
 {
-  if (r->error != TRANSPORT_OK) {
-    device_connect(dv, verify_versions);
+  if (verify_lost(dv, r))
     return;
-  }
   struct junos_re_status s;
   int want = wants_switchback(dv) ? dv->orig_master : 1 - dv->orig_master;
   if (!junos_parse_routing_engines(L(dv), dv->out.n, &s) || s.master != want) {
@@ -317,15 +233,14 @@ static void verify_master(struct device *dv, const struct transport_result *r)
                 s.master);
     return;
   }
+  dv->final_master = s.master;
   device_exec(dv, "show system switchover invoke-on other-routing-engine", NULL, verify_switchover);
 }
 
 static void verify_versions_done(struct device *dv, const struct transport_result *r)
 {
-  if (r->error != TRANSPORT_OK) {
-    device_connect(dv, verify_versions);
+  if (verify_lost(dv, r))
     return;
-  }
   const struct policy *p = dv->run->p;
   struct junos_versions v;
   junos_parse_versions(L(dv), dv->out.n, &v);
@@ -333,22 +248,21 @@ static void verify_versions_done(struct device *dv, const struct transport_resul
     snprintf(dv->after[s], sizeof dv->after[s], "%s", v.version[s]);
   int newm = 1 - dv->orig_master, old = dv->orig_master;
   const char *target = p->target.version;
-  bool ok_new = strcmp(v.version[newm], target) == 0;
-  /* The old master: on the target after our reboot; on its old release otherwise (with
-   * `leave` the new one is installed and waits for a reboot). */
-  bool ok_old =
-      p->issu.old_master == OLD_MASTER_REBOOT
-          ? strcmp(v.version[old], target) == 0
-          : strcmp(v.version[old], dv->before[old]) == 0 || strcmp(v.version[old], target) == 0;
+  bool ok_new = device_on_target(dv, v.version[newm]);
+  /* The old master: on the target after Junos's reboot; otherwise it answers on its old release
+   * (with `leave` the new one is installed and completes at its next reboot). */
+  bool ok_old = p->issu.old_master == OLD_MASTER_REBOOT
+                    ? device_on_target(dv, v.version[old])
+                    : v.version[old][0] != '\0' && !v.unreachable[old];
   if (!ok_new || !ok_old) {
     for (size_t i = 0; i < dv->out.n; i++)
       if (strncmp(dv->out.lines[i], "Junos:", 6) == 0 || strstr(dv->out.lines[i], "Could not"))
         device_note(dv, dv->out.lines[i]);
     device_fail(dv, "verify-failed", "failure",
-                "after the ISSU re0 runs %s and re1 runs %s "
-                "(expected %s on re%d%s)",
-                v.version[0][0] ? v.version[0] : "?", v.version[1][0] ? v.version[1] : "?", target,
-                ok_new ? old : newm, p->issu.old_master == OLD_MASTER_REBOOT && ok_new ? "" : "");
+                "after the ISSU re0 runs %s and re1 runs %s (expected %s on re%d%s)",
+                v.version[0][0] ? v.version[0] : "?", v.version[1][0] ? v.version[1] : "?",
+                ok_new ? (p->issu.old_master == OLD_MASTER_REBOOT ? target : "an answer") : target,
+                ok_new ? old : newm, ok_new ? ", the old master" : ", the upgraded RE");
     return;
   }
   device_exec(dv, "show chassis routing-engine", NULL, verify_master);

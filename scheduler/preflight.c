@@ -6,6 +6,7 @@
  */
 #include "scheduler/sched_internal.h"
 
+#include <stdint.h>
 #include <string.h>
 
 enum verdict { V_PASS, V_FAIL, V_SKIP_ROUTER, V_INFO };
@@ -67,36 +68,27 @@ static void judge_versions(struct device *dv, struct judgement *j)
       cite(j, dv->out.lines[i]);
   for (int s = 0; s < 2; s++)
     snprintf(dv->before[s], sizeof dv->before[s], "%s", v.version[s]);
+  /* An ISSU under way (another tool, a hand, a run that crashed) shows as a backup RE that does
+   * not answer or REs on different releases: no real router prints an ISSU state line. */
   if (v.unreachable[0] || v.unreachable[1]) {
     j->v = V_FAIL, j->code = "re-down";
-    snprintf(j->why, sizeof j->why, "re%d does not answer", v.unreachable[0] ? 0 : 1);
+    snprintf(j->why, sizeof j->why,
+             "re%d does not answer (an earlier ISSU or hand work may be under way)",
+             v.unreachable[0] ? 0 : 1);
   } else if (!v.version[0][0] || !v.version[1][0]) {
     j->v = V_FAIL, j->code = "output-unparsed";
     snprintf(j->why, sizeof j->why, "no version for re%d in the output", v.version[0][0] ? 1 : 0);
-  } else if (strcmp(v.version[0], target) == 0 && strcmp(v.version[1], target) == 0) {
+  } else if (device_on_target(dv, v.version[0]) && device_on_target(dv, v.version[1])) {
     j->v = V_SKIP_ROUTER;
     snprintf(j->why, sizeof j->why, "both routing engines already run %s", target);
   } else if (strcmp(v.version[0], v.version[1]) != 0) {
     j->v = V_FAIL, j->code = "version-mismatch";
     snprintf(j->why, sizeof j->why,
-             "re0 runs %s and re1 runs %s; unified ISSU needs the same version on both",
+             "re0 runs %s and re1 runs %s; unified ISSU needs one release on both (an earlier "
+             "ISSU or hand work may be under way)",
              v.version[0], v.version[1]);
   } else
     snprintf(j->why, sizeof j->why, "both routing engines run %s", v.version[0]);
-}
-
-static void judge_issu_idle(struct device *dv, struct judgement *j)
-{
-  enum junos_phase st = junos_issu_state(L(dv), dv->out.n);
-  cite(j, device_out_line(dv, "ISSU state"));
-  if (st == PH_COUNT || st == PH_DONE || st == PH_FAILED) {
-    snprintf(j->why, sizeof j->why, "no ISSU is running");
-    return;
-  }
-  /* Another ISSU is under way (another tool, a hand, a run that crashed): never start a second. */
-  j->v = V_FAIL, j->code = "issu-in-progress";
-  snprintf(j->why, sizeof j->why, "an ISSU is already running on this router (%s)",
-           junos_phase_name(st));
 }
 
 static void judge_config(struct device *dv, struct judgement *j, bool want, const char *code,
@@ -184,24 +176,58 @@ static void judge_switch_check(struct device *dv, struct judgement *j)
 
 #define STORAGE_MAX_PCT 90
 
-static void judge_storage(struct device *dv, struct judgement *j)
+/* One RE's storage from its part of the reply. */
+static void judge_storage_of(struct device *dv, struct judgement *j, const char *re, size_t from,
+                             size_t to)
 {
   struct junos_storage s;
-  junos_parse_storage(L(dv), dv->out.n, &s);
+  junos_parse_storage(L(dv) + from, to - from, &s);
+  size_t used = strlen(j->why);
   if (!s.found) {
-    j->v = V_FAIL, j->code = "output-unparsed";
-    snprintf(j->why, sizeof j->why, "no /var filesystem in show system storage");
+    if (j->v != V_FAIL)
+      j->v = V_FAIL, j->code = "output-unparsed";
+    snprintf(j->why + used, sizeof j->why - used, "%sno /var filesystem for %s", used ? "; " : "",
+             re);
     return;
   }
-  cite(j, device_out_line(dv, s.mount));
-  if (s.capacity_pct >= STORAGE_MAX_PCT) {
+  for (size_t i = from; i < to; i++)
+    if (strstr(dv->out.lines[i], s.mount))
+      cite(j, dv->out.lines[i]);
+  if (s.capacity_pct >= STORAGE_MAX_PCT && j->v != V_FAIL)
     j->v = V_FAIL, j->code = "storage-low";
-    snprintf(j->why, sizeof j->why,
-             "%s is %u%% full (the ISSU needs room below %u%%; try "
-             "request system storage cleanup)",
-             s.mount, s.capacity_pct, STORAGE_MAX_PCT);
-  } else
-    snprintf(j->why, sizeof j->why, "%s is %u%% full", s.mount, s.capacity_pct);
+  snprintf(j->why + used, sizeof j->why - used, "%s%s %s is %u%% full%s", used ? "; " : "", re,
+           s.mount, s.capacity_pct,
+           s.capacity_pct >= STORAGE_MAX_PCT
+               ? " (the ISSU installs on both REs and needs room below 90%; try request system "
+                 "storage cleanup invoke-on all-routing-engines)"
+               : "");
+}
+
+/* Both REs (B14): the ISSU copies and installs the image on the backup RE too. The reply has a
+ * `re0:` / `re1:` section per RE; a router that answers with one table is judged on it. */
+static void judge_storage(struct device *dv, struct judgement *j)
+{
+  size_t start[2] = {SIZE_MAX, SIZE_MAX};
+  for (size_t i = 0; i < dv->out.n; i++)
+    for (int s = 0; s < 2; s++)
+      if (strcmp(dv->out.lines[i], s ? "re1:" : "re0:") == 0)
+        start[s] = i + 1;
+  j->why[0] = '\0';
+  if (start[0] == SIZE_MAX && start[1] == SIZE_MAX) {
+    judge_storage_of(dv, j, "the router", 0, dv->out.n);
+    return;
+  }
+  for (int s = 0; s < 2; s++) {
+    if (start[s] == SIZE_MAX) {
+      if (j->v != V_FAIL)
+        j->v = V_FAIL, j->code = "re-down";
+      size_t used = strlen(j->why);
+      snprintf(j->why + used, sizeof j->why - used, "%sre%d gives no storage", used ? "; " : "", s);
+      continue;
+    }
+    size_t end = start[1 - s] > start[s] ? start[1 - s] - 1 : dv->out.n;
+    judge_storage_of(dv, j, s ? "re1" : "re0", start[s], end);
+  }
 }
 
 static void judge_alarms(struct device *dv, struct judgement *j)
@@ -248,8 +274,6 @@ static const struct check {
   const char *command; /* "{package}" is replaced */
   judge_fn judge;
 } checks[] = {
-    /* First: with an ISSU under way, every other answer is a moment of that ISSU. */
-    {"issu-idle", "show chassis in-service-upgrade", judge_issu_idle},
     {"routing-engines", "show chassis routing-engine", judge_routing_engines},
     {"versions", "show version invoke-on all-routing-engines", judge_versions},
     {"gres", "show configuration chassis redundancy | display set", judge_gres},
@@ -258,7 +282,7 @@ static const struct check {
     {"replication", "show task replication", judge_replication},
     {"switchover-ready", "show system switchover invoke-on other-routing-engine", judge_switchover},
     {"switch-check", "request chassis routing-engine master switch check", judge_switch_check},
-    {"storage", "show system storage", judge_storage},
+    {"storage", "show system storage invoke-on all-routing-engines", judge_storage},
     {"alarms", "show chassis alarms", judge_alarms},
     {"package", "file checksum sha-256 {package}", judge_package},
 };

@@ -6,6 +6,7 @@
 #define ISSU_SCHED_INTERNAL_H
 
 #include "junos/junos.h"
+#include "scheduler/reconcile.h"
 #include "scheduler/events.h"
 #include "scheduler/scheduler.h"
 #include "transport/transport.h"
@@ -29,7 +30,9 @@ typedef void (*device_then_fn)(struct device *dv);
 struct cmd_output {
   char **lines;
   size_t n, cap;
-  bool cut; /* more lines than we keep */
+  bool cut;    /* more lines than we keep */
+  bool backup; /* the session is on the backup RE: a `{backup}` prompt or the master-only
+                * refusal (captures show-chassis-hardware-on-backup-re, crtc-accepted) */
 };
 #define CMD_MAX_LINES 4000
 #define EVIDENCE_LINES 6
@@ -79,6 +82,20 @@ struct device {
   unsigned nevidence;
 
   bool resumed; /* continued from a journal: the router is asked before anything is done */
+
+  /* the reconcile step (probe.c, reconcile.h) */
+  bool issu_unconfirmed;           /* resumed in validate: the ISSU may or may not have gone out */
+  bool console_refused;            /* the ISSU console ended with the router's refusal words */
+  bool timed_out;                  /* the phase's timeout ran out: no more waiting */
+  const char *timeout_code;        /* its error code (device.c's phase table) */
+  char timeout_why[200];           /* which timeout, how long */
+  enum reconcile_sent switch_sent; /* the switchback's mastership switch */
+  double switch_sent_s;            /* run clock: when it went out (or the resume began) */
+  enum reconcile_action last_action; /* the last decision, to note only changes */
+  struct reconcile_facts facts;      /* the last probe */
+  char probed[2][48];                /* each RE's release as the last probe printed it */
+  bool probed_unreachable[2];
+  int final_master; /* the master verify found (for the alarms expected with RE1 master) */
 
   /* the end */
   const char *outcome; /* success, failure, unknown */
@@ -189,8 +206,8 @@ int rollout_note(struct rollout *run, cJSON *ev);
 void device_start(struct device *dv);
 /* Continues a router the journal shows in flight in `phase`: asks it where it stands first. */
 void device_resume(struct device *dv, enum junos_phase phase);
-/* Starts a router over from connect (its ISSU was journaled but never reached the router). */
-void device_restart(struct device *dv);
+/* Whether a cleaned output line shows the session is on the backup RE. */
+bool device_line_on_backup(const char *clean);
 void device_free(struct device *dv);
 /* Stops watching the router (its session closed, its timers stopped) without touching it. */
 void device_detach(struct device *dv);
@@ -216,20 +233,32 @@ void device_extend_deadline(struct device *dv, double seconds);
 /* A line of the output that contains `needle`, or the first line, or "". */
 const char *device_out_line(const struct device *dv, const char *needle);
 
+/* ---- probe.c: the reconcile step ---- */
+/* Probes the router once (mastership, each RE's release and whether it answers), decides with
+ * reconcile_decide() and acts. Runs after a lost or ended ISSU console, on --resume, after a
+ * phase timeout once the ISSU was sent, and before every ISSU and mastership switch. */
+void reconcile_step(struct device *dv);
+/* Whether a printed release is the policy's target (Juniper's release format, junos/). */
+bool device_on_target(const struct device *dv, const char *printed);
+/* The facts of the last probe, in words, for events and messages. */
+void device_facts_text(const struct device *dv, char *buf, size_t len);
+
 /* ---- preflight.c ---- */
 void preflight_start(struct device *dv);
 void stage_start(struct device *dv);
 
 /* ---- issu.c ---- */
+/* Before the ISSU: the reconcile step decides (RA_START_ISSU sends it, once). */
 void issu_start(struct device *dv);
-/* Asks the router where the ISSU stands (after a lost session, or to confirm its end). */
-void issu_poll(struct device *dv);
+/* Journals validate, then sends the one ISSU command and watches its console. */
+void issu_send(struct device *dv);
 
 /* ---- post_issu.c ---- */
-void post_issu_start(struct device *dv);
-/* For a resumed router in old-master-reboot or switchback: look before acting again. */
-void old_master_examine(struct device *dv);
-void switchback_resume(struct device *dv);
+/* Moves the phase forward to `p` through the switchover (the facts show it happened). */
+void post_issu_reach(struct device *dv, enum junos_phase p, const char *line);
+/* The switchback: check the hold-down, then one mastership switch; the reconcile step looks
+ * again before every switch and after it. */
+void switchback_go(struct device *dv);
 void verify_start(struct device *dv);
 
 #endif
