@@ -7,6 +7,9 @@
  * DESIGN.md §6. Nothing here does I/O: text in, facts out, so every parser is unit-tested on
  * captured text.
  *
+ * The structured (`| display xml`) API is junos_facts.h; the text parsers below that it replaces
+ * are marked, and go once the scheduler no longer calls them.
+ *
  * Tolerance: lines may carry a `[Mon DD HH:MM:SS]:` prefix, a `set cli timestamp` line may open
  * any output, `{master}` / `{backup}` banners and blank lines appear anywhere, and wording differs
  * across releases. junos_clean_line() strips all of that once; the parsers see plain lines.
@@ -69,6 +72,8 @@ struct junos_issu_class {
 /* Classifies one cleaned line of the ISSU console. Unknown lines are ISSU_LINE_INFO. */
 struct junos_issu_class junos_issu_classify(const char *clean_line);
 
+/* replaced by nothing: no real router prints an "ISSU state:" line (issue 13); remove when the
+ * scheduler no longer calls it. */
 /* The ISSU state a router reports on `show chassis in-service-upgrade` ("ISSU state: FRU_ISSU").
  * Returns the phase it is in, PH_DONE for IDLE, PH_FAILED for ABORT, PH_COUNT if not found. */
 enum junos_phase junos_issu_state(const char *const *lines, size_t n);
@@ -76,6 +81,8 @@ enum junos_phase junos_issu_state(const char *const *lines, size_t n);
 /* ---- command builders (policy values were validated by policies/) ---- */
 
 enum junos_old_master { JUNOS_OLD_MASTER_REBOOT, JUNOS_OLD_MASTER_LEAVE, JUNOS_OLD_MASTER_SKIP };
+/* replaced by junos_issu_command_for (junos_facts.h): remove when the scheduler no longer calls it
+ */
 /* `request system software in-service-upgrade PKG [no-old-master-upgrade] [OPTIONS]`; the old
  * master's reboot is ours to do (so we can watch it), never the `reboot` option. */
 void junos_issu_command(char *buf, size_t len, const char *package, const char *const *options,
@@ -93,6 +100,8 @@ struct junos_re_status {
   struct junos_re re[2];
   int master; /* slot, or -1 */
 };
+/* replaced by junos_xml_routing_engines (junos_facts.h): remove when the scheduler no longer calls
+ * it */
 /* `show chassis routing-engine`. Returns false when no Slot was found. */
 bool junos_parse_routing_engines(const char *const *lines, size_t n, struct junos_re_status *out);
 
@@ -100,7 +109,9 @@ struct junos_versions {
   char version[2][48]; /* "" when the RE did not answer */
   bool unreachable[2]; /* "Could not connect to reN" */
 };
-/* `show version invoke-on all-routing-engines`: the re0: / re1: sections. */
+/* replaced by junos_xml_versions (junos_facts.h): remove when the scheduler no longer calls it */
+/* `show version invoke-on all-routing-engines`: the re0: / re1: sections. A version longer than
+ * 47 characters is left out, never cut. */
 bool junos_parse_versions(const char *const *lines, size_t n, struct junos_versions *out);
 
 /* `show configuration | display set`: which ISSU prerequisites are configured. */
@@ -109,6 +120,7 @@ struct junos_config {
 };
 void junos_parse_config(const char *const *lines, size_t n, struct junos_config *out);
 
+/* replaced by junos_xml_switchover (junos_facts.h): remove when the scheduler no longer calls it */
 /* `show system switchover` (on the backup RE). */
 struct junos_switchover {
   bool found;
@@ -118,15 +130,20 @@ struct junos_switchover {
 };
 void junos_parse_switchover(const char *const *lines, size_t n, struct junos_switchover *out);
 
+/* replaced by junos_xml_replication (junos_facts.h): remove when the scheduler no longer calls it
+ */
 /* `show task replication`: Stateful Replication: Enabled, RE mode: Master. */
 bool junos_parse_replication(const char *const *lines, size_t n, bool *master_mode);
 
+/* replaced by junos_parse_switch_reply (junos_facts.h): remove when the scheduler no longer calls
+ * it */
 /* `request chassis routing-engine master switch check`: ready, or the hold-down left (seconds,
  * from "try after N secs"), or not ready for another reason. */
 enum junos_switch_check { SWITCH_READY, SWITCH_HOLDDOWN, SWITCH_NOT_READY, SWITCH_UNKNOWN };
 enum junos_switch_check junos_parse_switch_check(const char *const *lines, size_t n,
                                                  unsigned *holddown_s);
 
+/* replaced by junos_xml_storage (junos_facts.h): remove when the scheduler no longer calls it */
 /* `show system storage`: the filesystem holding /var (or the largest one under /.mount). */
 struct junos_storage {
   bool found;
@@ -136,6 +153,8 @@ struct junos_storage {
 };
 void junos_parse_storage(const char *const *lines, size_t n, struct junos_storage *out);
 
+/* replaced by junos_xml_alarms and junos_alarms_fresh (junos_facts.h): remove when the scheduler no
+ * longer calls it */
 /* `show chassis alarms`: the number of alarms and their descriptions (one per line, '\n'). */
 struct junos_alarms {
   bool found;
@@ -147,6 +166,7 @@ void junos_parse_alarms(const char *const *lines, size_t n, struct junos_alarms 
 unsigned junos_alarms_new(const struct junos_alarms *before, const struct junos_alarms *now,
                           char *first, size_t len);
 
+/* replaced by junos_xml_checksum (junos_facts.h): remove when the scheduler no longer calls it */
 /* `file checksum sha-256 PATH` / `file checksum md5 PATH`: the hex digest, or missing. */
 enum junos_checksum { CHECKSUM_FOUND, CHECKSUM_MISSING, CHECKSUM_UNPARSED };
 enum junos_checksum junos_parse_checksum(const char *const *lines, size_t n, char *hex, size_t len);

@@ -75,15 +75,23 @@ bool junos_parse_versions(const char *const *lines, size_t n, struct junos_versi
     }
     if (slot < 0)
       continue;
+    /* A version longer than the field is left out, never cut (review B18: two long versions
+     * sharing a prefix compared equal). */
+    size_t vl;
     if ((v = value_of(l, "Junos")) != NULL && out->version[slot][0] == '\0') {
-      snprintf(out->version[slot], sizeof out->version[slot], "%.*s", (int)strcspn(v, " "), v);
-      any = true;
+      if ((vl = strcspn(v, " ")) < sizeof out->version[slot]) {
+        memcpy(out->version[slot], v, vl);
+        out->version[slot][vl] = '\0';
+        any = true;
+      }
     } else if ((v = value_of(l, "JUNOS Base OS boot")) != NULL && out->version[slot][0] == '\0' &&
                v[0] == '[') {
       /* Older releases (reference §3.6): "JUNOS Base OS boot [9.0-20071210.0]" */
-      snprintf(out->version[slot], sizeof out->version[slot], "%.*s", (int)strcspn(v + 1, "]"),
-               v + 1);
-      any = true;
+      if ((vl = strcspn(v + 1, "]")) < sizeof out->version[slot]) {
+        memcpy(out->version[slot], v + 1, vl);
+        out->version[slot][vl] = '\0';
+        any = true;
+      }
     }
   }
   return any;
@@ -155,23 +163,35 @@ enum junos_switch_check junos_parse_switch_check(const char *const *lines, size_
   return r;
 }
 
-/* "8.8G", "21M", "1.0K", "0B" in kilobytes. */
+/* "8.8G", "21M", "1.0K", "0B" in kilobytes. Router input: a value that is not a finite number
+ * from 0 to 2^50 KB is 0 (a double outside the target's range is undefined behaviour to convert).
+ */
 static unsigned long long size_kb(const char *s)
 {
   char *end;
   double v = strtod(s, &end);
+  double scale;
   switch (toupper((unsigned char)*end)) {
   case 'T':
-    return (unsigned long long)(v * 1024 * 1024 * 1024);
+    scale = 1024.0 * 1024 * 1024;
+    break;
   case 'G':
-    return (unsigned long long)(v * 1024 * 1024);
+    scale = 1024.0 * 1024;
+    break;
   case 'M':
-    return (unsigned long long)(v * 1024);
+    scale = 1024.0;
+    break;
   case 'K':
-    return (unsigned long long)v;
+    scale = 1.0;
+    break;
   default:
-    return (unsigned long long)(v / 1024);
+    scale = 1.0 / 1024;
+    break;
   }
+  double kb = v * scale;
+  if (!(kb >= 0 && kb <= 1125899906842624.0)) /* also false for NaN */
+    return 0;
+  return (unsigned long long)kb;
 }
 
 void junos_parse_storage(const char *const *lines, size_t n, struct junos_storage *out)
