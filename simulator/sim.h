@@ -10,8 +10,10 @@
  *
  * Module layout: sim_state.c (the file, locking, JSON), sim_clock.c (time, the ISSU timeline,
  * settling), sim_show.c (what `show` prints), sim_request.c (commands that change things),
- * sim_cli.c (parsing a command line, pipes, dispatch), sim_scp.c (scp uploads), sim_lab.c (lab
- * init/up/down/status), junos_sim.c (main).
+ * sim_cli.c (parsing a command line, pipes, dispatch), sim_xml.c (the `| display xml` envelope,
+ * the banner, the alarms), sim_show_chassis.c (chassis, switchover, replication, alarms),
+ * sim_scp.c (scp uploads), sim_lab.c (lab init/up/down/status), sim_forward.c (the lab's
+ * master-only addresses), junos_sim.c (main).
  */
 #ifndef ISSU_SIM_H
 #define ISSU_SIM_H
@@ -78,7 +80,11 @@ struct sim_re {
   char pending[40];  /* installed, active after the next reboot ("" = none) */
   double booted;     /* simulated time it last came up */
   double down_until; /* 0: up; later than now: rebooting; SIM_NEVER: never comes back */
+  double down_since; /* when its current (or last) reboot began: the loss-of-communication alarm */
   char reboot_reason[80];
+  /* A build suffix this RE prints after its release ("-C1.12": one box's REs may print
+   * 15.1F5.15-C1.12 and 15.1F5.15 for one release, capture pyez-sw-info-dual). */
+  char suffix[24];
 };
 
 struct sim_file {
@@ -123,7 +129,17 @@ struct sim_router {
   bool cli_timestamp;      /* a "Nov 24 01:33:44" line before each output (set cli timestamp) */
   bool issu_line_prefix;   /* "[Nov 24 01:37:04]:" before ISSU: lines (newer releases) */
   bool peer_state_wording; /* "Peer state: Steady State" instead of "Switchover Status: Ready" */
+  /* Routing engines that run Junos on a VM host (RE-S-X6/X8, RE-S-1600x8): `request vmhost ...`
+   * upgrades and reboots them. */
+  bool vmhost;
+  /* At a switchover (the ISSU's or a manual one) the session on the old master stays open, now
+   * on the backup ({backup}); otherwise it is cut. Both are seen on real boxes (MANIFEST.md). */
+  bool session_stays;
+  double mastership_changed; /* when mastership last moved (0: never): Backup RE Active */
 };
+
+/* Per-router options a lab gives (--router HOST=OPTION, sim_state.c). */
+int sim_option_parse(const char *name, struct sim_router *r, char *err, size_t errlen);
 
 /* ---- sim_state.c ---- */
 
@@ -181,6 +197,8 @@ bool sim_settle(struct sim_router *r, double now);
 /* The phase the running ISSU is in at `now` ("idle", "done", "failed" otherwise). */
 const char *sim_issu_state_name(const struct sim_router *r, double now);
 int sim_master(const struct sim_router *r);
+/* Mastership moves to the other RE at `t`: the Backup RE Active alarm and the hold-down start. */
+void sim_switch_mastership(struct sim_router *r, double t);
 bool sim_re_up(const struct sim_router *r, int slot, double now);
 /* The simulated duration of an RE reboot, and the mastership hold-down after one. */
 double sim_reboot_seconds(const struct sim_router *r);
@@ -198,6 +216,7 @@ bool sim_package_version(const char *path, char *out, size_t len);
 
 struct sim_out {
   FILE *fp;
+  bool xml;             /* | display xml */
   char *match, *except; /* regular expressions, case-insensitive */
   void *match_re, *except_re;
   bool count;
@@ -209,8 +228,17 @@ void sim_line(struct sim_out *o, const char *fmt, ...) ISSU_PRINTF(2, 3);
 /* Formats simulated time as "Nov 24 01:33:44". */
 void sim_clock_text(double t, char *buf, size_t len);
 
-/* Runs one command line (with pipes) against the router; returns the exit status. */
+/* Runs one command line (with pipes) against the router; returns the exit status. The command
+ * reaches the current master (a master-only address, a fresh connection). */
 int sim_run_command(const char *state_path, const char *command, FILE *in, FILE *out);
+/* The same on a session that is on routing engine `re` (0 or 1; -1: the master, as above): a
+ * per-RE address, or an open session that stays on its RE after a switchover. Such a session
+ * prints the prompt banner ({master} or {backup}) and is refused master-only commands when its
+ * RE is backup. */
+int sim_run_command_on(const char *state_path, int re, const char *command, FILE *in, FILE *out);
+/* sim_run_command_on's status when the session's RE is rebooting: `junos-sim device` then cuts
+ * the session with no exit status, as a connection to a down RE fails. */
+#define SIM_UNREACHABLE 255
 
 /* ---- commands (sim_show.c, sim_request.c, sim_scp.c) ---- */
 
@@ -222,6 +250,8 @@ struct sim_ctx {
   double now;
   char **args; /* the words after the command's fixed words */
   size_t nargs;
+  int re;        /* the routing engine this session is on */
+  bool named_re; /* the session was opened on that RE by name (a per-RE address) */
   bool dirty;    /* save before returning */
   bool released; /* the handler saved and unlocked: the dispatcher must not save its copy */
 };
@@ -234,6 +264,10 @@ int sim_show_configuration(struct sim_ctx *c);
 int sim_show_storage(struct sim_ctx *c);
 int sim_show_alarms(struct sim_ctx *c);
 int sim_show_issu(struct sim_ctx *c);
+int sim_show_system_alarms(struct sim_ctx *c);
+int sim_request_software_add(struct sim_ctx *c);
+int sim_request_vmhost_issu(struct sim_ctx *c);
+int sim_request_vmhost_reboot(struct sim_ctx *c);
 int sim_file_list(struct sim_ctx *c);
 int sim_file_checksum(struct sim_ctx *c);
 int sim_request_switch(struct sim_ctx *c);
@@ -241,6 +275,40 @@ int sim_request_reboot(struct sim_ctx *c);
 int sim_request_validate(struct sim_ctx *c);
 int sim_request_issu(struct sim_ctx *c);
 int sim_scp_sink(struct sim_ctx *c);
+
+/* ---- sim_xml.c: the `| display xml` form ---- */
+
+/* <rpc-reply xmlns:junos="http://xml.juniper.net/junos/RELEASE/junos">, as the captures open. */
+void sim_xml_open(struct sim_ctx *c);
+/* <cli><banner>{master}</banner></cli></rpc-reply> (the banner empty on a master-only session). */
+void sim_xml_close(struct sim_ctx *c);
+/* One element with escaped text at `indent` spaces: <name>text</name>. */
+void sim_xml_elem(struct sim_ctx *c, int indent, const char *name, const char *fmt, ...)
+    ISSU_PRINTF(4, 5);
+/* Text as Junos wraps a text-only reply in XML: <output>...</output>. */
+void sim_xml_output(struct sim_ctx *c, int indent, const char *text);
+/* An <rpc-error> (severity error) with `message`, as before the multi-RE results. */
+void sim_xml_rpc_error(struct sim_ctx *c, int indent, const char *message);
+/* The prompt banner of the session's RE: "{master}" or "{backup}". */
+const char *sim_banner(const struct sim_ctx *c);
+/* The release an RE prints: its version and build suffix. */
+void sim_re_release(const struct sim_router *r, int slot, char *buf, size_t len);
+/* A master-only command on a backup RE: Junos's refusal (text or XML); returns 1. */
+int sim_refuse_on_backup(struct sim_ctx *c);
+/* The alarms active now (Backup RE Active, Loss of communication with Backup RE, ...). */
+struct sim_alarm {
+  double time;
+  const char *cls, *description, *short_description;
+};
+size_t sim_alarms(const struct sim_ctx *c, struct sim_alarm *out, size_t max);
+
+/* `... invoke-on all-routing-engines | other-routing-engine`: *all, or the other slot; -1 if the
+ * command names none (it runs on the session's RE). */
+int sim_invoke_target(const struct sim_ctx *c, bool *all);
+/* Runs `block` (text) or `xml` (at an indent) for each RE the command's invoke-on names, in the
+ * multi-RE forms (sim_show.c); returns 1 when an RE did not answer. */
+int sim_per_re(struct sim_ctx *c, void (*block)(struct sim_ctx *, int),
+               void (*xml)(struct sim_ctx *, int, int));
 
 /* Reads a [yes,no] answer from the session's stdin; EOF or anything else is "no". */
 bool sim_confirm(struct sim_ctx *c, const char *question);
@@ -255,8 +323,10 @@ void sim_drop_session(void);
 /* A process's parent and state letter ('Z' for a zombie) from /proc; 0 or -1. */
 int sim_proc_stat(pid_t pid, pid_t *ppid, char *state);
 
-/* ---- sim_lab.c ---- */
+/* ---- sim_lab.c, sim_forward.c ---- */
 
 int sim_lab_main(int argc, char **argv, const char *self);
+/* `junos-sim forward DIR`: the lab's master-only addresses (started by `lab up`). */
+int sim_forward_main(int argc, char **argv);
 
 #endif

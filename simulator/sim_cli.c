@@ -13,30 +13,50 @@
 
 #define MAX_WORDS 32
 
+/* How a command may be run: only on the master RE (the backup answers Junos's refusal), with its
+ * own `| display xml` form, or as a stream whose XML form we do not offer (its text goes out). */
+enum {
+  MASTER_ONLY = 1 << 0,
+  XML = 1 << 1,
+  STREAM = 1 << 2,
+  RAW = 1 << 3, /* speaks a protocol, not text: no timestamp line, no pipes, no banner */
+};
+
 struct command {
   const char *words[6];
   int (*run)(struct sim_ctx *c);
-  bool raw; /* speaks a protocol, not text: no timestamp line, no pipes */
+  unsigned how;
 };
 
+/* Which commands need the master: the capture shows `show chassis hardware` refused on the
+ * backup; the other chassisd commands and every upgrade are treated alike (UNVERIFIED for each
+ * one but `show chassis hardware`). */
 static const struct command commands[] = {
-    {{"show", "version"}, sim_show_version, false},
-    {{"show", "chassis", "routing-engine"}, sim_show_chassis_re, false},
-    {{"show", "chassis", "in-service-upgrade"}, sim_show_issu, false},
-    {{"show", "chassis", "alarms"}, sim_show_alarms, false},
-    {{"show", "system", "switchover"}, sim_show_switchover, false},
-    {{"show", "system", "storage"}, sim_show_storage, false},
-    {{"show", "task", "replication"}, sim_show_task_replication, false},
-    {{"show", "configuration"}, sim_show_configuration, false},
-    {{"file", "list"}, sim_file_list, false},
-    {{"file", "checksum"}, sim_file_checksum, false},
-    {{"request", "chassis", "routing-engine", "master", "switch"}, sim_request_switch, false},
-    {{"request", "system", "reboot"}, sim_request_reboot, false},
+    {{"show", "version"}, sim_show_version, XML},
+    {{"show", "chassis", "routing-engine"}, sim_show_chassis_re, XML | MASTER_ONLY},
+    {{"show", "chassis", "in-service-upgrade"}, sim_show_issu, MASTER_ONLY},
+    {{"show", "chassis", "alarms"}, sim_show_alarms, XML | MASTER_ONLY},
+    {{"show", "system", "alarms"}, sim_show_system_alarms, XML},
+    {{"show", "system", "switchover"}, sim_show_switchover, XML},
+    {{"show", "system", "storage"}, sim_show_storage, XML},
+    {{"show", "task", "replication"}, sim_show_task_replication, XML},
+    {{"show", "configuration"}, sim_show_configuration, 0},
+    {{"file", "list"}, sim_file_list, 0},
+    {{"file", "checksum"}, sim_file_checksum, XML},
+    {{"request", "chassis", "routing-engine", "master", "switch"}, sim_request_switch, MASTER_ONLY},
+    {{"request", "system", "reboot"}, sim_request_reboot, 0},
     {{"request", "system", "software", "validate", "in-service-upgrade"},
      sim_request_validate,
-     false},
-    {{"request", "system", "software", "in-service-upgrade"}, sim_request_issu, false},
-    {{"scp"}, sim_scp_sink, true},
+     MASTER_ONLY | STREAM},
+    {{"request", "system", "software", "in-service-upgrade"},
+     sim_request_issu,
+     MASTER_ONLY | STREAM},
+    {{"request", "system", "software", "add"}, sim_request_software_add, 0},
+    {{"request", "vmhost", "software", "in-service-upgrade"},
+     sim_request_vmhost_issu,
+     MASTER_ONLY | STREAM},
+    {{"request", "vmhost", "reboot"}, sim_request_vmhost_reboot, 0},
+    {{"scp"}, sim_scp_sink, RAW},
 };
 
 /* ---- output through the pipes ---- */
@@ -172,6 +192,8 @@ static int add_pipe(struct sim_out *o, const char *segment, FILE *out)
     ;
   else if (strncmp("display", w[0], strlen(w[0])) == 0 && n == 2 && strcmp(w[1], "set") == 0)
     o->display_set = true;
+  else if (strncmp("display", w[0], strlen(w[0])) == 0 && n == 2 && strcmp(w[1], "xml") == 0)
+    o->xml = true;
   else
     rc = -1;
   if (rc < 0 && n > 0 && strncmp("match", w[0], strlen(w[0])) != 0 &&
@@ -195,7 +217,35 @@ static void out_free(struct sim_out *o)
   }
 }
 
+/* A command without its own XML form, asked for `| display xml`: its text in <output>, the way
+ * Junos returns a text-only reply (captures pyez-install-pending-error, pyez-rescue-config).
+ * UNVERIFIED for `show configuration`, which real Junos answers with <configuration>. */
+static int run_wrapped(const struct command *cmd, struct sim_ctx *c)
+{
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  if (mem == NULL)
+    return cmd->run(c);
+  struct sim_out *real = c->out, plain = {.fp = mem};
+  c->out = &plain;
+  int rc = cmd->run(c);
+  fclose(mem);
+  c->out = real;
+  text[len && text[len - 1] == '\n' ? len - 1 : len] = '\0';
+  sim_xml_open(c);
+  sim_xml_output(c, 4, text);
+  sim_xml_close(c);
+  free(text);
+  return rc;
+}
+
 int sim_run_command(const char *state_path, const char *command, FILE *in, FILE *out)
+{
+  return sim_run_command_on(state_path, -1, command, in, out);
+}
+
+int sim_run_command_on(const char *state_path, int re, const char *command, FILE *in, FILE *out)
 {
   char *segments[8];
   size_t nseg = split_pipes(command, segments, 8);
@@ -206,16 +256,19 @@ int sim_run_command(const char *state_path, const char *command, FILE *in, FILE 
   size_t fixed = 0;
   const char *bad = "";
   const struct command *cmd = n ? find_command(words, n, &fixed, &bad) : NULL;
+  bool raw = cmd && (cmd->how & RAW);
   if (cmd == NULL) {
     fprintf(out, "error: syntax error: %s\n", *bad ? bad : command);
     goto out;
   }
   for (size_t i = 1; i < nseg; i++)
-    if (cmd->raw || add_pipe(&o, segments[i], out) < 0) {
-      if (cmd->raw)
+    if (raw || add_pipe(&o, segments[i], out) < 0) {
+      if (raw)
         fprintf(out, "error: syntax error: |\n");
       goto out;
     }
+  if (cmd->how & STREAM)
+    o.xml = false; /* the ISSU console and the replies of request commands stay text */
 
   struct sim_router r;
   int lock_fd;
@@ -229,14 +282,33 @@ int sim_run_command(const char *state_path, const char *command, FILE *in, FILE 
   c.args = words + fixed;
   c.nargs = n - fixed;
   c.dirty = sim_settle(&r, c.now);
-  if (r.cli_timestamp && !cmd->raw) {
-    char stamp[32];
-    sim_clock_text(c.now, stamp, sizeof stamp);
-    fprintf(out, "%s\n", stamp);
+  c.named_re = re == 0 || re == 1;
+  c.re = c.named_re ? re : sim_master(&r);
+  if (!sim_re_up(&r, c.re, c.now)) {
+    /* A rebooting RE answers no connection: the session ends as a failed connect would (the
+     * device entry point cuts it, junos_sim.c; UNVERIFIED: the lab's per-RE sshd still accepts
+     * TCP, a real RE that reboots does not). */
+    fprintf(stderr, "junos-sim: re%d of %s is not reachable (rebooting)\n", c.re, r.hostname);
+    rc = SIM_UNREACHABLE;
+  } else {
+    if (r.cli_timestamp && !raw && !o.xml) {
+      char stamp[32];
+      sim_clock_text(c.now, stamp, sizeof stamp);
+      fprintf(out, "%s\n", stamp);
+    }
+    if ((cmd->how & MASTER_ONLY) && !r.re[c.re].master)
+      rc = sim_refuse_on_backup(&c);
+    else if (o.xml && !(cmd->how & XML))
+      rc = run_wrapped(cmd, &c);
+    else
+      rc = cmd->run(&c);
+    if (o.count)
+      fprintf(out, "Count: %zu lines\n", o.lines);
+    /* The prompt banner, as the captures show it after each output ({master} / {backup}): on a
+     * session opened on a named RE, and on one whose RE lost mastership while it ran. */
+    if (!raw && !o.xml && (c.named_re || !r.re[c.re].master))
+      fprintf(out, "\n%s\n", sim_banner(&c));
   }
-  rc = cmd->run(&c);
-  if (o.count)
-    fprintf(out, "Count: %zu lines\n", o.lines);
   if (c.dirty && !c.released && sim_save(&r, err, sizeof err) < 0) {
     fprintf(out, "error: junos-sim: %s\n", err);
     rc = 2;

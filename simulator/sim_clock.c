@@ -126,6 +126,18 @@ double sim_holddown_seconds(const struct sim_router *r)
   return (r->faults & FAULT_HOLDDOWN) ? HOLDDOWN_FAULT_SECONDS : HOLDDOWN_SECONDS;
 }
 
+void sim_switch_mastership(struct sim_router *r, double t)
+{
+  int master = sim_master(r);
+  r->re[master].master = false;
+  r->re[1 - master].master = true;
+  r->mastership_changed = t;
+  /* After any switch a new one is refused for a while (captures crtc-refused-221s, -229s). */
+  double hold = t + sim_holddown_seconds(r);
+  if (hold > r->holddown_until)
+    r->holddown_until = hold;
+}
+
 int sim_master(const struct sim_router *r)
 {
   return r->re[1].master && !r->re[0].master ? 1 : 0;
@@ -411,18 +423,19 @@ static void apply(struct sim_router *r, const struct sim_step *s, double t)
     break;
   case EFFECT_BACKUP_DOWN:
     r->re[backup].down_until = t + s->down_for;
+    r->re[backup].down_since = t;
     snprintf(r->re[backup].reboot_reason, sizeof r->re[backup].reboot_reason,
              "Router rebooted after a normal shutdown.");
     break;
   case EFFECT_SWITCHOVER:
-    r->re[old].master = false;
-    r->re[backup].master = true;
+    sim_switch_mastership(r, t);
     break;
   case EFFECT_OLD_MASTER_INSTALLED:
     snprintf(r->re[old].pending, sizeof r->re[old].pending, "%s", r->issu.target);
     break;
   case EFFECT_OLD_MASTER_DOWN:
     r->re[old].down_until = t + s->down_for;
+    r->re[old].down_since = t;
     snprintf(r->re[old].reboot_reason, sizeof r->re[old].reboot_reason,
              "Router rebooted after a normal shutdown.");
     break;

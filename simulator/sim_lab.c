@@ -48,7 +48,10 @@ struct lab {
   size_t devices, sites;
   double time_scale;
   uint64_t seed;
-  bool steady; /* --steady: no jitter */
+  bool steady;     /* --steady: no jitter */
+  bool vmhost;     /* --vmhost: every router's REs run on a VM host */
+  bool stays;      /* --switchover stay: sessions stay on the old master at a switchover */
+  bool known_both; /* --known-hosts both: the master-only address trusts both REs' keys */
   int base_port;
   char from[40], to[40];
   char **names;
@@ -202,8 +205,8 @@ static int parse_init(int argc, char **argv, struct lab *l)
       snprintf(l->dir, sizeof l->dir, "%s", a);
       continue;
     }
-    if (strcmp(a, "--steady") == 0) {
-      l->steady = true;
+    if (strcmp(a, "--steady") == 0 || strcmp(a, "--vmhost") == 0) {
+      *(a[2] == 's' ? &l->steady : &l->vmhost) = true;
       continue;
     }
     if (v == NULL)
@@ -222,9 +225,19 @@ static int parse_init(int argc, char **argv, struct lab *l)
     else if (strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0) {
       snprintf(strcmp(a, "--from") == 0 ? l->from : l->to, sizeof l->from, "%s", v);
       continue;
-    } else if (strcmp(a, "--fault") == 0) {
+    } else if (strcmp(a, "--fault") == 0 || strcmp(a, "--router") == 0) {
       l->fault_specs = xrealloc(l->fault_specs, (l->nfaults + 1) * sizeof *l->fault_specs);
-      l->fault_specs[l->nfaults++] = xstrdup(v);
+      l->fault_specs[l->nfaults++] = xasprintf("%c:%s", a[2] == 'f' ? 'F' : 'R', v);
+      continue;
+    } else if (strcmp(a, "--switchover") == 0) {
+      if (strcmp(v, "drop") != 0 && strcmp(v, "stay") != 0)
+        return fail("--switchover '%s': expected drop or stay", v);
+      l->stays = strcmp(v, "stay") == 0;
+      continue;
+    } else if (strcmp(a, "--known-hosts") == 0) {
+      if (strcmp(v, "re0") != 0 && strcmp(v, "both") != 0)
+        return fail("--known-hosts '%s': expected re0 or both", v);
+      l->known_both = strcmp(v, "both") == 0;
       continue;
     } else
       return fail("unknown option '%s'", a);
@@ -246,8 +259,9 @@ static int parse_init(int argc, char **argv, struct lab *l)
     return fail("%s", "--time-scale must be from 1 to 100000");
   if (sim_version_cmp(l->from, l->to) >= 0)
     return fail("%s", "--to must be a newer version than --from");
-  if (l->base_port != 0 && (l->base_port < 1024 || l->base_port + (int)l->devices > 65535))
-    return fail("%s", "--base-port must leave room for every router between 1024 and 65535");
+  if (l->base_port != 0 && (l->base_port < 1024 || l->base_port + 3 * (int)l->devices > 65535))
+    return fail("%s", "--base-port must leave room for every router's three ports (master-only, "
+                      "re0, re1) between 1024 and 65535");
   return 0;
 }
 
@@ -262,9 +276,9 @@ static void site_name(size_t i, char *buf, size_t len)
 /* One router's state at the start: both REs on `from`, GRES/NSR/commit sync on, the package in
  * /var/tmp, and its faults applied. */
 static int write_router(const struct lab *l, size_t i, const char *name, const char *pkg_path,
-                        const struct sim_file *image, unsigned faults_mask, const char *hang,
-                        double slow, double now)
+                        const struct sim_file *image, const struct sim_router *probe, double now)
 {
+  unsigned faults_mask = probe->faults;
   struct sim_router r = {0};
   char *path = xasprintf("%s/routers/%s.json", l->dir, name);
   snprintf(r.path, sizeof r.path, "%s", path);
@@ -286,8 +300,12 @@ static int write_router(const struct lab *l, size_t i, const char *name, const c
   r.nsr = !(faults_mask & FAULT_NSR_OFF);
   r.commit_sync = !(faults_mask & FAULT_COMMIT_SYNC_OFF);
   r.faults = faults_mask;
-  snprintf(r.hang_phase, sizeof r.hang_phase, "%s", hang);
-  r.slow_factor = slow;
+  snprintf(r.hang_phase, sizeof r.hang_phase, "%s", probe->hang_phase);
+  r.slow_factor = probe->slow_factor;
+  r.vmhost = probe->vmhost;
+  r.session_stays = probe->session_stays;
+  for (int s = 0; s < 2; s++)
+    snprintf(r.re[s].suffix, sizeof r.re[s].suffix, "%s", probe->re[s].suffix);
   if (faults_mask & FAULT_VERSION_MISMATCH) {
     /* RE1 one service release behind: a half-finished earlier upgrade. */
     snprintf(r.re[1].version, sizeof r.re[1].version, "%s", "21.4R3-S4.9");
@@ -334,97 +352,119 @@ static int make_image(const struct lab *l, const char *path, struct sim_file *f)
              : -1;
 }
 
-/* Per-router faults from the --fault HOST=FAULT options, checked before anything is written. */
-struct router_faults {
-  unsigned mask;
-  char hang[32];
-  double slow;
-};
-
-static int resolve_faults(const struct lab *l, char **names, struct router_faults *rf)
+/* Per-router faults and options from --fault HOST=FAULT and --router HOST=OPTION (kept in one
+ * list, "F:" or "R:" before each), checked before anything is written. Each router's result is
+ * a probe router holding only those fields. */
+static int resolve_faults(const struct lab *l, char **names, struct sim_router *probe)
 {
-  for (size_t i = 0; i < l->devices; i++)
-    rf[i].slow = 1;
+  for (size_t i = 0; i < l->devices; i++) {
+    probe[i].slow_factor = 1;
+    probe[i].vmhost = l->vmhost;
+    probe[i].session_stays = l->stays;
+  }
   for (size_t f = 0; f < l->nfaults; f++) {
-    const char *spec = l->fault_specs[f];
+    bool fault = l->fault_specs[f][0] == 'F';
+    const char *opt = fault ? "--fault" : "--router", *spec = l->fault_specs[f] + 2;
     const char *eq = strchr(spec, '=');
     if (eq == NULL)
-      return fail("--fault '%s': expected HOST=FAULT", spec);
+      return fail("%s '%s': expected HOST=%s", opt, spec, fault ? "FAULT" : "OPTION");
     size_t i;
     for (i = 0; i < l->devices; i++)
       if (strlen(names[i]) == (size_t)(eq - spec) && strncmp(spec, names[i], strlen(names[i])) == 0)
         break;
     if (i == l->devices)
-      return fail("--fault '%s': no router %.*s in this lab (names are mx-SITE-N, from %s to %s)",
+      return fail("%s '%s': no router %.*s in this lab (names are mx-SITE-N, from %s to %s)", opt,
                   spec, (int)(eq - spec), spec, names[0], names[l->devices - 1]);
-    struct sim_router probe = {.faults = rf[i].mask, .slow_factor = rf[i].slow};
-    snprintf(probe.hang_phase, sizeof probe.hang_phase, "%s", rf[i].hang);
     char err[512];
-    if (sim_fault_parse(eq + 1, &probe, err, sizeof err) < 0)
-      return fail("--fault %s: %s", spec, err);
-    rf[i].mask = probe.faults;
-    rf[i].slow = probe.slow_factor;
-    snprintf(rf[i].hang, sizeof rf[i].hang, "%s", probe.hang_phase);
+    if ((fault ? sim_fault_parse : sim_option_parse)(eq + 1, &probe[i], err, sizeof err) < 0)
+      return fail("%s %s: %s", opt, spec, err);
   }
   return 0;
 }
 
-static int make_keys(const struct lab *l, char **host_key_text, char **client_pub)
+/* A lab router's ports: the master-only address (the forwarder), then RE0's and RE1's own. */
+static int port_of(const struct lab *l, size_t i, int which /* -1: master-only, 0, 1: RE */)
 {
-  for (int k = 0; k < 2; k++) {
-    char *key = path_in(l, k ? "ssh/id_ed25519" : "ssh/ssh_host_ed25519_key");
-    int rc = 0;
-    if (access(key, F_OK) != 0) {
-      char *argv_kg[] = {"ssh-keygen",    "-q", "-t", "ed25519", "-N", "", "-C",
-                         "junos-sim-lab", "-f", key,  NULL};
-      if (run(argv_kg) != 0)
-        rc = fail("ssh-keygen failed for %s (is openssh-client installed?)", key);
-    }
-    free(key);
-    if (rc != 0)
-      return rc;
+  return l->base_port + (int)((size_t)(which + 1) * l->devices + i);
+}
+
+/* ssh-keygen for `rel` under the lab, unless it exists; 0 or the usage exit code. */
+static int keygen(const struct lab *l, const char *rel)
+{
+  char *key = path_in(l, rel);
+  int rc = 0;
+  if (access(key, F_OK) != 0) {
+    char *argv_kg[] = {"ssh-keygen",    "-q", "-t", "ed25519", "-N", "", "-C",
+                       "junos-sim-lab", "-f", key,  NULL};
+    if (run(argv_kg) != 0)
+      rc = fail("ssh-keygen failed for %s (is openssh-client installed?)", key);
   }
-  char *host_pub_path = path_in(l, "ssh/ssh_host_ed25519_key.pub");
+  free(key);
+  return rc;
+}
+
+/* "ssh-ed25519 AAAA... comment\n" in FILE.pub: known_hosts wants the type and the key. */
+static char *public_key(const struct lab *l, const char *rel)
+{
+  char *path = xasprintf("%s/%s.pub", l->dir, rel);
+  char *pub = read_text(path);
+  free(path);
+  if (pub == NULL)
+    return NULL;
+  size_t type_len = strcspn(pub, " ");
+  size_t key_len = pub[type_len] ? strcspn(pub + type_len + 1, " \n") : 0;
+  char *text = xstrndup(pub, type_len + 1 + key_len);
+  free(pub);
+  return text;
+}
+
+/* The client key, and one host key per sshd: sshd K serves RE K%2 of the routers of group K/2,
+ * so a router's two REs always show different keys (routers of one group share theirs). */
+static int make_keys(const struct lab *l, size_t nsshd, char **host_keys, char **client_pub)
+{
+  int rc = keygen(l, "ssh/id_ed25519");
+  for (size_t k = 0; k < nsshd && rc == 0; k++) {
+    char rel[64];
+    snprintf(rel, sizeof rel, "ssh/host-%zu_ed25519_key", k);
+    if ((rc = keygen(l, rel)) == 0 && (host_keys[k] = public_key(l, rel)) == NULL)
+      rc = fail("cannot read %s/%s.pub", l->dir, rel);
+  }
+  if (rc != 0)
+    return rc;
   char *client_pub_path = path_in(l, "ssh/id_ed25519.pub");
-  char *host_pub = read_text(host_pub_path);
   *client_pub = read_text(client_pub_path);
-  free(host_pub_path);
   free(client_pub_path);
-  if (host_pub == NULL || *client_pub == NULL) {
-    free(host_pub);
-    return fail("%s", "cannot read the generated public keys");
-  }
-  /* "ssh-ed25519 AAAA... comment\n": known_hosts wants the type and the key. */
-  size_t type_len = strcspn(host_pub, " ");
-  size_t key_len = host_pub[type_len] ? strcspn(host_pub + type_len + 1, " \n") : 0;
-  *host_key_text = xstrndup(host_pub, type_len + 1 + key_len);
-  free(host_pub);
+  if (*client_pub == NULL)
+    return fail("%s", "cannot read the generated client key");
   return 0;
 }
 
-/* The sshd configuration for routers [first, last): listeners, then one Match block each. */
-static char *sshd_config(const struct lab *l, char **names, size_t first, size_t last, size_t group,
-                         size_t groups)
+/* The configuration of sshd K: RE K%2 of routers [first, last), listeners, then one Match block
+ * each whose ForceCommand names the router and the RE. */
+static char *sshd_config(const struct lab *l, char **names, size_t first, size_t last, size_t k,
+                         size_t nsshd)
 {
   char *conf = NULL;
   size_t len = 0, cap = 0;
-  text_appendf(&conf, &len, &cap, "# junos-sim lab sshd %zu of %zu (generated)\n", group + 1,
-               groups);
+  int re = (int)(k % 2);
+  text_appendf(&conf, &len, &cap, "# junos-sim lab sshd %zu of %zu: re%d (generated)\n", k + 1,
+               nsshd, re);
   for (size_t i = first; i < last; i++)
-    text_appendf(&conf, &len, &cap, "ListenAddress 127.0.0.1:%d\n", l->base_port + (int)i);
+    text_appendf(&conf, &len, &cap, "ListenAddress 127.0.0.1:%d\n", port_of(l, i, re));
   text_appendf(&conf, &len, &cap,
-               "HostKey %s/ssh/ssh_host_ed25519_key\nPidFile %s/sshd/sshd-%zu.pid\n"
+               "HostKey %s/ssh/host-%zu_ed25519_key\nPidFile %s/sshd/sshd-%zu.pid\n"
                "AuthorizedKeysFile %s/ssh/authorized_keys\n"
                "StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
                "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
                "MaxStartups 500\nMaxSessions 100\nLogLevel ERROR\nPrintMotd no\n"
                "PermitUserEnvironment HOME\n"
                "AllowTcpForwarding no\nX11Forwarding no\n",
-               l->dir, l->dir, group, l->dir);
+               l->dir, k, l->dir, k, l->dir);
   for (size_t i = first; i < last; i++)
     text_appendf(&conf, &len, &cap,
-                 "Match LocalPort %d\n    ForceCommand %s device --state %s/routers/%s.json\n",
-                 l->base_port + (int)i, l->self, l->dir, names[i]);
+                 "Match LocalPort %d\n    ForceCommand %s device --state %s/routers/%s.json "
+                 "--re %d\n",
+                 port_of(l, i, re), l->self, l->dir, names[i], re);
   return conf;
 }
 
@@ -434,8 +474,8 @@ static int lab_init(int argc, char **argv, const char *self)
   snprintf(l.self, sizeof l.self, "%s", self);
   int rc = parse_init(argc, argv, &l);
   char **names = NULL, *inv = NULL, *known = NULL, *ssh_cfg = NULL, *policy = NULL;
-  char *host_key_text = NULL, *client_pub = NULL, *image_path = NULL, *pkg_path = NULL;
-  struct router_faults *rf = NULL;
+  char **host_keys = NULL, *client_pub = NULL, *image_path = NULL, *pkg_path = NULL;
+  struct sim_router *rf = NULL;
   cJSON *labj = NULL;
   if (rc != 0)
     goto out;
@@ -466,11 +506,13 @@ static int lab_init(int argc, char **argv, const char *self)
     mkdir(p, 0755);
     free(p);
   }
-  if (l.base_port == 0 && (l.base_port = find_ports(l.devices, l.seed)) < 0) {
+  if (l.base_port == 0 && (l.base_port = find_ports(3 * l.devices, l.seed)) < 0) {
     rc = fail("%s", "no run of free ports found on 127.0.0.1");
     goto out;
   }
-  if ((rc = make_keys(&l, &host_key_text, &client_pub)) != 0)
+  size_t groups = (l.devices + ROUTERS_PER_SSHD - 1) / ROUTERS_PER_SSHD, nsshd = 2 * groups;
+  host_keys = xcalloc(nsshd, sizeof *host_keys);
+  if ((rc = make_keys(&l, nsshd, host_keys, &client_pub)) != 0)
     goto out;
   /* sshd runs every ForceCommand through the account's shell; bash run by sshd reads
    * ~/.bashrc, and a heavy one (pyenv, conda) would stall every simulated command. The lab's
@@ -524,37 +566,53 @@ static int lab_init(int argc, char **argv, const char *self)
       text_appendf(&inv, &il, &ic,
                    "    site_%s:\n      vars: {site: %s, region: %s}\n      hosts:\n", sname, sname,
                    site < (l.sites + 1) / 2 ? "eu" : "us");
-    int port = l.base_port + (int)i;
+    int port = port_of(&l, i, -1), re_port[2] = {port_of(&l, i, 0), port_of(&l, i, 1)};
     text_appendf(&inv, &il, &ic,
                  "        %s: {ansible_host: 127.0.0.1, ansible_port: %d, pair: %s-core-%zu,\n"
+                 "          issu_re0_host: 127.0.0.1, issu_re0_port: %d,\n"
+                 "          issu_re1_host: 127.0.0.1, issu_re1_port: %d,\n"
                  "          issu_local_command: \"%s device --state %s/routers/%s.json\"}\n",
-                 names[i], port, sname, (idx + 1) / 2, l.self, l.dir, names[i]);
-    text_appendf(&known, &kl, &kc, "[127.0.0.1]:%d %s\n", port, host_key_text);
-    text_appendf(&ssh_cfg, &sl, &sc,
-                 "Host %s\n    HostName 127.0.0.1\n    Port %d\n    User %s\n"
-                 "    IdentityFile %s/ssh/id_ed25519\n    IdentitiesOnly yes\n"
-                 "    UserKnownHostsFile %s/known_hosts\n    StrictHostKeyChecking yes\n"
-                 "    BatchMode yes\n    LogLevel ERROR\n\n",
-                 names[i], port, user, l.dir, l.dir);
-    if (write_router(&l, i, names[i], pkg_path, &image, rf[i].mask, rf[i].hang, rf[i].slow, now) <
-        0) {
+                 names[i], port, sname, (idx + 1) / 2, re_port[0], re_port[1], l.self, l.dir,
+                 names[i]);
+    /* The master-only address: RE0's key (what an operator who recorded it once has), or both
+     * REs' keys with --known-hosts both. Each RE's own address: its own key. */
+    const char *key[2] = {host_keys[2 * (i / ROUTERS_PER_SSHD)],
+                          host_keys[2 * (i / ROUTERS_PER_SSHD) + 1]};
+    text_appendf(&known, &kl, &kc, "[127.0.0.1]:%d %s\n", port, key[0]);
+    if (l.known_both)
+      text_appendf(&known, &kl, &kc, "[127.0.0.1]:%d %s\n", port, key[1]);
+    for (int re = 0; re < 2; re++)
+      text_appendf(&known, &kl, &kc, "[127.0.0.1]:%d %s\n", re_port[re], key[re]);
+    for (int which = -1; which < 2; which++)
+      text_appendf(&ssh_cfg, &sl, &sc,
+                   "Host %s%s\n    HostName 127.0.0.1\n    Port %d\n    User %s\n"
+                   "    IdentityFile %s/ssh/id_ed25519\n    IdentitiesOnly yes\n"
+                   "    UserKnownHostsFile %s/known_hosts\n    StrictHostKeyChecking yes\n"
+                   "    BatchMode yes\n    LogLevel ERROR\n\n",
+                   names[i],
+                   which < 0 ? ""
+                   : which   ? "-re1"
+                             : "-re0",
+                   which < 0 ? port : re_port[which], user, l.dir, l.dir);
+    if (write_router(&l, i, names[i], pkg_path, &image, &rf[i], now) < 0) {
       rc = 2;
       goto out;
     }
     cJSON *rj = cJSON_CreateObject();
     cJSON_AddStringToObject(rj, "name", names[i]);
     cJSON_AddNumberToObject(rj, "port", port);
+    cJSON_AddNumberToObject(rj, "re0_port", re_port[0]);
+    cJSON_AddNumberToObject(rj, "re1_port", re_port[1]);
     cJSON_AddItemToArray(routers, rj);
   }
 
-  /* sshd configurations: at most 16 listeners each (OpenSSH's limit). */
-  size_t groups = (l.devices + ROUTERS_PER_SSHD - 1) / ROUTERS_PER_SSHD;
-  cJSON_AddNumberToObject(labj, "sshd_count", (double)groups);
-  for (size_t g = 0; g < groups && rc == 0; g++) {
-    size_t first = g * ROUTERS_PER_SSHD;
+  /* sshd configurations: two per group of 16 routers (OpenSSH's listener limit), one per RE. */
+  cJSON_AddNumberToObject(labj, "sshd_count", (double)nsshd);
+  for (size_t k = 0; k < nsshd && rc == 0; k++) {
+    size_t first = k / 2 * ROUTERS_PER_SSHD;
     size_t last = first + ROUTERS_PER_SSHD < l.devices ? first + ROUTERS_PER_SSHD : l.devices;
-    char *conf = sshd_config(&l, names, first, last, g, groups);
-    char *conf_path = xasprintf("%s/sshd/sshd-%zu.conf", l.dir, g);
+    char *conf = sshd_config(&l, names, first, last, k, nsshd);
+    char *conf_path = xasprintf("%s/sshd/sshd-%zu.conf", l.dir, k);
     if (write_text(conf_path, conf) != 0)
       rc = fail("cannot write %s", conf_path);
     free(conf_path);
@@ -581,9 +639,9 @@ static int lab_init(int argc, char **argv, const char *self)
   }
   free(lab_text);
   if (rc == 0)
-    printf("lab of %zu routers in %zu sites written to %s (ports %d-%d, %zu sshd, time scale "
-           "%g)\n",
-           l.devices, l.sites, l.dir, l.base_port, l.base_port + (int)l.devices - 1, groups,
+    printf("lab of %zu routers in %zu sites written to %s (ports %d-%d, %zu sshd and a "
+           "forwarder, time scale %g)\n",
+           l.devices, l.sites, l.dir, l.base_port, l.base_port + 3 * (int)l.devices - 1, nsshd,
            l.time_scale);
 out:
   cJSON_Delete(labj);
@@ -597,7 +655,10 @@ out:
   free(ssh_cfg);
   free(image_path);
   free(pkg_path);
-  free(host_key_text);
+  for (size_t k = 0; host_keys && k < 2 * ((l.devices + ROUTERS_PER_SSHD - 1) / ROUTERS_PER_SSHD);
+       k++)
+    free(host_keys[k]);
+  free(host_keys);
   free(client_pub);
   for (size_t f = 0; f < l.nfaults; f++)
     free(l.fault_specs[f]);
@@ -635,85 +696,111 @@ static bool alive(pid_t pid)
   return pid > 0 && kill(pid, 0) == 0 && sim_proc_stat(pid, NULL, &state) == 0 && state != 'Z';
 }
 
-static int lab_up(const char *dir)
+/* The lab's daemons: sshd-0 .. sshd-(N-1), then the forwarder of the master-only addresses. */
+static char *daemon_file(const char *root, int k, int nsshd, const char *ext)
+{
+  return k < nsshd ? xasprintf("%s/sshd/sshd-%d.%s", root, k, ext)
+                   : xasprintf("%s/sshd/forward.%s", root, ext);
+}
+
+static int start_daemon(const char *root, int k, int nsshd, const char *self)
+{
+  char *run_file = daemon_file(root, k, nsshd, "run");
+  if (alive(read_pid(run_file))) {
+    free(run_file);
+    return 0; /* already up */
+  }
+  char *conf = daemon_file(root, k, nsshd, "conf");
+  char *log = daemon_file(root, k, nsshd, "log");
+  pid_t pid = fork();
+  if (pid == 0) {
+    /* Detached: its own session, stdin from /dev/null, errors to the log. */
+    setsid();
+    int in = open("/dev/null", O_RDONLY), err = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(in, 0);
+    dup2(err, 1);
+    dup2(err, 2);
+    if (k < nsshd)
+      execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", conf, (char *)NULL);
+    else
+      execl(self, self, "forward", root, (char *)NULL);
+    _exit(127);
+  }
+  char pid_text[32];
+  snprintf(pid_text, sizeof pid_text, "%ld\n", (long)pid);
+  int rc = 0;
+  if (pid < 0 || write_text(run_file, pid_text) != 0)
+    rc = fail("cannot start %s", k < nsshd ? conf : "the forwarder");
+  free(conf);
+  free(log);
+  free(run_file);
+  return rc;
+}
+
+/* Waits until `port` accepts a connection; says why not if daemon k died or cannot bind. */
+static int wait_port(const char *root, int port, int k, int nsshd, const char *name)
+{
+  int rc = 0, tries = 0;
+  while (!port_accepts(port) && tries++ < 300) {
+    char *run_file = daemon_file(root, k, nsshd, "run");
+    pid_t pid = read_pid(run_file);
+    free(run_file);
+    char *log = daemon_file(root, k, nsshd, "log");
+    char *log_text = tries > 10 ? read_text(log) : NULL;
+    char *bind_error = log_text ? strstr(log_text, "Bind to port") : NULL;
+    if (bind_error != NULL) {
+      bind_error[strcspn(bind_error, "\n")] = '\0';
+      rc = fail("port %d is taken by another program (%s); run lab init again for other "
+                "ports, or give --base-port",
+                port, bind_error);
+    }
+    free(log_text);
+    int status;
+    if (rc == 0 && pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
+      char *text = read_text(log);
+      fprintf(stderr, "junos-sim lab: %s for port %d exited: %s", k < nsshd ? "sshd" : "forwarder",
+              port, text ? text : "?\n");
+      free(text);
+      rc = 1;
+    }
+    free(log);
+    if (rc != 0)
+      return rc;
+    sleep_ms(50);
+  }
+  if (tries > 300)
+    return fail("port %d of %s does not accept connections after 15 s", port, name);
+  return 0;
+}
+
+static int lab_up(const char *dir, const char *self)
 {
   cJSON *lab = load_lab(dir);
   if (lab == NULL)
     return 2;
   const char *root = cJSON_GetObjectItem(lab, "dir")->valuestring;
-  int groups = cJSON_GetObjectItem(lab, "sshd_count")->valueint;
+  int nsshd = cJSON_GetObjectItem(lab, "sshd_count")->valueint;
   if (geteuid() == 0)
     mkdir("/run/sshd", 0755); /* sshd refuses to start as root without it */
   int rc = 0;
-  for (int g = 0; g < groups && rc == 0; g++) {
-    char *run_file = xasprintf("%s/sshd/sshd-%d.run", root, g);
-    pid_t old = read_pid(run_file);
-    if (alive(old)) {
-      free(run_file);
-      continue; /* already up */
-    }
-    char *conf = xasprintf("%s/sshd/sshd-%d.conf", root, g);
-    char *log = xasprintf("%s/sshd/sshd-%d.log", root, g);
-    pid_t pid = fork();
-    if (pid == 0) {
-      /* Detached: its own session, stdin from /dev/null, errors to the log. */
-      setsid();
-      int in = open("/dev/null", O_RDONLY), err = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(in, 0);
-      dup2(err, 1);
-      dup2(err, 2);
-      execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", conf, (char *)NULL);
-      _exit(127);
-    }
-    char pid_text[32];
-    snprintf(pid_text, sizeof pid_text, "%ld\n", (long)pid);
-    if (pid < 0 || write_text(run_file, pid_text) != 0)
-      rc = fail("cannot start sshd for %s", conf);
-    free(conf);
-    free(log);
-    free(run_file);
-  }
-  /* Ready when every router's port accepts a connection (or an sshd died: say why). */
+  for (int k = 0; k <= nsshd && rc == 0; k++)
+    rc = start_daemon(root, k, nsshd, self);
+  /* Ready when every router's three ports accept a connection (or a daemon died: say why). */
   cJSON *routers = cJSON_GetObjectItem(lab, "routers");
   int n = cJSON_GetArraySize(routers);
   for (int i = 0; i < n && rc == 0; i++) {
-    int port = cJSON_GetObjectItem(cJSON_GetArrayItem(routers, i), "port")->valueint;
-    int tries = 0;
-    while (!port_accepts(port) && tries++ < 300) {
-      char *run_file = xasprintf("%s/sshd/sshd-%d.run", root, i / ROUTERS_PER_SSHD);
-      pid_t pid = read_pid(run_file);
-      free(run_file);
-      int status;
-      char *sshd_log = xasprintf("%s/sshd/sshd-%d.log", root, i / ROUTERS_PER_SSHD);
-      char *log_text = tries > 10 ? read_text(sshd_log) : NULL;
-      char *bind_error = log_text ? strstr(log_text, "Bind to port") : NULL;
-      if (bind_error != NULL) {
-        bind_error[strcspn(bind_error, "\n")] = '\0';
-        rc = fail("port %d is taken by another program (sshd: %s); run lab init again for other "
-                  "ports, or give --base-port",
-                  port, bind_error);
-      }
-      free(log_text);
-      free(sshd_log);
-      if (rc != 0)
-        break;
-      if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
-        char *log = xasprintf("%s/sshd/sshd-%d.log", root, i / ROUTERS_PER_SSHD);
-        char *text = read_text(log);
-        fprintf(stderr, "junos-sim lab: sshd for port %d exited: %s", port, text ? text : "?\n");
-        free(text);
-        free(log);
-        rc = 1;
-        break;
-      }
-      sleep_ms(50);
-    }
-    if (rc == 0 && tries > 300)
-      rc = fail("port %s does not accept connections after 15 s",
-                cJSON_GetObjectItem(cJSON_GetArrayItem(routers, i), "name")->valuestring);
+    const cJSON *rj = cJSON_GetArrayItem(routers, i);
+    const char *name = cJSON_GetObjectItem(rj, "name")->valuestring;
+    int group = i / ROUTERS_PER_SSHD;
+    rc = wait_port(root, cJSON_GetObjectItem(rj, "re0_port")->valueint, 2 * group, nsshd, name);
+    if (rc == 0)
+      rc = wait_port(root, cJSON_GetObjectItem(rj, "re1_port")->valueint, 2 * group + 1, nsshd,
+                     name);
+    if (rc == 0)
+      rc = wait_port(root, cJSON_GetObjectItem(rj, "port")->valueint, nsshd, nsshd, name);
   }
   if (rc == 0)
-    printf("lab up: %d routers on 127.0.0.1, %d sshd\n", n, groups);
+    printf("lab up: %d routers on 127.0.0.1, %d sshd and a forwarder\n", n, nsshd);
   cJSON_Delete(lab);
   return rc;
 }
@@ -724,12 +811,13 @@ static int lab_down(const char *dir)
   if (lab == NULL)
     return 2;
   const char *root = cJSON_GetObjectItem(lab, "dir")->valuestring;
-  int groups = cJSON_GetObjectItem(lab, "sshd_count")->valueint;
+  int nsshd = cJSON_GetObjectItem(lab, "sshd_count")->valueint;
+  int groups = nsshd + 1; /* and the forwarder */
   pid_t *pids = xcalloc((size_t)groups + 1, sizeof *pids);
   int stopped = 0;
-  /* Signal every sshd first, then wait for all of them together. */
+  /* Signal every daemon first, then wait for all of them together. */
   for (int g = 0; g < groups; g++) {
-    char *run_file = xasprintf("%s/sshd/sshd-%d.run", root, g);
+    char *run_file = daemon_file(root, g, nsshd, "run");
     pids[g] = read_pid(run_file);
     if (alive(pids[g]) && kill(pids[g], SIGTERM) == 0)
       stopped++;
@@ -752,7 +840,7 @@ static int lab_down(const char *dir)
     if (alive(pids[g]))
       kill(pids[g], SIGKILL);
   free(pids);
-  printf("lab down: %d sshd stopped\n", stopped);
+  printf("lab down: %d daemons stopped (sshd and the forwarder)\n", stopped);
   cJSON_Delete(lab);
   return 0;
 }
@@ -800,6 +888,12 @@ static int lab_status(const char *dir, bool json)
       cJSON_AddNumberToObject(o, "sessions_dropped", r.sessions_dropped);
       cJSON_AddBoolToObject(o, "re0_up", sim_re_up(&r, 0, now));
       cJSON_AddBoolToObject(o, "re1_up", sim_re_up(&r, 1, now));
+      static const char *const ports[] = {"port", "re0_port", "re1_port"};
+      for (size_t k = 0; k < ARRAY_LEN(ports); k++) {
+        const cJSON *p = cJSON_GetObjectItem(rj, ports[k]);
+        if (cJSON_IsNumber(p))
+          cJSON_AddNumberToObject(o, ports[k], p->valueint);
+      }
       cJSON_AddItemToArray(out, o);
     } else
       printf("%-14s %-14s %-14s re%-4d %-20s %u\n", name, v0, v1, sim_master(&r), state,
@@ -826,7 +920,7 @@ int sim_lab_main(int argc, char **argv, const char *self)
   if (argc < 2)
     return fail("%s", "missing DIR");
   if (strcmp(verb, "up") == 0)
-    return lab_up(argv[1]);
+    return lab_up(argv[1], self);
   if (strcmp(verb, "down") == 0)
     return lab_down(argv[1]);
   if (strcmp(verb, "status") == 0)

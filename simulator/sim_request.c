@@ -112,7 +112,8 @@ static const char *switch_refusal(const struct sim_ctx *c, char *buf, size_t len
   const struct sim_router *r = c->r;
   int backup = 1 - sim_master(r);
   if (c->now < r->holddown_until) {
-    snprintf(buf, len, "Not ready for mastership switch, try after %.0f secs.",
+    /* Captures crtc-refused-221s, crtc-refused-11s-then-reconnect-re1, -229s. */
+    snprintf(buf, len, "Command aborted. Not ready for mastership switch, try after %.0f secs.",
              r->holddown_until - c->now + 0.5);
     return buf;
   }
@@ -124,6 +125,13 @@ static const char *switch_refusal(const struct sim_ctx *c, char *buf, size_t len
     return buf;
   }
   return NULL;
+}
+
+/* Does a session on the old master survive a switchover? A lab option per router (`stay`), or
+ * the older no-drop fault. */
+static bool session_stays(const struct sim_router *r)
+{
+  return r->session_stays || (r->faults & FAULT_NO_DROP);
 }
 
 static bool has_arg(const struct sim_ctx *c, const char *word)
@@ -163,18 +171,21 @@ int sim_request_switch(struct sim_ctx *c)
     print_lines(c, refusal);
     return 1;
   }
-  int master = sim_master(c->r);
-  c->r->re[master].master = false;
-  c->r->re[1 - master].master = true;
-  /* The session was on the old master. */
-  if (!(c->r->faults & FAULT_NO_DROP))
-    c->r->sessions_dropped++;
+  /* Capture crtc-accepted: the same session then shows {backup} (the banner, sim_cli.c). */
+  sim_line(c->out, "%s", "");
+  sim_line(c->out, "Resolving mastership...");
+  sim_line(c->out, "Complete. The other routing engine becomes the master.");
+  sim_switch_mastership(c->r, c->now);
+  bool stays = session_stays(c->r);
+  if (!stays)
+    c->r->sessions_dropped++; /* the session was on the old master */
   char err[256];
   if (sim_save(c->r, err, sizeof err) < 0) {
     sim_line(c->out, "error: %s", err);
     return 1;
   }
-  if (!(c->r->faults & FAULT_NO_DROP)) {
+  c->dirty = false;
+  if (!stays) {
     sim_close(c->r, c->lock_fd);
     sim_drop_session();
   }
@@ -190,20 +201,20 @@ static void reboot_re(struct sim_ctx *c, int slot)
   double dur = sim_reboot_seconds(r);
   r->re[slot].down_until =
       old_master && (r->faults & FAULT_OLD_MASTER_NO_RETURN) ? SIM_NEVER : c->now + dur;
-  snprintf(r->re[slot].reboot_reason, sizeof r->re[slot].reboot_reason,
-           "Router rebooted after a normal shutdown.");
+  r->re[slot].down_since = c->now;
+  snprintf(r->re[slot].reboot_reason, sizeof r->re[slot].reboot_reason, "%s",
+           r->vmhost ? (slot == 0 ? "0x2000:hypervisor reboot" : "0x4000:VJUNOS reboot")
+                     : "Router rebooted after a normal shutdown.");
 }
 
-int sim_request_reboot(struct sim_ctx *c)
+/* Reboots the other RE, this RE or both, from a session on RE c->re. A VM-host RE reboots with
+ * `request vmhost reboot` (capture request-vmhost-reboot: its XML reply; the text lines here
+ * follow it and are UNVERIFIED as text). */
+static int reboot(struct sim_ctx *c, bool want_other, bool want_both, bool vmhost)
 {
   struct sim_router *r = c->r;
-  int master = sim_master(r), other = 1 - master;
-  bool want_other = c->nargs > 0 && strncmp(c->args[0], "other", 5) == 0;
-  bool want_both = c->nargs > 0 && strncmp(c->args[0], "both", 4) == 0;
-  if (c->nargs > 0 && !want_other && !want_both) {
-    sim_line(c->out, "error: syntax error: %s", c->args[0]);
-    return 1;
-  }
+  int self = c->re, other = 1 - self;
+  const char *other_name = other ? "re1" : "re0";
   if (r->issu.state == ISSU_RUNNING) {
     sim_line(c->out, "error: reboot is not allowed while ISSU is in progress"); /* UNVERIFIED */
     return 1;
@@ -214,45 +225,61 @@ int sim_request_reboot(struct sim_ctx *c)
       return 1;
   }
   if (want_other && !sim_re_up(r, other, c->now)) {
-    sim_line(c->out, "error: Could not connect to %s : No route to host", other ? "re1" : "re0");
+    sim_line(c->out, "error: Could not connect to %s : No route to host", other_name);
     return 1;
   }
+  /* UNVERIFIED for vmhost: the prompt of `request vmhost reboot` is not in a capture. */
   if (!sim_confirm(c, "Reboot the system ?"))
     return 1;
-  char err[256];
+  char err[256], when[64];
+  sim_clock_text(c->now + 60, when, sizeof when);
+  if (vmhost)
+    sim_line(c->out, "Initiating vmhost reboot...");
   if (want_other) {
     if (r->re[other].pending[0])
       sim_line(c->out,
                "Reboot consistency check bypassed - jinstall %s will complete installation "
                "upon reboot",
                r->re[other].pending);
-    sim_line(c->out, "Rebooting %s", other ? "re1" : "re0");
+    if (vmhost)
+      sim_line(c->out, "warning: Rebooting %s in 1 min", other_name);
+    else
+      sim_line(c->out, "Rebooting %s", other_name); /* UNVERIFIED: no capture of the reply */
     reboot_re(c, other);
     if (sim_save(r, err, sizeof err) < 0) {
       sim_line(c->out, "error: %s", err);
       return 1;
     }
+    c->dirty = false;
     return 0;
   }
   /* This RE (and maybe the other) goes down: the session ends with it. */
-  sim_line(c->out, "%s", "");
-  sim_line(c->out, "*** FINAL System shutdown message from root@%s ***", r->hostname);
-  sim_line(c->out, "System going down IMMEDIATELY");
-  sim_line(c->out, "%s", "");
-  sim_line(c->out, "Shutdown NOW!");
-  if (r->re[master].pending[0])
+  if (vmhost) {
+    sim_line(c->out, "warning: Rebooting %s in 1 min", self ? "re1" : "re0");
+    sim_line(c->out, "warning: Initiating Junos shutdown...");
+    sim_line(c->out, "shutdown: [pid %ld]", (long)getpid());
+    sim_line(c->out, "Shutdown at %s.", when);
+  } else {
+    sim_line(c->out, "%s", "");
+    sim_line(c->out, "*** FINAL System shutdown message from root@%s ***", r->hostname);
+    sim_line(c->out, "System going down IMMEDIATELY");
+    sim_line(c->out, "%s", "");
+    sim_line(c->out, "Shutdown NOW!");
+  }
+  /* Capture request-system-reboot__blog (an old master left without `reboot`). */
+  if (r->re[self].pending[0])
     sim_line(c->out,
              "Reboot consistency check bypassed - jinstall %s will complete installation "
              "upon reboot",
-             r->re[master].pending);
-  sim_line(c->out, "[pid %ld]", (long)getpid());
-  reboot_re(c, master);
+             r->re[self].pending);
+  if (!vmhost)
+    sim_line(c->out, "[pid %ld]", (long)getpid());
+  bool was_master = r->re[self].master;
+  reboot_re(c, self);
   if (want_both && r->re[other].present)
     reboot_re(c, other);
-  else if (r->gres && r->re[other].present && sim_re_up(r, other, c->now)) {
-    r->re[master].master = false;
-    r->re[other].master = true;
-  }
+  else if (was_master && r->gres && r->re[other].present && sim_re_up(r, other, c->now))
+    sim_switch_mastership(r, c->now);
   r->sessions_dropped++;
   if (sim_save(r, err, sizeof err) < 0) {
     sim_line(c->out, "error: %s", err);
@@ -260,6 +287,80 @@ int sim_request_reboot(struct sim_ctx *c)
   }
   sim_close(r, c->lock_fd);
   sim_drop_session();
+  return 0;
+}
+
+/* UNVERIFIED wording: what a VM-host RE says to the plain command, and a plain RE to the vmhost
+ * one, is not in any capture. */
+static int wrong_family(struct sim_ctx *c, const char *vmhost_command)
+{
+  if (c->r->vmhost)
+    sim_line(c->out, "error: this routing engine runs on a VM host: use '%s'", vmhost_command);
+  else
+    sim_line(c->out, "error: syntax error: vmhost");
+  return 1;
+}
+
+int sim_request_reboot(struct sim_ctx *c)
+{
+  if (c->r->vmhost)
+    return wrong_family(c, "request vmhost reboot");
+  bool want_other = c->nargs > 0 && strncmp(c->args[0], "other", 5) == 0;
+  bool want_both = c->nargs > 0 && strncmp(c->args[0], "both", 4) == 0;
+  if (c->nargs > 0 && !want_other && !want_both) {
+    sim_line(c->out, "error: syntax error: %s", c->args[0]);
+    return 1;
+  }
+  return reboot(c, want_other, want_both, false);
+}
+
+/* `request vmhost reboot [invoke-on other-routing-engine|all-routing-engines]`: a VM-host RE
+ * takes invoke-on, not both-routing-engines (ansible-junos-stdlib issue 442: "syntax error,
+ * expecting <invoke-on>"). */
+int sim_request_vmhost_reboot(struct sim_ctx *c)
+{
+  if (!c->r->vmhost)
+    return wrong_family(c, "");
+  bool all = false;
+  int other = sim_invoke_target(c, &all);
+  bool ok = c->nargs == 0 ||
+            (c->nargs == 2 && strcmp(c->args[0], "invoke-on") == 0 && (all || other >= 0));
+  if (!ok) {
+    sim_line(c->out, "error: syntax error, expecting <invoke-on>");
+    return 1;
+  }
+  return reboot(c, other >= 0 && !all, all, true);
+}
+
+/* `request system software add PKG`: with an install pending on this RE, Junos refuses (capture
+ * pyez-install-pending-error). Otherwise the package is installed, active after a reboot
+ * (UNVERIFIED reply lines: no capture shows an accepted add). */
+int sim_request_software_add(struct sim_ctx *c)
+{
+  struct sim_re *re = &c->r->re[c->re];
+  if (c->nargs < 1) {
+    sim_line(c->out, "error: syntax error, expecting <package-name>");
+    return 1;
+  }
+  if (re->pending[0]) {
+    sim_line(c->out, "There is already an install pending.");
+    sim_line(c->out, "    Use the 'request system reboot' command to complete the install,");
+    sim_line(c->out, "    or the 'request system software rollback' command to back it out.");
+    return 1;
+  }
+  char version[40];
+  if (sim_find_file(c->r, c->args[0]) == NULL) {
+    sim_line(c->out, "error: Could not resolve file: %s: No such file or directory", c->args[0]);
+    return 1;
+  }
+  if (!sim_package_version(c->args[0], version, sizeof version)) {
+    sim_line(c->out, "error: %s: cannot read the package's version", c->args[0]); /* UNVERIFIED */
+    return 1;
+  }
+  snprintf(re->pending, sizeof re->pending, "%s", version);
+  c->dirty = true;
+  sim_line(c->out, "Installing package '%s' ...", c->args[0]);  /* UNVERIFIED */
+  sim_line(c->out, "Reboot required to complete the install."); /* UNVERIFIED */
   return 0;
 }
 
@@ -414,7 +515,7 @@ int sim_request_validate(struct sim_ctx *c)
   return 0;
 }
 
-int sim_request_issu(struct sim_ctx *c)
+static int issu(struct sim_ctx *c)
 {
   struct sim_router *r = c->r;
   unsigned options;
@@ -445,18 +546,34 @@ int sim_request_issu(struct sim_ctx *c)
   struct sim_step *steps;
   size_t n = sim_timeline(r, &steps);
   int rc = 0;
+  bool stays = session_stays(r);
   for (size_t i = 0; i < n; i++) {
     double t = r->issu.started + steps[i].at;
     wait_real(isinf(t) ? 1e9 : sim_real_delay(r, t));
+    /* The old master going down takes a session that stayed on it along (the older no-drop
+     * fault keeps even that session, as before). */
+    if (steps[i].effect == EFFECT_OLD_MASTER_DOWN && r->session_stays) {
+      issu_line(c, steps[i].line, t);
+      trace_line(c, steps[i].line);
+      fflush(c->out->fp);
+      relock_save(c, 1);
+      free(steps);
+      sim_drop_session();
+    }
     if (steps[i].effect != EFFECT_SWITCHOVER) /* the switchover itself prints nothing */
       issu_line(c, steps[i].line, t);
     fflush(c->out->fp);
     if (steps[i].effect != EFFECT_SWITCHOVER)
       trace_line(c, steps[i].line);
-    if (steps[i].effect == EFFECT_SWITCHOVER && !(r->faults & FAULT_NO_DROP)) {
-      relock_save(c, 1);
-      free(steps);
-      sim_drop_session();
+    if (steps[i].effect == EFFECT_SWITCHOVER) {
+      if (!stays) {
+        relock_save(c, 1);
+        free(steps);
+        sim_drop_session();
+      }
+      /* The session stays on the old master, now backup: its banner says so at the end. */
+      r->re[r->issu.old_master].master = false;
+      r->re[1 - r->issu.old_master].master = true;
     }
     if (steps[i].effect == EFFECT_FAIL) {
       rc = 1;
@@ -466,4 +583,21 @@ int sim_request_issu(struct sim_ctx *c)
   free(steps);
   relock_save(c, 0);
   return rc;
+}
+
+/* A VM-host RE upgrades with `request vmhost software in-service-upgrade` (PyEZ switches to
+ * <request-vmhost-package-in-service-upgrade> for it, reference §6); the plain command is
+ * refused there, and the vmhost one on a plain RE (UNVERIFIED wording, wrong_family). */
+int sim_request_issu(struct sim_ctx *c)
+{
+  if (c->r->vmhost)
+    return wrong_family(c, "request vmhost software in-service-upgrade");
+  return issu(c);
+}
+
+int sim_request_vmhost_issu(struct sim_ctx *c)
+{
+  if (!c->r->vmhost)
+    return wrong_family(c, "");
+  return issu(c);
 }

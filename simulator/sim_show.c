@@ -1,10 +1,12 @@
 /*
- * What the `show` and `file` commands print, modelled on the real captures of the reference
- * (junos-issu.md §3): the same headers, the same column layout, the same words for the states.
- * Each function reads the settled router and writes lines through the pipe filters.
+ * What `show version`, `show configuration`, `show system storage` and the `file` commands print,
+ * text and `| display xml`, in the shapes of the captures in ../shared/captures (named where
+ * used). Each function reads the settled router and writes lines through the pipe filters.
+ * Chassis, switchover, replication and alarms are in sim_show_chassis.c.
  */
 #include "simulator/sim.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,179 +16,209 @@ static const char *re_name(int slot)
   return slot ? "re1" : "re0";
 }
 
-/* "462 days, 16 minutes, 20 seconds", as Junos spells an uptime. */
-static void uptime_text(double seconds, char *buf, size_t len)
+/* How a release prints its packages. Before 13.x there is no "Junos:" line: the release shows
+ * only in "JUNOS Base OS boot [...]" (captures textfsm-example-mx960 9.1S3.5, crtc-readme-alecto
+ * 12.3); 13.x and 14.x add "Junos:" above the same package lines (ntc-templates-mx240 13.3R1.4);
+ * 15.1 and later list FreeBSD-based packages with build stamps (genieparser-vmx 19.2R1.8). */
+enum version_style { STYLE_OLD, STYLE_BASE_OS, STYLE_MODERN };
+
+static enum version_style style_of(const char *release)
 {
-  long s = seconds > 0 ? (long)seconds : 0;
-  long d = s / 86400, h = s % 86400 / 3600, m = s % 3600 / 60, sec = s % 60;
-  buf[0] = '\0';
-  if (d)
-    snprintf(buf + strlen(buf), len - strlen(buf), "%ld days, ", d);
-  if (h)
-    snprintf(buf + strlen(buf), len - strlen(buf), "%ld hours, ", h);
-  snprintf(buf + strlen(buf), len - strlen(buf), "%ld minutes, %ld seconds", m, sec);
+  int major = atoi(release);
+  return major < 13 ? STYLE_OLD : major < 15 ? STYLE_BASE_OS : STYLE_MODERN;
+}
+
+struct package {
+  const char *name, *comment;
+  char kind; /* 'r': [RELEASE], 'o': [OS build stamp], 'j': [Junos build stamp] */
+};
+
+static const struct package base_os_packages[] = {
+    {"junos", "JUNOS Base OS boot", 'r'},
+    {"jbase", "JUNOS Base OS Software Suite", 'r'},
+    {"jkernel", "JUNOS Kernel Software Suite", 'r'},
+    {"jcrypto", "JUNOS Crypto Software Suite", 'r'},
+    {"jpfe-common", "JUNOS Packet Forwarding Engine Support (M/T Common)", 'r'},
+    {"jpfe", "JUNOS Packet Forwarding Engine Support (MX Common)", 'r'},
+    {"jdocs", "JUNOS Online Documentation", 'r'},
+    {"jroute", "JUNOS Routing Software Suite", 'r'},
+};
+
+static const struct package modern_packages[] = {
+    {"os-kernel", "JUNOS OS Kernel 64-bit ", 'o'},
+    {"os-libs", "JUNOS OS libs", 'o'},
+    {"os-runtime", "JUNOS OS runtime", 'o'},
+    {"zoneinfo", "JUNOS OS time zone information", 'o'},
+    {"netstack", "JUNOS network stack and utilities", 'j'},
+    {"junos-libs", "JUNOS libs", 'j'},
+    {"junos-runtime", "JUNOS runtime", 'j'},
+    {"os-crypto", "JUNOS OS crypto", 'o'},
+    {"na-telemetry", "JUNOS na telemetry", 'r'},
+    {"junos-runtime-platform", "JUNOS mx runtime", 'j'},
+    {"junos-platform", "JUNOS common platform support", 'j'},
+    {"junos-openconfig", "JUNOS Openconfig", 'r'},
+    {"junos-modules", "JUNOS modules", 'j'},
+    {"junos-daemons", "JUNOS daemons", 'j'},
+    {"jpfe-X", "JUNOS Packet Forwarding Engine Support (MX Common)", 'j'},
+};
+
+/* A package's bracketed build: the release, or a build stamp derived from it the way Junos
+ * names its builds ("20190517.f0321c3_builder_stable_11", "20190621.152752_builder_junos_192_r1").
+ */
+static void package_build(const char *release, char kind, char *buf, size_t len)
+{
+  int major = atoi(release), minor = 0;
+  const char *dot = strchr(release, '.');
+  if (dot)
+    minor = atoi(dot + 1);
+  uint64_t h = 1469598103934665603ULL;
+  for (const char *p = release; *p; p++)
+    h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+  int year = 2000 + (major > 0 && major < 80 ? major : 20);
+  if (kind == 'r')
+    snprintf(buf, len, "%s", release);
+  else if (kind == 'o')
+    snprintf(buf, len, "%04d%02d%02d.%07llx_builder_stable_%d", year, minor * 2 + 1,
+             (int)(h % 28) + 1, (unsigned long long)(h >> 36) & 0xfffffffULL, major < 20 ? 11 : 12);
+  else {
+    char tail[32] = "";
+    size_t t = 0;
+    for (const char *p = release; *p && t + 2 < sizeof tail; p++)
+      if (isalpha((unsigned char)*p) && p != release) {
+        tail[t++] = '_';
+        tail[t++] = (char)tolower((unsigned char)*p);
+        while (isdigit((unsigned char)p[1]) && t + 1 < sizeof tail)
+          tail[t++] = *++p;
+      }
+    tail[t] = '\0';
+    snprintf(buf, len, "%04d%02d%02d.%06llu_builder_junos_%d%d%s", year, minor * 2 + 2,
+             (int)(h % 27) + 2, (unsigned long long)((h >> 8) % 240000), major, minor, tail);
+  }
 }
 
 static void version_block(struct sim_ctx *c, int slot)
 {
   const struct sim_router *r = c->r;
-  const char *v = r->re[slot].version;
+  char release[64], build[96];
+  sim_re_release(r, slot, release, sizeof release);
+  enum version_style style = style_of(release);
   sim_line(c->out, "Hostname: %s", r->hostname);
   sim_line(c->out, "Model: %s", r->model);
-  sim_line(c->out, "Junos: %s", v);
-  sim_line(c->out, "JUNOS OS Kernel 64-bit  [%s-builder_stable_12]", v);
-  sim_line(c->out, "JUNOS OS libs [%s]", v);
-  sim_line(c->out, "JUNOS OS runtime [%s]", v);
-  sim_line(c->out, "JUNOS Packet Forwarding Engine Support (MX Common) [%s]", v);
-  sim_line(c->out, "JUNOS Routing Software Suite [%s]", v);
+  if (style != STYLE_OLD)
+    sim_line(c->out, "Junos: %s", release);
+  const struct package *pk = style == STYLE_MODERN ? modern_packages : base_os_packages;
+  size_t n = style == STYLE_MODERN ? ARRAY_LEN(modern_packages) : ARRAY_LEN(base_os_packages);
+  for (size_t i = 0; i < n; i++) {
+    package_build(release, pk[i].kind, build, sizeof build);
+    sim_line(c->out, "%s [%s]", pk[i].comment, build);
+  }
 }
 
-/* The error a command invoked on a routing engine that is down gets (reference §3.6). */
-static void unreachable(struct sim_ctx *c, int slot)
+/* <software-information>: captures pyez-sw-info-dual (15.1F5, <junos-version>),
+ * pyez-ofacts-txp-lcc (14.2R4: the release only as package "junos-version"), and the old
+ * package names of pyez-personality-mx80. */
+static void version_xml(struct sim_ctx *c, int slot, int indent)
+{
+  const struct sim_router *r = c->r;
+  char release[64], build[96];
+  sim_re_release(r, slot, release, sizeof release);
+  enum version_style style = style_of(release);
+  sim_line(c->out, "%*s<software-information>", indent, "");
+  sim_xml_elem(c, indent + 4, "host-name", "%s", r->hostname);
+  sim_xml_elem(c, indent + 4, "product-model", "%s", r->model);
+  sim_xml_elem(c, indent + 4, "product-name", "%s", r->model);
+  if (style == STYLE_MODERN)
+    sim_xml_elem(c, indent + 4, "junos-version", "%s", release);
+  else if (style == STYLE_BASE_OS) {
+    sim_line(c->out, "%*s<package-information>", indent + 4, "");
+    sim_xml_elem(c, indent + 8, "name", "junos-version");
+    sim_xml_elem(c, indent + 8, "comment", "Junos: %s", release);
+    sim_line(c->out, "%*s</package-information>", indent + 4, "");
+  }
+  const struct package *pk = style == STYLE_MODERN ? modern_packages : base_os_packages;
+  size_t n = style == STYLE_MODERN ? ARRAY_LEN(modern_packages) : ARRAY_LEN(base_os_packages);
+  for (size_t i = 0; i < n; i++) {
+    package_build(release, pk[i].kind, build, sizeof build);
+    sim_line(c->out, "%*s<package-information>", indent + 4, "");
+    sim_xml_elem(c, indent + 8, "name", "%s", pk[i].name);
+    sim_xml_elem(c, indent + 8, "comment", "%s [%s]", pk[i].comment, build);
+    sim_line(c->out, "%*s</package-information>", indent + 4, "");
+  }
+  sim_line(c->out, "%*s</software-information>", indent, "");
+}
+
+/* The error a command invoked on a routing engine that is down gets (capture pyez-other-re-off;
+ * in text, Junos prints an RPC error as an "error: " line). */
+static void unreachable_text(struct sim_ctx *c, int slot)
 {
   sim_line(c->out, "error: Could not connect to %s : No route to host", re_name(slot));
 }
 
-/* `... invoke-on all-routing-engines | other-routing-engine`: which slots, or -1 if none given. */
-static int invoke_target(const struct sim_ctx *c, bool *all)
+/* Runs `block` (text) or `xml` for each RE the command's invoke-on names: the multi-RE forms
+ * (re0:/re1: sections under a 74-dash rule; <multi-routing-engine-results> with an <rpc-error>
+ * first for an RE that does not answer, capture pyez-other-re-off). Without invoke-on, the
+ * session's own RE answers alone. Returns 1 when an RE did not answer. */
+int sim_per_re(struct sim_ctx *c, void (*block)(struct sim_ctx *, int),
+               void (*xml)(struct sim_ctx *, int, int))
 {
-  *all = false;
-  for (size_t i = 0; i + 1 < c->nargs; i++)
-    if (strcmp(c->args[i], "invoke-on") == 0) {
-      if (strncmp(c->args[i + 1], "all", 3) == 0) {
-        *all = true;
-        return 0;
-      }
-      if (strncmp(c->args[i + 1], "other", 5) == 0)
-        return 1 - sim_master(c->r);
+  bool all;
+  int other = sim_invoke_target(c, &all);
+  if (!all && other < 0) {
+    if (c->out->xml) {
+      sim_xml_open(c);
+      xml(c, c->re, 4);
+      sim_xml_close(c);
+    } else
+      block(c, c->re);
+    return 0;
+  }
+  int rc = 0;
+  bool answers[2];
+  for (int slot = 0; slot < 2; slot++) {
+    answers[slot] = (all || slot == other) && c->r->re[slot].present;
+    if (answers[slot] && !sim_re_up(c->r, slot, c->now)) {
+      answers[slot] = false;
+      rc = 1;
+      if (!c->out->xml)
+        unreachable_text(c, slot);
     }
-  return -1;
+  }
+  if (!c->out->xml) {
+    for (int slot = 0; slot < 2; slot++) {
+      if (!answers[slot])
+        continue;
+      sim_line(c->out, "%s:", re_name(slot));
+      sim_line(c->out,
+               "--------------------------------------------------------------------------");
+      block(c, slot);
+      sim_line(c->out, "%s", "");
+    }
+    return rc;
+  }
+  sim_xml_open(c);
+  for (int slot = 0; slot < 2; slot++)
+    if ((all || slot == other) && c->r->re[slot].present && !sim_re_up(c->r, slot, c->now)) {
+      char msg[80];
+      snprintf(msg, sizeof msg, "Could not connect to %s : No route to host", re_name(slot));
+      sim_xml_rpc_error(c, 4, msg);
+    }
+  sim_line(c->out, "    <multi-routing-engine-results>");
+  for (int slot = 0; slot < 2; slot++) {
+    if (!answers[slot])
+      continue;
+    sim_line(c->out, "        <multi-routing-engine-item>");
+    sim_xml_elem(c, 12, "re-name", "%s", re_name(slot));
+    xml(c, slot, 12);
+    sim_line(c->out, "        </multi-routing-engine-item>");
+  }
+  sim_line(c->out, "    </multi-routing-engine-results>");
+  sim_xml_close(c);
+  return rc;
 }
 
 int sim_show_version(struct sim_ctx *c)
 {
-  bool all;
-  int other = invoke_target(c, &all);
-  int master = sim_master(c->r);
-  if (!all && other < 0) {
-    version_block(c, master);
-    return 0;
-  }
-  int rc = 0;
-  for (int slot = 0; slot < 2; slot++) {
-    if (!all && slot != other)
-      continue;
-    if (!c->r->re[slot].present)
-      continue;
-    if (!sim_re_up(c->r, slot, c->now)) {
-      unreachable(c, slot);
-      rc = 1;
-      continue;
-    }
-    sim_line(c->out, "%s:", re_name(slot));
-    sim_line(c->out, "--------------------------------------------------------------------------");
-    version_block(c, slot);
-    sim_line(c->out, "%s", "");
-  }
-  return rc;
-}
-
-int sim_show_chassis_re(struct sim_ctx *c)
-{
-  const struct sim_router *r = c->r;
-  for (int slot = 0; slot < 2; slot++) {
-    const struct sim_re *re = &r->re[slot];
-    if (!re->present)
-      continue;
-    sim_line(c->out, "Routing Engine status:");
-    sim_line(c->out, "  Slot %d:", slot);
-    if (!sim_re_up(r, slot, c->now)) {
-      /* A rebooting RE is present but tells nothing more. */
-      sim_line(c->out, "    Current state                  Present");
-      continue;
-    }
-    const char *role = re->master ? "Master" : "Backup";
-    sim_line(c->out, "    Current state                  %s", role);
-    sim_line(c->out, "    Election priority              %s (default)",
-             slot == 0 ? "Master" : "Backup");
-    sim_line(c->out, "    Temperature                 %2d degrees C / %d degrees F", 29 + slot,
-             84 + 2 * slot);
-    sim_line(c->out, "    CPU temperature             %2d degrees C / %d degrees F", 27 + slot,
-             80 + 2 * slot);
-    sim_line(c->out, "    DRAM                      16329 MB (16384 MB installed)");
-    sim_line(c->out, "    Memory utilization          %2d percent", re->master ? 8 : 5);
-    sim_line(c->out, "    5 sec CPU utilization:");
-    sim_line(c->out, "      User                       0 percent");
-    sim_line(c->out, "      Background                 0 percent");
-    sim_line(c->out, "      Kernel                     1 percent");
-    sim_line(c->out, "      Interrupt                  0 percent");
-    sim_line(c->out, "      Idle                      99 percent");
-    sim_line(c->out, "    Model                          RE-S-1800x4");
-    sim_line(c->out, "    Serial ID                      9009%06llu",
-             (unsigned long long)((r->seed * 7 + (uint64_t)slot) % 1000000));
-    char start[64], up[96];
-    time_t booted = (time_t)re->booted;
-    struct tm tm;
-    gmtime_r(&booted, &tm);
-    strftime(start, sizeof start, "%Y-%m-%d %H:%M:%S UTC", &tm);
-    uptime_text(c->now - re->booted, up, sizeof up);
-    sim_line(c->out, "    Start time                     %s", start);
-    sim_line(c->out, "    Uptime                         %s", up);
-    sim_line(c->out, "    Last reboot reason             %s",
-             re->reboot_reason[0] ? re->reboot_reason : "Router rebooted after a normal shutdown.");
-    sim_line(c->out, "    Load averages:                 1 minute   5 minute  15 minute");
-    sim_line(c->out, "                                       0.02       0.11       0.14");
-  }
-  return 0;
-}
-
-static void switchover_block(struct sim_ctx *c)
-{
-  const struct sim_router *r = c->r;
-  bool synced = !(r->faults & FAULT_BACKUP_NOT_READY);
-  sim_line(c->out, "Graceful switchover: %s", r->gres ? "On" : "Off");
-  sim_line(c->out, "Configuration database: Ready");
-  sim_line(c->out, "Kernel database: %s", synced ? "Ready" : "Synchronizing");
-  if (r->peer_state_wording)
-    sim_line(c->out, "Peer state: %s", synced && r->gres ? "Steady State" : "Not Ready");
-  else
-    sim_line(c->out, "Switchover Status: %s", synced && r->gres ? "Ready" : "Not Ready");
-}
-
-int sim_show_switchover(struct sim_ctx *c)
-{
-  bool all;
-  int other = invoke_target(c, &all);
-  int backup = 1 - sim_master(c->r);
-  if (other < 0 && !all) {
-    /* On the master only the mode is meaningful: the replication state lives on the backup. */
-    sim_line(c->out, "Graceful switchover: %s", c->r->gres ? "On" : "Off");
-    return 0;
-  }
-  if (!c->r->re[backup].present || !sim_re_up(c->r, backup, c->now)) {
-    unreachable(c, backup);
-    return 1;
-  }
-  sim_line(c->out, "%s:", re_name(backup));
-  sim_line(c->out, "--------------------------------------------------------------------------");
-  switchover_block(c);
-  return 0;
-}
-
-int sim_show_task_replication(struct sim_ctx *c)
-{
-  static const char *const protocols[] = {"OSPF", "BGP", "MPLS", "RSVP", "LDP"};
-  const struct sim_router *r = c->r;
-  bool synced = !(r->faults & FAULT_BACKUP_NOT_READY);
-  sim_line(c->out, "        Stateful Replication: %s", r->nsr ? "Enabled" : "Disabled");
-  sim_line(c->out, "        RE mode: Master");
-  if (!r->nsr)
-    return 0;
-  sim_line(c->out, "%s", "");
-  sim_line(c->out, "    Protocol                Synchronization Status");
-  for (size_t i = 0; i < ARRAY_LEN(protocols); i++)
-    sim_line(c->out, "    %-24s%s", protocols[i], synced || i != 1 ? "Complete" : "NotStarted");
-  return 0;
+  return sim_per_re(c, version_block, version_xml);
 }
 
 /* The configuration: each statement a hierarchy and a leaf. `show configuration` prints the
@@ -286,67 +318,107 @@ int sim_show_configuration(struct sim_ctx *c)
   return 0;
 }
 
+/* The /var figures of the router (disk-full raises them to 99.5%). */
+static void var_usage(const struct sim_router *r, uint64_t *total, uint64_t *used, uint64_t *avail)
+{
+  *total = r->var_total_kb;
+  *used = r->var_used_kb;
+  if (r->faults & FAULT_DISK_FULL)
+    *used = *total - *total / 200;
+  *avail = *total > *used ? *total - *used : 0;
+}
+
+/* The rows of capture genieparser show-system-storage (FreeBSD 11 based Junos): /var carries the
+ * router's figures, the others are fixed. */
+struct fs_row {
+  const char *name, *mount;
+  uint64_t total_kb, used_kb; /* 0, 0: the /var row */
+};
+
+static const struct fs_row fs_rows[] = {
+    {"/dev/gpt/junos", "/.mount", 20971520, 1258291},
+    {"/dev/gpt/config", "/.mount/config", 812032, 60},
+    {"/dev/gpt/var", "/.mount/var", 0, 0},
+    {"tmpfs", "/.mount/tmp", 3355443, 196},
+    {"tmpfs", "/.mount/mfs", 342016, 748},
+};
+
+/* Human sizes as df -h prints them: 20G, 1.2G, 793M, 60K. */
+static void human(uint64_t kb, char *buf, size_t len)
+{
+  static const char units[] = "KMGT";
+  double v = (double)kb;
+  int u = 0;
+  while (v >= 1024 && u < 3) {
+    v /= 1024;
+    u++;
+  }
+  if (v < 10 && u > 0)
+    snprintf(buf, len, "%.1f%c", v, units[u]);
+  else
+    snprintf(buf, len, "%.0f%c", v, units[u]);
+}
+
+static void fs_figures(const struct sim_router *r, const struct fs_row *row, uint64_t *t,
+                       uint64_t *u, uint64_t *a)
+{
+  if (row->total_kb == 0)
+    var_usage(r, t, u, a);
+  else {
+    *t = row->total_kb;
+    *u = row->used_kb;
+    *a = *t - *u;
+  }
+}
+
+static void storage_block(struct sim_ctx *c, int slot)
+{
+  (void)slot;
+  sim_line(c->out, "Filesystem              Size       Used      Avail  Capacity   Mounted on");
+  for (size_t i = 0; i < ARRAY_LEN(fs_rows); i++) {
+    uint64_t t, u, a;
+    fs_figures(c->r, &fs_rows[i], &t, &u, &a);
+    char ts[16], us[16], as[16];
+    human(t, ts, sizeof ts);
+    human(u, us, sizeof us);
+    human(a, as, sizeof as);
+    sim_line(c->out, "%-20s %7s %10s %10s %8llu%%  %s", fs_rows[i].name, ts, us, as,
+             (unsigned long long)(t ? u * 100 / t : 0), fs_rows[i].mount);
+  }
+}
+
+/* Capture pyez-multi-re-linux: blocks of 512 bytes, junos:format the human size, used-percent
+ * with a leading space. */
+static void storage_xml(struct sim_ctx *c, int slot, int indent)
+{
+  (void)slot;
+  sim_line(c->out, "%*s<system-storage-information junos:style=\"brief\">", indent, "");
+  for (size_t i = 0; i < ARRAY_LEN(fs_rows); i++) {
+    uint64_t t, u, a;
+    fs_figures(c->r, &fs_rows[i], &t, &u, &a);
+    char ts[16], us[16], as[16];
+    human(t, ts, sizeof ts);
+    human(u, us, sizeof us);
+    human(a, as, sizeof as);
+    int in = indent + 4;
+    sim_line(c->out, "%*s<filesystem>", in, "");
+    sim_xml_elem(c, in + 4, "filesystem-name", "%s", fs_rows[i].name);
+    sim_line(c->out, "%*s<total-blocks junos:format=\"%s\">%llu</total-blocks>", in + 4, "", ts,
+             (unsigned long long)t * 2);
+    sim_line(c->out, "%*s<used-blocks junos:format=\"%s\">%llu</used-blocks>", in + 4, "", us,
+             (unsigned long long)u * 2);
+    sim_line(c->out, "%*s<available-blocks junos:format=\"%s\">%llu</available-blocks>", in + 4, "",
+             as, (unsigned long long)a * 2);
+    sim_xml_elem(c, in + 4, "used-percent", "%3llu", (unsigned long long)(t ? u * 100 / t : 0));
+    sim_xml_elem(c, in + 4, "mounted-on", "%s", fs_rows[i].mount);
+    sim_line(c->out, "%*s</filesystem>", in, "");
+  }
+  sim_line(c->out, "%*s</system-storage-information>", indent, "");
+}
+
 int sim_show_storage(struct sim_ctx *c)
 {
-  const struct sim_router *r = c->r;
-  uint64_t total = r->var_total_kb, used = r->var_used_kb;
-  if (r->faults & FAULT_DISK_FULL)
-    used = total - total / 200;
-  uint64_t avail = total > used ? total - used : 0;
-  sim_line(c->out, "Filesystem              Size       Used      Avail  Capacity   Mounted on");
-  sim_line(c->out, "/dev/md0.uzip            21M        21M         0B      100%%  /");
-  sim_line(c->out, "devfs                   1.0K       1.0K         0B      100%%  /dev");
-  sim_line(c->out, "/dev/gpt/junos           19G       8.9G       8.8G       50%%  /.mount");
-  sim_line(c->out, "/dev/gpt/var           %5.1fG     %5.1fG     %5.1fG      %3llu%%  /.mount/var",
-           (double)total / 1048576.0, (double)used / 1048576.0, (double)avail / 1048576.0,
-           (unsigned long long)(total ? used * 100 / total : 0));
-  sim_line(c->out, "tmpfs                   3.1G        36K       3.1G        0%%  /.mount/tmp");
-  return 0;
-}
-
-int sim_show_alarms(struct sim_ctx *c)
-{
-  if (c->r->faults & FAULT_DISK_FULL) {
-    sim_line(c->out, "1 alarms currently active");
-    sim_line(c->out, "Alarm time               Class  Description");
-    sim_line(c->out, "2026-11-23 22:14:09 UTC  Minor  re0 /var partition usage is high");
-    return 0;
-  }
-  sim_line(c->out, "No alarms currently active");
-  return 0;
-}
-
-/* The ISSU state line (UNVERIFIED: no public capture shows one on this command; the names are
- * chassisd's own where it has one, reference §1.3), so a client whose session dropped can ask
- * where the ISSU stands. */
-static const char *issu_state_word(const struct sim_ctx *c)
-{
-  static const char *const words[PHASE_COUNT] = {
-      "VALIDATE",           "BACKUP_UPGRADE",
-      "BACKUP_REBOOT",      "DAEMON_ISSU_PREPARE",
-      "FRU_ISSU",           "DAEMON_SWITCHOVER_PREPARE",
-      "OLD_MASTER_UPGRADE", "OLD_MASTER_REBOOT",
-  };
-  const char *name = sim_issu_state_name(c->r, c->now);
-  for (int p = 0; p < PHASE_COUNT; p++)
-    if (strcmp(name, sim_phase_names[p]) == 0)
-      return words[p];
-  return strcmp(name, "failed") == 0 ? "ABORT" : "IDLE";
-}
-
-int sim_show_issu(struct sim_ctx *c)
-{
-  sim_line(c->out, "ISSU state: %s", issu_state_word(c));
-  if (c->r->issu.state == ISSU_FAILED)
-    sim_line(c->out, "ISSU failure: %s", c->r->issu.failure);
-  sim_line(c->out, "%s", "");
-  /* Reconstructed columnar layout (reference §3.7); the line cards are all online here. */
-  sim_line(c->out, "Item                   Status                  Reason");
-  for (int fpc = 0; fpc < 3; fpc++) {
-    sim_line(c->out, "FPC %d                  Online", fpc);
-    sim_line(c->out, "  PIC 0                Online");
-  }
-  return 0;
+  return sim_per_re(c, storage_block, storage_xml);
 }
 
 int sim_file_list(struct sim_ctx *c)
@@ -383,11 +455,33 @@ int sim_file_checksum(struct sim_ctx *c)
   }
   const struct sim_file *f = sim_find_file(c->r, path);
   if (f == NULL) {
-    sim_line(c->out, "error: Could not resolve file: %s: No such file or directory", path);
+    char msg[600];
+    snprintf(msg, sizeof msg, "Could not resolve file: %s: No such file or directory", path);
+    if (c->out->xml) {
+      sim_xml_open(c);
+      sim_xml_rpc_error(c, 4, msg);
+      sim_xml_close(c);
+    } else
+      sim_line(c->out, "error: %s", msg);
     return 1;
   }
   const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-  /* UNVERIFIED for sha-256: the md5 form is documented (reference §3.9), sha-256 follows it. */
+  if (c->out->xml) {
+    /* Capture pyez-get-checksum-information: method, the file's name, the digest. The
+     * computation-method for sha-256 is UNVERIFIED ("SHA256", following the MD5 form). */
+    sim_xml_open(c);
+    sim_line(c->out, "    <checksum-information>");
+    sim_line(c->out, "        <file-checksum>");
+    sim_xml_elem(c, 12, "computation-method", "%s", md5 ? "MD5" : "SHA256");
+    sim_xml_elem(c, 12, "input-file", "%s", base);
+    sim_xml_elem(c, 12, "checksum", "%s", md5 ? f->md5 : f->sha256);
+    sim_line(c->out, "        </file-checksum>");
+    sim_line(c->out, "    </checksum-information>");
+    sim_xml_close(c);
+    return 0;
+  }
+  /* UNVERIFIED text: the md5 form is documented (reference §3.9), sha-256 follows it; no
+   * capture shows either as CLI text. */
   sim_line(c->out, "%s (%s) = %s", md5 ? "MD5" : "SHA256", base, md5 ? f->md5 : f->sha256);
   return 0;
 }

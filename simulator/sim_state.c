@@ -11,6 +11,7 @@
 #include "simulator/sim.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -90,6 +91,36 @@ void sim_fault_list(const struct sim_router *r, char *buf, size_t len)
     snprintf(buf + strlen(buf), len - strlen(buf), "%sslow:%g", buf[0] ? "," : "", r->slow_factor);
 }
 
+static bool suffix_ok(const char *s)
+{
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && *s != '-' && *s != '.' && *s != '_')
+      return false;
+  return true;
+}
+
+/* Per-router lab options (not faults: what a real box may be like). */
+int sim_option_parse(const char *name, struct sim_router *r, char *err, size_t errlen)
+{
+  if (strcmp(name, "vmhost") == 0)
+    r->vmhost = true;
+  else if (strcmp(name, "stay") == 0)
+    r->session_stays = true;
+  else if (strcmp(name, "drop") == 0)
+    r->session_stays = false;
+  else if ((strncmp(name, "re0-suffix:", 11) == 0 || strncmp(name, "re1-suffix:", 11) == 0) &&
+           strlen(name + 11) < sizeof r->re[0].suffix && suffix_ok(name + 11))
+    snprintf(r->re[name[2] - '0'].suffix, sizeof r->re[0].suffix, "%s", name + 11);
+  else {
+    snprintf(err, errlen,
+             "unknown router option '%s' (expected vmhost, stay, drop, re0-suffix:SUFFIX or "
+             "re1-suffix:SUFFIX, a suffix being letters, digits, '-', '.' or '_', at most 23)",
+             name);
+    return -1;
+  }
+  return 0;
+}
+
 /* ---- JSON ---- */
 
 static double num(const cJSON *o, const char *key, double fallback)
@@ -146,8 +177,10 @@ static int from_json(struct sim_router *r, const cJSON *j, char *err, size_t err
     text(e, "version", re->version, sizeof re->version);
     text(e, "pending", re->pending, sizeof re->pending);
     text(e, "reboot_reason", re->reboot_reason, sizeof re->reboot_reason);
+    text(e, "suffix", re->suffix, sizeof re->suffix);
     re->booted = num(e, "booted", 0);
     re->down_until = num(e, "down_until", 0);
+    re->down_since = num(e, "down_since", 0);
   }
   const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
   r->gres = flag(cfg, "graceful_switchover", true);
@@ -185,6 +218,9 @@ static int from_json(struct sim_router *r, const cJSON *j, char *err, size_t err
   r->sessions_dropped = (unsigned)num(j, "sessions_dropped", 0);
   r->steady = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "steady"));
   r->holddown_until = num(j, "holddown_until", 0);
+  r->mastership_changed = num(j, "mastership_changed", 0);
+  r->vmhost = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "vmhost"));
+  r->session_stays = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "session_stays"));
   r->slow_factor = 1;
   const cJSON *faults = cJSON_GetObjectItemCaseSensitive(j, "faults");
   cJSON_ArrayForEach(f, faults)
@@ -222,8 +258,11 @@ static cJSON *to_json(const struct sim_router *r)
     cJSON_AddStringToObject(e, "version", re->version);
     cJSON_AddStringToObject(e, "pending", re->pending);
     cJSON_AddStringToObject(e, "reboot_reason", re->reboot_reason);
+    if (re->suffix[0])
+      cJSON_AddStringToObject(e, "suffix", re->suffix);
     cJSON_AddNumberToObject(e, "booted", re->booted);
     add_time(e, "down_until", re->down_until);
+    cJSON_AddNumberToObject(e, "down_since", re->down_since);
     cJSON_AddItemToArray(res, e);
   }
   cJSON *cfg = cJSON_AddObjectToObject(j, "config");
@@ -256,6 +295,9 @@ static cJSON *to_json(const struct sim_router *r)
   if (r->steady)
     cJSON_AddBoolToObject(j, "steady", true);
   add_time(j, "holddown_until", r->holddown_until);
+  cJSON_AddNumberToObject(j, "mastership_changed", r->mastership_changed);
+  cJSON_AddBoolToObject(j, "vmhost", r->vmhost);
+  cJSON_AddBoolToObject(j, "session_stays", r->session_stays);
   cJSON *faults = cJSON_AddArrayToObject(j, "faults");
   for (size_t i = 0; i < ARRAY_LEN(fault_names); i++)
     if (r->faults & fault_names[i].bit)

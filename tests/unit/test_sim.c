@@ -172,7 +172,7 @@ Test(sim, pipes_filter_count_and_abbreviations_work)
   free(out);
   sim(s, "show version | except \"os (kernel|libs|runtime)\" | no-more", NULL, &out);
   cr_expect(strstr(out, "Kernel") == NULL && strstr(out, "Junos:") != NULL &&
-                strstr(out, "Routing Software") != NULL,
+                strstr(out, "JUNOS Openconfig") != NULL,
             "except is a case-insensitive regular expression: %s", out);
   free(out);
   expect_output(s, "sh ver", "Hostname: mx-ams-1");
@@ -550,5 +550,396 @@ Test(sim, concurrent_sessions_never_corrupt_the_state_or_start_two_issus, .timeo
       kill(pids[i], SIGKILL);
       waitpid(pids[i], NULL, 0);
     }
+  remove_lab();
+}
+
+/* ---- the captures are the oracle (issue 13) ---- */
+
+/* The captures directory: ISSU_CAPTURES, else ../shared/captures beside the source tree. */
+static const char *captures_dir(void)
+{
+  static char path[512];
+  const char *env = getenv("ISSU_CAPTURES");
+  snprintf(path, sizeof path, "%s", env && *env ? env : ISSU_SOURCE_DIR "/../shared/captures");
+  return path;
+}
+
+static char *read_capture(const char *name)
+{
+  char *path = xasprintf("%s/%s", captures_dir(), name), *text = NULL, err[128];
+  size_t len;
+  int rc = text_read_file(path, 1 << 22, &text, &len, err, sizeof err);
+  free(path);
+  return rc == 0 ? text : NULL;
+}
+
+/* Runs `command` on RE `re` (-1: the master) and returns the output (caller frees). */
+static char *run_on(const char *state, int re, const char *command, const char *answer, int *rc)
+{
+  size_t len = 0;
+  char *out = NULL;
+  FILE *o = open_memstream(&out, &len);
+  char *input = xstrdup(answer ? answer : "\n");
+  FILE *in = fmemopen(input, strlen(input), "r");
+  int status = sim_run_command_on(state, re, command, in, o);
+  if (rc)
+    *rc = status;
+  fclose(o);
+  fclose(in);
+  free(input);
+  /* Without the `set cli timestamp` line some routers print first ("Dec 01 15:01:45"). */
+  if (strlen(out) > 16 && out[3] == ' ' && out[6] == ' ' && out[9] == ':' && out[15] == '\n')
+    memmove(out, out + 16, strlen(out + 16) + 1);
+  return out;
+}
+
+/* Each XML element `tags` names appears in junos-sim's output and in the capture: the output has
+ * the capture's shape. Without the captures the test is skipped with the reason. */
+struct shape {
+  const char *command, *capture;
+  const char *tags[12];
+};
+
+static const struct shape shapes[] = {
+    {"show version invoke-on all-routing-engines | display xml",
+     "show-version-invoke-on-all-routing-engines__pyez-sw-info-dual__15.1F5.xml",
+     {"<rpc-reply xmlns:junos=", "<multi-routing-engine-results>", "<multi-routing-engine-item>",
+      "<re-name>re0</re-name>", "<re-name>re1</re-name>", "<software-information>", "<host-name>",
+      "<product-model>", "<junos-version>", "<package-information>", "<name>os-kernel</name>"}},
+    {"show chassis routing-engine | display xml",
+     "show-chassis-routing-engine__pyez-re-info-dual__15.1F5.xml",
+     {"<route-engine-information", "<slot>0</slot>", "<slot>1</slot>",
+      "<mastership-state>master</mastership-state>", "<mastership-state>backup</mastership-state>",
+      "<mastership-priority>master (default)</mastership-priority>", "<cpu-idle3>",
+      "<start-time junos:seconds=", "<up-time junos:seconds=", "<last-reboot-reason>"}},
+    {"show chassis alarms | display xml",
+     "show-chassis-alarms__jsnapy-no-active-alarms__unknown.xml",
+     {"<alarm-information>", "<alarm-summary>", "<no-active-alarms/>"}},
+    {"show system storage invoke-on all-routing-engines | display xml",
+     "show-system-storage__pyez-multi-re-linux__18.4I0.xml",
+     {"<multi-routing-engine-results>", "<re-name>re0</re-name>",
+      "<system-storage-information junos:style=\"brief\">", "<filesystem-name>",
+      "<total-blocks junos:format=", "<used-blocks junos:format=",
+      "<available-blocks junos:format=", "<used-percent>", "<mounted-on>"}},
+    {"show system switchover invoke-on other-routing-engine | display xml",
+     "show-system-switchover__pyez-request-shell-execute-not-ready__16.1I0.xml",
+     {"<switchover-information", "<switchover-state>On</switchover-state>", "<gres-mode/>",
+      "<configuration-ready/>", "<gresreadiness-status><switchover-status/>"}},
+    {"show task replication | display xml",
+     "show-task-replication__junos-upgrader-isis-not-complete__22.4-era.xml",
+     {"<task-replication-state>", "<task-gres-state>Enabled</task-gres-state>",
+      "<task-re-mode>Master</task-re-mode>", "<task-protocol-replication-name>OSPF",
+      "<task-protocol-replication-state>Complete"}},
+    {"file checksum md5 " PKG " | display xml",
+     "file-checksum-md5__pyez-get-checksum-information__14.1I0.xml",
+     {"<checksum-information>", "<file-checksum>", "<computation-method>MD5</computation-method>",
+      "<input-file>", "<checksum>", "<cli>", "<banner>"}},
+};
+
+Test(sim, xml_forms_have_the_shapes_of_the_captures)
+{
+  char *probe = read_capture("MANIFEST.md");
+  if (probe == NULL)
+    cr_skip_test("no captures in %s (set ISSU_CAPTURES)", captures_dir());
+  free(probe);
+  const char *s = make_lab(NULL);
+  for (size_t i = 0; i < ARRAY_LEN(shapes); i++) {
+    char *capture = read_capture(shapes[i].capture);
+    cr_assert_not_null(capture, "%s is missing", shapes[i].capture);
+    char *out = run_on(s, -1, shapes[i].command, NULL, NULL);
+    for (size_t k = 0; k < ARRAY_LEN(shapes[i].tags) && shapes[i].tags[k]; k++) {
+      cr_expect(strstr(capture, shapes[i].tags[k]) != NULL, "the capture %s lacks %s",
+                shapes[i].capture, shapes[i].tags[k]);
+      cr_expect(strstr(out, shapes[i].tags[k]) != NULL, "'%s' lacks %s:\n%s", shapes[i].command,
+                shapes[i].tags[k], out);
+    }
+    cr_expect(strstr(out, "</rpc-reply>") != NULL, "%s", out);
+    free(out);
+    free(capture);
+  }
+  remove_lab();
+}
+
+Test(sim, text_forms_have_the_wording_of_the_captures)
+{
+  const char *s = make_lab(NULL);
+  char *out = run_on(s, -1, "show chassis in-service-upgrade", NULL, NULL);
+  cr_expect(strstr(out, "ISSU state") == NULL, "no real MX prints an ISSU state line: %s", out);
+  cr_expect(strncmp(out, "Item ", 5) == 0 || strstr(out, "\nItem ") != NULL, "%s", out);
+  cr_expect(strstr(out, "FPC 0") && strstr(out, "PIC 0"), "%s", out);
+  free(out);
+  /* "Routing Engine status:" before each slot (genieparser-dual-re-1800x4). */
+  out = run_on(s, -1, "show chassis routing-engine | match \"status|Slot\"", NULL, NULL);
+  cr_expect(strstr(out, "Routing Engine status:\n  Slot 0:\nRouting Engine status:\n  Slot 1:\n"),
+            "%s", out);
+  free(out);
+  out = run_on(s, -1, "show system storage", NULL, NULL);
+  cr_expect(strstr(out, "/dev/gpt/config") && strstr(out, "/.mount/var"), "%s", out);
+  cr_expect(strstr(out, "/dev/md0.uzip") == NULL, "no capture shows it: %s", out);
+  free(out);
+  remove_lab();
+}
+
+Test(sim, old_releases_print_no_junos_line_and_re_suffixes_differ)
+{
+  snprintf(lab, sizeof lab, "/tmp/issu-sim-test-XXXXXX");
+  cr_assert_not_null(mkdtemp(lab));
+  char *cmd = xasprintf("%s lab init %s/lab --devices 2 --seed 7 --from 12.3R12.4 --to 15.1F5.15 "
+                        "--router mx-ams-2=re0-suffix:-C1.12 >/dev/null",
+                        JUNOS_SIM_BINARY, lab);
+  cr_assert_eq(system(cmd), 0, "%s", cmd);
+  free(cmd);
+  char old[512], suffixed[512];
+  snprintf(old, sizeof old, "%s/lab/routers/mx-ams-1.json", lab);
+  snprintf(suffixed, sizeof suffixed, "%s/lab/routers/mx-ams-2.json", lab);
+  char *out = run_on(old, -1, "show version", NULL, NULL);
+  cr_expect(strstr(out, "Junos:") == NULL, "12.3 prints no Junos: line (crtc-readme-alecto): %s",
+            out);
+  cr_expect(strstr(out, "JUNOS Base OS boot [12.3R12.4]"), "%s", out);
+  free(out);
+  out = run_on(old, -1, "show version | display xml", NULL, NULL);
+  cr_expect(strstr(out, "<junos-version>") == NULL, "%s", out);
+  cr_expect(strstr(out, "<comment>JUNOS Base OS boot [12.3R12.4]</comment>"), "%s", out);
+  free(out);
+  /* Set the suffixed router's REs to 15.1F5.15, as in capture pyez-sw-info-dual. */
+  struct sim_router r;
+  int fd;
+  char err[256];
+  cr_assert_eq(sim_open(suffixed, &r, &fd, err, sizeof err), 0);
+  for (int i = 0; i < 2; i++)
+    snprintf(r.re[i].version, sizeof r.re[i].version, "15.1F5.15");
+  sim_save(&r, err, sizeof err);
+  sim_close(&r, fd);
+  out =
+      run_on(suffixed, -1, "show version invoke-on all-routing-engines | display xml", NULL, NULL);
+  char *re0 = strstr(out, "<junos-version>15.1F5.15-C1.12</junos-version>");
+  char *re1 = strstr(out, "<junos-version>15.1F5.15</junos-version>");
+  cr_expect(re0 && re1 && re0 < re1, "%s", out);
+  free(out);
+  out = run_on(suffixed, -1, "show version invoke-on all-routing-engines", NULL, NULL);
+  cr_expect(strstr(out, "Junos: 15.1F5.15-C1.12\n") && strstr(out, "Junos: 15.1F5.15\n"), "%s",
+            out);
+  free(out);
+  remove_lab();
+}
+
+/* Moves the router's clock by `seconds` of simulated time (JUNOS_SIM_REAL_NOW). */
+static void advance(const char *state, double seconds)
+{
+  struct sim_router r = load(state);
+  const char *fake = getenv("JUNOS_SIM_REAL_NOW");
+  double real =
+      fake ? strtod(fake, NULL) : r.anchor_real + (sim_now(&r) - r.anchor_sim) / r.time_scale;
+  char now[64];
+  snprintf(now, sizeof now, "%.3f", real + seconds / r.time_scale);
+  setenv("JUNOS_SIM_REAL_NOW", now, 1);
+}
+
+Test(sim, a_rebooting_backup_is_an_rpc_error_and_a_loss_of_communication_alarm)
+{
+  const char *s = make_lab(NULL);
+  advance(s, 0);
+  char *out = run_on(s, -1, "request system reboot other-routing-engine", "yes\n", NULL);
+  free(out);
+  out = run_on(s, -1, "show version invoke-on all-routing-engines | display xml", NULL, NULL);
+  char *err = strstr(out, "<rpc-error>"), *res = strstr(out, "<multi-routing-engine-results>");
+  cr_expect(err && res && err < res, "the rpc-error comes before the results: %s", out);
+  cr_expect(strstr(out, "Could not connect to re1 : No route to host"), "%s", out);
+  cr_expect(strstr(out, "<re-name>re1</re-name>") == NULL, "%s", out);
+  free(out);
+  out = run_on(s, -1, "show chassis alarms", NULL, NULL);
+  cr_expect(strstr(out, "1 alarms currently active\nAlarm time               Class  Description\n"),
+            "%s", out);
+  cr_expect(strstr(out, "  Minor  Loss of communication with Backup RE\n"), "%s", out);
+  free(out);
+  out = run_on(s, -1, "show chassis alarms | display xml", NULL, NULL);
+  cr_expect(strstr(out, "<active-alarm-count>1</active-alarm-count>") &&
+                strstr(out, "<alarm-description>Loss of communication with Backup RE<"),
+            "%s", out);
+  free(out);
+  advance(s, 600);
+  out = run_on(s, -1, "show chassis alarms", NULL, NULL);
+  cr_expect(strstr(out, "No alarms currently active"), "back: %s", out);
+  free(out);
+  unsetenv("JUNOS_SIM_REAL_NOW");
+  remove_lab();
+}
+
+Test(sim, a_switch_raises_backup_re_active_and_a_holddown_refuses_the_next)
+{
+  const char *s = make_lab("--router mx-ams-1=stay");
+  advance(s, 0); /* the clock stands still but where the test moves it */
+  int rc;
+  char *out = run_on(s, -1, "request chassis routing-engine master switch", "yes\n", &rc);
+  cr_expect_eq(rc, 0, "%s", out);
+  cr_expect(strstr(out, "Toggle mastership between routing engines ? [yes,no] (no) yes\n\n"
+                        "Resolving mastership...\n"
+                        "Complete. The other routing engine becomes the master.\n\n{backup}\n"),
+            "the session stays, now on the backup (crtc-accepted): %s", out);
+  free(out);
+  out = run_on(s, -1, "show system alarms", NULL, NULL);
+  cr_expect(strstr(out, "  Minor  Backup RE Active\n"), "%s", out);
+  free(out);
+  out = run_on(s, -1, "show chassis alarms | display xml", NULL, NULL);
+  cr_expect(strstr(out, "<alarm-description>Backup RE Active</alarm-description>"), "%s", out);
+  free(out);
+  advance(s, 30);
+  out = run_on(s, -1, "request chassis routing-engine master switch", "yes\n", &rc);
+  cr_expect_eq(rc, 1);
+  cr_expect(strstr(out, "Command aborted. Not ready for mastership switch, try after 21") &&
+                strstr(out, " secs.\n"),
+            "%s", out);
+  free(out);
+  advance(s, 300);
+  out = run_on(s, -1, "request chassis routing-engine master switch", "yes\n", &rc);
+  cr_expect_eq(rc, 0, "after the hold-down: %s", out);
+  free(out);
+  out = run_on(s, -1, "show system alarms", NULL, NULL);
+  cr_expect(strstr(out, "No alarms currently active"), "RE0 master again: %s", out);
+  free(out);
+  unsetenv("JUNOS_SIM_REAL_NOW");
+  remove_lab();
+}
+
+Test(sim, a_switch_drops_the_session_by_default)
+{
+  const char *s = make_lab(NULL);
+  char *out;
+  int status = sim_child(s, "request chassis routing-engine master switch no-confirm", &out);
+  cr_expect(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 137), "%s", out);
+  cr_expect(strstr(out, "Resolving mastership..."), "%s", out);
+  free(out);
+  struct sim_router r = load(s);
+  cr_expect(r.re[1].master);
+  cr_expect_eq(r.sessions_dropped, 1);
+  remove_lab();
+}
+
+Test(sim, a_session_on_the_backup_re_is_refused_master_only_commands)
+{
+  const char *s = make_lab(NULL);
+  int rc;
+  char *out = run_on(s, 1, "show chassis routing-engine", NULL, &rc);
+  cr_expect_eq(rc, 1);
+  cr_expect_str_eq(out, "Aborted! This command can only be used on the master routing engine.\n"
+                        "\n{backup}\n");
+  free(out);
+  /* The XML form of capture show-chassis-hardware-on-backup-re__pyez-connect-not-master. */
+  out = run_on(s, 1, "show chassis routing-engine | display xml", NULL, &rc);
+  cr_expect(strstr(out, "<output>\n        Aborted! This command can only be used on the master "
+                        "routing engine.</output>"),
+            "%s", out);
+  cr_expect(strstr(out, "<banner>{backup}</banner>"), "%s", out);
+  free(out);
+  out = run_on(s, 1, "request system software in-service-upgrade " PKG, NULL, &rc);
+  cr_expect_eq(rc, 1);
+  cr_expect(strstr(out, "Aborted! This command can only be used on the master"), "%s", out);
+  free(out);
+  /* What the backup answers: its own version, and show system switchover in full. */
+  out = run_on(s, 1, "show system switchover", NULL, &rc);
+  cr_expect(strstr(out, "Kernel database: Ready") && strstr(out, "{backup}"), "%s", out);
+  free(out);
+  out = run_on(s, 0, "show version | match Junos:", NULL, &rc);
+  cr_expect_str_eq(out, "Junos: 21.4R3-S5.4\n\n{master}\n");
+  free(out);
+  out = run_on(s, -1, "show version | match Junos:", NULL, &rc);
+  cr_expect_str_eq(out, "Junos: 21.4R3-S5.4\n", "a master-only session prints no banner");
+  free(out);
+  remove_lab();
+}
+
+Test(sim, an_old_master_left_without_reboot_holds_a_pending_install, .timeout = 60)
+{
+  const char *s = make_lab("--router mx-ams-1=stay");
+  char *out;
+  int status = sim_child(s, "request system software in-service-upgrade " PKG, &out);
+  cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the session stays: %s", out);
+  cr_expect(strstr(out, "ISSU: Preparing for Switchover"), "%s", out);
+  size_t len = strlen(out);
+  cr_expect(len > 10 && strcmp(out + len - 10, "\n{backup}\n") == 0,
+            "the session ends on the old master, now backup: %s", out);
+  free(out);
+  struct sim_router r = load(s);
+  cr_expect(r.re[1].master);
+  cr_expect_str_eq(r.re[0].pending, "23.4R2-S3.7");
+  cr_expect_eq(r.sessions_dropped, 0);
+  int rc;
+  out = run_on(s, 0, "request system software add " PKG, NULL, &rc);
+  cr_expect_eq(rc, 1);
+  cr_expect(strstr(out, "There is already an install pending.\n"
+                        "    Use the 'request system reboot' command to complete the install,\n"),
+            "%s", out);
+  free(out);
+  out = run_on(s, 0, "show chassis alarms", NULL, &rc);
+  cr_expect(strstr(out, "Aborted! This command can only be used on the master routing engine."),
+            "%s", out);
+  free(out);
+  char *cmd = xasprintf("JUNOS_SIM_RE=0 %s device --state %s -c 'request system reboot' 2>&1 "
+                        "<<< yes",
+                        JUNOS_SIM_BINARY, s);
+  char *full = xasprintf("bash -c \"%s\" 2>/dev/null", cmd);
+  FILE *p = popen(full, "r");
+  char buf[4096] = "";
+  size_t n = fread(buf, 1, sizeof buf - 1, p);
+  buf[n] = '\0';
+  pclose(p);
+  cr_expect(strstr(buf, "Reboot consistency check bypassed - jinstall 23.4R2-S3.7 will complete "
+                        "installation upon reboot"),
+            "%s", buf);
+  free(cmd);
+  free(full);
+  r = load(s);
+  cr_expect_not(sim_re_up(&r, 0, sim_now(&r)), "the old master reboots");
+  cr_expect(r.re[1].master, "and RE1 stays master");
+  remove_lab();
+}
+
+Test(sim, vmhost_routers_upgrade_and_reboot_with_request_vmhost)
+{
+  const char *s = make_lab("--router mx-ams-1=vmhost");
+  int rc;
+  char *out = run_on(s, -1, "request system software in-service-upgrade " PKG, NULL, &rc);
+  cr_expect_eq(rc, 1);
+  cr_expect(strstr(out, "request vmhost software in-service-upgrade"), "%s", out);
+  free(out);
+  out = run_on(s, -1, "request system reboot other-routing-engine", "yes\n", &rc);
+  cr_expect_eq(rc, 1, "%s", out);
+  free(out);
+  out = run_on(s, -1, "show chassis routing-engine", NULL, &rc);
+  cr_expect(strstr(out, "RE-S-1600x8") && strstr(out, "    15 min CPU utilization:\n") &&
+                strstr(out, "0x2000:hypervisor reboot") && strstr(out, "0x4000:VJUNOS reboot"),
+            "junos-upgrader-text-dual-vmhost: %s", out);
+  cr_expect(strstr(out, "Serial ID") == NULL, "%s", out);
+  free(out);
+  out = run_on(s, -1, "request vmhost reboot invoke-on other-routing-engine", "yes\n", &rc);
+  cr_expect_eq(rc, 0, "%s", out);
+  cr_expect(strstr(out, "Initiating vmhost reboot...\n"), "%s", out);
+  free(out);
+  struct sim_router r = load(s);
+  cr_expect_not(sim_re_up(&r, 1, sim_now(&r)));
+  /* A plain RE does not know the vmhost commands. */
+  char *plain = xasprintf("%s/lab/routers/mx-ams-2.json", lab);
+  out = run_on(plain, -1, "request vmhost reboot", "yes\n", &rc);
+  cr_expect_eq(rc, 1);
+  cr_expect(strstr(out, "syntax error"), "%s", out);
+  free(out);
+  free(plain);
+  remove_lab();
+}
+
+Test(sim, a_vmhost_issu_runs_with_the_reboot_option_to_the_end, .timeout = 60)
+{
+  const char *s = make_lab("--router mx-ams-1=vmhost");
+  char *out;
+  int status = sim_child(s, "request vmhost software in-service-upgrade " PKG " reboot", &out);
+  cr_expect(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 137), "%s", out);
+  cr_expect(strstr(out, "ISSU: Preparing for Switchover"), "%s", out);
+  free(out);
+  advance(s, 3600);
+  struct sim_router r = load(s);
+  cr_expect_eq(r.issu.state, ISSU_DONE);
+  cr_expect(r.re[1].master && sim_re_up(&r, 0, sim_now(&r)), "RE0 is back as backup");
+  cr_expect_str_eq(r.re[0].version, "23.4R2-S3.7", "the old master upgraded itself");
+  unsetenv("JUNOS_SIM_REAL_NOW");
   remove_lab();
 }

@@ -36,7 +36,7 @@ Test(sim_lab, plain_openssh_reaches_every_router, .fini = lab_stop)
 Test(sim_lab, an_issu_over_ssh_drops_at_switchover_and_the_reconnect_finds_re1_master,
      .fini = lab_stop)
 {
-  lab_start(4, 2, NULL);
+  lab_start(4, 2, "--known-hosts both");
   char *out;
   int rc = sh(&out,
               "ssh -F %s/ssh_config mx-ams-1 'request system software in-service-upgrade " PKG
@@ -51,7 +51,8 @@ Test(sim_lab, an_issu_over_ssh_drops_at_switchover_and_the_reconnect_finds_re1_m
   for (int i = 0; i < 100 && !reconnected; i++) {
     reconnected =
         sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show chassis routing-engine'", dir) == 0 &&
-        strstr(out, "  Slot 1:\n    Current state                  Master") != NULL;
+        strstr(out, "  Slot 1:\n    Current state                  Master") != NULL &&
+        strstr(out, "{master}") != NULL;
     free(out);
     if (!reconnected)
       pause_ms(100);
@@ -149,4 +150,238 @@ Test(sim_lab, bad_lab_arguments_are_refused_clearly)
   cr_expect(strstr(out, "is not a lab"), "%s", out);
   free(out);
   sh(NULL, "rm -rf /tmp/issu-badfault");
+}
+
+/* ---- per-RE identities behind a master-only address (issue 13) ---- */
+
+/* The host key an address presents, as ssh-keyscan reads it ("ssh-ed25519 AAAA..."). */
+static char *host_key_of(int port)
+{
+  char *out;
+  cr_assert_eq(sh(&out, "ssh-keyscan -t ed25519 -p %d 127.0.0.1 2>/dev/null", port), 0);
+  char *key = strstr(out, "ssh-ed25519 ");
+  cr_assert_not_null(key, "no key on port %d: %s", port, out);
+  char *copy = xstrndup(key, strcspn(key, "\n"));
+  free(out);
+  return copy;
+}
+
+static int inventory_port(const char *router, const char *var)
+{
+  char *out;
+  cr_assert_eq(sh(&out, "grep -A3 '^        %s:' %s/inventory.yaml", router, dir), 0);
+  char *at = strstr(out, var);
+  cr_assert_not_null(at, "%s has no %s: %s", router, var, out);
+  int port = atoi(at + strlen(var) + 2);
+  free(out);
+  return port;
+}
+
+static int count_lines_with(const char *text, const char *needle)
+{
+  int n = 0;
+  for (const char *p = text; (p = strstr(p, needle)) != NULL; p++)
+    n++;
+  return n;
+}
+
+Test(sim_lab, each_re_has_its_own_host_key_and_the_master_only_address_follows_mastership,
+     .timeout = 120, .fini = lab_stop)
+{
+  lab_start(2, 1, "--router mx-ams-1=stay");
+  int master = inventory_port("mx-ams-1", "ansible_port");
+  int re0 = inventory_port("mx-ams-1", "issu_re0_port"),
+      re1 = inventory_port("mx-ams-1", "issu_re1_port");
+  cr_expect(master != re0 && re0 != re1);
+  char *k_master = host_key_of(master), *k0 = host_key_of(re0), *k1 = host_key_of(re1);
+  cr_expect_str_eq(k_master, k0, "the master-only address reaches RE0 first");
+  cr_expect_str_neq(k0, k1, "each RE has its own host key");
+  /* known_hosts by default: the master-only address with RE0's key only. */
+  char *known;
+  cr_assert_eq(sh(&known, "grep '^\\[127.0.0.1\\]:%d ' %s/known_hosts", master, dir), 0);
+  cr_expect_eq(count_lines_with(known, "ssh-ed25519"), 1, "%s", known);
+  cr_expect(strstr(known, k0 + 12), "%s", known);
+  free(known);
+  /* A per-RE address runs the command on that RE, with its banner. */
+  char *out;
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1-re1 'show version | match Hostname'", dir),
+               0);
+  cr_expect(strstr(out, "{backup}"), "%s", out);
+  free(out);
+  /* An open session (one SSH connection, several commands) across a switchover. */
+  char *ctl = xasprintf("%s/ctl-%%C", dir);
+  cr_assert_eq(sh(&out,
+                  "ssh -F %s/ssh_config -o ControlMaster=yes -o ControlPath=%s -o "
+                  "ControlPersist=60 -f -N mx-ams-1",
+                  dir, ctl),
+               0, "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out,
+                  "ssh -F %s/ssh_config -o ControlPath=%s mx-ams-1 "
+                  "'request chassis routing-engine master switch no-confirm'",
+                  dir, ctl),
+               0, "the session stays (stay): %s", out);
+  cr_expect(strstr(out, "Complete. The other routing engine becomes the master.\n\n{backup}"), "%s",
+            out);
+  free(out);
+  cr_expect_eq(
+      sh(&out, "ssh -F %s/ssh_config -o ControlPath=%s mx-ams-1 'show chassis alarms'", dir, ctl),
+      1);
+  cr_expect(strstr(out, "Aborted! This command can only be used on the master routing engine.\n"
+                        "\n{backup}"),
+            "the open session is still on RE0, now backup: %s", out);
+  free(out);
+  /* A new connection to the master-only address reaches RE1: another host key. */
+  char *k_after = host_key_of(master);
+  cr_expect_str_eq(k_after, k1, "the master-only address moved to RE1");
+  cr_expect_neq(sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show version'", dir), 0,
+                "with only RE0's key recorded, strict checking refuses RE1: %s", out);
+  free(out);
+  cr_expect_eq(sh(&out,
+                  "ssh -F %s/ssh_config -o UserKnownHostsFile=/dev/null -o "
+                  "StrictHostKeyChecking=no mx-ams-1 'show system alarms'",
+                  dir),
+               0);
+  cr_expect(strstr(out, "Backup RE Active") && strstr(out, "{master}"), "%s", out);
+  free(out);
+  sh(NULL, "ssh -F %s/ssh_config -o ControlPath=%s -O exit mx-ams-1", dir, ctl);
+  free(ctl);
+  free(k_after);
+  free(k_master);
+  free(k0);
+  free(k1);
+  lab_stop();
+}
+
+Test(sim_lab, known_hosts_both_trusts_both_res_for_the_master_only_address, .fini = lab_stop)
+{
+  lab_start(1, 1, "--known-hosts both");
+  int master = inventory_port("mx-ams-1", "ansible_port");
+  char *known;
+  cr_assert_eq(sh(&known, "grep '^\\[127.0.0.1\\]:%d ' %s/known_hosts", master, dir), 0);
+  cr_expect_eq(count_lines_with(known, "ssh-ed25519"), 2, "%s", known);
+  free(known);
+  char *out;
+  cr_expect_eq(sh(&out,
+                  "ssh -F %s/ssh_config mx-ams-1 'request chassis routing-engine master "
+                  "switch no-confirm'",
+                  dir),
+               255, "the session drops by default: %s", out);
+  free(out);
+  bool re1 = false;
+  for (int i = 0; i < 50 && !re1; i++) {
+    re1 = sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show chassis routing-engine'", dir) == 0 &&
+          strstr(out, "  Slot 1:\n    Current state                  Master");
+    free(out);
+    if (!re1)
+      pause_ms(100);
+  }
+  cr_expect(re1, "with both keys known the reconnect reaches RE1");
+  cJSON *st = status_of("mx-ams-1");
+  cr_expect_eq(cJSON_GetObjectItem(st, "sessions_dropped")->valueint, 1);
+  cJSON_Delete(st);
+  /* While RE0 (now backup) reboots, its own address answers nothing. */
+  cr_expect_eq(sh(&out,
+                  "echo yes | ssh -F %s/ssh_config mx-ams-1 'request system reboot "
+                  "other-routing-engine'",
+                  dir),
+               0, "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1-re0 'show version'", dir), 255, "%s", out);
+  cr_expect(strstr(out, "Hostname") == NULL, "%s", out);
+  free(out);
+  lab_stop();
+}
+
+Test(sim_lab, vmhost_and_switchover_options_are_checked, .fini = lab_stop)
+{
+  char *out;
+  cr_expect_eq(
+      sh(&out, "%s lab init /tmp/issu-badopt --devices 2 --router mx-ams-1=fast", JUNOS_SIM_BINARY),
+      2);
+  cr_expect(strstr(out, "unknown router option 'fast'"), "%s", out);
+  free(out);
+  cr_expect_eq(
+      sh(&out, "%s lab init /tmp/issu-badopt --devices 2 --switchover maybe", JUNOS_SIM_BINARY), 2);
+  cr_expect(strstr(out, "expected drop or stay"), "%s", out);
+  free(out);
+  cr_expect_eq(
+      sh(&out, "%s lab init /tmp/issu-badopt --devices 2 --known-hosts all", JUNOS_SIM_BINARY), 2);
+  cr_expect(strstr(out, "expected re0 or both"), "%s", out);
+  free(out);
+  sh(NULL, "rm -rf /tmp/issu-badopt");
+  lab_start(2, 1, "--vmhost");
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-2 'show chassis routing-engine'", dir), 0);
+  cr_expect(strstr(out, "RE-S-1600x8"), "%s", out);
+  free(out);
+  lab_stop();
+}
+
+Test(sim_lab, an_issu_session_that_stays_ends_on_the_backup_and_the_old_master_holds_the_install,
+     .timeout = 120, .fini = lab_stop)
+{
+  lab_start(2, 1, "--router mx-ams-1=stay --known-hosts both");
+  char *ctl = xasprintf("%s/ctl-%%C", dir), *out;
+  cr_assert_eq(sh(&out,
+                  "ssh -F %s/ssh_config -o ControlMaster=yes -o ControlPath=%s -o "
+                  "ControlPersist=120 -f -N mx-ams-1",
+                  dir, ctl),
+               0, "%s", out);
+  free(out);
+  /* Without `reboot` the ISSU's session outlives the switchover, on the old master. */
+  int rc = sh(&out,
+              "ssh -F %s/ssh_config -o ControlPath=%s mx-ams-1 "
+              "'request system software in-service-upgrade " PKG "'",
+              dir, ctl);
+  cr_expect_eq(rc, 0, "%s", out);
+  cr_expect(strstr(out, "ISSU: Preparing for Switchover"), "%s", out);
+  size_t len = strlen(out);
+  cr_expect(len > 10 && strcmp(out + len - 10, "\n{backup}\n") == 0, "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out,
+                  "ssh -F %s/ssh_config -o ControlPath=%s mx-ams-1 "
+                  "'request system software add " PKG "'",
+                  dir, ctl),
+               1);
+  cr_expect(strstr(out, "There is already an install pending.") && strstr(out, "{backup}"), "%s",
+            out);
+  free(out);
+  /* A new connection to the same address reaches RE1, master on the target. */
+  cr_expect_eq(sh(&out,
+                  "ssh -F %s/ssh_config mx-ams-1 'show version invoke-on all-routing-engines "
+                  "| display xml'",
+                  dir),
+               0);
+  cr_expect(strstr(out, "<banner>{master}</banner>"), "%s", out);
+  char *v0 = strstr(out, "<junos-version>21.4R3-S5.4</junos-version>");
+  char *v1 = strstr(out, "<junos-version>23.4R2-S3.7</junos-version>");
+  cr_expect(v0 && v1 && v0 < v1, "RE0 still on the old code, RE1 on the target: %s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show chassis alarms'", dir), 0);
+  cr_expect(strstr(out, "Minor  Backup RE Active"), "%s", out);
+  free(out);
+  /* The reboot on the old master completes the install; the session ends with the RE. */
+  rc =
+      sh(&out, "echo yes | ssh -F %s/ssh_config -o ControlPath=%s mx-ams-1 'request system reboot'",
+         dir, ctl);
+  cr_expect_eq(rc, 255, "%s", out);
+  cr_expect(strstr(out, "Reboot consistency check bypassed - jinstall 23.4R2-S3.7 will complete "
+                        "installation upon reboot"),
+            "%s", out);
+  free(out);
+  bool back = false;
+  for (int i = 0; i < 300 && !back; i++) {
+    cJSON *st = status_of("mx-ams-1");
+    back = cJSON_IsTrue(cJSON_GetObjectItem(st, "re0_up")) &&
+           strcmp(cJSON_GetObjectItem(st, "re0_version")->valuestring, "23.4R2-S3.7") == 0;
+    cr_expect_eq(cJSON_GetObjectItem(st, "master")->valueint, 1);
+    cr_expect_eq(cJSON_GetObjectItem(st, "issu_starts")->valueint, 1);
+    cJSON_Delete(st);
+    if (!back)
+      pause_ms(100);
+  }
+  cr_expect(back, "RE0 comes back as backup on the target");
+  sh(NULL, "ssh -F %s/ssh_config -o ControlPath=%s -O exit mx-ams-1", dir, ctl);
+  free(ctl);
+  lab_stop();
 }
