@@ -226,6 +226,8 @@ static void finish(struct device *dv, enum junos_phase terminal)
     progress_line(run, "%-16s %s", dv->name, dv->phase == PH_SKIPPED ? "skipped" : "done");
   device_detach(dv);
   clear_output(&dv->out);
+  free(dv->baseline); /* a finished router keeps no per-router buffers (B8: memory in flight) */
+  dv->baseline = NULL;
   rollout_device_finished(run, dv);
 }
 
@@ -546,6 +548,8 @@ void device_detach(struct device *dv)
 
 void device_free(struct device *dv)
 {
+  free(dv->baseline);
+  dv->baseline = NULL;
   clear_output(&dv->out);
   free(dv->out.lines);
   free(dv->site);

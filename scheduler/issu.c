@@ -7,6 +7,8 @@
  */
 #include "scheduler/sched_internal.h"
 
+#include "junos/junos_facts.h"
+
 #include <string.h>
 
 static void on_issu_line(struct device *dv, const char *line)
@@ -112,12 +114,16 @@ void issu_send(struct device *dv)
       [OLD_MASTER_SKIP] = JUNOS_OLD_MASTER_SKIP,
   };
   char cmd[700];
-  junos_issu_command(cmd, sizeof cmd, p->target.package, opts, n, om[p->issu.old_master]);
   /* `old_master: reboot` is Junos's own `reboot` option (field notes): the end of the old
    * master's upgrade is visible to no other session, so issu-fleet never sends that reboot
-   * itself; it waits for the old master to come back as backup on the target. */
-  if (p->issu.old_master == OLD_MASTER_REBOOT && strlen(cmd) + 8 < sizeof cmd)
-    strcat(cmd, " reboot");
+   * itself; it waits for the old master to come back as backup on the target. A VM-host RE
+   * takes `request vmhost software in-service-upgrade`. */
+  if (!junos_issu_command_for(cmd, sizeof cmd, p->target.package, opts, n, om[p->issu.old_master],
+                              device_vmhost(dv))) {
+    device_fail(dv, "issu-refused", "failure", "the ISSU command does not fit in %zu bytes",
+                sizeof cmd);
+    return;
+  }
   /* Recorded (the phase-changed event above is journaled) before the command goes out: from
    * here on this router is never given a second ISSU. */
   dv->issu_sent = true;

@@ -6,6 +6,9 @@
  */
 #include "scheduler/sched_internal.h"
 
+#include "junos/junos_facts.h"
+
+#include <stdlib.h>
 #include <string.h>
 
 #define POLL_S 20.0
@@ -55,7 +58,7 @@ static void switched(struct device *dv, const struct transport_result *r)
     /* "Command aborted. Not ready for mastership switch, try after N secs." (captures
      * request-chassis-routing-engine-master-switch__crtc-refused-*): refused, nothing changed;
      * wait it out and look again before the next attempt. */
-    if (junos_parse_switch_check(L(dv), dv->out.n, &hold) == SWITCH_HOLDDOWN) {
+    if (junos_parse_switch_reply(L(dv), dv->out.n, &hold, NULL) == SWITCH_REPLY_HOLDDOWN) {
       dv->switch_sent = RC_NOT_SENT;
       device_note(dv, device_out_line(dv, "try after"));
       device_extend_deadline(dv, hold + 5.0);
@@ -86,23 +89,25 @@ static void switch_checked(struct device *dv, const struct transport_result *r)
     return;
   }
   unsigned hold = 0;
-  enum junos_switch_check c = junos_parse_switch_check(L(dv), dv->out.n, &hold);
-  device_note(dv, device_out_line(dv, NULL));
+  const char *said = NULL;
+  enum junos_switch_reply c = junos_parse_switch_reply(L(dv), dv->out.n, &hold, &said);
+  device_note(dv, said ? said : device_out_line(dv, NULL));
   switch (c) {
-  case SWITCH_READY:
+  case SWITCH_REPLY_READY:
     /* Recorded before it goes out: a resumed run knows a switch may be under way. */
     dv->switch_sent = RC_SENT;
     dv->switch_sent_s = rollout_now(dv->run);
     device_exec(dv, "request chassis routing-engine master switch", "yes\n", switched);
     return;
-  case SWITCH_HOLDDOWN:
+  case SWITCH_REPLY_HOLDDOWN:
     /* The router names the wait: it is not a hang, so it does not count against the phase's
      * timeout (the device timeout still bounds it). */
     device_extend_deadline(dv, hold + 5.0);
     device_wait(dv, hold + 5.0, POLL_FLOOR_MS, reconcile_step);
     return;
-  case SWITCH_NOT_READY:
-  case SWITCH_UNKNOWN:
+  case SWITCH_REPLY_DONE: /* not an answer to a check */
+  case SWITCH_REPLY_NOT_READY:
+  case SWITCH_REPLY_UNKNOWN:
     device_wait(dv, POLL_S, POLL_FLOOR_MS, reconcile_step);
     return;
   }
@@ -149,58 +154,50 @@ static void note_pending_install(struct device *dv)
 
 /* A verify command whose session dropped, or sits on the backup RE: start verify over on a
  * fresh session to the master (read-only, so asking again is harmless). */
-static bool verify_lost(struct device *dv, const struct transport_result *r)
+static bool verify_lost(struct device *dv, const struct transport_result *r,
+                        const struct junos_reply *reply)
 {
-  if (r->error == TRANSPORT_OK && !dv->out.backup)
+  if (r->error == TRANSPORT_OK && !dv->out.backup && !(reply && device_reply_on_backup(dv, reply)))
     return false;
   device_connect(dv, verify_versions);
   return true;
 }
 
-/* The alarms a real router raises by design after this ISSU: `Backup RE Active` whenever RE1 is
- * left master (captures show-system-alarms__crtc-after-switchover-backup-re-active,
- * show-chassis-alarms__crtc-loop-backup-re-active). */
-static bool alarm_expected(const struct device *dv, const char *desc, size_t len)
-{
-  static const char backup_active[] = "Backup RE Active";
-  return dv->final_master == 1 && len == sizeof backup_active - 1 &&
-         strncmp(desc, backup_active, len) == 0;
-}
-
-/* Alarms in `now` that are neither in the preflight baseline nor expected; the first into
- * `first`. */
-static unsigned new_alarms(const struct device *dv, const struct junos_alarms *now, char *first,
-                           size_t len)
-{
-  unsigned fresh = 0;
-  first[0] = '\0';
-  for (const char *p = now->text; *p;) {
-    size_t l = strcspn(p, "\n");
-    bool known = alarm_expected(dv, p, l);
-    for (const char *q = dv->baseline.text; *q && !known;) {
-      size_t m = strcspn(q, "\n");
-      known = m == l && strncmp(p, q, l) == 0;
-      q += m + (q[m] == '\n');
-    }
-    if (!known && fresh++ == 0)
-      snprintf(first, len, "%.*s", (int)l, p);
-    p += l + (p[l] == '\n');
-  }
-  return fresh;
-}
-
 static void verify_alarms(struct device *dv, const struct transport_result *r)
 {
-  if (verify_lost(dv, r))
-    return;
-  struct junos_alarms now;
-  junos_parse_alarms(L(dv), dv->out.n, &now);
-  char first[300];
-  if (new_alarms(dv, &now, first, sizeof first) > 0) {
-    device_note(dv, first);
-    device_fail(dv, "new-alarms", "failure", "a new alarm since preflight: %s", first);
+  struct junos_alarm_list *now = xcalloc(1, sizeof *now);
+  bool parsed = r->error == TRANSPORT_OK && junos_xml_alarms(L(dv), dv->out.n, now);
+  if (verify_lost(dv, r, &now->reply)) {
+    free(now);
     return;
   }
+  if (!parsed || !now->found) {
+    device_note(dv, device_out_line(dv, NULL));
+    device_fail(dv, "output-unparsed", "failure", "verify: no alarm information in the reply%s%s",
+                now->reply.error[0] ? ": " : "", now->reply.error);
+    free(now);
+    return;
+  }
+  /* Expected by design: `Backup RE Active` whenever RE1 is left master (captures
+   * show-system-alarms__crtc-after-switchover-backup-re-active, ...crtc-loop-backup-re-active). */
+  const char *expected[] = {JUNOS_ALARM_BACKUP_RE_ACTIVE};
+  size_t nexpected = dv->final_master == 1 ? 1 : 0;
+  static const struct junos_alarm_list none;
+  size_t fresh[1];
+  size_t n =
+      junos_alarms_fresh(dv->baseline ? dv->baseline : &none, now, expected, nexpected, fresh, 1);
+  if (n > 0) {
+    const struct junos_alarm *a = &now->a[fresh[0]];
+    char line[400];
+    snprintf(line, sizeof line, "%s %s %s", a->time, junos_alarm_class_name(a->cls),
+             a->description);
+    device_note(dv, line);
+    device_fail(dv, "new-alarms", "failure", "%zu new alarm%s since preflight: %s", n,
+                n == 1 ? "" : "s", line);
+    free(now);
+    return;
+  }
+  free(now);
   if (dv->run->p->issu.old_master != OLD_MASTER_REBOOT)
     note_pending_install(dv);
   device_succeed(dv, PH_DONE);
@@ -208,69 +205,82 @@ static void verify_alarms(struct device *dv, const struct transport_result *r)
 
 static void verify_switchover(struct device *dv, const struct transport_result *r)
 {
-  if (verify_lost(dv, r))
+  struct junos_switchover_xml s;
+  junos_xml_switchover(L(dv), dv->out.n, &s);
+  if (verify_lost(dv, r, &s.reply))
     return;
-  struct junos_switchover s;
-  junos_parse_switchover(L(dv), dv->out.n, &s);
-  if (!s.found || !s.gres_on || !s.kernel_ready || !s.ready) {
+  if (!s.found || !s.gres_on || !s.ready) {
     /* Replication takes a while after a reboot: ask again until verify's timeout. */
-    device_note(dv, device_out_line(dv, "Kernel database"));
+    device_note(dv, s.readiness[0] ? s.readiness : device_out_line(dv, "replication"));
     device_wait(dv, VERIFY_RETRY_S, POLL_FLOOR_MS, verify_versions);
     return;
   }
-  device_exec(dv, "show chassis alarms", NULL, verify_alarms);
+  device_exec(dv, junos_show_command(JUNOS_SHOW_CHASSIS_ALARMS), NULL, verify_alarms);
 }
 
 static void verify_master(struct device *dv, const struct transport_result *r)
 {
-  if (verify_lost(dv, r))
-    return;
-  struct junos_re_status s;
-  int want = wants_switchback(dv) ? dv->orig_master : 1 - dv->orig_master;
-  if (!junos_parse_routing_engines(L(dv), dv->out.n, &s) || s.master != want) {
-    device_note(dv, device_out_line(dv, "Current state"));
-    device_fail(dv, "verify-failed", "failure", "re%d should be master, the router says re%d", want,
-                s.master);
+  struct junos_routing_engines *s = xcalloc(1, sizeof *s);
+  bool parsed = r->error == TRANSPORT_OK && junos_xml_routing_engines(L(dv), dv->out.n, s);
+  if (verify_lost(dv, r, &s->reply)) {
+    free(s);
     return;
   }
-  dv->final_master = s.master;
-  device_exec(dv, "show system switchover invoke-on other-routing-engine", NULL, verify_switchover);
+  int want = wants_switchback(dv) ? dv->orig_master : 1 - dv->orig_master;
+  int master = parsed ? s->master : -1;
+  free(s);
+  if (master != want) {
+    device_note(dv, device_out_line(dv, "mastership-state"));
+    device_fail(dv, "verify-failed", "failure", "re%d should be master, the router says %s%d", want,
+                master < 0 ? "none: " : "re", master);
+    return;
+  }
+  dv->final_master = master;
+  device_exec(dv, "show system switchover invoke-on other-routing-engine | display xml", NULL,
+              verify_switchover);
 }
 
 static void verify_versions_done(struct device *dv, const struct transport_result *r)
 {
-  if (verify_lost(dv, r))
-    return;
-  const struct policy *p = dv->run->p;
-  struct junos_versions v;
-  junos_parse_versions(L(dv), dv->out.n, &v);
-  for (int s = 0; s < 2; s++)
-    snprintf(dv->after[s], sizeof dv->after[s], "%s", v.version[s]);
-  int newm = 1 - dv->orig_master, old = dv->orig_master;
-  const char *target = p->target.version;
-  bool ok_new = device_on_target(dv, v.version[newm]);
-  /* The old master: on the target after Junos's reboot; otherwise it answers on its old release
-   * (with `leave` the new one is installed and completes at its next reboot). */
-  bool ok_old = p->issu.old_master == OLD_MASTER_REBOOT
-                    ? device_on_target(dv, v.version[old])
-                    : v.version[old][0] != '\0' && !v.unreachable[old];
-  if (!ok_new || !ok_old) {
-    for (size_t i = 0; i < dv->out.n; i++)
-      if (strncmp(dv->out.lines[i], "Junos:", 6) == 0 || strstr(dv->out.lines[i], "Could not"))
-        device_note(dv, dv->out.lines[i]);
-    device_fail(dv, "verify-failed", "failure",
-                "after the ISSU re0 runs %s and re1 runs %s (expected %s on re%d%s)",
-                v.version[0][0] ? v.version[0] : "?", v.version[1][0] ? v.version[1] : "?",
-                ok_new ? (p->issu.old_master == OLD_MASTER_REBOOT ? target : "an answer") : target,
-                ok_new ? old : newm, ok_new ? ", the old master" : ", the upgraded RE");
+  struct junos_versions_xml *v = xcalloc(1, sizeof *v);
+  bool parsed = r->error == TRANSPORT_OK && junos_xml_versions(L(dv), dv->out.n, v);
+  if (verify_lost(dv, r, &v->reply)) {
+    free(v);
     return;
   }
-  device_exec(dv, "show chassis routing-engine", NULL, verify_master);
+  const struct policy *p = dv->run->p;
+  for (int s = 0; s < 2; s++)
+    snprintf(dv->after[s], sizeof dv->after[s], "%.*s",
+             strlen(v->re[s].release) < sizeof dv->after[s] ? (int)sizeof dv->after[s] - 1 : 0,
+             v->re[s].release);
+  int newm = 1 - dv->orig_master, old = dv->orig_master;
+  const char *target = p->target.version;
+  bool multi = parsed && v->multi;
+  bool ok_new = multi && device_on_target(dv, v->re[newm].release);
+  /* The old master: on the target after Junos's reboot; otherwise it answers on its old release
+   * (with `leave` the new one is installed and completes at its next reboot). */
+  bool ok_old = multi && (p->issu.old_master == OLD_MASTER_REBOOT
+                              ? device_on_target(dv, v->re[old].release)
+                              : v->re[old].answer.answered && v->re[old].release[0] != '\0');
+  if (!ok_new || !ok_old) {
+    for (int s = 0; s < 2; s++)
+      if (v->re[s].answer.error[0])
+        device_note(dv, v->re[s].answer.error);
+    device_fail(dv, "verify-failed", "failure",
+                "after the ISSU re0 runs %s and re1 runs %s (expected %s on re%d, %s)",
+                dv->after[0][0] ? dv->after[0] : "?", dv->after[1][0] ? dv->after[1] : "?",
+                ok_new && p->issu.old_master != OLD_MASTER_REBOOT ? "an answer" : target,
+                ok_new ? old : newm, ok_new ? "the old master" : "the upgraded RE");
+    free(v);
+    return;
+  }
+  free(v);
+  device_exec(dv, junos_show_command(JUNOS_SHOW_ROUTING_ENGINES), NULL, verify_master);
 }
 
 static void verify_versions_now(struct device *dv)
 {
-  device_exec(dv, "show version invoke-on all-routing-engines", NULL, verify_versions_done);
+  device_exec(dv, junos_show_command(JUNOS_SHOW_VERSIONS), NULL, verify_versions_done);
 }
 
 static void verify_versions(struct device *dv)

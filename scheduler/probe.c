@@ -7,6 +7,9 @@
  */
 #include "scheduler/sched_internal.h"
 
+#include "junos/junos_facts.h"
+
+#include <stdlib.h>
 #include <string.h>
 
 /* How often to look again while the router works, in policy time (at least POLL_FLOOR_MS). */
@@ -22,7 +25,25 @@ static const char *const *L(const struct device *dv)
 
 bool device_on_target(const struct device *dv, const char *printed)
 {
-  return printed && *printed && strcmp(printed, dv->run->p->target.version) == 0;
+  return printed && *printed && junos_release_matches(printed, dv->run->p->target.version);
+}
+
+bool device_vmhost(const struct device *dv)
+{
+  switch (dv->run->p->target.vmhost) {
+  case VMHOST_YES:
+    return true;
+  case VMHOST_NO:
+    return false;
+  case VMHOST_DETECT:
+    break;
+  }
+  return dv->vmhost_seen;
+}
+
+bool device_reply_on_backup(const struct device *dv, const struct junos_reply *reply)
+{
+  return dv->out.backup || reply->not_master || reply->banner == JUNOS_PROMPT_BACKUP;
 }
 
 void device_facts_text(const struct device *dv, char *buf, size_t len)
@@ -174,41 +195,59 @@ static void decide(struct device *dv)
 static void probe_versions(struct device *dv, const struct transport_result *r)
 {
   struct reconcile_facts *f = &dv->facts;
-  struct junos_versions v;
-  if (r->error != TRANSPORT_OK || dv->out.backup || !junos_parse_versions(L(dv), dv->out.n, &v)) {
-    f->on_backup = r->error == TRANSPORT_OK && dv->out.backup;
+  struct junos_versions_xml *v = xcalloc(1, sizeof *v);
+  bool parsed = r->error == TRANSPORT_OK && junos_xml_versions(L(dv), dv->out.n, v);
+  if (!parsed || device_reply_on_backup(dv, &v->reply) || !v->multi) {
+    /* Without the per-RE results nothing is known of the other RE. */
+    f->on_backup = r->error == TRANSPORT_OK && device_reply_on_backup(dv, &v->reply);
     f->answered = false;
+    if (parsed && !v->multi)
+      device_note(dv, "show version: no per-RE results in the reply");
+    free(v);
     decide(dv);
     return;
   }
   for (int s = 0; s < 2; s++) {
-    snprintf(dv->probed[s], sizeof dv->probed[s], "%s", v.version[s]);
-    dv->probed_unreachable[s] = v.unreachable[s];
-    f->up[s] = v.version[s][0] && !v.unreachable[s];
-    f->on_target[s] = f->up[s] && device_on_target(dv, v.version[s]);
+    const struct junos_re_version *re = &v->re[s];
+    /* A release too long for our record is never cut: it counts as not answered. */
+    bool fits = strlen(re->release) < sizeof dv->probed[s];
+    snprintf(dv->probed[s], sizeof dv->probed[s], "%s", fits ? re->release : "");
+    dv->probed_unreachable[s] = !re->answer.answered;
+    if (!re->answer.answered && re->answer.error[0])
+      device_note(dv, re->answer.error);
+    f->up[s] = re->answer.answered && re->release[0] && fits;
+    f->on_target[s] = f->up[s] && device_on_target(dv, re->release);
   }
-  f->same_release = f->up[0] && f->up[1] && strcmp(v.version[0], v.version[1]) == 0;
+  f->same_release = f->up[0] && f->up[1] && junos_same_release(v->re[0].release, v->re[1].release);
+  free(v);
   decide(dv);
 }
 
 static void probe_routing_engines(struct device *dv, const struct transport_result *r)
 {
   struct reconcile_facts *f = &dv->facts;
-  struct junos_re_status s;
-  if (r->error == TRANSPORT_OK && dv->out.backup) {
+  struct junos_routing_engines *re = xcalloc(1, sizeof *re);
+  bool parsed = r->error == TRANSPORT_OK && junos_xml_routing_engines(L(dv), dv->out.n, re);
+  if (r->error == TRANSPORT_OK && device_reply_on_backup(dv, &re->reply)) {
     f->on_backup = true;
+    free(re);
     decide(dv);
     return;
   }
-  if (r->error != TRANSPORT_OK || !junos_parse_routing_engines(L(dv), dv->out.n, &s)) {
+  if (!parsed || !re->found) {
     if (r->error == TRANSPORT_OK)
-      device_note(dv, device_out_line(dv, NULL));
+      device_note(dv, re->reply.error[0] ? re->reply.error : device_out_line(dv, NULL));
+    free(re);
     decide(dv); /* not answered */
     return;
   }
   f->answered = true;
-  f->master = s.master;
-  device_exec(dv, "show version invoke-on all-routing-engines", NULL, probe_versions);
+  f->master = re->master;
+  for (int s = 0; s < 2; s++)
+    if (re->re[s].vmhost)
+      dv->vmhost_seen = true;
+  free(re);
+  device_exec(dv, junos_show_command(JUNOS_SHOW_VERSIONS), NULL, probe_versions);
 }
 
 static void probe_now(struct device *dv)
@@ -217,7 +256,7 @@ static void probe_now(struct device *dv)
   dv->facts.master = -1;
   memset(dv->probed, 0, sizeof dv->probed);
   memset(dv->probed_unreachable, 0, sizeof dv->probed_unreachable);
-  device_exec(dv, "show chassis routing-engine", NULL, probe_routing_engines);
+  device_exec(dv, junos_show_command(JUNOS_SHOW_ROUTING_ENGINES), NULL, probe_routing_engines);
 }
 
 void reconcile_step(struct device *dv)

@@ -21,6 +21,7 @@ const struct target *targets_get(const struct targets *ts, size_t host);
 
 struct device;
 struct rollout;
+struct junos_alarm_list;
 
 /* What to do with a finished command: the device, the result; the output is in dv->out. */
 typedef void (*device_next_fn)(struct device *dv, const struct transport_result *r);
@@ -71,7 +72,7 @@ struct device {
   /* facts */
   int orig_master;
   char before[2][48], after[2][48];
-  struct junos_alarms baseline;
+  struct junos_alarm_list *baseline; /* the alarms at preflight (junos_facts.h); NULL: none read */
   bool need_stage, package_verified;
   bool issu_sent, issu_idle, watching_console;
   unsigned failed_checks;
@@ -96,6 +97,7 @@ struct device {
   char probed[2][48];                /* each RE's release as the last probe printed it */
   bool probed_unreachable[2];
   int final_master; /* the master verify found (for the alarms expected with RE1 master) */
+  bool vmhost_seen; /* the router reports VM-host REs (junos_facts.h) */
 
   /* the end */
   const char *outcome; /* success, failure, unknown */
@@ -238,6 +240,12 @@ const char *device_out_line(const struct device *dv, const char *needle);
  * reconcile_decide() and acts. Runs after a lost or ended ISSU console, on --resume, after a
  * phase timeout once the ISSU was sent, and before every ISSU and mastership switch. */
 void reconcile_step(struct device *dv);
+struct junos_reply;
+/* Whether a reply shows our session on the backup RE ({backup} banner or prompt, or the
+ * master-only refusal). */
+bool device_reply_on_backup(const struct device *dv, const struct junos_reply *reply);
+/* Whether the router's REs run on a VM host: target.vmhost, else what the router reported. */
+bool device_vmhost(const struct device *dv);
 /* Whether a printed release is the policy's target (Juniper's release format, junos/). */
 bool device_on_target(const struct device *dv, const char *printed);
 /* The facts of the last probe, in words, for events and messages. */

@@ -290,13 +290,10 @@ Test(rollout, every_simulator_fault_gives_its_outcome_phase_and_code, .timeout =
       cr_expect_eq(starts_of(st), want, "%s: %d ISSU starts", faults[i].router, starts_of(st));
     }
   }
-  /* no-drop: the console's session survived the switchover; after the switchback's own switch
-   * issu-fleet replaces its session on purpose (its RE is no longer known to be master). */
-  for (size_t i = 0; i < j.n; i++)
-    if (strcmp(action(j.ev[i]), "device-reconnected") == 0 &&
-        strcmp(host(j.ev[i]), "mx-fra-8") == 0)
-      cr_expect_str_eq(str_at(j.ev[i], "issu", "phase"), "switchback",
-                       "no-drop: no reconnect before the switchback");
+  /* no-drop: the console's session stays open on the old master, now backup; issu-fleet
+   * recognises it and goes on through a fresh session to the master. */
+  cr_expect_geq(count_action(&j, "device-reconnected", "mx-fra-8"), 1,
+                "no-drop: the session left on the backup RE was replaced");
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "success");
   cJSON_Delete(all);
   journal_free(&j);
