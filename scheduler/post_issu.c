@@ -97,6 +97,7 @@ static void switch_checked(struct device *dv, const struct transport_result *r)
     /* Recorded before it goes out: a resumed run knows a switch may be under way. */
     dv->switch_sent = RC_SENT;
     dv->switch_sent_s = rollout_now(dv->run);
+    dv->switch_looks = 0;
     device_exec(dv, "request chassis routing-engine master switch", "yes\n", switched);
     return;
   case SWITCH_REPLY_HOLDDOWN:

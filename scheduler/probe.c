@@ -95,7 +95,10 @@ static struct reconcile_input input_of(const struct device *dv)
       .console_open = dv->watching_console,
       .console_refused = dv->console_refused,
       .timed_out = dv->timed_out,
-      .settled = rollout_now(dv->run) - dv->switch_sent_s >= RECONCILE_SETTLE_S,
+      /* A switch shows within seconds of router time; under --time-scale the looks come less
+       * often than that, so settled also needs a look after the first one that followed it. */
+      .settled =
+          dv->switch_looks >= 2 && rollout_now(dv->run) - dv->switch_sent_s >= RECONCILE_SETTLE_S,
       .old_master = old_master_mode(p),
       .switchback = p->issu.switchback,
   };
@@ -184,6 +187,8 @@ static void act(struct device *dv, const struct reconcile_decision *d)
 
 static void decide(struct device *dv)
 {
+  if (dv->switch_sent != RC_NOT_SENT)
+    dv->switch_looks++;
   struct reconcile_input in = input_of(dv);
   struct reconcile_decision d = reconcile_decide(&in, &dv->facts);
   if (in.orig_master < 0 && dv->facts.answered && dv->facts.master >= 0 && !dv->issu_sent)

@@ -92,6 +92,7 @@ struct device {
   char timeout_why[200];           /* which timeout, how long */
   enum reconcile_sent switch_sent; /* the switchback's mastership switch */
   double switch_sent_s;            /* run clock: when it went out (or the resume began) */
+  unsigned switch_looks;           /* probes since then */
   enum reconcile_action last_action; /* the last decision, to note only changes */
   struct reconcile_facts facts;      /* the last probe */
   char probed[2][48];                /* each RE's release as the last probe printed it */

@@ -633,7 +633,9 @@ Test(rollout, sigint_drains_a_second_signal_detaches_and_sighup_is_ignored, .tim
   lab_start(4, 1, NULL);
   write_policy("waves: {canary: 1, serial: [1], soak: 0}\n");
   pid_t pid = run_in_background(NULL);
-  cr_assert(journal_has("\"phase\":\"validate\""), "the canary's ISSU began");
+  /* validate is journaled before the command leaves; only the router's console proves the ISSU
+   * reached it (through the lab's forwarder that takes a moment). */
+  cr_assert(journal_has("\"phase\":\"backup-upgrade\""), "the canary's ISSU began");
   kill(pid, SIGHUP);
   kill(pid, SIGINT);
   cr_assert(journal_has("run-draining"));
@@ -767,5 +769,243 @@ Test(rollout, resume_refuses_a_changed_policy_and_reads_a_cut_journal, .timeout 
   cr_expect_eq(wait_exit(pid), 0);
   struct journal j = journal_read();
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-2"), "issu", "result"), "done");
+  journal_free(&j);
+}
+
+/* ---- the reconcile step and the device side of issues 13 and 18 (i13-fleet) ---- */
+
+/* Every router of the lab answers through DIR/wrap.sh STATE (the local transport), a shell
+ * script whose `sim` function is junos-sim for that router: a test bends one answer the way a
+ * real router (or the review's reproduction) would, everything else is junos-sim's. Every command
+ * is logged to DIR/commands.log. */
+static void use_wrapper(const char *body)
+{
+  char path[400];
+  snprintf(path, sizeof path, "%s/wrap.sh", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fprintf(f,
+          "#!/bin/sh\n"
+          "st=\"$1\"\n"
+          "sim() { exec %s device --state \"$st\"; }\n"
+          "printf '%%s %%s\\n' \"$(basename \"$st\" .json)\" \"$SSH_ORIGINAL_COMMAND\" >> "
+          "%s/commands.log\n"
+          "%s\n"
+          "sim\n",
+          JUNOS_SIM_BINARY, dir, body);
+  fclose(f);
+  char *out;
+  cr_assert_eq(sh(&out,
+                  "chmod +x %s/wrap.sh && sed -i 's#issu_local_command: \"%s device --state "
+                  "#issu_transport: local, issu_local_command: \"%s/wrap.sh #' %s/inventory.yaml "
+                  "&& grep -q wrap.sh %s/inventory.yaml",
+                  dir, JUNOS_SIM_BINARY, dir, dir, dir),
+               0, "%s", out);
+  free(out);
+}
+
+/* Lines of DIR/commands.log of `router` that contain `needle`. */
+static int commands_sent(const char *router, const char *needle)
+{
+  char *out;
+  sh(&out, "grep -F -- '%s' %s/commands.log | grep -c '^%s '", needle, dir, router);
+  int n = atoi(out);
+  free(out);
+  return n;
+}
+
+/* Every router on the target, RE0 master again, exactly one ISSU each. */
+static void expect_lab_upgraded(void)
+{
+  cJSON *all = lab_status(), *st;
+  cJSON_ArrayForEach(st, all)
+  {
+    const char *name = str_at(st, "name", NULL);
+    cr_expect_str_eq(str_at(st, "re0_version", NULL), TARGET, "%s re0", name);
+    cr_expect_str_eq(str_at(st, "re1_version", NULL), TARGET, "%s re1", name);
+    cr_expect_eq(cJSON_GetObjectItem(st, "master")->valueint, 0, "%s: re0 master again", name);
+    cr_expect_eq(starts_of(st), 1, "%s: exactly one ISSU", name);
+  }
+  cJSON_Delete(all);
+}
+
+Test(rollout, every_session_stays_open_on_the_backup_at_the_switchover_and_the_rollout_completes,
+     .timeout = 600, .fini = lab_stop)
+{
+  /* A real MX may keep the ISSU's session open on the old master, now backup ({backup}, the
+   * master-only refusal): issu-fleet must notice, send nothing more on it, and go on through a
+   * fresh session to the master (a new host key there: both are known). */
+  lab_start(4, 1, "--switchover stay");
+  write_policy("waves: {canary: 1, serial: [\"100%\"], soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  for (size_t i = 0; i < j.n; i++)
+    if (strcmp(action(j.ev[i]), "device-finished") == 0)
+      cr_expect_str_eq(str_at(j.ev[i], "event", "outcome"), "success", "%s: %s", host(j.ev[i]),
+                       str_at(j.ev[i], "error", "message"));
+  cr_expect_eq(count_action(&j, "device-finished", NULL), 4);
+  journal_free(&j);
+  expect_lab_upgraded();
+}
+
+Test(rollout, an_error_line_in_the_install_scroll_does_not_fail_a_router_that_switched_over,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* B2 (review repro error_line_in_scroll.sh): one harmless `error:` line after `Using /...`. */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  *in-service-upgrade*) " JUNOS_SIM_BINARY " device --state \"$st\" | awk '{print; "
+              "fflush()} /^Using \\//{print \"error: could not remove /var/tmp/stale-core.0 "
+              "(ignored)\"; fflush()}'; exit ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s",
+                   str_at(fin, "error", "message"));
+  journal_free(&j);
+  expect_lab_upgraded();
+  /* old_master: reboot is Junos's own option; issu-fleet never reboots an RE itself (B12). */
+  cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 1);
+  cr_expect_eq(commands_sent("mx-ams-1", ".tgz reboot"), 1, "the ISSU carries `reboot`");
+  cr_expect_eq(commands_sent("mx-ams-1", "request system reboot"), 0);
+}
+
+Test(rollout, switchback_sends_one_switch_even_when_the_switch_is_slow_to_show, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* B3 (review repro slow_switch.sh): the first look after the switch still shows the old
+   * master. A second switch would be refused in the hold-down and accepted after it. */
+  lab_start(1, 1, NULL);
+  use_wrapper(
+      "stale=\"$st.stale\"\n"
+      "case \"$SSH_ORIGINAL_COMMAND\" in\n"
+      "  'request chassis routing-engine master switch')\n"
+      "    SSH_ORIGINAL_COMMAND='show chassis routing-engine | display xml' " JUNOS_SIM_BINARY
+      " device --state \"$st\" > \"$stale\" < /dev/null ;;\n"
+      "  'show chassis routing-engine'*)\n"
+      "    if [ -f \"$stale\" ]; then cat \"$stale\"; rm -f \"$stale\"; exit 0; fi ;;\n"
+      "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "success", "%s",
+                   str_at(finished_of(&j, "mx-ams-1"), "error", "message"));
+  journal_free(&j);
+  /* Checks may repeat (the hold-down after the old master's reboot); the switch goes once. */
+  char *out;
+  sh(&out, "grep -c '^mx-ams-1 request chassis routing-engine master switch$' %s/commands.log",
+     dir);
+  cr_expect_eq(atoi(out), 1, "exactly one mastership switch, got %s", out);
+  free(out);
+  expect_lab_upgraded();
+}
+
+Test(rollout, a_crash_between_the_journal_and_the_router_holds_the_router_and_sends_no_issu,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* B11: the journal says validate (the ISSU is journaled before it goes out); the process dies
+   * before the command reaches the router. On resume the router shows nothing of an ISSU, as it
+   * would while still validating one: held, never a (second) ISSU. */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  *in-service-upgrade*) kill -9 $PPID; exit 1 ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  char *out;
+  issu_fleet(&out, "run", "--yes");
+  free(out);
+  struct journal j = journal_read();
+  cr_expect_eq(count_action(&j, "device-finished", NULL), 0, "the run died mid-router");
+  journal_free(&j);
+  /* The next attempt goes to the router as it is. */
+  cr_assert_eq(
+      sh(&out, "sed -i 's#  \\*in-service-upgrade\\*) kill -9 $PPID; exit 1 ;;##' %s/wrap.sh", dir),
+      0, "%s", out);
+  free(out);
+  int rc = sh(&out,
+              "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir %s/state "
+              "--resume t --yes </dev/null",
+              ISSU_BINARY, dir, dir, dir);
+  cr_expect_neq(rc, 0, "a held router is not a success:\n%s", out);
+  free(out);
+  j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "unknown");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "issu-unconfirmed", "%s",
+                   str_at(fin, "error", "message"));
+  journal_free(&j);
+  cJSON *all = lab_status(), *st;
+  cJSON_ArrayForEach(st, all) cr_expect_eq(starts_of(st), 0, "no ISSU was ever started");
+  cJSON_Delete(all);
+}
+
+Test(rollout, storage_is_checked_on_both_routing_engines, .timeout = 300, .fini = lab_stop)
+{
+  /* B14: the backup RE's /var is full; the master's is not. */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show system storage invoke-on all-routing-engines | display xml')\n"
+              "    " JUNOS_SIM_BINARY " device --state \"$st\" | awk '/<re-name>re1</{r=1} r && "
+              "/<used-percent> *45</{sub(/> *45</, \">97<\")} {print}'; exit ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("check", NULL, 1);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "storage-low");
+  cr_expect(strstr(str_at(fin, "error", "message"), "re1 /.mount/var is 97% full"), "%s",
+            str_at(fin, "error", "message"));
+  journal_free(&j);
+}
+
+Test(rollout, an_active_major_alarm_stops_a_router_unless_the_policy_accepts_it, .timeout = 300,
+     .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show chassis alarms | display xml')\n"
+              "    echo '<rpc-reply><alarm-information><alarm-summary><active-alarm-count>1"
+              "</active-alarm-count></alarm-summary><alarm-detail><alarm-time>"
+              "2026-11-23 22:14:09 UTC</alarm-time><alarm-class>Major"
+              "</alarm-class><alarm-description>Host 0 fan tray failure</alarm-description>"
+              "<alarm-short-description>fan fail</alarm-short-description><alarm-type>Chassis"
+              "</alarm-type></alarm-detail></alarm-information></rpc-reply>'; exit ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("check", NULL, 1);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "major-alarm");
+  cr_expect(strstr(str_at(fin, "error", "message"), "Host 0 fan tray failure"), "%s",
+            str_at(fin, "error", "message"));
+  journal_free(&j);
+  write_policy("waves: {canary: 1, soak: 0}\npreflight: {accept_alarms: [\"Host 0 fan tray "
+               "failure\"]}\n");
+  char *out;
+  cr_assert_eq(sh(&out, "rm -rf %s/state", dir), 0, "%s", out); /* a new run, same run id */
+  free(out);
+  j = run_expect("check", NULL, 0);
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "issu", "result"), "ready");
+  journal_free(&j);
+}
+
+Test(rollout, vm_host_routers_are_upgraded_with_the_vmhost_commands, .timeout = 300,
+     .fini = lab_stop)
+{
+  lab_start(2, 1, "--router mx-ams-1=vmhost --router mx-ams-2=vmhost");
+  use_wrapper("");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  journal_free(&j);
+  expect_lab_upgraded();
+  cr_expect_eq(commands_sent("mx-ams-1", "request vmhost software in-service-upgrade"), 1);
+  /* target.vmhost: false overrides what the router reports: Junos refuses the plain command on
+   * a VM-host RE, and nothing changed, so the router fails (it is not held). */
+  lab_stop();
+  lab_start(1, 1, "--router mx-ams-1=vmhost");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  char *out;
+  cr_assert_eq(sh(&out, "sed -i '/^target:/a\\  vmhost: false' %s/test.yaml", dir), 0, "%s", out);
+  free(out);
+  j = run_expect("run", "--yes", 3);
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "failure", "%s",
+                   str_at(finished_of(&j, "mx-ams-1"), "error", "message"));
   journal_free(&j);
 }
