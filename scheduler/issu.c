@@ -75,8 +75,10 @@ static void console_done(struct transport *t, const struct transport_result *r, 
                words);
     }
   }
-  /* A session that stayed on the old master (now backup) carries nothing more (issue 13). */
-  if (r->error != TRANSPORT_OK || dv->out.backup)
+  /* A session that stayed on the old master (now backup) carries nothing more (issue 13): once
+   * the console reached the switchover, the RE behind this session is not known, and on the old
+   * master a command meant for the master would act on the wrong RE. */
+  if (r->error != TRANSPORT_OK || dv->out.backup || dv->phase >= PH_SWITCHOVER)
     device_drop_session(dv);
   reconcile_step(dv);
 }

@@ -1009,3 +1009,30 @@ Test(rollout, vm_host_routers_are_upgraded_with_the_vmhost_commands, .timeout = 
                    str_at(finished_of(&j, "mx-ams-1"), "error", "message"));
   journal_free(&j);
 }
+
+Test(rollout, old_master_leave_ends_with_re1_master_on_target_and_reports_the_pending_install,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* `leave`: done when RE1 is master on the target and RE0 answers; `Backup RE Active` is then
+   * expected, not a new alarm. */
+  lab_start(1, 1, "--switchover stay");
+  write_policy("waves: {canary: 1, soak: 0}\nissu: {old_master: leave}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s",
+                   str_at(fin, "error", "message"));
+  const cJSON *pending = NULL;
+  for (size_t i = 0; i < j.n; i++)
+    if (strcmp(action(j.ev[i]), "old-master-pending") == 0)
+      pending = j.ev[i];
+  cr_assert_not_null(pending, "the pending install is reported");
+  cr_expect(
+      cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(pending, "issu"), "pending_install")));
+  journal_free(&j);
+  cJSON *st = status_of("mx-ams-1");
+  cr_expect_eq(cJSON_GetObjectItem(st, "master")->valueint, 1);
+  cr_expect_str_eq(str_at(st, "re1_version", NULL), TARGET);
+  cr_expect_str_eq(str_at(st, "re0_version", NULL), FROM);
+  cr_expect_eq(starts_of(st), 1);
+  cJSON_Delete(st);
+}
