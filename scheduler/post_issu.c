@@ -148,6 +148,7 @@ static void note_pending_install(struct device *dv)
   if (dv->site)
     cJSON_AddStringToObject(event_labels(ev), "site", dv->site);
   cJSON *is = event_issu(ev);
+  cJSON_AddNumberToObject(is, "wave", (double)dv->wave);
   cJSON_AddNumberToObject(is, "old_master", old);
   cJSON_AddBoolToObject(is, "pending_install", leave);
   rollout_note(run, ev);

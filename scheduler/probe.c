@@ -119,6 +119,7 @@ static void note_decision(struct device *dv, const struct reconcile_decision *d)
   if (dv->site)
     cJSON_AddStringToObject(event_labels(ev), "site", dv->site);
   cJSON *is = event_issu(ev);
+  cJSON_AddNumberToObject(is, "wave", (double)dv->wave);
   cJSON_AddStringToObject(is, "phase", junos_phase_name(dv->phase));
   cJSON_AddStringToObject(is, "decision", reconcile_action_name(d->action));
   cJSON_AddStringToObject(is, "facts", facts);
@@ -216,7 +217,8 @@ static void probe_versions(struct device *dv, const struct transport_result *r)
     const struct junos_re_version *re = &v->re[s];
     /* A release too long for our record is never cut: it counts as not answered. */
     bool fits = strlen(re->release) < sizeof dv->probed[s];
-    snprintf(dv->probed[s], sizeof dv->probed[s], "%s", fits ? re->release : "");
+    snprintf(dv->probed[s], sizeof dv->probed[s], "%.*s", fits ? (int)sizeof dv->probed[s] - 1 : 0,
+             re->release);
     dv->probed_unreachable[s] = !re->answer.answered;
     if (!re->answer.answered && re->answer.error[0])
       device_note(dv, re->answer.error);
