@@ -157,43 +157,6 @@ bool junos_checksum_command(char *buf, size_t len, const char *path, bool md5)
   return true;
 }
 
-/* ---- numbers from the router: whole, in range, or not at all ---- */
-
-static bool to_ull(const char *s, unsigned long long max, unsigned long long *out)
-{
-  while (*s == ' ' || *s == '\t')
-    s++;
-  if (!isdigit((unsigned char)*s))
-    return false;
-  errno = 0;
-  char *end;
-  unsigned long long v = strtoull(s, &end, 10);
-  while (*end == ' ' || *end == '\t')
-    end++;
-  if (errno == ERANGE || *end != '\0' || v > max)
-    return false;
-  *out = v;
-  return true;
-}
-
-/* ---- the text forms ---- */
-
-/* When the XML held no fact: the text inside <output> (PyEZ format=text), or, when there is no
- * <output>, the reply's own lines (a reply with no XML, or text with a stray '<'). */
-typedef void (*text_fn)(const char *const *lines, size_t n, void *out);
-
-static void text_fallback(struct jx *x, const struct junos_reply *reply, const char *const *lines,
-                          size_t n, text_fn fn, void *out)
-{
-  if (reply->xml && reply->text) {
-    size_t tn;
-    char **tl = jx_output_lines(x, &tn);
-    fn((const char *const *)tl, tn, out);
-    jx_free_lines(tl, tn);
-  } else
-    fn(lines, n, out);
-}
-
 /* ---- show chassis routing-engine ---- */
 
 /* VM-host REs, from Juniper's VM host documentation (models not in a capture, except
@@ -224,7 +187,7 @@ static bool reason_is_vmhost(const char *reason)
   return contains_nocase(reason, "hypervisor") || contains_nocase(reason, "VJUNOS");
 }
 
-static enum junos_mastership mastership_of(const char *s)
+enum junos_mastership jx_mastership(const char *s)
 {
   static const struct {
     const char *word;
@@ -269,60 +232,17 @@ static void read_route_engine(struct jx *x, xmlNodePtr n, bool alone,
     return;
   struct junos_re_info *re = &out->re[s];
   jx_text(x, n, F(RE_STATE), re->state, sizeof re->state);
-  re->mastership = mastership_of(re->state);
+  re->mastership = jx_mastership(re->state);
   jx_text(x, n, F(RE_STATUS), re->status, sizeof re->status);
   jx_text(x, n, F(RE_MODEL), re->model, sizeof re->model);
   jx_text(x, n, F(RE_REBOOT), re->reboot_reason, sizeof re->reboot_reason);
   char up[32];
   unsigned long long v;
-  re->uptime_s =
-      jx_text(x, n, F(RE_UPTIME), up, sizeof up) && to_ull(up, 1ULL << 40, &v) ? (long long)v : -1;
+  re->uptime_s = jx_text(x, n, F(RE_UPTIME), up, sizeof up) && jx_to_ull(up, 1ULL << 40, &v)
+                     ? (long long)v
+                     : -1;
   out->count++;
   out->found = true;
-}
-
-/* The text form (inside <output>, or a reply with no XML): "Slot 0:", "Current state  Master",
- * "Model  RE-S-1600x8", "Last reboot reason  0x2000:hypervisor reboot". */
-static const char *after_key(const char *line, const char *key)
-{
-  size_t k = strlen(key);
-  if (strncmp(line, key, k) != 0 || (line[k] != ' ' && line[k] != '\t' && line[k] != ':'))
-    return NULL;
-  const char *v = line + k;
-  while (*v == ' ' || *v == '\t' || *v == ':')
-    v++;
-  return v;
-}
-
-static void text_routing_engines(const char *const *lines, size_t n, void *vout)
-{
-  struct junos_routing_engines *out = vout;
-  int s = -1;
-  for (size_t i = 0; i < n; i++) {
-    const char *v;
-    if ((v = after_key(lines[i], "Slot")) != NULL) {
-      s = (v[0] == '0' || v[0] == '1') && (v[1] == ':' || v[1] == '\0') ? v[0] - '0' : -1;
-      if (s >= 0 && out->re[s].mastership == JUNOS_RE_ABSENT) {
-        out->re[s].mastership = JUNOS_RE_UNKNOWN;
-        out->re[s].uptime_s = -1;
-        out->count++;
-        out->found = true;
-      }
-      continue;
-    }
-    if (s < 0)
-      continue;
-    struct junos_re_info *re = &out->re[s];
-    if ((v = after_key(lines[i], "Current state")) != NULL) {
-      jx_copy(re->state, sizeof re->state, v, strlen(v));
-      re->mastership = mastership_of(re->state);
-    } else if ((v = after_key(lines[i], "Model")) != NULL)
-      jx_copy(re->model, sizeof re->model, v, strlen(v));
-    else if ((v = after_key(lines[i], "Status")) != NULL)
-      jx_copy(re->status, sizeof re->status, v, strlen(v));
-    else if ((v = after_key(lines[i], "Last reboot reason")) != NULL)
-      jx_copy(re->reboot_reason, sizeof re->reboot_reason, v, strlen(v));
-  }
 }
 
 bool junos_xml_routing_engines(const char *const *lines, size_t n,
@@ -348,7 +268,7 @@ bool junos_xml_routing_engines(const char *const *lines, size_t n,
     }
   }
   if (!out->found)
-    text_fallback(&x, &out->reply, lines, n, text_routing_engines, out);
+    jx_text_fallback(&x, &out->reply, lines, n, jx_text_routing_engines, out);
   jx_close(&x);
   finish_re(out);
   return out->found;
@@ -384,72 +304,6 @@ static void read_software(struct jx *x, xmlNodePtr sw, struct junos_re_version *
   }
 }
 
-/* "re0:" / "fpc0:" / "node1:" followed by a rule of dashes: a section of a multi-part reply. */
-static bool section_header(const char *const *lines, size_t n, size_t i)
-{
-  size_t l = strlen(lines[i]);
-  if (l < 2 || lines[i][l - 1] != ':' || i + 1 >= n || strncmp(lines[i + 1], "-----", 5) != 0)
-    return false;
-  for (size_t k = 0; k + 1 < l; k++)
-    if (!isalnum((unsigned char)lines[i][k]) && lines[i][k] != '-')
-      return false;
-  return true;
-}
-
-/* The text form (a reply with no XML): "re0:" sections (or none: this RE), "Hostname: ",
- * "Model: ", "Junos: 19.2R1.8", else "JUNOS Base OS boot [9.1S3.5]"; other sections (fpc0:, an
- * SRX node1:) after the first are other members. "Could not connect to re0 : ..." lines name an
- * RE that did not answer. */
-static void text_versions(const char *const *lines, size_t n, void *vout)
-{
-  struct junos_versions_xml *out = vout;
-  int cur = 0, sections = 0;
-  for (size_t i = 0; i < n; i++) {
-    const char *l = lines[i], *v;
-    const char *cc = strstr(l, "Could not connect to re");
-    int named = cc && (cc[23] == '0' || cc[23] == '1') && !isalnum((unsigned char)cc[24])
-                    ? cc[23] - '0'
-                    : -1;
-    if (named >= 0) {
-      struct junos_re_answer *a = &out->re[named].answer;
-      a->listed = true;
-      a->answered = false;
-      jx_copy(a->error, sizeof a->error, l, strlen(l));
-      continue;
-    }
-    if (section_header(lines, n, i)) {
-      if (strcmp(l, "re0:") == 0 || strcmp(l, "re1:") == 0) {
-        out->multi = true;
-        cur = l[2] - '0';
-      } else {
-        cur = sections == 0 && !out->multi ? 0 : -1;
-        if (cur < 0)
-          out->reply.foreign_items++;
-      }
-      sections++;
-      i++; /* the dashes */
-      continue;
-    }
-    if (cur < 0)
-      continue;
-    struct junos_re_version *re = &out->re[cur];
-    if ((v = after_key(l, "Hostname")) != NULL)
-      jx_copy(re->host, sizeof re->host, v, strlen(v));
-    else if ((v = after_key(l, "Model")) != NULL)
-      jx_copy(re->model, sizeof re->model, v, strlen(v));
-    else if ((v = after_key(l, "Junos")) != NULL && strncmp(l, "Junos:", 6) == 0) {
-      if (jx_copy(re->release, sizeof re->release, v, strcspn(v, " ")))
-        re->release_from = "Junos: line";
-    } else if (strncmp(l, "JUNOS Base OS boot [", 20) == 0 && re->release_from == NULL) {
-      size_t rl = strcspn(l + 20, "]");
-      if (rl > 0 && l[20 + rl] == ']' && jx_copy(re->release, sizeof re->release, l + 20, rl))
-        re->release_from = "base os boot";
-    } else
-      continue;
-    re->answer.listed = re->answer.answered = true;
-  }
-}
-
 bool junos_xml_versions(const char *const *lines, size_t n, struct junos_versions_xml *out)
 {
   memset(out, 0, sizeof *out);
@@ -475,7 +329,7 @@ bool junos_xml_versions(const char *const *lines, size_t n, struct junos_version
   for (int s = 0; s < 2; s++)
     any |= out->re[s].release[0] != '\0';
   if (!any && !out->multi) {
-    text_fallback(&x, &out->reply, lines, n, text_versions, out);
+    jx_text_fallback(&x, &out->reply, lines, n, jx_text_versions, out);
     for (int s = 0; s < 2; s++)
       any |= out->re[s].release[0] != '\0';
   }
@@ -504,9 +358,9 @@ static void read_filesystems(struct jx *x, xmlNodePtr ctx, struct junos_re_stora
     char num[32];
     unsigned long long pct, total, avail;
     if (!jx_text(x, fsn, F(FS_MOUNT), fs.mount, sizeof fs.mount) ||
-        !jx_text(x, fsn, F(FS_PCT), num, sizeof num) || !to_ull(num, 100, &pct) ||
-        !jx_text(x, fsn, F(FS_TOTAL), num, sizeof num) || !to_ull(num, 1ULL << 50, &total) ||
-        !jx_text(x, fsn, F(FS_AVAIL), num, sizeof num) || !to_ull(num, 1ULL << 50, &avail))
+        !jx_text(x, fsn, F(FS_PCT), num, sizeof num) || !jx_to_ull(num, 100, &pct) ||
+        !jx_text(x, fsn, F(FS_TOTAL), num, sizeof num) || !jx_to_ull(num, 1ULL << 50, &total) ||
+        !jx_text(x, fsn, F(FS_AVAIL), num, sizeof num) || !jx_to_ull(num, 1ULL << 50, &avail))
       continue;
     jx_text(x, fsn, F(FS_NAME), fs.name, sizeof fs.name);
     fs.used_pct = (unsigned)pct;
@@ -546,155 +400,6 @@ bool junos_xml_storage(const char *const *lines, size_t n, struct junos_storage_
   return any;
 }
 
-/* ---- alarms ---- */
-
-const char *junos_alarm_class_name(enum junos_alarm_class c)
-{
-  return c == JUNOS_ALARM_MAJOR ? "Major" : c == JUNOS_ALARM_MINOR ? "Minor" : "Other";
-}
-
-static enum junos_alarm_class class_of(const char *s)
-{
-  return strcasecmp(s, "Major") == 0   ? JUNOS_ALARM_MAJOR
-         : strcasecmp(s, "Minor") == 0 ? JUNOS_ALARM_MINOR
-                                       : JUNOS_ALARM_OTHER;
-}
-
-static struct junos_alarm *add_alarm(struct junos_alarm_list *l)
-{
-  if (l->n >= JUNOS_ALARMS_MAX) {
-    l->cut = true;
-    return NULL;
-  }
-  struct junos_alarm *a = &l->a[l->n++];
-  memset(a, 0, sizeof *a);
-  return a;
-}
-
-/* "1 alarms currently active" / "No alarms currently active" / "2024-08-21 10:18:30 EDT  Minor
- * VMHost 1 Boot from alternate disk" (two or more spaces around the class). */
-static void text_alarms(const char *const *lines, size_t n, void *out)
-{
-  struct junos_alarm_list *l = out;
-  for (size_t i = 0; i < n; i++) {
-    const char *s = lines[i];
-    unsigned long long count;
-    char num[16];
-    /* A new header starts a new listing: a capture of a loop shows the last one. */
-    if (strstr(s, "No alarms currently active")) {
-      l->found = l->none = true;
-      l->n = 0;
-      l->reported = 0;
-      continue;
-    }
-    const char *act = strstr(s, " currently active");
-    if (act && (strncmp(s + strcspn(s, " "), " alarms", 7) == 0 ||
-                strncmp(s + strcspn(s, " "), " alarm ", 7) == 0)) {
-      size_t dl = strcspn(s, " ");
-      if (jx_copy(num, sizeof num, s, dl) && to_ull(num, 1000000, &count)) {
-        l->found = true;
-        l->none = false;
-        l->reported = (unsigned)count;
-        l->n = 0;
-        l->cut = false;
-      }
-      continue;
-    }
-    if (!isdigit((unsigned char)s[0]))
-      continue;
-    static const char *const classes[] = {"  Major  ", "  Minor  "};
-    for (size_t c = 0; c < ARRAY_LEN(classes); c++) {
-      const char *k = strstr(s, classes[c]);
-      if (k == NULL)
-        continue;
-      struct junos_alarm *a = add_alarm(l);
-      if (a == NULL)
-        break;
-      a->cls = c == 0 ? JUNOS_ALARM_MAJOR : JUNOS_ALARM_MINOR;
-      jx_copy(a->time, sizeof a->time, s, (size_t)(k - s));
-      const char *d = k + strlen(classes[c]);
-      d += strspn(d, " ");
-      if (!jx_copy(a->description, sizeof a->description, d, strlen(d)))
-        l->cut = true;
-      l->found = true;
-      break;
-    }
-  }
-}
-
-bool junos_xml_alarms(const char *const *lines, size_t n, struct junos_alarm_list *out)
-{
-  memset(out, 0, sizeof *out);
-  struct jx x;
-  if (jx_open(&x, lines, n, &out->reply, NULL)) {
-    char num[32];
-    unsigned long long count;
-    if (jx_node(&x, NULL, F(AL_NONE)) != NULL)
-      out->found = out->none = true;
-    if (jx_text(&x, NULL, F(AL_COUNT), num, sizeof num) && to_ull(num, 1000000, &count)) {
-      out->found = true;
-      out->reported = (unsigned)count;
-    }
-    xmlXPathObjectPtr o = jx_eval(&x, NULL, F(AL_DETAIL));
-    for (int i = 0; o && o->nodesetval && i < o->nodesetval->nodeNr; i++) {
-      xmlNodePtr d = o->nodesetval->nodeTab[i];
-      struct junos_alarm *a = add_alarm(out);
-      if (a == NULL)
-        break;
-      char cls[JUNOS_NAME_MAX];
-      jx_text(&x, d, F(AL_CLASS), cls, sizeof cls);
-      a->cls = class_of(cls);
-      jx_text(&x, d, F(AL_TIME), a->time, sizeof a->time);
-      if (!jx_text(&x, d, F(AL_DESC), a->description, sizeof a->description))
-        out->cut = true;
-      out->found = true;
-    }
-    xmlXPathFreeObject(o);
-  }
-  if (!out->found)
-    text_fallback(&x, &out->reply, lines, n, text_alarms, out);
-  jx_close(&x);
-  return out->found;
-}
-
-unsigned junos_alarms_count(const struct junos_alarm_list *l, enum junos_alarm_class c)
-{
-  unsigned k = 0;
-  for (size_t i = 0; i < l->n; i++)
-    k += l->a[i].cls == c;
-  return k;
-}
-
-size_t junos_alarms_fresh(const struct junos_alarm_list *baseline,
-                          const struct junos_alarm_list *now, const char *const *expected,
-                          size_t nexpected, size_t *fresh, size_t max)
-{
-  size_t k = 0;
-  for (size_t i = 0; i < now->n; i++) {
-    const struct junos_alarm *a = &now->a[i];
-    bool known = false;
-    for (size_t j = 0; baseline && j < baseline->n && !known; j++)
-      known =
-          baseline->a[j].cls == a->cls && strcmp(baseline->a[j].description, a->description) == 0;
-    for (size_t j = 0; j < nexpected && !known; j++)
-      known = strcmp(expected[j], a->description) == 0;
-    if (known)
-      continue;
-    if (k < max)
-      fresh[k] = i;
-    k++;
-  }
-  return k;
-}
-
-bool junos_alarms_show_vmhost(const struct junos_alarm_list *l)
-{
-  for (size_t i = 0; i < l->n; i++)
-    if (strncasecmp(l->a[i].description, "VMHost", 6) == 0)
-      return true;
-  return false;
-}
-
 /* ---- show system switchover ---- */
 
 bool junos_xml_switchover(const char *const *lines, size_t n, struct junos_switchover_xml *out)
@@ -727,34 +432,13 @@ bool junos_xml_switchover(const char *const *lines, size_t n, struct junos_switc
 
 /* ---- show task replication ---- */
 
-static void replication_row(struct junos_replication_xml *out, const char *name, const char *st)
+void jx_replication_row(struct junos_replication_xml *out, const char *name, const char *st)
 {
   out->protocols++;
   if (strcasecmp(st, "Complete") == 0)
     return;
   if (out->incomplete++ == 0)
     jx_copy(out->first_incomplete, sizeof out->first_incomplete, name, strlen(name));
-}
-
-static void text_replication(const char *const *lines, size_t n, void *vout)
-{
-  struct junos_replication_xml *out = vout;
-  bool table = false;
-  for (size_t i = 0; i < n; i++) {
-    const char *v;
-    if ((v = after_key(lines[i], "Stateful Replication")) != NULL) {
-      out->found = true;
-      out->enabled = strncmp(v, "Enabled", 7) == 0;
-    } else if ((v = after_key(lines[i], "RE mode")) != NULL)
-      out->master_mode = strncmp(v, "Master", 6) == 0 || strncmp(v, "Primary", 7) == 0;
-    else if (strncmp(lines[i], "Protocol", 8) == 0)
-      table = true;
-    else if (table) {
-      char name[JUNOS_NAME_MAX], st[JUNOS_NAME_MAX];
-      if (sscanf(lines[i], "%63s %63s", name, st) == 2)
-        replication_row(out, name, st);
-    }
-  }
 }
 
 bool junos_xml_replication(const char *const *lines, size_t n, struct junos_replication_xml *out)
@@ -778,14 +462,14 @@ bool junos_xml_replication(const char *const *lines, size_t n, struct junos_repl
         char name[JUNOS_NAME_MAX], st[JUNOS_NAME_MAX];
         jx_node_text(names->nodesetval->nodeTab[i], name, sizeof name);
         jx_node_text(states->nodesetval->nodeTab[i], st, sizeof st);
-        replication_row(out, name, st);
+        jx_replication_row(out, name, st);
       }
       xmlXPathFreeObject(names);
       xmlXPathFreeObject(states);
     }
   }
   if (!out->found)
-    text_fallback(&x, &out->reply, lines, n, text_replication, out);
+    jx_text_fallback(&x, &out->reply, lines, n, jx_text_replication, out);
   jx_close(&x);
   return out->found;
 }

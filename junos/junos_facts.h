@@ -81,6 +81,8 @@ struct junos_reply {
 };
 
 /* Per RE of a multi-RE reply: was it asked, did it answer. */
+/* "Not listed" means the reply does not name the RE: a single-RE box, or an RE that did not
+ * answer where the reply says nothing (the text form of invoke-on simply leaves it out). */
 struct junos_re_answer {
   bool listed;                /* the reply names this RE (an item or an rpc-error) */
   bool answered;              /* it sent its part */
@@ -191,7 +193,7 @@ unsigned junos_alarms_count(const struct junos_alarm_list *l, enum junos_alarm_c
 
 /* The alarms in `now` that are neither in `baseline` (same class and description) nor named in
  * `expected` (descriptions, compared whole). Writes their indexes into `fresh` (up to `max`) and
- * returns how many there are. */
+ * returns how many there are (possibly more than `max`). `baseline` may be NULL (no baseline). */
 size_t junos_alarms_fresh(const struct junos_alarm_list *baseline,
                           const struct junos_alarm_list *now, const char *const *expected,
                           size_t nexpected, size_t *fresh, size_t max);

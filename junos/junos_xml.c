@@ -11,6 +11,7 @@
 #include "common/common.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <libxml/parser.h>
 #include <libxml/xpathInternals.h>
 #include <stdlib.h>
@@ -370,4 +371,21 @@ void jx_free_lines(char **lines, size_t n)
   for (size_t i = 0; i < n; i++)
     free(lines[i]);
   free(lines);
+}
+
+bool jx_to_ull(const char *s, unsigned long long max, unsigned long long *out)
+{
+  while (*s == ' ' || *s == '\t')
+    s++;
+  if (!isdigit((unsigned char)*s))
+    return false;
+  errno = 0;
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  while (*end == ' ' || *end == '\t')
+    end++;
+  if (errno == ERANGE || *end != '\0' || v > max)
+    return false;
+  *out = v;
+  return true;
 }

@@ -97,6 +97,24 @@ bool jx_node_text(xmlNodePtr node, char *out, size_t len);
 char **jx_output_lines(struct jx *x, size_t *n);
 void jx_free_lines(char **lines, size_t n);
 
+/* A whole decimal number from the router, at most `max`; false for anything else. */
+bool jx_to_ull(const char *s, unsigned long long max, unsigned long long *out);
+/* master/primary, backup/standby, other, or unknown when empty (junos_facts.c). */
+enum junos_mastership jx_mastership(const char *s);
+/* Counts one protocol of show task replication (junos_facts.c). */
+void jx_replication_row(struct junos_replication_xml *out, const char *name, const char *st);
+
+/* The text forms (junos_text.c). When the XML held no fact, jx_text_fallback runs `fn` on the
+ * text inside <output> (PyEZ format=text) or, with no <output>, on the reply's own lines. */
+typedef void (*jx_text_fn)(const char *const *lines, size_t n, void *out);
+void jx_text_fallback(struct jx *x, const struct junos_reply *reply, const char *const *lines,
+                      size_t n, jx_text_fn fn, void *out);
+void jx_text_routing_engines(const char *const *lines, size_t n, void *out);
+void jx_text_versions(const char *const *lines, size_t n, void *out);
+void jx_text_replication(const char *const *lines, size_t n, void *out);
+/* "Key  value" / "Key: value" at the start of a cleaned line: the value, or NULL. */
+const char *jx_after_key(const char *line, const char *key);
+
 /* Copies `s` (whole) into out; false (out "") if it does not fit. */
 bool jx_copy(char *out, size_t len, const char *s, size_t slen);
 
