@@ -32,6 +32,8 @@ static void usage(FILE *out)
       "                [--router HOST=OPTION]... [--vmhost] [--switchover drop|stay]\n"
       "                [--known-hosts re0|both]\n"
       "  junos-sim lab up DIR | down DIR | status DIR [--json]\n"
+      "  junos-sim forward DIR\n"
+      "      The lab's master-only addresses (lab up starts it, lab down stops it).\n"
       "\n"
       "Faults: validation-fail, backup-no-return, old-master-no-return, gres-off, nsr-off,\n"
       "commit-sync-off, backup-not-ready, holddown, disk-full, package-missing,\n"

@@ -145,6 +145,10 @@ int sim_option_parse(const char *name, struct sim_router *r, char *err, size_t e
 
 /* Opens and locks the state file (exclusive, flock), then loads it. */
 int sim_open(const char *path, struct sim_router *r, int *lock_fd, char *err, size_t errlen);
+/* Loads the state without the lock, for a view that is never saved: the file is replaced by an
+ * atomic rename, so it is always whole. A session holding the lock (one waiting for a [yes,no]
+ * answer) never blocks the reader. Free with sim_router_free. */
+int sim_peek(const char *path, struct sim_router *r, char *err, size_t errlen);
 /* Writes the state atomically: a temporary file, fsync, rename, fsync of the directory. */
 int sim_save(const struct sim_router *r, char *err, size_t errlen);
 void sim_close(struct sim_router *r, int lock_fd);

@@ -6,7 +6,8 @@
  * master at a switchover (MANIFEST.md, "Host keys across an RE switchover"). In a lab each RE is
  * its own sshd (its own host key) on its own port; this one process listens on every router's
  * master-only port and joins each new connection to the port of the RE that is master at that
- * moment, read from the router's state file (settled to now, not saved). A connection, once
+ * moment, read from the router's state file without its lock (settled to now, not saved), so
+ * a session that holds the lock never stalls the forwarder. A connection, once
  * joined, stays with its RE: a session open across a switchover is still on the old master, as
  * on a real box. When the master is rebooting, the connection is closed at once.
  *
@@ -95,9 +96,8 @@ static int connect_to(int port)
 static int master_port(const struct route *rt)
 {
   struct sim_router r;
-  int lock;
   char err[512];
-  if (sim_open(rt->state, &r, &lock, err, sizeof err) < 0) {
+  if (sim_peek(rt->state, &r, err, sizeof err) < 0) {
     fprintf(stderr, "junos-sim forward: %s\n", err);
     return -1;
   }
@@ -105,7 +105,7 @@ static int master_port(const struct route *rt)
   sim_settle(&r, now); /* a view: not saved */
   int master = sim_master(&r);
   int port = sim_re_up(&r, master, now) ? rt->re_port[master] : -1;
-  sim_close(&r, lock);
+  sim_router_free(&r);
   return port;
 }
 

@@ -1,12 +1,14 @@
 /*
  * junos-sim lab: a whole fleet of simulated routers behind real OpenSSH on 127.0.0.1.
  *
- * `init` writes one state file per router, an ed25519 host key and client key, sshd
- * configurations (one sshd serves at most 16 routers, OpenSSH's listener limit; `Match LocalPort`
- * gives each router's port its own ForceCommand), an Ansible inventory, a rollout policy,
- * known_hosts, an ssh_config, and the package image the policy stages. `up` starts the sshd
- * processes and returns once every port accepts connections; `down` stops them; `status` shows
- * every router as its clock has it now.
+ * `init` writes one state file per router, a client key, sshd configurations with a host key
+ * each (a router's two REs are two sshd identities: sshd K serves RE K%2 of 16 routers, OpenSSH's
+ * listener limit; `Match LocalPort` gives each RE's port its own ForceCommand), an Ansible
+ * inventory (the master-only port, and each RE's own), a rollout policy, known_hosts, an
+ * ssh_config, and the package image the policy stages. `up` starts the sshd processes and the
+ * forwarder of the master-only addresses (sim_forward.c) and returns once every port accepts
+ * connections; `down` stops them and the sessions they serve; `status` shows every router as its
+ * clock has it now.
  */
 /* realpath() is XSI. */
 #define _XOPEN_SOURCE 700
@@ -15,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -805,6 +808,42 @@ static int lab_up(const char *dir, const char *self)
   return rc;
 }
 
+/* Signals every descendant of a lab sshd: its open sessions (their monitor, the session
+ * process, the junos-sim it runs), which outlive the listener otherwise: a connection held open,
+ * or a command waiting on a hung ISSU, would keep running after `lab down`. */
+static void stop_sessions(pid_t listener)
+{
+  struct proc {
+    pid_t pid, parent;
+  } *procs = NULL;
+  size_t n = 0;
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  while (d != NULL && (e = readdir(d)) != NULL) {
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    pid_t parent;
+    if (*end != '\0' || pid <= 1 || sim_proc_stat((pid_t)pid, &parent, NULL) != 0)
+      continue;
+    procs = xrealloc(procs, (n + 1) * sizeof *procs);
+    procs[n++] = (struct proc){(pid_t)pid, parent};
+  }
+  if (d != NULL)
+    closedir(d);
+  /* Breadth first from the listener: `found` grows as children of found processes appear. */
+  pid_t *found = xcalloc(n + 1, sizeof *found);
+  size_t nf = 0;
+  found[nf++] = listener;
+  for (size_t i = 0; i < nf; i++)
+    for (size_t k = 0; k < n; k++)
+      if (procs[k].parent == found[i] && nf < n + 1)
+        found[nf++] = procs[k].pid;
+  for (size_t i = 1; i < nf; i++)
+    kill(found[i], SIGTERM);
+  free(found);
+  free(procs);
+}
+
 static int lab_down(const char *dir)
 {
   cJSON *lab = load_lab(dir);
@@ -819,6 +858,8 @@ static int lab_down(const char *dir)
   for (int g = 0; g < groups; g++) {
     char *run_file = daemon_file(root, g, nsshd, "run");
     pids[g] = read_pid(run_file);
+    if (alive(pids[g]) && g < nsshd)
+      stop_sessions(pids[g]);
     if (alive(pids[g]) && kill(pids[g], SIGTERM) == 0)
       stopped++;
     else
@@ -829,7 +870,8 @@ static int lab_down(const char *dir)
   for (int t = 0; t < 250; t++) {
     bool any = false;
     for (int g = 0; g < groups; g++) {
-      waitpid(pids[g], NULL, WNOHANG); /* reaps it if it happens to be our child */
+      if (pids[g] > 0)
+        waitpid(pids[g], NULL, WNOHANG); /* reaps it if it happens to be our child */
       any = any || alive(pids[g]);
     }
     if (!any)
@@ -862,9 +904,8 @@ static int lab_status(const char *dir, bool json)
     const char *name = cJSON_GetObjectItem(rj, "name")->valuestring;
     char *path = xasprintf("%s/routers/%s.json", root, name);
     struct sim_router r;
-    int fd;
     char err[512];
-    if (sim_open(path, &r, &fd, err, sizeof err) < 0) {
+    if (sim_peek(path, &r, err, sizeof err) < 0) { /* a view: no lock, never saved */
       fprintf(stderr, "junos-sim lab: %s\n", err);
       free(path);
       rc = 1;
@@ -898,7 +939,7 @@ static int lab_status(const char *dir, bool json)
     } else
       printf("%-14s %-14s %-14s re%-4d %-20s %u\n", name, v0, v1, sim_master(&r), state,
              r.issu_starts);
-    sim_close(&r, fd);
+    sim_router_free(&r);
   }
   if (json) {
     char *text = cJSON_PrintUnformatted(out);

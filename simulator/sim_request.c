@@ -232,7 +232,10 @@ static int reboot(struct sim_ctx *c, bool want_other, bool want_both, bool vmhos
   if (!sim_confirm(c, "Reboot the system ?"))
     return 1;
   char err[256], when[64];
-  sim_clock_text(c->now + 60, when, sizeof when);
+  time_t at = (time_t)(c->now + 60);
+  struct tm tm;
+  gmtime_r(&at, &tm);
+  strftime(when, sizeof when, "%a %b %e %H:%M:%S %Y", &tm); /* "Thu Aug  6 09:27:13 2020" */
   if (vmhost)
     sim_line(c->out, "Initiating vmhost reboot...");
   if (want_other) {

@@ -352,6 +352,27 @@ void sim_remove_file(struct sim_router *r, const char *path)
 
 /* ---- open, save, close ---- */
 
+/* Reads and parses the state file (no lock). */
+static int load(const char *path, struct sim_router *r, char *err, size_t errlen)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  char why[160];
+  if (text_read_file(path, 16u << 20, &buf, &len, why, sizeof why) < 0) {
+    snprintf(err, errlen, "%s: %s", path, why);
+    return -1;
+  }
+  cJSON *j = cJSON_ParseWithLength(buf, len);
+  free(buf);
+  int rc = j ? from_json(r, j, err, errlen) : -1;
+  if (j == NULL)
+    snprintf(err, errlen, "%s: not valid JSON", path);
+  cJSON_Delete(j);
+  if (rc < 0)
+    sim_router_free(r);
+  return rc;
+}
+
 int sim_open(const char *path, struct sim_router *r, int *lock_fd, char *err, size_t errlen)
 {
   memset(r, 0, sizeof *r);
@@ -366,26 +387,19 @@ int sim_open(const char *path, struct sim_router *r, int *lock_fd, char *err, si
     *lock_fd = -1;
     return -1;
   }
-  char *buf = NULL;
-  size_t len = 0;
-  char why[160];
-  if (text_read_file(path, 16u << 20, &buf, &len, why, sizeof why) < 0) {
-    snprintf(err, errlen, "%s: %s", path, why);
+  if (load(path, r, err, errlen) < 0) {
     sim_close(r, *lock_fd);
     *lock_fd = -1;
     return -1;
   }
-  cJSON *j = cJSON_ParseWithLength(buf, len);
-  free(buf);
-  int rc = j ? from_json(r, j, err, errlen) : -1;
-  if (j == NULL)
-    snprintf(err, errlen, "%s: not valid JSON", path);
-  cJSON_Delete(j);
-  if (rc < 0) {
-    sim_close(r, *lock_fd);
-    *lock_fd = -1;
-  }
-  return rc;
+  return 0;
+}
+
+int sim_peek(const char *path, struct sim_router *r, char *err, size_t errlen)
+{
+  memset(r, 0, sizeof *r);
+  snprintf(r->path, sizeof r->path, "%s", path);
+  return load(path, r, err, errlen);
 }
 
 static int write_atomic(const char *path, const char *data, char *err, size_t errlen)

@@ -859,6 +859,7 @@ Test(sim, an_old_master_left_without_reboot_holds_a_pending_install, .timeout = 
   cr_expect(len > 10 && strcmp(out + len - 10, "\n{backup}\n") == 0,
             "the session ends on the old master, now backup: %s", out);
   free(out);
+  advance(s, 0); /* from here the clock stands still */
   struct sim_router r = load(s);
   cr_expect(r.re[1].master);
   cr_expect_str_eq(r.re[0].pending, "23.4R2-S3.7");
@@ -891,12 +892,14 @@ Test(sim, an_old_master_left_without_reboot_holds_a_pending_install, .timeout = 
   r = load(s);
   cr_expect_not(sim_re_up(&r, 0, sim_now(&r)), "the old master reboots");
   cr_expect(r.re[1].master, "and RE1 stays master");
+  unsetenv("JUNOS_SIM_REAL_NOW");
   remove_lab();
 }
 
 Test(sim, vmhost_routers_upgrade_and_reboot_with_request_vmhost)
 {
   const char *s = make_lab("--router mx-ams-1=vmhost");
+  advance(s, 0); /* the clock stands still */
   int rc;
   char *out = run_on(s, -1, "request system software in-service-upgrade " PKG, NULL, &rc);
   cr_expect_eq(rc, 1);
@@ -924,6 +927,7 @@ Test(sim, vmhost_routers_upgrade_and_reboot_with_request_vmhost)
   cr_expect(strstr(out, "syntax error"), "%s", out);
   free(out);
   free(plain);
+  unsetenv("JUNOS_SIM_REAL_NOW");
   remove_lab();
 }
 
@@ -940,6 +944,54 @@ Test(sim, a_vmhost_issu_runs_with_the_reboot_option_to_the_end, .timeout = 60)
   cr_expect_eq(r.issu.state, ISSU_DONE);
   cr_expect(r.re[1].master && sim_re_up(&r, 0, sim_now(&r)), "RE0 is back as backup");
   cr_expect_str_eq(r.re[0].version, "23.4R2-S3.7", "the old master upgraded itself");
+  unsetenv("JUNOS_SIM_REAL_NOW");
+  remove_lab();
+}
+
+/* Every `| display xml` answer is well-formed XML (checked by xmllint, when it is installed). */
+Test(sim, every_xml_answer_is_well_formed)
+{
+  if (system("command -v xmllint >/dev/null 2>&1") != 0)
+    cr_skip_test("xmllint is not installed (Debian libxml2-utils)");
+  static const char *const commands[] = {
+      "show version | display xml",
+      "show version invoke-on all-routing-engines | display xml",
+      "show version invoke-on other-routing-engine | display xml",
+      "show chassis routing-engine | display xml",
+      "show chassis alarms | display xml",
+      "show system alarms | display xml",
+      "show system storage | display xml",
+      "show system storage invoke-on all-routing-engines | display xml",
+      "show system switchover | display xml",
+      "show system switchover invoke-on other-routing-engine | display xml",
+      "show task replication | display xml",
+      "file checksum md5 " PKG " | display xml",
+      "file checksum sha-256 " PKG " | display xml",
+      "file checksum md5 /var/tmp/none.tgz | display xml",
+      "show configuration | display xml",
+      "show chassis in-service-upgrade | display xml",
+  };
+  const char *s = make_lab("--router mx-ams-1=vmhost");
+  advance(s, 0);
+  for (int phase = 0; phase < 2; phase++) {
+    for (int re = -1; re < (phase ? 1 : 2); re++) /* a rebooting re1 answers nothing */
+      for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+        char *out = run_on(s, re, commands[i], NULL, NULL);
+        char path[512];
+        snprintf(path, sizeof path, "%s/out.xml", lab);
+        FILE *f = fopen(path, "w");
+        cr_assert_not_null(f);
+        fputs(out, f);
+        fclose(f);
+        char *cmd = xasprintf("xmllint --noout %s 2>&1", path);
+        cr_expect_eq(system(cmd), 0, "'%s' on re%d (phase %d) is not well-formed:\n%s", commands[i],
+                     re, phase, out);
+        free(cmd);
+        free(out);
+      }
+    /* Then again while RE1 reboots: rpc-errors and a present-only RE. */
+    free(run_on(s, -1, "request vmhost reboot invoke-on other-routing-engine", "yes\n", NULL));
+  }
   unsetenv("JUNOS_SIM_REAL_NOW");
   remove_lab();
 }

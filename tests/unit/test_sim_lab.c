@@ -10,6 +10,8 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,6 +133,13 @@ Test(sim_lab, a_lab_of_200_routers_comes_up_and_answers, .timeout = 120, .fini =
   free(out);
   cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-fra-100 'show version | match Hostname'", dir), 0);
   cr_expect(strstr(out, "Hostname: mx-fra-100"), "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-fra-100-re1 'show version | match Hostname'", dir),
+               0);
+  cr_expect(strstr(out, "Hostname: mx-fra-100\n\n{backup}"), "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "ls %s/sshd/*.conf | wc -l", dir), 0);
+  cr_expect_eq(atoi(out), 26, "one sshd per RE of 16 routers: %s", out);
   free(out);
   lab_stop();
 }
@@ -255,7 +264,8 @@ Test(sim_lab, each_re_has_its_own_host_key_and_the_master_only_address_follows_m
 
 Test(sim_lab, known_hosts_both_trusts_both_res_for_the_master_only_address, .fini = lab_stop)
 {
-  lab_start(1, 1, "--known-hosts both");
+  /* slow:20: a reboot takes 12 s, so RE0 is still down when the test looks (under ASan too). */
+  lab_start(1, 1, "--known-hosts both --fault mx-ams-1=slow:20");
   int master = inventory_port("mx-ams-1", "ansible_port");
   char *known;
   cr_assert_eq(sh(&known, "grep '^\\[127.0.0.1\\]:%d ' %s/known_hosts", master, dir), 0);
@@ -383,5 +393,60 @@ Test(sim_lab, an_issu_session_that_stays_ends_on_the_backup_and_the_old_master_h
   cr_expect(back, "RE0 comes back as backup on the target");
   sh(NULL, "ssh -F %s/ssh_config -o ControlPath=%s -O exit mx-ams-1", dir, ctl);
   free(ctl);
+  lab_stop();
+}
+
+Test(sim_lab, a_router_whose_state_is_locked_never_stalls_the_master_only_addresses, .timeout = 60,
+     .fini = lab_stop)
+{
+  lab_start(2, 1, NULL);
+  /* A session that holds mx-ams-1's lock (as one waiting for a [yes,no] answer does). */
+  char *lock = xasprintf("%s/routers/mx-ams-1.json.lock", dir);
+  int fd = open(lock, O_RDWR | O_CREAT, 0600);
+  cr_assert(fd >= 0 && flock(fd, LOCK_EX) == 0);
+  char *out;
+  cr_assert_eq(sh(&out, "(ssh -F %s/ssh_config mx-ams-1 'show version' >/dev/null 2>&1 &)", dir),
+               0);
+  free(out);
+  pause_ms(300);
+  cr_expect_eq(
+      sh(&out, "timeout 20 ssh -F %s/ssh_config mx-ams-2 'show version | match Hostname'", dir), 0,
+      "another router's master-only address still answers: %s", out);
+  cr_expect(strstr(out, "Hostname: mx-ams-2"), "%s", out);
+  free(out);
+  flock(fd, LOCK_UN);
+  close(fd);
+  free(lock);
+  lab_stop();
+}
+
+Test(sim_lab, lab_down_ends_the_sessions_still_open, .timeout = 60, .fini = lab_stop)
+{
+  /* On RE0's own address (no forwarder between): its sshd alone holds the session. */
+  lab_start(1, 1, "--fault mx-ams-1=hang:daemons");
+  char *out;
+  cr_assert_eq(
+      sh(&out,
+         "(ssh -F %s/ssh_config mx-ams-1-re0 'request system software in-service-upgrade " PKG
+         "' >/dev/null 2>&1 &)",
+         dir),
+      0);
+  free(out);
+  bool running = false;
+  for (int i = 0; i < 100 && !running; i++) {
+    running = sh(NULL, "pgrep -f '[d]evice --state %s/routers/mx-ams-1.json' >/dev/null", dir) == 0;
+    if (!running)
+      pause_ms(100);
+  }
+  cr_assert(running, "the ISSU session runs (and hangs in daemons)");
+  cr_assert_eq(sh(&out, "%s lab down %s", JUNOS_SIM_BINARY, dir), 0, "%s", out);
+  free(out);
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; i++) {
+    gone = sh(NULL, "pgrep -f '[d]evice --state %s/routers/mx-ams-1.json' >/dev/null", dir) != 0;
+    if (!gone)
+      pause_ms(100);
+  }
+  cr_expect(gone, "lab down ends the sessions its sshd served");
   lab_stop();
 }
