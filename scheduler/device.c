@@ -105,6 +105,7 @@ bool device_set_phase(struct device *dv, enum junos_phase next, const char *line
   dv->timeline[next].start_s = now - dv->started_s;
   dv->phase = next;
   dv->phase_started_s = now;
+  dv->timed_out = false; /* a new phase has its own time */
   cJSON *ev = event_new(run->log, next == PH_FAILED ? "error" : "info", "phase-changed", dv->name,
                         "%s: %s -> %s", dv->name, junos_phase_name(prev), junos_phase_name(next));
   event_common(dv, ev);
@@ -349,14 +350,9 @@ void device_resume(struct device *dv, enum junos_phase phase)
 
 /* ---- commands ---- */
 
-static void on_line(struct transport *t, enum transport_stream stream, const char *line, size_t len,
-                    bool cut, void *data)
+/* One line of a command's output, cleaned, into dv->out. */
+static void keep_line(struct device *dv, const char *line, size_t len)
 {
-  (void)stream;
-  (void)cut;
-  struct device *dv = data;
-  if (dv->t != t)
-    return;
   struct cmd_output *o = &dv->out;
   char clean[1024];
   enum junos_line_kind kind = junos_clean_line(line, len, clean, sizeof clean);
@@ -370,6 +366,16 @@ static void on_line(struct transport *t, enum transport_stream stream, const cha
   }
   o->lines = xgrow(o->lines, &o->cap, o->n + 1, sizeof *o->lines);
   o->lines[o->n++] = xstrdup(clean);
+}
+
+static void on_line(struct transport *t, enum transport_stream stream, const char *line, size_t len,
+                    bool cut, void *data)
+{
+  (void)stream;
+  (void)cut;
+  struct device *dv = data;
+  if (dv->t == t)
+    keep_line(dv, line, len);
 }
 
 static void on_done(struct transport *t, const struct transport_result *r, void *data)
@@ -412,6 +418,87 @@ const char *device_out_line(const struct device *dv, const char *needle)
     if (needle == NULL || strstr(dv->out.lines[i], needle))
       return dv->out.lines[i];
   return dv->out.n ? dv->out.lines[0] : "";
+}
+
+/* ---- one command on one RE's own address ---- */
+
+static void re_session_end(struct device *dv, const struct transport_result *r)
+{
+  struct transport *t = dv->t_re;
+  dv->t_re = NULL;
+  if (t)
+    rollout_close_later(dv->run, t);
+  device_next_fn next = dv->re_next;
+  dv->re_next = NULL;
+  if (r->error != TRANSPORT_OK)
+    device_note(dv, r->message);
+  if (next && !dv->finished)
+    next(dv, r);
+}
+
+static void re_line(struct transport *t, enum transport_stream stream, const char *line, size_t len,
+                    bool cut, void *data)
+{
+  (void)stream;
+  (void)cut;
+  struct device *dv = data;
+  if (dv->t_re == t)
+    keep_line(dv, line, len);
+}
+
+static void re_done(struct transport *t, const struct transport_result *r, void *data)
+{
+  struct device *dv = data;
+  if (dv->t_re != t || dv->finished)
+    return;
+  re_session_end(dv, r);
+}
+
+static void re_opened(struct transport *t, int error, const char *message, void *data)
+{
+  struct device *dv = data;
+  if (dv->t_re != t || dv->finished)
+    return;
+  if (error == TRANSPORT_OK) {
+    uint64_t limit = rollout_real_ms(dv->run, COMMAND_S, COMMAND_FLOOR_MS);
+    error = transport_exec(t, dv->re_command, NULL, (unsigned)limit, re_line, re_done, dv);
+    if (error >= 0)
+      return;
+    message = transport_error_name(error);
+  }
+  struct transport_result r = {.error = error};
+  snprintf(r.message, sizeof r.message, "%s: the RE's own address: %s", dv->name,
+           message ? message : transport_error_name(error));
+  re_session_end(dv, &r);
+}
+
+bool device_exec_on_re(struct device *dv, int slot, const char *command, device_next_fn next)
+{
+  struct rollout *run = dv->run;
+  const struct target *tg = targets_get(run->targets, dv->host);
+  if (slot < 0 || slot > 1 || tg->re_host[slot] == NULL || tg->options.kind != TRANSPORT_SSH)
+    return false;
+  struct transport_options o = tg->options;
+  o.host = tg->re_host[slot];
+  o.port = tg->re_port[slot];
+  o.limiter = &run->limiter;
+  clear_output(&dv->out);
+  snprintf(dv->re_command, sizeof dv->re_command, "%s", command);
+  dv->re_next = next;
+  struct transport *t;
+  int rc = transport_new(&run->loop, &o, &t);
+  if (rc < 0) {
+    struct transport_result r = {.error = rc};
+    snprintf(r.message, sizeof r.message, "%s: cannot create a session: %s", dv->name,
+             transport_error_name(rc));
+    re_session_end(dv, &r);
+    return true;
+  }
+  dv->t_re = t;
+  rc = transport_open(t, re_opened, dv);
+  if (rc < 0 && dv->t_re == t)
+    re_opened(t, rc, transport_error_name(rc), dv);
+  return true;
 }
 
 /* ---- waiting ---- */
@@ -538,6 +625,10 @@ void device_connect(struct device *dv, device_then_fn then)
 void device_detach(struct device *dv)
 {
   device_drop_session(dv);
+  if (dv->t_re) {
+    rollout_close_later(dv->run, dv->t_re);
+    dv->t_re = NULL;
+  }
   if (dv->timers_live) {
     uv_close((uv_handle_t *)&dv->phase_timer, timer_closed);
     uv_close((uv_handle_t *)&dv->wait_timer, timer_closed);

@@ -209,8 +209,11 @@ static void verify_switchover(struct device *dv, const struct transport_result *
 {
   struct junos_switchover_xml s;
   junos_xml_switchover(L(dv), dv->out.n, &s);
-  if (verify_lost(dv, r, &s.reply))
+  /* This one is asked on the backup RE itself: its {backup} banner is expected. */
+  if (r->error != TRANSPORT_OK) {
+    device_wait(dv, VERIFY_RETRY_S, POLL_FLOOR_MS, verify_versions);
     return;
+  }
   if (!s.found || !s.gres_on || !s.ready) {
     /* Replication takes a while after a reboot: ask again until verify's timeout. */
     device_note(dv, s.readiness[0] ? s.readiness : device_out_line(dv, "replication"));
@@ -238,8 +241,11 @@ static void verify_master(struct device *dv, const struct transport_result *r)
     return;
   }
   dv->final_master = master;
-  device_exec(dv, "show system switchover invoke-on other-routing-engine | display xml", NULL,
-              verify_switchover);
+  /* Answered only on the backup RE, on its own address; without one, the switch check of the
+   * next upgrade and the alarms below are what vouch for it. */
+  if (!device_exec_on_re(dv, 1 - master, junos_show_command(JUNOS_SHOW_SWITCHOVER),
+                         verify_switchover))
+    device_exec(dv, junos_show_command(JUNOS_SHOW_CHASSIS_ALARMS), NULL, verify_alarms);
 }
 
 static void verify_versions_done(struct device *dv, const struct transport_result *r)

@@ -166,6 +166,16 @@ static void judge_replication(struct device *dv, struct judgement *j)
 
 static void judge_switchover(struct device *dv, struct judgement *j)
 {
+  if (dv->re_skipped) {
+    int b = dv->orig_master >= 0 ? 1 - dv->orig_master : 1;
+    j->v = V_INFO;
+    snprintf(j->why, sizeof j->why,
+             "not asked: show system switchover is answered only on the backup RE, and the "
+             "inventory gives re%d no address of its own (issu_re%d_host); the switch check "
+             "vouches for its readiness",
+             b, b);
+    return;
+  }
   struct junos_switchover_xml s;
   junos_xml_switchover(L(dv), dv->out.n, &s);
   cite(j, device_out_line(dv, "switchover-state"));
@@ -320,20 +330,24 @@ static const struct check {
   const char *name;
   const char *command; /* "{package}" is replaced */
   judge_fn judge;
+  bool on_backup; /* sent on a session to the backup RE's own address */
 } checks[] = {
-    {"routing-engines", "show chassis routing-engine | display xml", judge_routing_engines},
-    {"versions", "show version invoke-on all-routing-engines | display xml", judge_versions},
-    {"gres", "show configuration chassis redundancy | display set", judge_gres},
-    {"nsr", "show configuration routing-options | display set", judge_nsr},
-    {"commit-synchronize", "show configuration system commit | display set", judge_commit_sync},
-    {"replication", "show task replication | display xml", judge_replication},
-    /* Answered on the backup RE only (Juniper's command page): asked there through invoke-on. */
-    {"switchover-ready", "show system switchover invoke-on other-routing-engine | display xml",
-     judge_switchover},
-    {"switch-check", "request chassis routing-engine master switch check", judge_switch_check},
-    {"storage", "show system storage invoke-on all-routing-engines | display xml", judge_storage},
-    {"alarms", "show chassis alarms | display xml", judge_alarms},
-    {"package", "file checksum sha-256 {package} | display xml", judge_package},
+    {"routing-engines", "show chassis routing-engine | display xml", judge_routing_engines, false},
+    {"versions", "show version invoke-on all-routing-engines | display xml", judge_versions, false},
+    {"gres", "show configuration chassis redundancy | display set", judge_gres, false},
+    {"nsr", "show configuration routing-options | display set", judge_nsr, false},
+    {"commit-synchronize", "show configuration system commit | display set", judge_commit_sync,
+     false},
+    {"replication", "show task replication | display xml", judge_replication, false},
+    /* Answered on the backup RE only (Juniper's command page), which has no invoke-on for it:
+     * asked on a session to the backup RE's own address. */
+    {"switchover-ready", "show system switchover | display xml", judge_switchover, true},
+    {"switch-check", "request chassis routing-engine master switch check", judge_switch_check,
+     false},
+    {"storage", "show system storage invoke-on all-routing-engines | display xml", judge_storage,
+     false},
+    {"alarms", "show chassis alarms | display xml", judge_alarms, false},
+    {"package", "file checksum sha-256 {package} | display xml", judge_package, false},
 };
 
 static void run_check(struct device *dv);
@@ -412,6 +426,16 @@ static void run_check(struct device *dv)
              dv->run->p->target.package, at + strlen("{package}"));
   else
     snprintf(cmd, sizeof cmd, "%s", c->command);
+  if (c->on_backup) {
+    dv->re_skipped = false;
+    int backup = dv->orig_master >= 0 ? 1 - dv->orig_master : -1;
+    if (device_exec_on_re(dv, backup, cmd, check_done))
+      return;
+    dv->re_skipped = true;
+    struct transport_result r = {.error = TRANSPORT_OK};
+    check_done(dv, &r);
+    return;
+  }
   device_exec(dv, cmd, NULL, check_done);
 }
 

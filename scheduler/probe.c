@@ -156,6 +156,8 @@ static void act(struct device *dv, const struct reconcile_decision *d)
     wait_again(dv);
     return;
   case RA_VERIFY:
+    if (dv->timed_out && dv->phase == PH_VERIFY)
+      break; /* verify itself ran out of time: upgraded, not confirmed: held */
     post_issu_reach(dv, PH_VERIFY, facts);
     verify_start(dv);
     return;

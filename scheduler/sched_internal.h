@@ -16,6 +16,10 @@
 struct target {
   struct transport_options options;
   char *host, *user, *key_file, *known_hosts, *password_env, *local_command;
+  /* Each RE's own address (issu_re0_host/port, issu_re1_host/port), for what only one RE
+   * answers (`show system switchover` on the backup); NULL when the inventory gives none. */
+  char *re_host[2];
+  unsigned re_port[2];
 };
 const struct target *targets_get(const struct targets *ts, size_t host);
 
@@ -58,6 +62,9 @@ struct device {
   struct phase_span timeline[PH_COUNT];
 
   struct transport *t;
+  struct transport *t_re; /* a one-command session to one RE's own address (device_exec_on_re) */
+  device_next_fn re_next;
+  char re_command[160];
   unsigned attempt;    /* connection attempts in a row that failed */
   unsigned reconnects; /* sessions re-established after a loss */
   device_then_fn after_connect;
@@ -99,6 +106,7 @@ struct device {
   bool probed_unreachable[2];
   int final_master; /* the master verify found (for the alarms expected with RE1 master) */
   bool vmhost_seen; /* the router reports VM-host REs (junos_facts.h) */
+  bool re_skipped;  /* preflight: the backup RE has no address of its own to ask */
 
   /* the end */
   const char *outcome; /* success, failure, unknown */
@@ -223,6 +231,10 @@ void device_fail(struct device *dv, const char *code, const char *outcome, const
 void device_succeed(struct device *dv, enum junos_phase terminal);
 /* Runs a command; `next` gets the result with the cleaned output in dv->out. */
 void device_exec(struct device *dv, const char *command, const char *input, device_next_fn next);
+/* Runs one read-only command on a session of its own to routing engine `slot`'s own address
+ * (the inventory's issu_reN_host), closed after it; `next` gets the result with the output in
+ * dv->out. False (nothing started) when the inventory gives that RE no address. */
+bool device_exec_on_re(struct device *dv, int slot, const char *command, device_next_fn next);
 /* Runs `then` after `policy_s` of policy time (at least `floor_ms` real). */
 void device_wait(struct device *dv, double policy_s, uint64_t floor_ms, device_then_fn then);
 /* Opens a session (a new one if the last was lost), with bounded backoff, then `then`. */
