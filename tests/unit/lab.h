@@ -65,9 +65,9 @@ static void lab_start(int devices, int sites, const char *extra)
   /* Both REs' host keys are known for the master-only address (docs/transport.md), unless the
    * test says otherwise: the address meets RE1 after the switchover. */
   bool keys_given = extra && strstr(extra, "--known-hosts");
-  int rc = sh(&out, "%s lab init %s --devices %d --sites %d --time-scale 600 %s %s",
-              JUNOS_SIM_BINARY, dir, devices, sites, keys_given ? "" : "--known-hosts both",
-              extra ? extra : "");
+  int rc =
+      sh(&out, "%s lab init %s --devices %d --sites %d --time-scale 600 %s %s", JUNOS_SIM_BINARY,
+         dir, devices, sites, keys_given ? "" : "--known-hosts both", extra ? extra : "");
   cr_assert_eq(rc, 0, "%s", out);
   free(out);
   rc = sh(&out, "%s lab up %s", JUNOS_SIM_BINARY, dir);
