@@ -1036,3 +1036,26 @@ Test(rollout, old_master_leave_ends_with_re1_master_on_target_and_reports_the_pe
   cr_expect_eq(starts_of(st), 1);
   cJSON_Delete(st);
 }
+
+Test(rollout, a_crash_in_the_switchback_sends_no_second_switch_on_resume, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* B3/B12 across a resume: the journal says switchback; whether the switch went out before the
+   * crash is for the router to show. Either way the router ends with one switch. */
+  lab_start(1, 1, NULL);
+  use_wrapper("");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_more("\"phase\":\"switchback\"", 0), "the run reached the switchback");
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  pid = run_in_background("--resume t");
+  cr_expect_eq(wait_exit(pid), 0, "the resumed run completes");
+  char *out;
+  sh(&out, "grep -c '^mx-ams-1 request chassis routing-engine master switch$' %s/commands.log",
+     dir);
+  cr_expect_eq(atoi(out), 1, "exactly one mastership switch, got %s", out);
+  free(out);
+  cr_expect_eq(commands_sent("mx-ams-1", "request system reboot"), 0);
+  expect_lab_upgraded();
+}
