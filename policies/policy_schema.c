@@ -45,8 +45,10 @@ static const struct schema_key schema[] = {
      "Passed to the ISSU command: no-copy, unlink, no-validate, no-tcp-syn-check, enhanced-mode."},
     {"issu", "old_master", parse_old_master, AT(issu.old_master), false, "reboot|leave|skip",
      "reboot",
-     "After switchover: reboot the old master onto the new version, leave it, or skip its "
-     "upgrade (no-old-master-upgrade)."},
+     "After switchover: reboot the old master onto the new version (the ISSU's own `reboot` "
+     "option; issu-fleet waits for it to come back as backup on the target), leave it upgraded "
+     "with the install pending until its next reboot, or skip its upgrade "
+     "(no-old-master-upgrade)."},
     {"issu", "switchback", parse_bool, AT(issu.switchback), false, "true|false", "true",
      "Give mastership back to the original master RE at the end (with old_master: reboot "
      "only: the other values leave the old master on the old release)."},
