@@ -478,6 +478,8 @@ bool device_exec_on_re(struct device *dv, int slot, const char *command, device_
   const struct target *tg = targets_get(run->targets, dv->host);
   if (slot < 0 || slot > 1 || tg->re_host[slot] == NULL || tg->options.kind != TRANSPORT_SSH)
     return false;
+  if (run->fatal)
+    return true; /* the journal cannot be written: nothing more goes out (the run stops) */
   struct transport_options o = tg->options;
   o.host = tg->re_host[slot];
   o.port = tg->re_port[slot];

@@ -95,6 +95,9 @@ void issu_send(struct device *dv)
   const struct policy *p = dv->run->p;
   if (dv->issu_sent || !device_set_phase(dv, PH_VALIDATE, NULL))
     return;
+  if (dv->run->fatal)
+    return; /* validate could not be journaled: the ISSU does not go out (nothing unjournaled acts)
+             */
   static const struct {
     unsigned bit;
     const char *word;
