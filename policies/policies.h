@@ -94,11 +94,18 @@ struct policy_pers {
   size_t count;
 };
 
+/* target.vmhost: detected from what the router reports, or forced by the policy. */
+enum policy_vmhost { VMHOST_DETECT, VMHOST_YES, VMHOST_NO };
+
 struct policy {
   char *file;
   struct {
     char *version, *package, *sha256, *source;
+    enum policy_vmhost vmhost;
   } target;
+  struct {
+    struct policy_labels accept_alarms; /* active major alarms that do not stop a router */
+  } preflight;
   struct {
     unsigned options;
     enum policy_old_master old_master;

@@ -41,6 +41,9 @@ int parse_count(struct pctx *c, const struct ynode *n, void *field);
 int parse_percent_limit(struct pctx *c, const struct ynode *n, void *field);
 int parse_per(struct pctx *c, const struct ynode *n, void *field);
 int parse_labels(struct pctx *c, const struct ynode *n, void *field);
+int parse_vmhost(struct pctx *c, const struct ynode *n, void *field);
+/* A list of alarm descriptions as the router prints them ("Host 0 fan tray failure"). */
+int parse_alarm_names(struct pctx *c, const struct ynode *n, void *field);
 int parse_days(struct pctx *c, const struct ynode *n, void *field);
 int parse_hhmm(struct pctx *c, const struct ynode *n, void *field);
 int parse_tz(struct pctx *c, const struct ynode *n, void *field);

@@ -32,12 +32,23 @@ static const struct schema_key schema[] = {
      "Checked with `file checksum sha-256` before the upgrade starts."},
     {"target", "source", parse_text, AT(target.source), false, "local file path", "(none)",
      "Copied to the router by SCP when the package is missing there."},
+    {"target", "vmhost", parse_vmhost, AT(target.vmhost), false, "true|false", "detected",
+     "Whether the REs run Junos on a VM host (RE-S-X6/X8 and later): `request vmhost software "
+     "in-service-upgrade`. Unset, each router's own report decides (its REs' last reboot reason "
+     "or model, or a VMHost alarm)."},
+    {"preflight", "accept_alarms", parse_alarm_names, AT(preflight.accept_alarms), false,
+     "list of alarm descriptions", "[]",
+     "Active major alarms that do not stop a router at preflight, by description as `show "
+     "chassis alarms` prints it. Minor alarms never stop one; all alarms present at preflight are "
+     "the baseline for verify's \"no new alarms\"."},
     {"issu", "options", parse_options, AT(issu.options), false, "list", "[]",
      "Passed to the ISSU command: no-copy, unlink, no-validate, no-tcp-syn-check, enhanced-mode."},
     {"issu", "old_master", parse_old_master, AT(issu.old_master), false, "reboot|leave|skip",
      "reboot",
-     "After switchover: reboot the old master onto the new version, leave it, or skip its "
-     "upgrade (no-old-master-upgrade)."},
+     "After switchover: reboot the old master onto the new version (the ISSU's own `reboot` "
+     "option; issu-fleet waits for it to come back as backup on the target), leave it upgraded "
+     "with the install pending until its next reboot, or skip its upgrade "
+     "(no-old-master-upgrade)."},
     {"issu", "switchback", parse_bool, AT(issu.switchback), false, "true|false", "true",
      "Give mastership back to the original master RE at the end (with old_master: reboot "
      "only: the other values leave the old master on the old release)."},
@@ -89,7 +100,8 @@ static const struct schema_key schema[] = {
      "Expected duration of one router's upgrade, for plans and ETAs."},
 };
 
-static const char *const sections[] = {"target", "issu", "waves", "limits", "failures", "window"};
+static const char *const sections[] = {"target", "preflight", "issu",  "waves",
+                                       "limits", "failures",  "window"};
 
 static const uint64_t default_timeouts[TIMEOUT_COUNT] = {
     30, 300, 1800, 900, 1800, 1200, 900, 1800, 900, 1800, 1200, 600, 300, 7200,
@@ -288,6 +300,7 @@ void policy_free(struct policy *p)
     free(p->limits.per.items[i].var);
   free(p->limits.per.items);
   labels_free(&p->limits.exclusive);
+  labels_free(&p->preflight.accept_alarms);
   free(p->window.tz);
   free(p);
 }
@@ -310,6 +323,8 @@ static const struct {
     {"target.package", "`package: /var/tmp/junos-install-mx-x86-64-23.4R2-S3.7.tgz`"},
     {"target.sha256", "`sha256: 0b6dc6d3...1a15ec9` (all 64 digits)"},
     {"target.source", "`source: /srv/images/junos-install-mx-x86-64-23.4R2-S3.7.tgz`"},
+    {"target.vmhost", "`vmhost: true`"},
+    {"preflight.accept_alarms", "`accept_alarms: [\"Host 0 fan tray failure\"]`"},
     {"issu.options", "`options: [no-tcp-syn-check]`"},
     {"issu.old_master", "`old_master: reboot`"},
     {"issu.switchback", "`switchback: false`"},

@@ -635,3 +635,40 @@ void amount_free(struct policy_amount *a)
   free(a->host_lines);
   free(a->host_cols);
 }
+
+int parse_vmhost(struct pctx *c, const struct ynode *n, void *field)
+{
+  bool b;
+  if (parse_bool(c, n, &b) < 0)
+    return -1;
+  *(enum policy_vmhost *)field = b ? VMHOST_YES : VMHOST_NO;
+  return 0;
+}
+
+int parse_alarm_names(struct pctx *c, const struct ynode *n, void *field)
+{
+  struct policy_labels *labels = field;
+  size_t items = n && n->kind == YNODE_SEQ ? n->count : 1;
+  labels->items = xcalloc(items ? items : 1, sizeof *labels->items);
+  int rc = 0;
+  for (size_t i = 0; i < items; i++) {
+    const struct ynode *item = n && n->kind == YNODE_SEQ ? n->items[i] : n;
+    const char *s = scalar(c, item, "an alarm description");
+    if (s == NULL) {
+      rc = -1;
+      continue;
+    }
+    bool clean = *s != '\0' && strlen(s) < 256;
+    for (const char *q = s; clean && *q; q++)
+      clean = (unsigned char)*q >= 0x20 && *q != 0x7f;
+    if (!clean) {
+      perr(c, item,
+           "not an alarm description (expected the description as show chassis alarms prints "
+           "it, up to 255 printable characters)");
+      rc = -1;
+      continue;
+    }
+    labels->items[labels->count++] = (struct policy_label){xstrdup(s), item->line, item->col};
+  }
+  return rc;
+}

@@ -35,7 +35,7 @@ static const struct {
     [PH_FRU_UPGRADE] = {TIMEOUT_FRU_UPGRADE, 30000, "phase-timeout", false},
     [PH_SWITCHOVER] = {TIMEOUT_SWITCHOVER, 30000, "phase-timeout", false},
     [PH_OLD_MASTER_UPGRADE] = {TIMEOUT_OLD_MASTER_UPGRADE, 30000, "phase-timeout", false},
-    [PH_OLD_MASTER_REBOOT] = {TIMEOUT_OLD_MASTER_REBOOT, 30000, "old-master-no-return", true},
+    [PH_OLD_MASTER_REBOOT] = {TIMEOUT_OLD_MASTER_REBOOT, 30000, "old-master-no-return", false},
     [PH_SWITCHBACK] = {TIMEOUT_SWITCHBACK, 30000, "phase-timeout", true},
     [PH_VERIFY] = {TIMEOUT_VERIFY, 60000, "phase-timeout", false},
     [PH_DONE] = {TIMEOUT_COUNT, 0, "phase-timeout", true},
@@ -105,6 +105,7 @@ bool device_set_phase(struct device *dv, enum junos_phase next, const char *line
   dv->timeline[next].start_s = now - dv->started_s;
   dv->phase = next;
   dv->phase_started_s = now;
+  dv->timed_out = false; /* a new phase has its own time */
   cJSON *ev = event_new(run->log, next == PH_FAILED ? "error" : "info", "phase-changed", dv->name,
                         "%s: %s -> %s", dv->name, junos_phase_name(prev), junos_phase_name(next));
   event_common(dv, ev);
@@ -148,6 +149,16 @@ static void clear_output(struct cmd_output *o)
     free(o->lines[i]);
   o->n = 0;
   o->cut = false;
+  o->backup = false;
+}
+
+bool device_line_on_backup(const char *clean)
+{
+  /* The prompt of a session left on the old master (capture crtc-accepted: `{backup}`), and
+   * Junos's refusal of a master-only command there (capture
+   * show-chassis-hardware-on-backup-re__pyez-connect-not-master). */
+  return strncmp(clean, "{backup", 7) == 0 ||
+         strstr(clean, "can only be used on the master routing engine") != NULL;
 }
 
 static void timer_closed(uv_handle_t *h)
@@ -218,6 +229,8 @@ static void finish(struct device *dv, enum junos_phase terminal)
     progress_line(run, "%-16s %s", dv->name, dv->phase == PH_SKIPPED ? "skipped" : "done");
   device_detach(dv);
   clear_output(&dv->out);
+  free(dv->baseline); /* a finished router keeps no per-router buffers (B8: memory in flight) */
+  dv->baseline = NULL;
   rollout_device_finished(run, dv);
 }
 
@@ -241,20 +254,31 @@ void device_succeed(struct device *dv, enum junos_phase terminal)
   finish(dv, terminal);
 }
 
-/* A phase that outlives its timeout: stop watching, never abort the ISSU (DESIGN.md §6). */
+/* A phase that outlives its timeout: stop watching, never abort the ISSU (DESIGN.md §6). Before
+ * the ISSU went out nothing changed on the router: a failure. After it, the reconcile step looks
+ * once more: what the facts show done goes on, anything else is held (outcome unknown, B4). */
 static void phase_timeout_cb(uv_timer_t *h)
 {
   struct device *dv = h->data;
   char limit[32];
   enum policy_timeout t = phase_rules[dv->phase].timeout;
   text_duration(dv->run->p->issu.timeouts_s[t], limit, sizeof limit);
-  bool mid_issu = dv->issu_sent;
-  device_fail(dv, phase_rules[dv->phase].timeout_code, "failure",
-              "%s did not end within issu.timeouts.%s (%s)%s%s", junos_phase_name(dv->phase),
-              policy_timeout_names[t], limit,
-              mid_issu ? "; the ISSU was left running on the router, not aborted. Last words: "
-                       : "",
-              mid_issu && dv->nevidence ? dv->evidence[(dv->nevidence - 1) % EVIDENCE_LINES] : "");
+  if (!dv->issu_sent) {
+    device_fail(dv, phase_rules[dv->phase].timeout_code, "failure",
+                "%s did not end within issu.timeouts.%s (%s)", junos_phase_name(dv->phase),
+                policy_timeout_names[t], limit);
+    return;
+  }
+  dv->timed_out = true;
+  dv->timeout_code = phase_rules[dv->phase].timeout_code;
+  snprintf(dv->timeout_why, sizeof dv->timeout_why, "%s did not end within issu.timeouts.%s (%s)",
+           junos_phase_name(dv->phase), policy_timeout_names[t], limit);
+  /* Whatever was under way (a console, a command, a wait) is abandoned, not interrupted on the
+   * router: a fresh session asks where things stand. */
+  uv_timer_stop(&dv->wait_timer);
+  dv->after_wait = NULL;
+  dv->watching_console = false;
+  device_connect(dv, reconcile_step);
 }
 
 static void device_timeout_cb(uv_timer_t *h)
@@ -279,6 +303,7 @@ static void device_init(struct device *dv, bool resumed, enum junos_phase phase)
   uv_timer_init(&run->loop, &dv->device_timer);
   dv->phase_timer.data = dv->wait_timer.data = dv->device_timer.data = dv;
   dv->timers_live = true;
+  dv->last_action = RA_COUNT;
   cJSON *ev =
       event_new(run->log, "info", "device-started", dv->name, "%s: %s (wave %zu%s)", dv->name,
                 resumed ? "resumed" : "started", dv->wave, dv->canary ? ", canary" : "");
@@ -302,29 +327,6 @@ void device_start(struct device *dv)
   device_connect(dv, preflight_start);
 }
 
-void device_restart(struct device *dv)
-{
-  /* Back to the start, on purpose and said so: the only backward move a router ever makes. */
-  dv->phase = PH_QUEUED;
-  dv->issu_sent = false;
-  dv->resumed = false;
-  memset(dv->timeline, 0, sizeof dv->timeline);
-  device_set_phase(dv, PH_CONNECT, "the journaled ISSU never reached the router: starting over");
-  device_connect(dv, preflight_start);
-}
-
-/* Which step asks a resumed router where it stands, by the phase the journal last saw. */
-static device_then_fn resume_step(enum junos_phase p)
-{
-  if (p == PH_OLD_MASTER_REBOOT)
-    return old_master_examine;
-  if (p == PH_SWITCHBACK)
-    return switchback_resume;
-  if (p == PH_VERIFY)
-    return verify_start;
-  return issu_poll; /* validate .. old-master-upgrade: the router's ISSU state decides */
-}
-
 void device_resume(struct device *dv, enum junos_phase phase)
 {
   device_init(dv, true, phase);
@@ -334,15 +336,39 @@ void device_resume(struct device *dv, enum junos_phase phase)
     device_connect(dv, preflight_start);
     return;
   }
+  /* The journal saw the ISSU go out (validate is written before the command leaves), so from
+   * here on it is never sent again. Only a later phase proves it reached the router; the facts
+   * decide the rest (reconcile.h). */
   dv->resumed = true;
   dv->issu_sent = true;
+  dv->issu_unconfirmed = phase == PH_VALIDATE;
+  dv->switch_sent = phase == PH_SWITCHBACK ? RC_MAYBE_SENT : RC_NOT_SENT;
+  dv->switch_sent_s = rollout_now(dv->run);
   dv->phase = phase;
   dv->timeline[phase].seen = true;
   arm_phase_timer(dv);
-  device_connect(dv, resume_step(phase));
+  device_connect(dv, reconcile_step);
 }
 
 /* ---- commands ---- */
+
+/* One line of a command's output, cleaned, into dv->out. */
+static void keep_line(struct device *dv, const char *line, size_t len)
+{
+  struct cmd_output *o = &dv->out;
+  char clean[1024];
+  enum junos_line_kind kind = junos_clean_line(line, len, clean, sizeof clean);
+  if (device_line_on_backup(clean))
+    o->backup = true;
+  if (kind == LINE_NOISE)
+    return;
+  if (o->n >= CMD_MAX_LINES) {
+    o->cut = true;
+    return;
+  }
+  o->lines = xgrow(o->lines, &o->cap, o->n + 1, sizeof *o->lines);
+  o->lines[o->n++] = xstrdup(clean);
+}
 
 static void on_line(struct transport *t, enum transport_stream stream, const char *line, size_t len,
                     bool cut, void *data)
@@ -350,18 +376,8 @@ static void on_line(struct transport *t, enum transport_stream stream, const cha
   (void)stream;
   (void)cut;
   struct device *dv = data;
-  if (dv->t != t)
-    return;
-  char clean[1024];
-  if (junos_clean_line(line, len, clean, sizeof clean) == LINE_NOISE)
-    return;
-  struct cmd_output *o = &dv->out;
-  if (o->n >= CMD_MAX_LINES) {
-    o->cut = true;
-    return;
-  }
-  o->lines = xgrow(o->lines, &o->cap, o->n + 1, sizeof *o->lines);
-  o->lines[o->n++] = xstrdup(clean);
+  if (dv->t == t)
+    keep_line(dv, line, len);
 }
 
 static void on_done(struct transport *t, const struct transport_result *r, void *data)
@@ -404,6 +420,89 @@ const char *device_out_line(const struct device *dv, const char *needle)
     if (needle == NULL || strstr(dv->out.lines[i], needle))
       return dv->out.lines[i];
   return dv->out.n ? dv->out.lines[0] : "";
+}
+
+/* ---- one command on one RE's own address ---- */
+
+static void re_session_end(struct device *dv, const struct transport_result *r)
+{
+  struct transport *t = dv->t_re;
+  dv->t_re = NULL;
+  if (t)
+    rollout_close_later(dv->run, t);
+  device_next_fn next = dv->re_next;
+  dv->re_next = NULL;
+  if (r->error != TRANSPORT_OK)
+    device_note(dv, r->message);
+  if (next && !dv->finished)
+    next(dv, r);
+}
+
+static void re_line(struct transport *t, enum transport_stream stream, const char *line, size_t len,
+                    bool cut, void *data)
+{
+  (void)stream;
+  (void)cut;
+  struct device *dv = data;
+  if (dv->t_re == t)
+    keep_line(dv, line, len);
+}
+
+static void re_done(struct transport *t, const struct transport_result *r, void *data)
+{
+  struct device *dv = data;
+  if (dv->t_re != t || dv->finished)
+    return;
+  re_session_end(dv, r);
+}
+
+static void re_opened(struct transport *t, int error, const char *message, void *data)
+{
+  struct device *dv = data;
+  if (dv->t_re != t || dv->finished)
+    return;
+  if (error == TRANSPORT_OK) {
+    uint64_t limit = rollout_real_ms(dv->run, COMMAND_S, COMMAND_FLOOR_MS);
+    error = transport_exec(t, dv->re_command, NULL, (unsigned)limit, re_line, re_done, dv);
+    if (error >= 0)
+      return;
+    message = transport_error_name(error);
+  }
+  struct transport_result r = {.error = error};
+  snprintf(r.message, sizeof r.message, "%s: the RE's own address: %s", dv->name,
+           message ? message : transport_error_name(error));
+  re_session_end(dv, &r);
+}
+
+bool device_exec_on_re(struct device *dv, int slot, const char *command, device_next_fn next)
+{
+  struct rollout *run = dv->run;
+  const struct target *tg = targets_get(run->targets, dv->host);
+  if (slot < 0 || slot > 1 || tg->re_host[slot] == NULL || tg->options.kind != TRANSPORT_SSH)
+    return false;
+  if (run->fatal)
+    return true; /* the journal cannot be written: nothing more goes out (the run stops) */
+  struct transport_options o = tg->options;
+  o.host = tg->re_host[slot];
+  o.port = tg->re_port[slot];
+  o.limiter = &run->limiter;
+  clear_output(&dv->out);
+  snprintf(dv->re_command, sizeof dv->re_command, "%s", command);
+  dv->re_next = next;
+  struct transport *t;
+  int rc = transport_new(&run->loop, &o, &t);
+  if (rc < 0) {
+    struct transport_result r = {.error = rc};
+    snprintf(r.message, sizeof r.message, "%s: cannot create a session: %s", dv->name,
+             transport_error_name(rc));
+    re_session_end(dv, &r);
+    return true;
+  }
+  dv->t_re = t;
+  rc = transport_open(t, re_opened, dv);
+  if (rc < 0 && dv->t_re == t)
+    re_opened(t, rc, transport_error_name(rc), dv);
+  return true;
 }
 
 /* ---- waiting ---- */
@@ -530,6 +629,10 @@ void device_connect(struct device *dv, device_then_fn then)
 void device_detach(struct device *dv)
 {
   device_drop_session(dv);
+  if (dv->t_re) {
+    rollout_close_later(dv->run, dv->t_re);
+    dv->t_re = NULL;
+  }
   if (dv->timers_live) {
     uv_close((uv_handle_t *)&dv->phase_timer, timer_closed);
     uv_close((uv_handle_t *)&dv->wait_timer, timer_closed);
@@ -540,6 +643,8 @@ void device_detach(struct device *dv)
 
 void device_free(struct device *dv)
 {
+  free(dv->baseline);
+  dv->baseline = NULL;
   clear_output(&dv->out);
   free(dv->out.lines);
   free(dv->site);

@@ -1,16 +1,15 @@
 /*
  * The ISSU itself: one `request system software in-service-upgrade` whose console lines move the
- * router through the phases (junos/'s table decides what each line means), and, when the
- * session drops (as it does at the switchover) or the console ends, polling the router until
- * it says where the ISSU stands. Never a second ISSU, never an abort.
+ * router through the phases (junos/'s table decides what each line means). When the console
+ * ends or its session drops (as it may at the switchover), the reconcile step (probe.c) asks
+ * the router where it stands: the console's last words never decide alone (B2). Never a second
+ * ISSU, never an abort.
  */
 #include "scheduler/sched_internal.h"
 
-#include <string.h>
+#include "junos/junos_facts.h"
 
-/* How often to ask a router whose console we lost: in policy time, at least 200 ms real. */
-#define POLL_S 20.0
-#define POLL_FLOOR_MS 500
+#include <string.h>
 
 static void on_issu_line(struct device *dv, const char *line)
 {
@@ -28,6 +27,7 @@ static void on_issu_line(struct device *dv, const char *line)
       device_set_phase(dv, c.phase, line);
     break;
   case ISSU_LINE_FAILED:
+    /* Latched as the router's words, judged only when the console ends, against the facts. */
     if (dv->issu_error[0] == '\0') {
       snprintf(dv->issu_error, sizeof dv->issu_error, "%s", c.error_code);
       snprintf(dv->issu_failure, sizeof dv->issu_failure, "%.399s", line);
@@ -49,7 +49,10 @@ static void console_line(struct transport *t, enum transport_stream stream, cons
   if (dv->t != t || dv->finished)
     return;
   char clean[1024];
-  if (junos_clean_line(line, len, clean, sizeof clean) == LINE_NOISE)
+  enum junos_line_kind kind = junos_clean_line(line, len, clean, sizeof clean);
+  if (device_line_on_backup(clean))
+    dv->out.backup = true; /* the console's session stayed on the old master, now backup */
+  if (kind == LINE_NOISE)
     return;
   on_issu_line(dv, clean);
 }
@@ -60,28 +63,41 @@ static void console_done(struct transport *t, const struct transport_result *r, 
   if (dv->t != t || dv->finished)
     return;
   dv->watching_console = false;
-  if (dv->issu_error[0]) {
-    /* The router said it failed, in its own words. Before the switchover nothing changed. */
-    device_fail(dv, dv->issu_error, "failure", "%s", dv->issu_failure);
-    return;
+  /* The router's refusal words count only if the facts agree that nothing changed (B2): an
+   * `error:` line in a 40-minute install scroll does not undo a switchover. */
+  bool refused_exit = r->error == TRANSPORT_OK && r->exit_status != 0 && !dv->issu_idle;
+  if (dv->issu_error[0] || refused_exit) {
+    dv->console_refused = true;
+    if (!dv->issu_error[0]) {
+      const char *words = dv->nevidence ? dv->evidence[(dv->nevidence - 1) % EVIDENCE_LINES] : "";
+      snprintf(dv->issu_error, sizeof dv->issu_error, "issu-refused");
+      snprintf(dv->issu_failure, sizeof dv->issu_failure, "the router refused the ISSU: %.360s",
+               words);
+    }
   }
-  if (r->error == TRANSPORT_OK && r->exit_status != 0 && !dv->issu_idle &&
-      dv->phase == PH_VALIDATE) {
-    const char *words = dv->nevidence ? dv->evidence[(dv->nevidence - 1) % EVIDENCE_LINES] : "";
-    device_fail(dv, "issu-refused", "failure", "the router refused the ISSU: %s", words);
-    return;
-  }
-  if (r->error != TRANSPORT_OK)
-    device_drop_session(dv); /* expected at the switchover: the old master's session ends */
-  /* Whatever the console said last, the router is asked where it stands. */
-  issu_poll(dv);
+  /* A session that stayed on the old master (now backup) carries nothing more (issue 13): once
+   * the console reached the switchover, the RE behind this session is not known, and on the old
+   * master a command meant for the master would act on the wrong RE. */
+  if (r->error != TRANSPORT_OK || dv->out.backup || dv->phase >= PH_SWITCHOVER)
+    device_drop_session(dv);
+  reconcile_step(dv);
 }
 
 void issu_start(struct device *dv)
 {
+  /* Look before the one command that cannot be taken back: the router must still be as preflight
+   * found it (reconcile.h: RA_START_ISSU only for an untouched router). */
+  reconcile_step(dv);
+}
+
+void issu_send(struct device *dv)
+{
   const struct policy *p = dv->run->p;
-  if (!device_set_phase(dv, PH_VALIDATE, NULL))
+  if (dv->issu_sent || !device_set_phase(dv, PH_VALIDATE, NULL))
     return;
+  if (dv->run->fatal)
+    return; /* validate could not be journaled: the ISSU does not go out (nothing unjournaled acts)
+             */
   static const struct {
     unsigned bit;
     const char *word;
@@ -103,7 +119,16 @@ void issu_start(struct device *dv)
       [OLD_MASTER_SKIP] = JUNOS_OLD_MASTER_SKIP,
   };
   char cmd[700];
-  junos_issu_command(cmd, sizeof cmd, p->target.package, opts, n, om[p->issu.old_master]);
+  /* `old_master: reboot` is Junos's own `reboot` option (field notes): the end of the old
+   * master's upgrade is visible to no other session, so issu-fleet never sends that reboot
+   * itself; it waits for the old master to come back as backup on the target. A VM-host RE
+   * takes `request vmhost software in-service-upgrade`. */
+  if (!junos_issu_command_for(cmd, sizeof cmd, p->target.package, opts, n, om[p->issu.old_master],
+                              device_vmhost(dv))) {
+    device_fail(dv, "issu-refused", "failure", "the ISSU command does not fit in %zu bytes",
+                sizeof cmd);
+    return;
+  }
   /* Recorded (the phase-changed event above is journaled) before the command goes out: from
    * here on this router is never given a second ISSU. */
   dv->issu_sent = true;
@@ -112,79 +137,4 @@ void issu_start(struct device *dv)
   if (rc < 0)
     device_fail(dv, transport_error_name(rc), "failure", "cannot send the ISSU command: %s",
                 transport_error_name(rc));
-}
-
-/* ---- polling ---- */
-
-static void poll_state(struct device *dv);
-
-static void poll_again(struct device *dv)
-{
-  device_wait(dv, POLL_S, POLL_FLOOR_MS, issu_poll);
-}
-
-static void after_routing_engines(struct device *dv, const struct transport_result *r)
-{
-  if (r->error != TRANSPORT_OK) {
-    poll_again(dv);
-    return;
-  }
-  struct junos_re_status s;
-  if (!junos_parse_routing_engines((const char *const *)dv->out.lines, dv->out.n, &s) ||
-      s.master < 0) {
-    poll_again(dv);
-    return;
-  }
-  if (s.master == 1 - dv->orig_master) {
-    /* Mastership moved to the upgraded RE: the ISSU did its work. */
-    post_issu_start(dv);
-    return;
-  }
-  if (dv->resumed && dv->phase == PH_VALIDATE) {
-    /* Journaled, never started: the crash came between the journal and the router. */
-    device_restart(dv);
-    return;
-  }
-  device_note(dv, device_out_line(dv, "Current state"));
-  device_fail(dv, "state-unknown", "unknown",
-              "the router reports no ISSU running, yet re%d (the original master) is still "
-              "master; the ISSU did not complete and the router must be inspected",
-              dv->orig_master);
-}
-
-static void after_state(struct device *dv, const struct transport_result *r)
-{
-  if (r->error != TRANSPORT_OK) {
-    poll_again(dv); /* reconnects first when the session was lost */
-    return;
-  }
-  enum junos_phase st = junos_issu_state((const char *const *)dv->out.lines, dv->out.n);
-  if (st == PH_FAILED) {
-    const char *why = device_out_line(dv, "ISSU failure");
-    device_note(dv, why);
-    device_fail(dv, "issu-aborted", "failure", "the router reports the ISSU aborted: %s", why);
-  } else if (st == PH_DONE) {
-    device_exec(dv, "show chassis routing-engine", NULL, after_routing_engines);
-  } else if (st == PH_COUNT) {
-    device_note(dv, device_out_line(dv, NULL));
-    device_fail(dv, "state-unknown", "unknown",
-                "show chassis in-service-upgrade does not say where the ISSU stands ('ISSU "
-                "state:' is missing); the router must be inspected");
-  } else {
-    if (st == PH_OLD_MASTER_REBOOT && dv->run->p->issu.old_master != OLD_MASTER_REBOOT)
-      st = PH_OLD_MASTER_UPGRADE;
-    if (st > dv->phase)
-      device_set_phase(dv, st, device_out_line(dv, "ISSU state"));
-    poll_again(dv);
-  }
-}
-
-static void poll_state(struct device *dv)
-{
-  device_exec(dv, "show chassis in-service-upgrade", NULL, after_state);
-}
-
-void issu_poll(struct device *dv)
-{
-  device_with_session(dv, poll_state);
 }

@@ -1,10 +1,14 @@
 /*
- * After the switchover: the old master (policy `issu.old_master`: reboot it and wait until it is
- * back as backup on the target, leave it upgraded but on old code, or skip it), the switchback
- * to the original master (waiting out the hold-down the router announces), and verify.
+ * After the switchover: the switchback to the original master (one switch, waiting out the
+ * hold-down the router announces; the reconcile step reads the master before and after it),
+ * and verify. The old master (policy `issu.old_master`) is Junos's to reboot (`reboot` option)
+ * or left with its pending install; the reconcile step watches it (probe.c).
  */
 #include "scheduler/sched_internal.h"
 
+#include "junos/junos_facts.h"
+
+#include <stdlib.h>
 #include <string.h>
 
 #define POLL_S 20.0
@@ -23,188 +27,44 @@ static bool wants_switchback(const struct device *dv)
   return p->issu.switchback && p->issu.old_master == OLD_MASTER_REBOOT;
 }
 
-static void switchback_start(struct device *dv);
-
-static void after_old_master(struct device *dv)
+void post_issu_reach(struct device *dv, enum junos_phase p, const char *line)
 {
-  if (wants_switchback(dv))
-    switchback_start(dv);
-  else
-    verify_start(dv);
+  /* The facts show how far the router got; every phase on the way was passed through, even
+   * those no poll happened to see (a short old-master reboot between two looks). */
+  enum policy_old_master om = dv->run->p->issu.old_master;
+  const struct {
+    enum junos_phase phase;
+    bool applies;
+    const char *line;
+  } way[] = {
+      {PH_SWITCHOVER, true, "mastership moved to the upgraded RE"},
+      {PH_OLD_MASTER_UPGRADE, om != OLD_MASTER_SKIP, NULL},
+      {PH_OLD_MASTER_REBOOT, om == OLD_MASTER_REBOOT, NULL},
+  };
+  for (size_t i = 0; i < ARRAY_LEN(way); i++)
+    if (way[i].applies && dv->phase < way[i].phase && way[i].phase <= p)
+      device_set_phase(dv, way[i].phase, way[i].phase == p ? line : way[i].line);
+  /* switchback and verify: the step entered next journals its own phase */
 }
 
-/* ---- the old master's reboot ---- */
+/* ---- switchback: one mastership switch, the master re-read before it and after it ---- */
 
-static void old_master_poll(struct device *dv);
-
-static void old_master_versions(struct device *dv, const struct transport_result *r)
-{
-  struct junos_versions v;
-  int old = dv->orig_master;
-  if (r->error == TRANSPORT_OK && junos_parse_versions(L(dv), dv->out.n, &v) &&
-      strcmp(v.version[old], dv->run->p->target.version) == 0) {
-    after_old_master(dv);
-    return;
-  }
-  device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_poll);
-}
-
-static void old_master_state(struct device *dv, const struct transport_result *r)
-{
-  struct junos_re_status s;
-  int old = dv->orig_master;
-  if (r->error == TRANSPORT_OK && junos_parse_routing_engines(L(dv), dv->out.n, &s) &&
-      s.re[old].up && s.re[old].backup) {
-    device_exec(dv, "show version invoke-on all-routing-engines", NULL, old_master_versions);
-    return;
-  }
-  if (r->error == TRANSPORT_OK)
-    device_note(dv, device_out_line(dv, "Current state"));
-  device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_poll);
-}
-
-static void old_master_poll_now(struct device *dv)
-{
-  device_exec(dv, "show chassis routing-engine", NULL, old_master_state);
-}
-
-static void old_master_poll(struct device *dv)
-{
-  device_with_session(dv, old_master_poll_now);
-}
-
-static void reboot_old_master(struct device *dv);
-
-static void reboot_sent(struct device *dv, const struct transport_result *r)
-{
-  if (r->error != TRANSPORT_OK) {
-    /* The session went; whether the reboot was taken is for the router to tell. */
-    device_connect(dv, old_master_poll_now);
-    return;
-  }
-  const char *err = junos_first_error(L(dv), dv->out.n);
-  if (err != NULL) {
-    device_note(dv, err);
-    if (strstr(err, "in progress")) { /* the ISSU is still finishing: ask again shortly */
-      device_wait(dv, POLL_S, POLL_FLOOR_MS, reboot_old_master);
-      return;
-    }
-    device_fail(dv, "old-master-reboot-refused", "failure",
-                "the router refused to reboot the old master: %s", err);
-    return;
-  }
-  for (size_t i = 0; i < dv->out.n; i++)
-    device_note(dv, dv->out.lines[i]);
-  device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_poll);
-}
-
-static void reboot_old_master_now(struct device *dv)
-{
-  /* Answers the "Reboot the system ? [yes,no]" prompt. */
-  device_exec(dv, "request system reboot other-routing-engine", "yes\n", reboot_sent);
-}
-
-static void reboot_old_master(struct device *dv)
-{
-  device_with_session(dv, reboot_old_master_now);
-}
-
-/* Before rebooting the old master, look: already back on the target (a resumed run whose reboot
- * went out before the crash), or still rebooting, means no second reboot. */
-static void examine_versions(struct device *dv, const struct transport_result *r)
-{
-  struct junos_versions v;
-  int old = dv->orig_master;
-  if (r->error != TRANSPORT_OK || !junos_parse_versions(L(dv), dv->out.n, &v)) {
-    device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_examine);
-    return;
-  }
-  if (strcmp(v.version[old], dv->run->p->target.version) == 0)
-    after_old_master(dv);
-  else if (v.unreachable[old])
-    device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_poll);
-  else
-    reboot_old_master(dv);
-}
-
-static void examine_state(struct device *dv, const struct transport_result *r)
-{
-  struct junos_re_status st;
-  int old = dv->orig_master;
-  if (r->error != TRANSPORT_OK || !junos_parse_routing_engines(L(dv), dv->out.n, &st)) {
-    device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_examine);
-    return;
-  }
-  if (!st.re[old].up) /* rebooting: our reboot went out */
-    device_wait(dv, POLL_S, POLL_FLOOR_MS, old_master_poll);
-  else
-    device_exec(dv, "show version invoke-on all-routing-engines", NULL, examine_versions);
-}
-
-static void old_master_examine_now(struct device *dv)
-{
-  device_exec(dv, "show chassis routing-engine", NULL, examine_state);
-}
-
-void old_master_examine(struct device *dv)
-{
-  device_with_session(dv, old_master_examine_now);
-}
-
-void post_issu_start(struct device *dv)
-{
-  const struct policy *p = dv->run->p;
-  /* The switchover happened; every phase up to it has been passed through. */
-  if (dv->phase < PH_SWITCHOVER)
-    device_set_phase(dv, PH_SWITCHOVER, "mastership moved to the upgraded RE");
-  switch (p->issu.old_master) {
-  case OLD_MASTER_SKIP:
-    after_old_master(dv);
-    return;
-  case OLD_MASTER_LEAVE:
-    if (dv->phase < PH_OLD_MASTER_UPGRADE)
-      device_set_phase(dv, PH_OLD_MASTER_UPGRADE, NULL);
-    after_old_master(dv);
-    return;
-  case OLD_MASTER_REBOOT:
-    if (dv->phase < PH_OLD_MASTER_UPGRADE)
-      device_set_phase(dv, PH_OLD_MASTER_UPGRADE, NULL);
-    device_set_phase(dv, PH_OLD_MASTER_REBOOT, NULL);
-    old_master_examine(dv);
-    return;
-  }
-}
-
-/* ---- switchback ---- */
-
-static void switch_check(struct device *dv);
-
-static void switched(struct device *dv, const struct transport_result *r);
-
-static void switchback_master(struct device *dv, const struct transport_result *r)
-{
-  struct junos_re_status s;
-  if (r->error != TRANSPORT_OK || !junos_parse_routing_engines(L(dv), dv->out.n, &s)) {
-    device_wait(dv, POLL_S, POLL_FLOOR_MS, switch_check);
-    return;
-  }
-  if (s.master == dv->orig_master) {
-    verify_start(dv);
-    return;
-  }
-  /* Not switched (yet): check again, the phase timeout bounds this. */
-  device_note(dv, device_out_line(dv, "Current state"));
-  device_wait(dv, POLL_S, POLL_FLOOR_MS, switch_check);
-}
-
-static void ask_master(struct device *dv)
-{
-  device_exec(dv, "show chassis routing-engine", NULL, switchback_master);
-}
+#define SWITCH_SETTLE_S 10.0
 
 static void switched(struct device *dv, const struct transport_result *r)
 {
   if (r->error == TRANSPORT_OK) {
+    unsigned hold = 0;
+    /* "Command aborted. Not ready for mastership switch, try after N secs." (captures
+     * request-chassis-routing-engine-master-switch__crtc-refused-*): refused, nothing changed;
+     * wait it out and look again before the next attempt. */
+    if (junos_parse_switch_reply(L(dv), dv->out.n, &hold, NULL) == SWITCH_REPLY_HOLDDOWN) {
+      dv->switch_sent = RC_NOT_SENT;
+      device_note(dv, device_out_line(dv, "try after"));
+      device_extend_deadline(dv, hold + 5.0);
+      device_wait(dv, hold + 5.0, POLL_FLOOR_MS, reconcile_step);
+      return;
+    }
     const char *err = junos_first_error(L(dv), dv->out.n);
     if (err) {
       device_note(dv, err);
@@ -212,33 +72,44 @@ static void switched(struct device *dv, const struct transport_result *r)
                   "the router refused the mastership switch: %s", err);
       return;
     }
+    for (size_t i = 0; i < dv->out.n; i++)
+      device_note(dv, dv->out.lines[i]);
   }
-  /* The session usually drops here: the RE we talked to stops being master. */
-  device_with_session(dv, ask_master);
+  /* The session usually ends here (the RE we talked to stops being master), or stays on it as
+   * backup: either way a fresh one asks who is master, after the switch has had time to show. */
+  device_drop_session(dv);
+  device_wait(dv, SWITCH_SETTLE_S, POLL_FLOOR_MS, reconcile_step);
 }
 
 static void switch_checked(struct device *dv, const struct transport_result *r)
 {
-  if (r->error != TRANSPORT_OK) {
-    device_connect(dv, switch_check);
+  if (r->error != TRANSPORT_OK || dv->out.backup) {
+    device_drop_session(dv);
+    device_wait(dv, POLL_S, POLL_FLOOR_MS, reconcile_step);
     return;
   }
   unsigned hold = 0;
-  enum junos_switch_check c = junos_parse_switch_check(L(dv), dv->out.n, &hold);
-  device_note(dv, device_out_line(dv, NULL));
+  const char *said = NULL;
+  enum junos_switch_reply c = junos_parse_switch_reply(L(dv), dv->out.n, &hold, &said);
+  device_note(dv, said ? said : device_out_line(dv, NULL));
   switch (c) {
-  case SWITCH_READY:
+  case SWITCH_REPLY_READY:
+    /* Recorded before it goes out: a resumed run knows a switch may be under way. */
+    dv->switch_sent = RC_SENT;
+    dv->switch_sent_s = rollout_now(dv->run);
+    dv->switch_looks = 0;
     device_exec(dv, "request chassis routing-engine master switch", "yes\n", switched);
     return;
-  case SWITCH_HOLDDOWN:
+  case SWITCH_REPLY_HOLDDOWN:
     /* The router names the wait: it is not a hang, so it does not count against the phase's
      * timeout (the device timeout still bounds it). */
     device_extend_deadline(dv, hold + 5.0);
-    device_wait(dv, hold + 5.0, POLL_FLOOR_MS, switch_check);
+    device_wait(dv, hold + 5.0, POLL_FLOOR_MS, reconcile_step);
     return;
-  case SWITCH_NOT_READY:
-  case SWITCH_UNKNOWN:
-    device_wait(dv, POLL_S, POLL_FLOOR_MS, switch_check);
+  case SWITCH_REPLY_DONE: /* not an answer to a check */
+  case SWITCH_REPLY_NOT_READY:
+  case SWITCH_REPLY_UNKNOWN:
+    device_wait(dv, POLL_S, POLL_FLOOR_MS, reconcile_step);
     return;
   }
 }
@@ -248,115 +119,176 @@ static void switch_check_now(struct device *dv)
   device_exec(dv, "request chassis routing-engine master switch check", NULL, switch_checked);
 }
 
-static void switch_check(struct device *dv)
+void switchback_go(struct device *dv)
 {
+  if (dv->phase < PH_SWITCHBACK)
+    device_set_phase(dv, PH_SWITCHBACK, NULL);
+  /* The reconcile step that chose this has just read the master on this session. */
   device_with_session(dv, switch_check_now);
-}
-
-void switchback_resume(struct device *dv)
-{
-  /* The switch may have happened before the crash: ask who is master before switching. */
-  device_with_session(dv, ask_master);
-}
-
-static void switchback_start(struct device *dv)
-{
-  device_set_phase(dv, PH_SWITCHBACK, NULL);
-  switch_check(dv);
 }
 
 /* ---- verify ---- */
 
 static void verify_versions(struct device *dv);
 
+/* `leave` and `skip` end with the old master on its old release; with `leave` the target is
+ * installed there and completes at its next reboot (Junos: "Reboot consistency check bypassed -
+ * jinstall ... will complete installation upon reboot"). Said in the journal, not hidden. */
+static void note_pending_install(struct device *dv)
+{
+  struct rollout *run = dv->run;
+  int old = dv->orig_master;
+  bool leave = run->p->issu.old_master == OLD_MASTER_LEAVE;
+  cJSON *ev = event_new(run->log, "warn", "old-master-pending", dv->name,
+                        "%s: re%d (the old master) runs %s%s", dv->name, old,
+                        dv->after[old][0] ? dv->after[old] : "its old release",
+                        leave ? "; the target is installed there and completes at its next "
+                                "reboot (pending install)"
+                              : "; it was not upgraded (old_master: skip)");
+  if (dv->site)
+    cJSON_AddStringToObject(event_labels(ev), "site", dv->site);
+  cJSON *is = event_issu(ev);
+  cJSON_AddNumberToObject(is, "wave", (double)dv->wave);
+  cJSON_AddNumberToObject(is, "old_master", old);
+  cJSON_AddBoolToObject(is, "pending_install", leave);
+  rollout_note(run, ev);
+}
+
+/* A verify command whose session dropped, or sits on the backup RE: start verify over on a
+ * fresh session to the master (read-only, so asking again is harmless). */
+static bool verify_lost(struct device *dv, const struct transport_result *r,
+                        const struct junos_reply *reply)
+{
+  if (r->error == TRANSPORT_OK && !dv->out.backup && !(reply && device_reply_on_backup(dv, reply)))
+    return false;
+  device_connect(dv, verify_versions);
+  return true;
+}
+
 static void verify_alarms(struct device *dv, const struct transport_result *r)
 {
-  if (r->error != TRANSPORT_OK) {
-    device_connect(dv, verify_versions);
+  struct junos_alarm_list *now = xcalloc(1, sizeof *now);
+  bool parsed = r->error == TRANSPORT_OK && junos_xml_alarms(L(dv), dv->out.n, now);
+  if (verify_lost(dv, r, &now->reply)) {
+    free(now);
     return;
   }
-  struct junos_alarms now;
-  junos_parse_alarms(L(dv), dv->out.n, &now);
-  char first[300];
-  if (junos_alarms_new(&dv->baseline, &now, first, sizeof first) > 0) {
-    device_note(dv, first);
-    device_fail(dv, "new-alarms", "failure", "a new alarm since preflight: %s", first);
+  if (!parsed || !now->found) {
+    device_note(dv, device_out_line(dv, NULL));
+    device_fail(dv, "output-unparsed", "failure", "verify: no alarm information in the reply%s%s",
+                now->reply.error[0] ? ": " : "", now->reply.error);
+    free(now);
     return;
   }
+  /* Expected by design: `Backup RE Active` whenever RE1 is left master (captures
+   * show-system-alarms__crtc-after-switchover-backup-re-active, ...crtc-loop-backup-re-active). */
+  const char *expected[] = {JUNOS_ALARM_BACKUP_RE_ACTIVE};
+  size_t nexpected = dv->final_master == 1 ? 1 : 0;
+  static const struct junos_alarm_list none;
+  size_t fresh[1];
+  size_t n =
+      junos_alarms_fresh(dv->baseline ? dv->baseline : &none, now, expected, nexpected, fresh, 1);
+  if (n > 0) {
+    const struct junos_alarm *a = &now->a[fresh[0]];
+    char line[400];
+    snprintf(line, sizeof line, "%s %s %s", a->time, junos_alarm_class_name(a->cls),
+             a->description);
+    device_note(dv, line);
+    device_fail(dv, "new-alarms", "failure", "%zu new alarm%s since preflight: %s", n,
+                n == 1 ? "" : "s", line);
+    free(now);
+    return;
+  }
+  free(now);
+  if (dv->run->p->issu.old_master != OLD_MASTER_REBOOT)
+    note_pending_install(dv);
   device_succeed(dv, PH_DONE);
 }
 
 static void verify_switchover(struct device *dv, const struct transport_result *r)
 {
+  struct junos_switchover_xml s;
+  junos_xml_switchover(L(dv), dv->out.n, &s);
+  /* This one is asked on the backup RE itself: its {backup} banner is expected. */
   if (r->error != TRANSPORT_OK) {
-    device_connect(dv, verify_versions);
-    return;
-  }
-  struct junos_switchover s;
-  junos_parse_switchover(L(dv), dv->out.n, &s);
-  if (!s.found || !s.gres_on || !s.kernel_ready || !s.ready) {
-    /* Replication takes a while after a reboot: ask again until verify's timeout. */
-    device_note(dv, device_out_line(dv, "Kernel database"));
     device_wait(dv, VERIFY_RETRY_S, POLL_FLOOR_MS, verify_versions);
     return;
   }
-  device_exec(dv, "show chassis alarms", NULL, verify_alarms);
+  if (!s.found || !s.gres_on || !s.ready) {
+    /* Replication takes a while after a reboot: ask again until verify's timeout. */
+    device_note(dv, s.readiness[0] ? s.readiness : device_out_line(dv, "replication"));
+    device_wait(dv, VERIFY_RETRY_S, POLL_FLOOR_MS, verify_versions);
+    return;
+  }
+  device_exec(dv, junos_show_command(JUNOS_SHOW_CHASSIS_ALARMS), NULL, verify_alarms);
 }
 
 static void verify_master(struct device *dv, const struct transport_result *r)
 {
-  if (r->error != TRANSPORT_OK) {
-    device_connect(dv, verify_versions);
+  struct junos_routing_engines *s = xcalloc(1, sizeof *s);
+  bool parsed = r->error == TRANSPORT_OK && junos_xml_routing_engines(L(dv), dv->out.n, s);
+  if (verify_lost(dv, r, &s->reply)) {
+    free(s);
     return;
   }
-  struct junos_re_status s;
   int want = wants_switchback(dv) ? dv->orig_master : 1 - dv->orig_master;
-  if (!junos_parse_routing_engines(L(dv), dv->out.n, &s) || s.master != want) {
-    device_note(dv, device_out_line(dv, "Current state"));
-    device_fail(dv, "verify-failed", "failure", "re%d should be master, the router says re%d", want,
-                s.master);
+  int master = parsed ? s->master : -1;
+  free(s);
+  if (master != want) {
+    device_note(dv, device_out_line(dv, "mastership-state"));
+    device_fail(dv, "verify-failed", "failure", "re%d should be master, the router says %s%d", want,
+                master < 0 ? "none: " : "re", master);
     return;
   }
-  device_exec(dv, "show system switchover invoke-on other-routing-engine", NULL, verify_switchover);
+  dv->final_master = master;
+  /* Answered only on the backup RE, on its own address; without one, the switch check of the
+   * next upgrade and the alarms below are what vouch for it. */
+  if (!device_exec_on_re(dv, 1 - master, junos_show_command(JUNOS_SHOW_SWITCHOVER),
+                         verify_switchover))
+    device_exec(dv, junos_show_command(JUNOS_SHOW_CHASSIS_ALARMS), NULL, verify_alarms);
 }
 
 static void verify_versions_done(struct device *dv, const struct transport_result *r)
 {
-  if (r->error != TRANSPORT_OK) {
-    device_connect(dv, verify_versions);
+  struct junos_versions_xml *v = xcalloc(1, sizeof *v);
+  bool parsed = r->error == TRANSPORT_OK && junos_xml_versions(L(dv), dv->out.n, v);
+  if (verify_lost(dv, r, &v->reply)) {
+    free(v);
     return;
   }
   const struct policy *p = dv->run->p;
-  struct junos_versions v;
-  junos_parse_versions(L(dv), dv->out.n, &v);
   for (int s = 0; s < 2; s++)
-    snprintf(dv->after[s], sizeof dv->after[s], "%s", v.version[s]);
+    snprintf(dv->after[s], sizeof dv->after[s], "%.*s",
+             strlen(v->re[s].release) < sizeof dv->after[s] ? (int)sizeof dv->after[s] - 1 : 0,
+             v->re[s].release);
   int newm = 1 - dv->orig_master, old = dv->orig_master;
   const char *target = p->target.version;
-  bool ok_new = strcmp(v.version[newm], target) == 0;
-  /* The old master: on the target after our reboot; on its old release otherwise (with
-   * `leave` the new one is installed and waits for a reboot). */
-  bool ok_old =
-      p->issu.old_master == OLD_MASTER_REBOOT
-          ? strcmp(v.version[old], target) == 0
-          : strcmp(v.version[old], dv->before[old]) == 0 || strcmp(v.version[old], target) == 0;
+  bool multi = parsed && v->multi;
+  bool ok_new = multi && device_on_target(dv, v->re[newm].release);
+  /* The old master: on the target after Junos's reboot; otherwise it answers on its old release
+   * (with `leave` the new one is installed and completes at its next reboot). */
+  bool ok_old = multi && (p->issu.old_master == OLD_MASTER_REBOOT
+                              ? device_on_target(dv, v->re[old].release)
+                              : v->re[old].answer.answered && v->re[old].release[0] != '\0');
   if (!ok_new || !ok_old) {
-    for (size_t i = 0; i < dv->out.n; i++)
-      if (strncmp(dv->out.lines[i], "Junos:", 6) == 0 || strstr(dv->out.lines[i], "Could not"))
-        device_note(dv, dv->out.lines[i]);
+    for (int s = 0; s < 2; s++)
+      if (v->re[s].answer.error[0])
+        device_note(dv, v->re[s].answer.error);
     device_fail(dv, "verify-failed", "failure",
-                "after the ISSU re0 runs %s and re1 runs %s "
-                "(expected %s on re%d%s)",
-                v.version[0][0] ? v.version[0] : "?", v.version[1][0] ? v.version[1] : "?", target,
-                ok_new ? old : newm, p->issu.old_master == OLD_MASTER_REBOOT && ok_new ? "" : "");
+                "after the ISSU re0 runs %s and re1 runs %s (expected %s on re%d, %s)",
+                dv->after[0][0] ? dv->after[0] : "?", dv->after[1][0] ? dv->after[1] : "?",
+                ok_new && p->issu.old_master != OLD_MASTER_REBOOT ? "an answer" : target,
+                ok_new ? old : newm, ok_new ? "the old master" : "the upgraded RE");
+    free(v);
     return;
   }
-  device_exec(dv, "show chassis routing-engine", NULL, verify_master);
+  free(v);
+  device_exec(dv, junos_show_command(JUNOS_SHOW_ROUTING_ENGINES), NULL, verify_master);
 }
 
 static void verify_versions_now(struct device *dv)
 {
-  device_exec(dv, "show version invoke-on all-routing-engines", NULL, verify_versions_done);
+  device_exec(dv, junos_show_command(JUNOS_SHOW_VERSIONS), NULL, verify_versions_done);
 }
 
 static void verify_versions(struct device *dv)

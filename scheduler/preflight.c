@@ -6,6 +6,10 @@
  */
 #include "scheduler/sched_internal.h"
 
+#include "junos/junos_facts.h"
+
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum verdict { V_PASS, V_FAIL, V_SKIP_ROUTER, V_INFO };
@@ -14,7 +18,7 @@ static const char *const verdict_names[] = {"pass", "fail", "on-target", "info"}
 struct judgement {
   enum verdict v;
   const char *code; /* for V_FAIL */
-  char why[300];
+  char why[480];
   const char *evidence[4];
   size_t nevidence;
 };
@@ -34,69 +38,82 @@ static void cite(struct judgement *j, const char *line)
 
 static void judge_routing_engines(struct device *dv, struct judgement *j)
 {
-  struct junos_re_status s;
-  if (!junos_parse_routing_engines(L(dv), dv->out.n, &s)) {
+  struct junos_routing_engines *s = xcalloc(1, sizeof *s);
+  if (!junos_xml_routing_engines(L(dv), dv->out.n, s) || !s->found) {
     j->v = V_FAIL, j->code = "output-unparsed";
-    snprintf(j->why, sizeof j->why, "no 'Slot' in the output of show chassis routing-engine");
+    snprintf(j->why, sizeof j->why,
+             "no route-engine in the reply of show chassis routing-engine%s%s",
+             s->reply.error[0] ? ": " : "", s->reply.error[0] ? s->reply.error : "");
     cite(j, device_out_line(dv, NULL));
+    free(s);
     return;
   }
   for (size_t i = 0; i < dv->out.n; i++)
-    if (strstr(dv->out.lines[i], "Current state"))
+    if (strstr(dv->out.lines[i], "<mastership-state>"))
       cite(j, dv->out.lines[i]);
-  if (!s.re[0].present || !s.re[1].present) {
+  bool present[2] = {s->re[0].mastership != JUNOS_RE_ABSENT,
+                     s->re[1].mastership != JUNOS_RE_ABSENT};
+  bool up[2] = {s->re[0].mastership == JUNOS_RE_MASTER || s->re[0].mastership == JUNOS_RE_BACKUP,
+                s->re[1].mastership == JUNOS_RE_MASTER || s->re[1].mastership == JUNOS_RE_BACKUP};
+  dv->vmhost_seen = s->re[0].vmhost || s->re[1].vmhost;
+  if (!present[0] || !present[1]) {
     j->v = V_FAIL, j->code = "single-re";
     snprintf(j->why, sizeof j->why, "unified ISSU needs two routing engines; re%d is absent",
-             s.re[0].present ? 1 : 0);
-  } else if (!s.re[0].up || !s.re[1].up || s.master < 0) {
+             present[0] ? 1 : 0);
+  } else if (!up[0] || !up[1] || s->master < 0) {
     j->v = V_FAIL, j->code = "re-down";
-    snprintf(j->why, sizeof j->why, "re%d is not up as master or backup", s.re[0].up ? 1 : 0);
+    snprintf(j->why, sizeof j->why,
+             "re%d is not up as master or backup (%s; an earlier ISSU or hand work may be under "
+             "way)",
+             up[0] ? 1 : 0,
+             s->re[up[0] ? 1 : 0].state[0] ? s->re[up[0] ? 1 : 0].state : "no state");
   } else {
-    dv->orig_master = s.master;
-    snprintf(j->why, sizeof j->why, "two routing engines, re%d master", s.master);
+    dv->orig_master = s->master;
+    snprintf(j->why, sizeof j->why, "two routing engines, re%d master%s", s->master,
+             dv->vmhost_seen ? ", VM-host REs" : "");
   }
+  free(s);
 }
 
 static void judge_versions(struct device *dv, struct judgement *j)
 {
-  struct junos_versions v;
+  struct junos_versions_xml *v = xcalloc(1, sizeof *v);
   const char *target = dv->run->p->target.version;
-  junos_parse_versions(L(dv), dv->out.n, &v);
+  junos_xml_versions(L(dv), dv->out.n, v);
   for (size_t i = 0; i < dv->out.n; i++)
-    if (strncmp(dv->out.lines[i], "Junos:", 6) == 0 || strstr(dv->out.lines[i], "Could not"))
+    if (strstr(dv->out.lines[i], "<junos-version>") || strstr(dv->out.lines[i], "Could not"))
       cite(j, dv->out.lines[i]);
-  for (int s = 0; s < 2; s++)
-    snprintf(dv->before[s], sizeof dv->before[s], "%s", v.version[s]);
-  if (v.unreachable[0] || v.unreachable[1]) {
+  bool fits = true;
+  for (int s = 0; s < 2; s++) {
+    fits = fits && strlen(v->re[s].release) < sizeof dv->before[s];
+    snprintf(dv->before[s], sizeof dv->before[s], "%.*s", fits ? (int)sizeof dv->before[s] - 1 : 0,
+             v->re[s].release);
+  }
+  bool answered[2] = {v->multi && v->re[0].answer.answered, v->multi && v->re[1].answer.answered};
+  /* An ISSU under way (another tool, a hand, a run that crashed) shows as a backup RE that does
+   * not answer or REs on different releases: no real router prints an ISSU state line. */
+  if (!answered[0] || !answered[1]) {
+    int s = answered[0] ? 1 : 0;
     j->v = V_FAIL, j->code = "re-down";
-    snprintf(j->why, sizeof j->why, "re%d does not answer", v.unreachable[0] ? 0 : 1);
-  } else if (!v.version[0][0] || !v.version[1][0]) {
+    snprintf(j->why, sizeof j->why,
+             "re%d does not answer%s%s (an earlier ISSU or hand work may be under way)", s,
+             v->re[s].answer.error[0] ? ": " : "", v->re[s].answer.error);
+  } else if (!v->re[0].release[0] || !v->re[1].release[0] || !fits) {
     j->v = V_FAIL, j->code = "output-unparsed";
-    snprintf(j->why, sizeof j->why, "no version for re%d in the output", v.version[0][0] ? 1 : 0);
-  } else if (strcmp(v.version[0], target) == 0 && strcmp(v.version[1], target) == 0) {
+    snprintf(j->why, sizeof j->why, "no usable release for re%d in the reply",
+             v->re[0].release[0] ? 1 : 0);
+  } else if (device_on_target(dv, v->re[0].release) && device_on_target(dv, v->re[1].release)) {
     j->v = V_SKIP_ROUTER;
     snprintf(j->why, sizeof j->why, "both routing engines already run %s", target);
-  } else if (strcmp(v.version[0], v.version[1]) != 0) {
+  } else if (!junos_same_release(v->re[0].release, v->re[1].release)) {
     j->v = V_FAIL, j->code = "version-mismatch";
     snprintf(j->why, sizeof j->why,
-             "re0 runs %s and re1 runs %s; unified ISSU needs the same version on both",
-             v.version[0], v.version[1]);
+             "re0 runs %s and re1 runs %s; unified ISSU needs one release on both (an earlier "
+             "ISSU or hand work may be under way)",
+             dv->before[0], dv->before[1]);
   } else
-    snprintf(j->why, sizeof j->why, "both routing engines run %s", v.version[0]);
-}
-
-static void judge_issu_idle(struct device *dv, struct judgement *j)
-{
-  enum junos_phase st = junos_issu_state(L(dv), dv->out.n);
-  cite(j, device_out_line(dv, "ISSU state"));
-  if (st == PH_COUNT || st == PH_DONE || st == PH_FAILED) {
-    snprintf(j->why, sizeof j->why, "no ISSU is running");
-    return;
-  }
-  /* Another ISSU is under way (another tool, a hand, a run that crashed): never start a second. */
-  j->v = V_FAIL, j->code = "issu-in-progress";
-  snprintf(j->why, sizeof j->why, "an ISSU is already running on this router (%s)",
-           junos_phase_name(st));
+    snprintf(j->why, sizeof j->why, "both routing engines run %s", dv->before[0]);
+  free(v);
 }
 
 static void judge_config(struct device *dv, struct judgement *j, bool want, const char *code,
@@ -134,29 +151,42 @@ static void judge_commit_sync(struct device *dv, struct judgement *j)
 
 static void judge_replication(struct device *dv, struct judgement *j)
 {
-  bool master;
-  bool on = junos_parse_replication(L(dv), dv->out.n, &master);
-  cite(j, device_out_line(dv, "Stateful Replication"));
-  cite(j, device_out_line(dv, "RE mode"));
-  if (!on || !master) {
+  struct junos_replication_xml r;
+  junos_xml_replication(L(dv), dv->out.n, &r);
+  cite(j, device_out_line(dv, "task-gres-state"));
+  cite(j, device_out_line(dv, "task-re-mode"));
+  if (!r.found || !r.enabled || !r.master_mode) {
     j->v = V_FAIL, j->code = "replication-off";
-    snprintf(j->why, sizeof j->why, "stateful replication is %s%s", on ? "on" : "not enabled",
-             master ? "" : " or this is not the master RE");
+    snprintf(j->why, sizeof j->why, "stateful replication is %s%s",
+             r.enabled ? "on" : "not enabled",
+             r.master_mode ? "" : " or this is not the master RE");
   } else
     snprintf(j->why, sizeof j->why, "stateful replication enabled on the master");
 }
 
 static void judge_switchover(struct device *dv, struct judgement *j)
 {
-  struct junos_switchover s;
-  junos_parse_switchover(L(dv), dv->out.n, &s);
-  cite(j, device_out_line(dv, "Graceful switchover"));
-  cite(j, device_out_line(dv, "Kernel database"));
-  const char *status = device_out_line(dv, "Switchover Status");
-  cite(j, strstr(status, "Switchover Status") ? status : device_out_line(dv, "Peer state"));
-  if (!s.found || !s.gres_on || !s.kernel_ready || !s.ready) {
+  if (dv->re_skipped) {
+    int b = dv->orig_master >= 0 ? 1 - dv->orig_master : 1;
+    j->v = V_INFO;
+    snprintf(j->why, sizeof j->why,
+             "not asked: show system switchover is answered only on the backup RE, and the "
+             "inventory gives re%d no address of its own (issu_re%d_host); the switch check "
+             "vouches for its readiness",
+             b, b);
+    return;
+  }
+  struct junos_switchover_xml s;
+  junos_xml_switchover(L(dv), dv->out.n, &s);
+  cite(j, device_out_line(dv, "switchover-state"));
+  cite(j, device_out_line(dv, "replication-"));
+  cite(j, device_out_line(dv, "<output>"));
+  if (!s.found || !s.gres_on || !s.ready) {
     j->v = V_FAIL, j->code = "switchover-not-ready";
-    snprintf(j->why, sizeof j->why, "the backup RE is not ready for a graceful switchover");
+    snprintf(j->why, sizeof j->why, "the backup RE is not ready for a graceful switchover (%s)",
+             s.readiness[0]     ? s.readiness
+             : s.replication[0] ? s.replication
+                                : "no answer");
   } else
     snprintf(j->why, sizeof j->why, "the backup RE is ready for a graceful switchover");
 }
@@ -164,18 +194,20 @@ static void judge_switchover(struct device *dv, struct judgement *j)
 static void judge_switch_check(struct device *dv, struct judgement *j)
 {
   unsigned hold;
-  enum junos_switch_check c = junos_parse_switch_check(L(dv), dv->out.n, &hold);
-  cite(j, device_out_line(dv, NULL));
+  const char *said = NULL;
+  enum junos_switch_reply c = junos_parse_switch_reply(L(dv), dv->out.n, &hold, &said);
+  cite(j, said ? said : device_out_line(dv, NULL));
   switch (c) {
-  case SWITCH_READY:
+  case SWITCH_REPLY_READY:
     snprintf(j->why, sizeof j->why, "mastership switch ready");
     break;
-  case SWITCH_HOLDDOWN:
+  case SWITCH_REPLY_HOLDDOWN:
     j->v = V_FAIL, j->code = "switchover-holddown";
     snprintf(j->why, sizeof j->why, "a mastership hold-down is running (%u s left)", hold);
     break;
-  case SWITCH_NOT_READY:
-  case SWITCH_UNKNOWN:
+  case SWITCH_REPLY_DONE:
+  case SWITCH_REPLY_NOT_READY:
+  case SWITCH_REPLY_UNKNOWN:
     j->v = V_FAIL, j->code = "switchover-not-ready";
     snprintf(j->why, sizeof j->why, "the router does not say 'Switchover Ready'");
     break;
@@ -184,41 +216,92 @@ static void judge_switch_check(struct device *dv, struct judgement *j)
 
 #define STORAGE_MAX_PCT 90
 
+/* Both REs (B14): the ISSU copies and installs the image on the backup RE too. */
 static void judge_storage(struct device *dv, struct judgement *j)
 {
-  struct junos_storage s;
-  junos_parse_storage(L(dv), dv->out.n, &s);
-  if (!s.found) {
-    j->v = V_FAIL, j->code = "output-unparsed";
-    snprintf(j->why, sizeof j->why, "no /var filesystem in show system storage");
-    return;
+  struct junos_storage_xml *st = xcalloc(1, sizeof *st);
+  junos_xml_storage(L(dv), dv->out.n, st);
+  size_t used = 0;
+  for (int s = 0; s < 2 && used < sizeof j->why; s++) {
+    const struct junos_re_storage *re = &st->re[s];
+    const char *sep = used ? "; " : "";
+    if (!st->multi || !re->answer.answered || !re->found) {
+      if (j->v != V_FAIL)
+        j->v = V_FAIL, j->code = re->answer.answered ? "output-unparsed" : "re-down";
+      used += (size_t)snprintf(j->why + used, sizeof j->why - used, "%sre%d gives no storage%s%s",
+                               sep, s, re->answer.error[0] ? ": " : "", re->answer.error);
+      continue;
+    }
+    bool low = re->fs.used_pct >= STORAGE_MAX_PCT;
+    if (low && j->v != V_FAIL)
+      j->v = V_FAIL, j->code = "storage-low";
+    used += (size_t)snprintf(j->why + used, sizeof j->why - used, "%sre%d %s is %u%% full%s", sep,
+                             s, re->fs.mount, re->fs.used_pct,
+                             low ? " (the ISSU installs on both REs and needs room below 90%; "
+                                   "try request system storage cleanup)"
+                                 : "");
   }
-  cite(j, device_out_line(dv, s.mount));
-  if (s.capacity_pct >= STORAGE_MAX_PCT) {
-    j->v = V_FAIL, j->code = "storage-low";
-    snprintf(j->why, sizeof j->why,
-             "%s is %u%% full (the ISSU needs room below %u%%; try "
-             "request system storage cleanup)",
-             s.mount, s.capacity_pct, STORAGE_MAX_PCT);
-  } else
-    snprintf(j->why, sizeof j->why, "%s is %u%% full", s.mount, s.capacity_pct);
+  for (size_t i = 0; i < dv->out.n; i++)
+    if (strstr(dv->out.lines[i], "<used-percent>"))
+      cite(j, dv->out.lines[i]);
+  free(st);
 }
 
+/* Whether the policy accepts an active major alarm by its description. */
+static bool alarm_accepted(const struct policy *p, const char *description)
+{
+  for (size_t i = 0; i < p->preflight.accept_alarms.count; i++)
+    if (strcmp(p->preflight.accept_alarms.items[i].name, description) == 0)
+      return true;
+  return false;
+}
+
+/* The alarms now are the baseline for verify's "no new alarms"; minor ones are only that. An
+ * active major alarm stops the router unless preflight.accept_alarms names it. */
 static void judge_alarms(struct device *dv, struct judgement *j)
 {
-  junos_parse_alarms(L(dv), dv->out.n, &dv->baseline);
+  if (dv->baseline == NULL)
+    dv->baseline = xcalloc(1, sizeof *dv->baseline);
+  struct junos_alarm_list *b = dv->baseline;
+  if (!junos_xml_alarms(L(dv), dv->out.n, b) || !b->found) {
+    j->v = V_FAIL, j->code = "output-unparsed";
+    snprintf(j->why, sizeof j->why, "no alarm information in the reply of show chassis alarms%s%s",
+             b->reply.error[0] ? ": " : "", b->reply.error);
+    cite(j, device_out_line(dv, NULL));
+    return;
+  }
+  if (junos_alarms_show_vmhost(b))
+    dv->vmhost_seen = true;
+  for (size_t i = 0; i < b->n; i++) {
+    const struct junos_alarm *a = &b->a[i];
+    if (a->cls != JUNOS_ALARM_MAJOR || alarm_accepted(dv->run->p, a->description))
+      continue;
+    cite(j, device_out_line(dv, a->description));
+    if (j->v != V_FAIL) {
+      j->v = V_FAIL, j->code = "major-alarm";
+      snprintf(j->why, sizeof j->why,
+               "an active major alarm: %s %s (add it to preflight.accept_alarms to go on anyway)",
+               a->time, a->description);
+    }
+  }
+  if (j->v == V_FAIL)
+    return;
   j->v = V_INFO;
-  cite(j, device_out_line(dv, "currently active"));
-  snprintf(j->why, sizeof j->why, "%u alarms before the upgrade (the baseline for verify)",
-           dv->baseline.count);
+  snprintf(j->why, sizeof j->why,
+           "%zu alarms before the upgrade (%u major, accepted; the baseline "
+           "for verify)",
+           b->n, junos_alarms_count(b, JUNOS_ALARM_MAJOR));
 }
 
 static void judge_package(struct device *dv, struct judgement *j)
 {
   const struct policy *p = dv->run->p;
-  char hex[80];
-  enum junos_checksum c = junos_parse_checksum(L(dv), dv->out.n, hex, sizeof hex);
-  cite(j, device_out_line(dv, NULL));
+  char hex[sizeof((struct junos_checksum_xml *)0)->hex];
+  struct junos_checksum_xml x;
+  junos_xml_checksum(L(dv), dv->out.n, &x);
+  enum junos_checksum c = x.result;
+  snprintf(hex, sizeof hex, "%s", x.hex);
+  cite(j, device_out_line(dv, x.result == CHECKSUM_FOUND ? "<checksum>" : NULL));
   bool can_stage = p->target.source != NULL;
   if (c == CHECKSUM_FOUND && (p->target.sha256 == NULL || strcmp(hex, p->target.sha256) == 0)) {
     dv->package_verified = true;
@@ -247,20 +330,24 @@ static const struct check {
   const char *name;
   const char *command; /* "{package}" is replaced */
   judge_fn judge;
+  bool on_backup; /* sent on a session to the backup RE's own address */
 } checks[] = {
-    /* First: with an ISSU under way, every other answer is a moment of that ISSU. */
-    {"issu-idle", "show chassis in-service-upgrade", judge_issu_idle},
-    {"routing-engines", "show chassis routing-engine", judge_routing_engines},
-    {"versions", "show version invoke-on all-routing-engines", judge_versions},
-    {"gres", "show configuration chassis redundancy | display set", judge_gres},
-    {"nsr", "show configuration routing-options | display set", judge_nsr},
-    {"commit-synchronize", "show configuration system commit | display set", judge_commit_sync},
-    {"replication", "show task replication", judge_replication},
-    {"switchover-ready", "show system switchover invoke-on other-routing-engine", judge_switchover},
-    {"switch-check", "request chassis routing-engine master switch check", judge_switch_check},
-    {"storage", "show system storage", judge_storage},
-    {"alarms", "show chassis alarms", judge_alarms},
-    {"package", "file checksum sha-256 {package}", judge_package},
+    {"routing-engines", "show chassis routing-engine | display xml", judge_routing_engines, false},
+    {"versions", "show version invoke-on all-routing-engines | display xml", judge_versions, false},
+    {"gres", "show configuration chassis redundancy | display set", judge_gres, false},
+    {"nsr", "show configuration routing-options | display set", judge_nsr, false},
+    {"commit-synchronize", "show configuration system commit | display set", judge_commit_sync,
+     false},
+    {"replication", "show task replication | display xml", judge_replication, false},
+    /* Answered on the backup RE only (Juniper's command page), which has no invoke-on for it:
+     * asked on a session to the backup RE's own address. */
+    {"switchover-ready", "show system switchover | display xml", judge_switchover, true},
+    {"switch-check", "request chassis routing-engine master switch check", judge_switch_check,
+     false},
+    {"storage", "show system storage invoke-on all-routing-engines | display xml", judge_storage,
+     false},
+    {"alarms", "show chassis alarms | display xml", judge_alarms, false},
+    {"package", "file checksum sha-256 {package} | display xml", judge_package, false},
 };
 
 static void run_check(struct device *dv);
@@ -299,7 +386,7 @@ static void check_done(struct device *dv, const struct transport_result *r)
     return;
   if (j.v == V_FAIL && dv->failed_checks++ == 0) {
     snprintf(dv->error_code, sizeof dv->error_code, "%s", j.code);
-    snprintf(dv->error_message, sizeof dv->error_message, "preflight %s: %s", c->name, j.why);
+    snprintf(dv->error_message, sizeof dv->error_message, "preflight %.40s: %s", c->name, j.why);
   }
   if (j.v == V_SKIP_ROUTER && dv->failed_checks == 0) {
     if (run->o->check_only) {
@@ -335,10 +422,20 @@ static void run_check(struct device *dv)
   char cmd[600];
   const char *at = strstr(c->command, "{package}");
   if (at)
-    snprintf(cmd, sizeof cmd, "%.*s%s", (int)(at - c->command), c->command,
-             dv->run->p->target.package);
+    snprintf(cmd, sizeof cmd, "%.*s%s%s", (int)(at - c->command), c->command,
+             dv->run->p->target.package, at + strlen("{package}"));
   else
     snprintf(cmd, sizeof cmd, "%s", c->command);
+  if (c->on_backup) {
+    dv->re_skipped = false;
+    int backup = dv->orig_master >= 0 ? 1 - dv->orig_master : -1;
+    if (device_exec_on_re(dv, backup, cmd, check_done))
+      return;
+    dv->re_skipped = true;
+    struct transport_result r = {.error = TRANSPORT_OK};
+    check_done(dv, &r);
+    return;
+  }
   device_exec(dv, cmd, NULL, check_done);
 }
 
@@ -359,10 +456,11 @@ static void staged_checksum(struct device *dv, const struct transport_result *r)
     device_fail(dv, transport_error_name(r->error), "failure", "stage: %s", r->message);
     return;
   }
-  char hex[80];
-  enum junos_checksum c =
-      junos_parse_checksum((const char *const *)dv->out.lines, dv->out.n, hex, sizeof hex);
-  device_note(dv, device_out_line(dv, NULL));
+  struct junos_checksum_xml x;
+  junos_xml_checksum((const char *const *)dv->out.lines, dv->out.n, &x);
+  enum junos_checksum c = x.result;
+  const char *hex = x.hex;
+  device_note(dv, device_out_line(dv, x.result == CHECKSUM_FOUND ? "<checksum>" : NULL));
   if (c != CHECKSUM_FOUND) {
     device_fail(dv, "stage-failed", "failure", "%s is not on the router after the copy: %s",
                 p->target.package, device_out_line(dv, NULL));
@@ -390,7 +488,10 @@ static void uploaded(struct transport *t, const struct transport_result *r, void
     return;
   }
   char cmd[600];
-  snprintf(cmd, sizeof cmd, "file checksum sha-256 %s", dv->run->p->target.package);
+  if (!junos_checksum_command(cmd, sizeof cmd, dv->run->p->target.package, false)) {
+    device_fail(dv, "stage-failed", "failure", "the package path is too long for a command");
+    return;
+  }
   device_exec(dv, cmd, NULL, staged_checksum);
 }
 

@@ -6,6 +6,7 @@
 #define ISSU_SCHED_INTERNAL_H
 
 #include "junos/junos.h"
+#include "scheduler/reconcile.h"
 #include "scheduler/events.h"
 #include "scheduler/scheduler.h"
 #include "transport/transport.h"
@@ -15,11 +16,16 @@
 struct target {
   struct transport_options options;
   char *host, *user, *key_file, *known_hosts, *password_env, *local_command;
+  /* Each RE's own address (issu_re0_host/port, issu_re1_host/port), for what only one RE
+   * answers (`show system switchover` on the backup); NULL when the inventory gives none. */
+  char *re_host[2];
+  unsigned re_port[2];
 };
 const struct target *targets_get(const struct targets *ts, size_t host);
 
 struct device;
 struct rollout;
+struct junos_alarm_list;
 
 /* What to do with a finished command: the device, the result; the output is in dv->out. */
 typedef void (*device_next_fn)(struct device *dv, const struct transport_result *r);
@@ -29,7 +35,9 @@ typedef void (*device_then_fn)(struct device *dv);
 struct cmd_output {
   char **lines;
   size_t n, cap;
-  bool cut; /* more lines than we keep */
+  bool cut;    /* more lines than we keep */
+  bool backup; /* the session is on the backup RE: a `{backup}` prompt or the master-only
+                * refusal (captures show-chassis-hardware-on-backup-re, crtc-accepted) */
 };
 #define CMD_MAX_LINES 4000
 #define EVIDENCE_LINES 6
@@ -54,6 +62,9 @@ struct device {
   struct phase_span timeline[PH_COUNT];
 
   struct transport *t;
+  struct transport *t_re; /* a one-command session to one RE's own address (device_exec_on_re) */
+  device_next_fn re_next;
+  char re_command[160];
   unsigned attempt;    /* connection attempts in a row that failed */
   unsigned reconnects; /* sessions re-established after a loss */
   device_then_fn after_connect;
@@ -68,7 +79,7 @@ struct device {
   /* facts */
   int orig_master;
   char before[2][48], after[2][48];
-  struct junos_alarms baseline;
+  struct junos_alarm_list *baseline; /* the alarms at preflight (junos_facts.h); NULL: none read */
   bool need_stage, package_verified;
   bool issu_sent, issu_idle, watching_console;
   unsigned failed_checks;
@@ -79,6 +90,23 @@ struct device {
   unsigned nevidence;
 
   bool resumed; /* continued from a journal: the router is asked before anything is done */
+
+  /* the reconcile step (probe.c, reconcile.h) */
+  bool issu_unconfirmed;           /* resumed in validate: the ISSU may or may not have gone out */
+  bool console_refused;            /* the ISSU console ended with the router's refusal words */
+  bool timed_out;                  /* the phase's timeout ran out: no more waiting */
+  const char *timeout_code;        /* its error code (device.c's phase table) */
+  char timeout_why[200];           /* which timeout, how long */
+  enum reconcile_sent switch_sent; /* the switchback's mastership switch */
+  double switch_sent_s;            /* run clock: when it went out (or the resume began) */
+  unsigned switch_looks;           /* probes since then */
+  enum reconcile_action last_action; /* the last decision, to note only changes */
+  struct reconcile_facts facts;      /* the last probe */
+  char probed[2][48];                /* each RE's release as the last probe printed it */
+  bool probed_unreachable[2];
+  int final_master; /* the master verify found (for the alarms expected with RE1 master) */
+  bool vmhost_seen; /* the router reports VM-host REs (junos_facts.h) */
+  bool re_skipped;  /* preflight: the backup RE has no address of its own to ask */
 
   /* the end */
   const char *outcome; /* success, failure, unknown */
@@ -189,8 +217,8 @@ int rollout_note(struct rollout *run, cJSON *ev);
 void device_start(struct device *dv);
 /* Continues a router the journal shows in flight in `phase`: asks it where it stands first. */
 void device_resume(struct device *dv, enum junos_phase phase);
-/* Starts a router over from connect (its ISSU was journaled but never reached the router). */
-void device_restart(struct device *dv);
+/* Whether a cleaned output line shows the session is on the backup RE. */
+bool device_line_on_backup(const char *clean);
 void device_free(struct device *dv);
 /* Stops watching the router (its session closed, its timers stopped) without touching it. */
 void device_detach(struct device *dv);
@@ -203,6 +231,10 @@ void device_fail(struct device *dv, const char *code, const char *outcome, const
 void device_succeed(struct device *dv, enum junos_phase terminal);
 /* Runs a command; `next` gets the result with the cleaned output in dv->out. */
 void device_exec(struct device *dv, const char *command, const char *input, device_next_fn next);
+/* Runs one read-only command on a session of its own to routing engine `slot`'s own address
+ * (the inventory's issu_reN_host), closed after it; `next` gets the result with the output in
+ * dv->out. False (nothing started) when the inventory gives that RE no address. */
+bool device_exec_on_re(struct device *dv, int slot, const char *command, device_next_fn next);
 /* Runs `then` after `policy_s` of policy time (at least `floor_ms` real). */
 void device_wait(struct device *dv, double policy_s, uint64_t floor_ms, device_then_fn then);
 /* Opens a session (a new one if the last was lost), with bounded backoff, then `then`. */
@@ -216,20 +248,38 @@ void device_extend_deadline(struct device *dv, double seconds);
 /* A line of the output that contains `needle`, or the first line, or "". */
 const char *device_out_line(const struct device *dv, const char *needle);
 
+/* ---- probe.c: the reconcile step ---- */
+/* Probes the router once (mastership, each RE's release and whether it answers), decides with
+ * reconcile_decide() and acts. Runs after a lost or ended ISSU console, on --resume, after a
+ * phase timeout once the ISSU was sent, and before every ISSU and mastership switch. */
+void reconcile_step(struct device *dv);
+struct junos_reply;
+/* Whether a reply shows our session on the backup RE ({backup} banner or prompt, or the
+ * master-only refusal). */
+bool device_reply_on_backup(const struct device *dv, const struct junos_reply *reply);
+/* Whether the router's REs run on a VM host: target.vmhost, else what the router reported. */
+bool device_vmhost(const struct device *dv);
+/* Whether a printed release is the policy's target (Juniper's release format, junos/). */
+bool device_on_target(const struct device *dv, const char *printed);
+/* The facts of the last probe, in words, for events and messages. */
+void device_facts_text(const struct device *dv, char *buf, size_t len);
+
 /* ---- preflight.c ---- */
 void preflight_start(struct device *dv);
 void stage_start(struct device *dv);
 
 /* ---- issu.c ---- */
+/* Before the ISSU: the reconcile step decides (RA_START_ISSU sends it, once). */
 void issu_start(struct device *dv);
-/* Asks the router where the ISSU stands (after a lost session, or to confirm its end). */
-void issu_poll(struct device *dv);
+/* Journals validate, then sends the one ISSU command and watches its console. */
+void issu_send(struct device *dv);
 
 /* ---- post_issu.c ---- */
-void post_issu_start(struct device *dv);
-/* For a resumed router in old-master-reboot or switchback: look before acting again. */
-void old_master_examine(struct device *dv);
-void switchback_resume(struct device *dv);
+/* Moves the phase forward to `p` through the switchover (the facts show it happened). */
+void post_issu_reach(struct device *dv, enum junos_phase p, const char *line);
+/* The switchback: check the hold-down, then one mastership switch; the reconcile step looks
+ * again before every switch and after it. */
+void switchback_go(struct device *dv);
 void verify_start(struct device *dv);
 
 #endif

@@ -92,6 +92,26 @@ static void build_one(const struct inventory *inv, size_t h, const struct rollou
     }
     to->port = (unsigned)port;
   }
+  for (int r = 0; r < 2; r++) {
+    char key[24];
+    snprintf(key, sizeof key, "issu_re%d_host", r);
+    v = text_var(inv, h, key, &n, buf, sizeof buf);
+    if (v == NULL || *v == '\0')
+      continue;
+    t->re_host[r] = xstrdup(v);
+    t->re_port[r] = to->port;
+    snprintf(key, sizeof key, "issu_re%d_port", r);
+    v = text_var(inv, h, key, &n, buf, sizeof buf);
+    if (v != NULL) {
+      char *end;
+      unsigned long port = strtoul(v, &end, 10);
+      if (*end != '\0' || port == 0 || port > 65535) {
+        bad(d, inv, h, n, key, "expected a port number from 1 to 65535");
+        return;
+      }
+      t->re_port[r] = (unsigned)port;
+    }
+  }
   v = text_var(inv, h, "ansible_user", &n, buf, sizeof buf);
   if (v == NULL)
     v = getenv("USER");
@@ -145,6 +165,8 @@ void targets_free(struct targets *ts)
     free(t->known_hosts);
     free(t->password_env);
     free(t->local_command);
+    free(t->re_host[0]);
+    free(t->re_host[1]);
   }
   free(ts->items);
   free(ts);

@@ -30,27 +30,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     }
     off += len + 1;
   }
-  struct junos_re_status re;
-  struct junos_versions v;
   struct junos_config c;
-  struct junos_switchover s;
-  struct junos_storage st;
-  struct junos_alarms a, b;
-  unsigned hold;
-  bool master;
-  char hex[80], first[128];
-  junos_parse_routing_engines(lines, n, &re);
-  junos_parse_versions(lines, n, &v);
   junos_parse_config(lines, n, &c);
-  junos_parse_switchover(lines, n, &s);
-  junos_parse_replication(lines, n, &master);
-  junos_parse_switch_check(lines, n, &hold);
-  junos_parse_storage(lines, n, &st);
-  junos_parse_alarms(lines, n, &a);
-  junos_parse_alarms(lines, n / 2, &b);
-  junos_alarms_new(&b, &a, first, sizeof first);
-  junos_parse_checksum(lines, n, hex, sizeof hex);
-  junos_issu_state(lines, n);
   junos_first_error(lines, n);
 
   struct junos_routing_engines xre;

@@ -21,6 +21,10 @@
 
 static char dir[256];
 
+#ifndef LAB_KNOWN_HOSTS
+#define LAB_KNOWN_HOSTS ""
+#endif
+
 /* Runs a shell command; returns its exit code, output (stdout and stderr) in *out. */
 static int sh(char **out, const char *fmt, ...) ISSU_PRINTF(2, 3);
 
@@ -62,8 +66,12 @@ static void lab_start(int devices, int sites, const char *extra)
   snprintf(dir, sizeof dir, "/tmp/issu-lab-test-XXXXXX");
   cr_assert_not_null(mkdtemp(dir));
   char *out;
-  int rc = sh(&out, "%s lab init %s --devices %d --sites %d --time-scale 600 %s", JUNOS_SIM_BINARY,
-              dir, devices, sites, extra ? extra : "");
+  /* LAB_KNOWN_HOSTS: what a test file's labs record by default (e.g. "--known-hosts both"),
+   * unless a test names its own. */
+  bool keys_given = extra && strstr(extra, "--known-hosts");
+  int rc =
+      sh(&out, "%s lab init %s --devices %d --sites %d --time-scale 600 %s %s", JUNOS_SIM_BINARY,
+         dir, devices, sites, keys_given ? "" : LAB_KNOWN_HOSTS, extra ? extra : "");
   cr_assert_eq(rc, 0, "%s", out);
   free(out);
   rc = sh(&out, "%s lab up %s", JUNOS_SIM_BINARY, dir);

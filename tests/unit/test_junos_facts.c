@@ -129,11 +129,6 @@ Test(junos_facts, a_version_too_long_for_the_field_is_missing_never_cut)
   struct junos_versions_xml v;
   cr_expect_not(junos_xml_versions(L->l, L->n, &v));
   cr_expect_str_eq(v.re[0].release, "");
-  /* The old text parser too (review B18): 50 characters do not fit its 48. */
-  L = split("re0:\n-----\nJunos: 21.4R3-S3.4-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n");
-  struct junos_versions old;
-  junos_parse_versions(L->l, L->n, &old);
-  cr_expect_str_eq(old.version[0], "");
 }
 
 Test(junos_facts, numbers_out_of_range_are_no_numbers)
@@ -163,12 +158,6 @@ Test(junos_facts, numbers_out_of_range_are_no_numbers)
   struct junos_routing_engines r;
   cr_assert(junos_xml_routing_engines(L->l, L->n, &r));
   cr_expect_eq(r.re[0].uptime_s, -1);
-  /* The text parser's sizes: a double out of range converts to 0, not undefined behaviour. */
-  L = split("/dev/gpt/var 1e300G 1G 1e300T 5% /var\n");
-  struct junos_storage old;
-  junos_parse_storage(L->l, L->n, &old);
-  cr_expect(old.found);
-  cr_expect_eq(old.avail_kb, 0);
 }
 
 Test(junos_facts, a_dtd_is_refused_so_no_entity_expands)

@@ -245,3 +245,25 @@ Test(policy, the_window_follows_days_hours_and_the_time_zone)
   cr_expect(policy_window_open(p, utc(2026, 11, 25, 12, 0)), "no window: always open");
   policy_free(p);
 }
+
+/* i13-fleet: target.vmhost and preflight.accept_alarms */
+Test(policy, vmhost_is_detected_unless_forced_and_accepted_alarms_are_descriptions)
+{
+  struct policy *p = policy_ok(POLICY_TARGET);
+  cr_expect_eq(p->target.vmhost, VMHOST_DETECT);
+  cr_expect_eq(p->preflight.accept_alarms.count, 0);
+  policy_free(p);
+  p = policy_ok("target: {version: 23.4R2.3, package: /var/tmp/junos.tgz, vmhost: true}\n"
+                "preflight:\n  accept_alarms: [\"Host 0 fan tray failure\", PEM 1 Not OK]\n");
+  cr_expect_eq(p->target.vmhost, VMHOST_YES);
+  cr_assert_eq(p->preflight.accept_alarms.count, 2);
+  cr_expect_str_eq(p->preflight.accept_alarms.items[0].name, "Host 0 fan tray failure");
+  cr_expect_str_eq(p->preflight.accept_alarms.items[1].name, "PEM 1 Not OK");
+  policy_free(p);
+  char *e = policy_error("target: {version: 23.4R2.3, package: /var/tmp/junos.tgz, vmhost: yes}\n");
+  cr_expect(strstr(e, "policy.yaml:1:") && strstr(e, "expected true or false"), "%s", e);
+  free(e);
+  e = policy_error(POLICY_TARGET "preflight:\n  accept_alarms: [\"\"]\n");
+  cr_expect(strstr(e, "policy.yaml:3:") && strstr(e, "alarm description"), "%s", e);
+  free(e);
+}

@@ -7,6 +7,8 @@
  */
 #include "report/report.h"
 
+/* Both REs' host keys are recorded for the master-only address: after the ISSU it meets RE1. */
+#define LAB_KNOWN_HOSTS "--known-hosts both"
 #include "lab.h"
 
 #include <sys/stat.h>

@@ -4,6 +4,9 @@
  * the routers themselves (`junos-sim lab status`: versions, mastership, ISSU-start counters).
  * Durations are the simulator's (time-scaled), never wall-clock thresholds.
  */
+/* Both REs' host keys are recorded for the master-only address (docs/transport.md): after the
+ * ISSU the address meets RE1. The tests of an unknown key after the switchover say otherwise. */
+#define LAB_KNOWN_HOSTS "--known-hosts both"
 #include "lab.h"
 #include "policies/policies.h"
 
@@ -232,24 +235,26 @@ Test(rollout, a_24_router_lab_upgrades_completely_within_its_limits, .timeout = 
 
 /* ---- every fault ---- */
 
+/* A timeout after the ISSU went out holds the router: outcome unknown, never failure (B4). */
 static const struct {
-  const char *router, *fault, *result, *phase, *code;
+  const char *router, *fault, *result, *phase, *code, *outcome;
 } faults[] = {
-    {"mx-ams-2", "validation-fail", "failed", "validate", "validation-failed"},
-    {"mx-ams-3", "backup-no-return", "failed", "backup-reboot", "backup-no-return"},
-    {"mx-ams-4", "old-master-no-return", "failed", "old-master-reboot", "old-master-no-return"},
-    {"mx-ams-5", "gres-off", "failed", "preflight", "gres-off"},
-    {"mx-ams-6", "nsr-off", "failed", "preflight", "nsr-off"},
-    {"mx-ams-7", "commit-sync-off", "failed", "preflight", "commit-sync-off"},
-    {"mx-ams-8", "backup-not-ready", "failed", "preflight", "switchover-not-ready"},
-    {"mx-fra-1", "holddown", "done", "done", NULL},
-    {"mx-fra-2", "disk-full", "failed", "preflight", "storage-low"},
-    {"mx-fra-3", "package-missing", "done", "done", NULL},
-    {"mx-fra-4", "checksum-mismatch", "failed", "stage", "checksum-mismatch"},
-    {"mx-fra-5", "version-mismatch", "failed", "preflight", "version-mismatch"},
-    {"mx-fra-6", "hang:fru-upgrade", "failed", "fru-upgrade", "phase-timeout"},
-    {"mx-fra-7", "slow:2", "done", "done", NULL},
-    {"mx-fra-8", "no-drop", "done", "done", NULL},
+    {"mx-ams-2", "validation-fail", "failed", "validate", "validation-failed", NULL},
+    {"mx-ams-3", "backup-no-return", "failed", "backup-reboot", "backup-no-return", "unknown"},
+    {"mx-ams-4", "old-master-no-return", "failed", "old-master-reboot", "old-master-no-return",
+     "unknown"},
+    {"mx-ams-5", "gres-off", "failed", "preflight", "gres-off", NULL},
+    {"mx-ams-6", "nsr-off", "failed", "preflight", "nsr-off", NULL},
+    {"mx-ams-7", "commit-sync-off", "failed", "preflight", "commit-sync-off", NULL},
+    {"mx-ams-8", "backup-not-ready", "failed", "preflight", "switchover-not-ready", NULL},
+    {"mx-fra-1", "holddown", "done", "done", NULL, NULL},
+    {"mx-fra-2", "disk-full", "failed", "preflight", "storage-low", NULL},
+    {"mx-fra-3", "package-missing", "done", "done", NULL, NULL},
+    {"mx-fra-4", "checksum-mismatch", "failed", "stage", "checksum-mismatch", NULL},
+    {"mx-fra-5", "version-mismatch", "failed", "preflight", "version-mismatch", NULL},
+    {"mx-fra-6", "hang:fru-upgrade", "failed", "fru-upgrade", "phase-timeout", "unknown"},
+    {"mx-fra-7", "slow:2", "done", "done", NULL, NULL},
+    {"mx-fra-8", "no-drop", "done", "done", NULL, NULL},
 };
 
 Test(rollout, every_simulator_fault_gives_its_outcome_phase_and_code, .timeout = 600,
@@ -274,7 +279,9 @@ Test(rollout, every_simulator_fault_gives_its_outcome_phase_and_code, .timeout =
     if (faults[i].code) {
       cr_expect_str_eq(str_at(fin, "error", "code"), faults[i].code, "%s (%s): %s",
                        faults[i].router, faults[i].fault, str_at(fin, "error", "message"));
-      cr_expect_str_eq(str_at(fin, "event", "outcome"), "failure");
+      cr_expect_str_eq(str_at(fin, "event", "outcome"),
+                       faults[i].outcome ? faults[i].outcome : "failure", "%s (%s)",
+                       faults[i].router, faults[i].fault);
     }
     /* A router that failed before the ISSU was never given one. */
     cJSON *st;
@@ -286,8 +293,10 @@ Test(rollout, every_simulator_fault_gives_its_outcome_phase_and_code, .timeout =
       cr_expect_eq(starts_of(st), want, "%s: %d ISSU starts", faults[i].router, starts_of(st));
     }
   }
-  cr_expect_eq(count_action(&j, "device-reconnected", "mx-fra-8"), 0,
-               "no-drop: the session survived the switchover");
+  /* no-drop: the console's session stays open on the old master, now backup; issu-fleet
+   * recognises it and goes on through a fresh session to the master. */
+  cr_expect_geq(count_action(&j, "device-reconnected", "mx-fra-8"), 1,
+                "no-drop: the session left on the backup RE was replaced");
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "success");
   cJSON_Delete(all);
   journal_free(&j);
@@ -398,7 +407,7 @@ Test(rollout, check_reports_every_problem_and_changes_nothing, .timeout = 300, .
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-2"), "error", "code"), "gres-off");
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-3"), "issu", "result"), "ready",
                    "a missing package with a target.source will be staged");
-  cr_expect_eq(count_action(&j, "check-result", "mx-ams-1"), 12, "every check reported");
+  cr_expect_eq(count_action(&j, "check-result", "mx-ams-1"), 11, "every check reported");
   cr_expect_eq(count_action(&j, "phase-changed", NULL), 6, "connect and preflight only");
   cJSON *all = lab_status(), *st;
   cJSON_ArrayForEach(st, all) cr_expect_eq(starts_of(st), 0);
@@ -485,17 +494,22 @@ Test(rollout, a_router_with_an_issu_already_running_is_never_given_a_second, .ti
   write_policy("waves: {canary: 1}\n");
   /* Someone started an ISSU by hand; its session is still watching the console. */
   char *out;
-  cr_assert_eq(sh(&out,
-                  "(ssh -F %s/ssh_config mx-ams-1 'request system software in-service-upgrade "
-                  "/var/tmp/junos-install-mx-x86-64-" TARGET ".tgz' >/dev/null 2>&1 &); "
-                  "for i in $(seq 100); do %s lab status %s --json | grep -q '\"issu_starts\":1' "
-                  "&& exit 0; sleep 0.1; done; exit 1",
-                  dir, JUNOS_SIM_BINARY, dir),
-               0, "%s", out);
+  cr_assert_eq(
+      sh(&out,
+         "(ssh -F %s/ssh_config mx-ams-1 'request system software in-service-upgrade "
+         "/var/tmp/junos-install-mx-x86-64-" TARGET ".tgz' >/dev/null 2>&1 &); "
+         "for i in $(seq 300); do %s lab status %s --json | grep -q '\"re1_version\":\"" TARGET
+         "\"' && exit 0; sleep 0.1; done; exit 1",
+         dir, JUNOS_SIM_BINARY, dir),
+      0, "%s", out);
   free(out);
   struct journal j = run_expect("run", "--yes", 3);
   const cJSON *fin = finished_of(&j, "mx-ams-1");
-  cr_expect_str_eq(str_at(fin, "error", "code"), "issu-in-progress");
+  /* No real router prints an ISSU state: the facts show it (re1 already on the target, re0 not),
+   * and the check cites them. */
+  cr_expect_str_eq(str_at(fin, "error", "code"), "version-mismatch");
+  cr_expect(strstr(str_at(fin, "error", "message"), "re1 runs " TARGET), "%s",
+            str_at(fin, "error", "message"));
   cr_expect_str_eq(str_at(fin, "issu", "phase"), "preflight");
   cJSON *all = lab_status(), *st;
   cJSON_ArrayForEach(st, all) cr_expect_eq(starts_of(st), 1, "still the one ISSU started by hand");
@@ -622,7 +636,9 @@ Test(rollout, sigint_drains_a_second_signal_detaches_and_sighup_is_ignored, .tim
   lab_start(4, 1, NULL);
   write_policy("waves: {canary: 1, serial: [1], soak: 0}\n");
   pid_t pid = run_in_background(NULL);
-  cr_assert(journal_has("\"phase\":\"validate\""), "the canary's ISSU began");
+  /* validate is journaled before the command leaves; only the router's console proves the ISSU
+   * reached it (through the lab's forwarder that takes a moment). */
+  cr_assert(journal_has("\"phase\":\"backup-upgrade\""), "the canary's ISSU began");
   kill(pid, SIGHUP);
   kill(pid, SIGINT);
   cr_assert(journal_has("run-draining"));
@@ -757,4 +773,339 @@ Test(rollout, resume_refuses_a_changed_policy_and_reads_a_cut_journal, .timeout 
   struct journal j = journal_read();
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-2"), "issu", "result"), "done");
   journal_free(&j);
+}
+
+/* ---- the reconcile step and the device side of issues 13 and 18 (i13-fleet) ---- */
+
+/* Every router of the lab answers through DIR/wrap.sh STATE (the local transport), a shell
+ * script whose `sim` function is junos-sim for that router: a test bends one answer the way a
+ * real router (or the review's reproduction) would, everything else is junos-sim's. Every command
+ * is logged to DIR/commands.log. */
+static void use_wrapper(const char *body)
+{
+  char path[400];
+  snprintf(path, sizeof path, "%s/wrap.sh", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fprintf(f,
+          "#!/bin/sh\n"
+          "st=\"$1\"\n"
+          "sim() { exec %s device --state \"$st\"; }\n"
+          "printf '%%s %%s\\n' \"$(basename \"$st\" .json)\" \"$SSH_ORIGINAL_COMMAND\" >> "
+          "%s/commands.log\n"
+          "%s\n"
+          "sim\n",
+          JUNOS_SIM_BINARY, dir, body);
+  fclose(f);
+  char *out;
+  cr_assert_eq(sh(&out,
+                  "chmod +x %s/wrap.sh && sed -i 's#issu_local_command: \"%s device --state "
+                  "#issu_transport: local, issu_local_command: \"%s/wrap.sh #' %s/inventory.yaml "
+                  "&& grep -q wrap.sh %s/inventory.yaml",
+                  dir, JUNOS_SIM_BINARY, dir, dir, dir),
+               0, "%s", out);
+  free(out);
+}
+
+/* Lines of DIR/commands.log of `router` that contain `needle`. */
+static int commands_sent(const char *router, const char *needle)
+{
+  char *out;
+  sh(&out, "grep -F -- '%s' %s/commands.log | grep -c '^%s '", needle, dir, router);
+  int n = atoi(out);
+  free(out);
+  return n;
+}
+
+/* Every router on the target, RE0 master again, exactly one ISSU each. */
+static void expect_lab_upgraded(void)
+{
+  cJSON *all = lab_status(), *st;
+  cJSON_ArrayForEach(st, all)
+  {
+    const char *name = str_at(st, "name", NULL);
+    cr_expect_str_eq(str_at(st, "re0_version", NULL), TARGET, "%s re0", name);
+    cr_expect_str_eq(str_at(st, "re1_version", NULL), TARGET, "%s re1", name);
+    cr_expect_eq(cJSON_GetObjectItem(st, "master")->valueint, 0, "%s: re0 master again", name);
+    cr_expect_eq(starts_of(st), 1, "%s: exactly one ISSU", name);
+  }
+  cJSON_Delete(all);
+}
+
+Test(rollout, every_session_stays_open_on_the_backup_at_the_switchover_and_the_rollout_completes,
+     .timeout = 600, .fini = lab_stop)
+{
+  /* A real MX may keep the ISSU's session open on the old master, now backup ({backup}, the
+   * master-only refusal): issu-fleet must notice, send nothing more on it, and go on through a
+   * fresh session to the master (a new host key there: both are known). */
+  lab_start(4, 1, "--switchover stay");
+  write_policy("waves: {canary: 1, serial: [\"100%\"], soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  for (size_t i = 0; i < j.n; i++)
+    if (strcmp(action(j.ev[i]), "device-finished") == 0)
+      cr_expect_str_eq(str_at(j.ev[i], "event", "outcome"), "success", "%s: %s", host(j.ev[i]),
+                       str_at(j.ev[i], "error", "message"));
+  cr_expect_eq(count_action(&j, "device-finished", NULL), 4);
+  journal_free(&j);
+  expect_lab_upgraded();
+}
+
+Test(rollout, an_error_line_in_the_install_scroll_does_not_fail_a_router_that_switched_over,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* B2 (review repro error_line_in_scroll.sh): one harmless `error:` line after `Using /...`. */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  *in-service-upgrade*) " JUNOS_SIM_BINARY " device --state \"$st\" | awk '{print; "
+              "fflush()} /^Using \\//{print \"error: could not remove /var/tmp/stale-core.0 "
+              "(ignored)\"; fflush()}'; exit ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s",
+                   str_at(fin, "error", "message"));
+  journal_free(&j);
+  expect_lab_upgraded();
+  /* old_master: reboot is Junos's own option; issu-fleet never reboots an RE itself (B12). */
+  cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 1);
+  cr_expect_eq(commands_sent("mx-ams-1", ".tgz reboot"), 1, "the ISSU carries `reboot`");
+  cr_expect_eq(commands_sent("mx-ams-1", "request system reboot"), 0);
+}
+
+Test(rollout, switchback_sends_one_switch_even_when_the_switch_is_slow_to_show, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* B3 (review repro slow_switch.sh): the first look after the switch still shows the old
+   * master. A second switch would be refused in the hold-down and accepted after it. */
+  lab_start(1, 1, NULL);
+  use_wrapper(
+      "stale=\"$st.stale\"\n"
+      "case \"$SSH_ORIGINAL_COMMAND\" in\n"
+      "  'request chassis routing-engine master switch')\n"
+      "    SSH_ORIGINAL_COMMAND='show chassis routing-engine | display xml' " JUNOS_SIM_BINARY
+      " device --state \"$st\" > \"$stale\" < /dev/null ;;\n"
+      "  'show chassis routing-engine'*)\n"
+      "    if [ -f \"$stale\" ]; then cat \"$stale\"; rm -f \"$stale\"; exit 0; fi ;;\n"
+      "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "success", "%s",
+                   str_at(finished_of(&j, "mx-ams-1"), "error", "message"));
+  journal_free(&j);
+  /* Checks may repeat (the hold-down after the old master's reboot); the switch goes once. */
+  char *out;
+  sh(&out, "grep -c '^mx-ams-1 request chassis routing-engine master switch$' %s/commands.log",
+     dir);
+  cr_expect_eq(atoi(out), 1, "exactly one mastership switch, got %s", out);
+  free(out);
+  expect_lab_upgraded();
+}
+
+Test(rollout, a_crash_between_the_journal_and_the_router_holds_the_router_and_sends_no_issu,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* B11: the journal says validate (the ISSU is journaled before it goes out); the process dies
+   * before the command reaches the router. On resume the router shows nothing of an ISSU, as it
+   * would while still validating one: held, never a (second) ISSU. */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  *in-service-upgrade*) kill -9 $PPID; exit 1 ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  char *out;
+  issu_fleet(&out, "run", "--yes");
+  free(out);
+  struct journal j = journal_read();
+  cr_expect_eq(count_action(&j, "device-finished", NULL), 0, "the run died mid-router");
+  journal_free(&j);
+  /* The next attempt goes to the router as it is. */
+  cr_assert_eq(
+      sh(&out, "sed -i 's#  \\*in-service-upgrade\\*) kill -9 $PPID; exit 1 ;;##' %s/wrap.sh", dir),
+      0, "%s", out);
+  free(out);
+  int rc = sh(&out,
+              "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir %s/state "
+              "--resume t --yes </dev/null",
+              ISSU_BINARY, dir, dir, dir);
+  cr_expect_neq(rc, 0, "a held router is not a success:\n%s", out);
+  free(out);
+  j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "unknown");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "issu-unconfirmed", "%s",
+                   str_at(fin, "error", "message"));
+  journal_free(&j);
+  cJSON *all = lab_status(), *st;
+  cJSON_ArrayForEach(st, all) cr_expect_eq(starts_of(st), 0, "no ISSU was ever started");
+  cJSON_Delete(all);
+}
+
+Test(rollout, storage_is_checked_on_both_routing_engines, .timeout = 300, .fini = lab_stop)
+{
+  /* B14: the backup RE's /var is full; the master's is not. */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show system storage invoke-on all-routing-engines | display xml')\n"
+              "    " JUNOS_SIM_BINARY " device --state \"$st\" | awk '/<re-name>re1</{r=1} r && "
+              "/<used-percent> *45</{sub(/> *45</, \">97<\")} {print}'; exit ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("check", NULL, 1);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "storage-low");
+  cr_expect(strstr(str_at(fin, "error", "message"), "re1 /.mount/var is 97% full"), "%s",
+            str_at(fin, "error", "message"));
+  journal_free(&j);
+}
+
+Test(rollout, an_active_major_alarm_stops_a_router_unless_the_policy_accepts_it, .timeout = 300,
+     .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show chassis alarms | display xml')\n"
+              "    echo '<rpc-reply><alarm-information><alarm-summary><active-alarm-count>1"
+              "</active-alarm-count></alarm-summary><alarm-detail><alarm-time>"
+              "2026-11-23 22:14:09 UTC</alarm-time><alarm-class>Major"
+              "</alarm-class><alarm-description>Host 0 fan tray failure</alarm-description>"
+              "<alarm-short-description>fan fail</alarm-short-description><alarm-type>Chassis"
+              "</alarm-type></alarm-detail></alarm-information></rpc-reply>'; exit ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("check", NULL, 1);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "major-alarm");
+  cr_expect(strstr(str_at(fin, "error", "message"), "Host 0 fan tray failure"), "%s",
+            str_at(fin, "error", "message"));
+  journal_free(&j);
+  write_policy("waves: {canary: 1, soak: 0}\npreflight: {accept_alarms: [\"Host 0 fan tray "
+               "failure\"]}\n");
+  char *out;
+  cr_assert_eq(sh(&out, "rm -rf %s/state", dir), 0, "%s", out); /* a new run, same run id */
+  free(out);
+  j = run_expect("check", NULL, 0);
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "issu", "result"), "ready");
+  journal_free(&j);
+}
+
+Test(rollout, vm_host_routers_are_upgraded_with_the_vmhost_commands, .timeout = 300,
+     .fini = lab_stop)
+{
+  lab_start(2, 1, "--router mx-ams-1=vmhost --router mx-ams-2=vmhost");
+  use_wrapper("");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  journal_free(&j);
+  expect_lab_upgraded();
+  cr_expect_eq(commands_sent("mx-ams-1", "request vmhost software in-service-upgrade"), 1);
+  /* target.vmhost: false overrides what the router reports: Junos refuses the plain command on
+   * a VM-host RE, and nothing changed, so the router fails (it is not held). */
+  lab_stop();
+  lab_start(1, 1, "--router mx-ams-1=vmhost");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  char *out;
+  cr_assert_eq(sh(&out, "sed -i '/^target:/a\\  vmhost: false' %s/test.yaml", dir), 0, "%s", out);
+  free(out);
+  j = run_expect("run", "--yes", 3);
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "failure", "%s",
+                   str_at(finished_of(&j, "mx-ams-1"), "error", "message"));
+  journal_free(&j);
+}
+
+Test(rollout, old_master_leave_ends_with_re1_master_on_target_and_reports_the_pending_install,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* `leave`: done when RE1 is master on the target and RE0 answers; `Backup RE Active` is then
+   * expected, not a new alarm. */
+  lab_start(1, 1, "--switchover stay");
+  write_policy("waves: {canary: 1, soak: 0}\nissu: {old_master: leave}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s",
+                   str_at(fin, "error", "message"));
+  const cJSON *pending = NULL;
+  for (size_t i = 0; i < j.n; i++)
+    if (strcmp(action(j.ev[i]), "old-master-pending") == 0)
+      pending = j.ev[i];
+  cr_assert_not_null(pending, "the pending install is reported");
+  cr_expect(
+      cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(pending, "issu"), "pending_install")));
+  journal_free(&j);
+  cJSON *st = status_of("mx-ams-1");
+  cr_expect_eq(cJSON_GetObjectItem(st, "master")->valueint, 1);
+  cr_expect_str_eq(str_at(st, "re1_version", NULL), TARGET);
+  cr_expect_str_eq(str_at(st, "re0_version", NULL), FROM);
+  cr_expect_eq(starts_of(st), 1);
+  cJSON_Delete(st);
+}
+
+/* Switches the router carried out: lines of commands.log for the switch itself. */
+static int switches_logged(void)
+{
+  char *out;
+  sh(&out, "grep -c '^mx-ams-1 request chassis routing-engine master switch$' %s/commands.log",
+     dir);
+  int n = atoi(out);
+  free(out);
+  return n;
+}
+
+Test(rollout, a_crash_in_the_switchback_sends_no_second_switch_on_resume, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* B3/B12 across a resume. First: the crash comes after the switch was journaled and sent, but
+   * before the router carried it out (the wrapper holds it while DIR/hold exists, then drops
+   * it): on resume the router still shows RE1 master, and once a switch would have shown, one
+   * switch goes out. */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'request chassis routing-engine master switch')\n"
+              "    if [ -f \"$(dirname \"$st\")/../hold\" ]; then touch \"$st.held\"; sleep 5; "
+              "exit 1; fi ;;\n"
+              "esac");
+  char *out;
+  cr_assert_eq(sh(&out, "touch %s/hold", dir), 0, "%s", out);
+  free(out);
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  pid_t pid = run_in_background(NULL);
+  bool held = false;
+  for (int i = 0; i < 2000 && !held; i++) {
+    held = sh(NULL, "test -f %s/routers/mx-ams-1.json.held", dir) == 0;
+    if (!held)
+      pause_ms(50);
+  }
+  cr_assert(held, "the switch went out");
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  cr_assert_eq(sh(&out, "rm -f %s/hold", dir), 0, "%s", out);
+  free(out);
+  pid = run_in_background("--resume t");
+  cr_expect_eq(wait_exit(pid), 0, "the resumed run completes");
+  cr_expect_eq(switches_logged(), 2, "the one held back and the one that switched");
+  cr_expect_eq(commands_sent("mx-ams-1", "request system reboot"), 0);
+  expect_lab_upgraded();
+  lab_stop();
+
+  /* Then: the crash comes after the router switched. The resumed run sees RE0 master on the
+   * target and only verifies. */
+  lab_start(1, 1, NULL);
+  use_wrapper("");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  pid = run_in_background(NULL);
+  bool switched = false;
+  for (int i = 0; i < 2000 && !switched; i++) {
+    switched = switches_logged() == 1 &&
+               sh(NULL, "%s lab status %s --json | grep -q '\"master\":0,\"issu_state\":\"done\"'",
+                  JUNOS_SIM_BINARY, dir) == 0;
+    if (!switched)
+      pause_ms(20);
+  }
+  cr_assert(switched, "the router switched back");
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  pid = run_in_background("--resume t");
+  cr_expect_eq(wait_exit(pid), 0, "the resumed run completes");
+  cr_expect_eq(switches_logged(), 1, "no second switch");
+  expect_lab_upgraded();
 }

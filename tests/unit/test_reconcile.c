@@ -1,0 +1,239 @@
+/*
+ * The reconcile decision table (scheduler/reconcile.h), without a router: each row is a moment
+ * a live run, a resume or a timeout can meet, the facts a real MX would show then, and the one
+ * action allowed. docs/operations.md documents the same table.
+ */
+#include "scheduler/reconcile.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+
+/* Rows leave `code` out when the action has none. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+/* Facts, by shape: M = master slot; each RE: '-' no answer, 'o' old release, 't' target. */
+static struct reconcile_facts facts(int master, char re0, char re1)
+{
+  struct reconcile_facts f = {.answered = master >= 0, .master = master};
+  char re[2] = {re0, re1};
+  for (int s = 0; s < 2; s++) {
+    f.up[s] = re[s] != '-';
+    f.on_target[s] = re[s] == 't';
+  }
+  f.same_release = f.up[0] && f.up[1] && re0 == re1;
+  return f;
+}
+
+static const struct reconcile_facts no_answer = {.answered = false, .master = -1};
+static const struct reconcile_facts on_backup = {.answered = true, .on_backup = true, .master = 0};
+
+struct row {
+  const char *name;
+  struct reconcile_input in;
+  struct reconcile_facts f;
+  enum reconcile_action want;
+  const char *code; /* for FAIL and HOLD, or NULL */
+};
+
+/* orig_master 0 unless a row says otherwise (zero is RE0). */
+#define IN(...) ((struct reconcile_input){__VA_ARGS__})
+
+static void check(const struct row *rows, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    struct reconcile_decision d = reconcile_decide(&rows[i].in, &rows[i].f);
+    cr_expect_eq(d.action, rows[i].want, "%s: %s, expected %s (%s)", rows[i].name,
+                 reconcile_action_name(d.action), reconcile_action_name(rows[i].want), d.why);
+    if (rows[i].code)
+      cr_expect_str_eq(d.code, rows[i].code, "%s", rows[i].name);
+    cr_expect(d.why && *d.why, "%s: the decision says why", rows[i].name);
+  }
+}
+
+#define CHECK(rows) check(rows, sizeof rows / sizeof rows[0])
+
+Test(reconcile, before_the_issu_only_an_untouched_router_is_started)
+{
+  const struct row rows[] = {
+      {"untouched", IN(.phase = PH_STAGE, .orig_master = -1), facts(0, 'o', 'o'), RA_START_ISSU},
+      {"untouched, re1 master", IN(.phase = PH_STAGE, .orig_master = 1), facts(1, 'o', 'o'),
+       RA_START_ISSU},
+      {"backup silent", IN(.phase = PH_STAGE), facts(0, 'o', '-'), RA_FAIL, "re-down"},
+      {"backup on target", IN(.phase = PH_STAGE), facts(0, 'o', 't'), RA_FAIL, "version-mismatch"},
+      {"releases differ",
+       IN(.phase = PH_STAGE),
+       {.answered = true, .master = 0, .up = {1, 1}},
+       RA_FAIL,
+       "state-unknown"},
+      {"mastership moved since preflight", IN(.phase = PH_STAGE), facts(1, 'o', 'o'), RA_FAIL},
+      {"no answer", IN(.phase = PH_STAGE), no_answer, RA_FAIL, "state-unknown"},
+      {"session on the backup", IN(.phase = PH_STAGE), on_backup, RA_RECONNECT},
+  };
+  CHECK(rows);
+}
+
+Test(reconcile, a_lost_console_waits_while_the_facts_show_the_issu_going_on)
+{
+  const struct row rows[] = {
+      {"validating (nothing visible yet)", IN(.phase = PH_VALIDATE, .issu = RC_SENT),
+       facts(0, 'o', 'o'), RA_WAIT_ISSU},
+      {"backup rebooting", IN(.phase = PH_BACKUP_UPGRADE, .issu = RC_SENT), facts(0, 'o', '-'),
+       RA_WAIT_ISSU},
+      {"backup back on target", IN(.phase = PH_BACKUP_REBOOT, .issu = RC_SENT), facts(0, 'o', 't'),
+       RA_WAIT_ISSU},
+      {"switchover: the address moves", IN(.phase = PH_SWITCHOVER, .issu = RC_SENT), no_answer,
+       RA_WAIT_ISSU},
+      {"old master rebooting (Junos's reboot)",
+       IN(.phase = PH_SWITCHOVER, .issu = RC_SENT, .old_master = RC_OLD_REBOOT), facts(1, '-', 't'),
+       RA_WAIT_OLD_MASTER},
+      {"old master upgrading (reboot)",
+       IN(.phase = PH_OLD_MASTER_UPGRADE, .issu = RC_SENT, .old_master = RC_OLD_REBOOT),
+       facts(1, 'o', 't'), RA_WAIT_OLD_MASTER},
+      {"no answer after the switchover", IN(.phase = PH_OLD_MASTER_REBOOT, .issu = RC_SENT),
+       no_answer, RA_WAIT_OLD_MASTER},
+      {"the session stayed on the old master", IN(.phase = PH_SWITCHOVER, .issu = RC_SENT),
+       on_backup, RA_RECONNECT},
+  };
+  CHECK(rows);
+}
+
+Test(reconcile, an_error_line_fails_the_router_only_when_nothing_changed)
+{
+  /* B2: the console's refusal counts only while the facts show an untouched router. */
+  const struct row rows[] = {
+      {"refused, untouched", IN(.phase = PH_VALIDATE, .issu = RC_SENT, .console_refused = true),
+       facts(0, 'o', 'o'), RA_FAIL, "issu-refused"},
+      {"error line, but switched over",
+       IN(.phase = PH_FRU_UPGRADE, .issu = RC_SENT, .console_refused = true,
+          .old_master = RC_OLD_REBOOT),
+       facts(1, 'o', 't'), RA_WAIT_OLD_MASTER},
+      {"error line, backup on target",
+       IN(.phase = PH_BACKUP_REBOOT, .issu = RC_SENT, .console_refused = true), facts(0, 'o', 't'),
+       RA_WAIT_ISSU},
+      {"error line, leave: done",
+       IN(.phase = PH_SWITCHOVER, .issu = RC_SENT, .console_refused = true,
+          .old_master = RC_OLD_LEAVE),
+       facts(1, 'o', 't'), RA_VERIFY},
+  };
+  CHECK(rows);
+}
+
+Test(reconcile, after_the_switchover_the_policy_decides_how_the_old_master_ends)
+{
+  const struct row rows[] = {
+      {"leave: RE1 master on target, RE0 answers",
+       IN(.phase = PH_OLD_MASTER_UPGRADE, .issu = RC_SENT, .old_master = RC_OLD_LEAVE),
+       facts(1, 'o', 't'), RA_VERIFY},
+      {"leave, console still open",
+       IN(.phase = PH_OLD_MASTER_UPGRADE, .issu = RC_SENT, .old_master = RC_OLD_LEAVE,
+          .console_open = true),
+       facts(1, 'o', 't'), RA_WAIT_ISSU},
+      {"skip", IN(.phase = PH_SWITCHOVER, .issu = RC_SENT, .old_master = RC_OLD_SKIP),
+       facts(1, 'o', 't'), RA_VERIFY},
+      {"reboot: back on target, switchback wanted",
+       IN(.phase = PH_OLD_MASTER_REBOOT, .issu = RC_SENT, .old_master = RC_OLD_REBOOT,
+          .switchback = true),
+       facts(1, 't', 't'), RA_SWITCH_BACK},
+      {"reboot: back on target, no switchback",
+       IN(.phase = PH_OLD_MASTER_REBOOT, .issu = RC_SENT, .old_master = RC_OLD_REBOOT),
+       facts(1, 't', 't'), RA_VERIFY},
+      {"re1 original master",
+       IN(.phase = PH_OLD_MASTER_REBOOT, .orig_master = 1, .issu = RC_SENT,
+          .old_master = RC_OLD_REBOOT, .switchback = true),
+       facts(0, 't', 't'), RA_SWITCH_BACK},
+      {"switched back",
+       IN(.phase = PH_SWITCHBACK, .issu = RC_SENT, .sw = RC_SENT, .old_master = RC_OLD_REBOOT,
+          .switchback = true),
+       facts(0, 't', 't'), RA_VERIFY},
+      {"upgraded RE master on an old release", IN(.phase = PH_SWITCHOVER, .issu = RC_SENT),
+       facts(1, 'o', 'o'), RA_HOLD, "state-unknown"},
+  };
+  CHECK(rows);
+}
+
+Test(reconcile, switchback_sends_one_switch_at_most)
+{
+  /* B3: a switch that went out and does not show yet is waited for, never repeated. */
+  const struct row rows[] = {
+      {"switch sent, not showing yet",
+       IN(.phase = PH_SWITCHBACK, .issu = RC_SENT, .sw = RC_SENT, .old_master = RC_OLD_REBOOT,
+          .switchback = true),
+       facts(1, 't', 't'), RA_WAIT_SWITCH},
+      {"switch sent, settled, still not master",
+       IN(.phase = PH_SWITCHBACK, .issu = RC_SENT, .sw = RC_SENT, .settled = true,
+          .old_master = RC_OLD_REBOOT, .switchback = true),
+       facts(1, 't', 't'), RA_HOLD, "switch-unconfirmed"},
+      {"resumed: switch may have gone, not settled",
+       IN(.phase = PH_SWITCHBACK, .issu = RC_SENT, .sw = RC_MAYBE_SENT, .old_master = RC_OLD_REBOOT,
+          .switchback = true),
+       facts(1, 't', 't'), RA_WAIT_SWITCH},
+      {"resumed: settled and not switched: it never went",
+       IN(.phase = PH_SWITCHBACK, .issu = RC_SENT, .sw = RC_MAYBE_SENT, .settled = true,
+          .old_master = RC_OLD_REBOOT, .switchback = true),
+       facts(1, 't', 't'), RA_SWITCH_BACK},
+      {"resumed: already switched",
+       IN(.phase = PH_SWITCHBACK, .issu = RC_SENT, .sw = RC_MAYBE_SENT, .old_master = RC_OLD_REBOOT,
+          .switchback = true),
+       facts(0, 't', 't'), RA_VERIFY},
+      {"no answer after the switch",
+       IN(.phase = PH_SWITCHBACK, .issu = RC_SENT, .sw = RC_SENT, .old_master = RC_OLD_REBOOT,
+          .switchback = true),
+       no_answer, RA_WAIT_SWITCH},
+  };
+  CHECK(rows);
+}
+
+Test(reconcile, after_a_crash_a_journaled_issu_is_never_sent_again)
+{
+  /* B11/B12: "journaled, never sent" and "sent" look alike until the router shows progress. */
+  const struct row rows[] = {
+      {"journaled, nothing visible", IN(.phase = PH_VALIDATE, .issu = RC_MAYBE_SENT),
+       facts(0, 'o', 'o'), RA_HOLD, "issu-unconfirmed"},
+      {"journaled, backup rebooting", IN(.phase = PH_VALIDATE, .issu = RC_MAYBE_SENT),
+       facts(0, 'o', '-'), RA_WAIT_ISSU},
+      {"journaled, backup upgraded", IN(.phase = PH_VALIDATE, .issu = RC_MAYBE_SENT),
+       facts(0, 'o', 't'), RA_WAIT_ISSU},
+      {"journaled, switched over (reboot)",
+       IN(.phase = PH_VALIDATE, .issu = RC_MAYBE_SENT, .old_master = RC_OLD_REBOOT),
+       facts(1, '-', 't'), RA_WAIT_OLD_MASTER},
+      {"journaled, all done", IN(.phase = PH_VALIDATE, .issu = RC_MAYBE_SENT), facts(1, 't', 't'),
+       RA_VERIFY},
+      {"journal saw the switchover, master back on old",
+       IN(.phase = PH_OLD_MASTER_REBOOT, .issu = RC_SENT), facts(0, 'o', 'o'), RA_HOLD,
+       "state-unknown"},
+      {"no original master known",
+       IN(.phase = PH_BACKUP_UPGRADE, .orig_master = -1, .issu = RC_SENT), facts(0, 'o', 'o'),
+       RA_HOLD},
+  };
+  CHECK(rows);
+}
+
+Test(reconcile, a_timeout_after_the_issu_holds_instead_of_waiting)
+{
+  /* B4: waiting is over; what still cannot be established is held (outcome unknown). */
+  const struct row rows[] = {
+      {"backup never returns", IN(.phase = PH_BACKUP_REBOOT, .issu = RC_SENT, .timed_out = true),
+       facts(0, 'o', '-'), RA_HOLD, "phase-timeout"},
+      {"old master never returns",
+       IN(.phase = PH_OLD_MASTER_REBOOT, .issu = RC_SENT, .timed_out = true,
+          .old_master = RC_OLD_REBOOT),
+       facts(1, '-', 't'), RA_HOLD, "phase-timeout"},
+      {"nothing answers", IN(.phase = PH_FRU_UPGRADE, .issu = RC_SENT, .timed_out = true),
+       no_answer, RA_HOLD, "phase-timeout"},
+      {"done by the time of the timeout",
+       IN(.phase = PH_OLD_MASTER_REBOOT, .issu = RC_SENT, .timed_out = true,
+          .old_master = RC_OLD_REBOOT),
+       facts(1, 't', 't'), RA_VERIFY},
+  };
+  CHECK(rows);
+}
+
+Test(reconcile, a_wait_names_the_phase_the_facts_show_and_never_an_earlier_one)
+{
+  struct reconcile_input in = IN(.phase = PH_VALIDATE, .issu = RC_SENT);
+  struct reconcile_facts f = facts(0, 'o', '-');
+  cr_expect_eq(reconcile_decide(&in, &f).phase, PH_BACKUP_REBOOT);
+  in.phase = PH_DAEMONS;
+  cr_expect_eq(reconcile_decide(&in, &f).phase, PH_COUNT);
+  cr_expect_str_eq(reconcile_action_name(RA_HOLD), "hold");
+}
