@@ -7,6 +7,7 @@
 #include "common/common.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,23 +156,27 @@ enum junos_switch_check junos_parse_switch_check(const char *const *lines, size_
   return r;
 }
 
-/* "8.8G", "21M", "1.0K", "0B" in kilobytes. */
+/* "8.8G", "21M", "1.0K", "0B" in kilobytes. Router output is untrusted: a double cast to an
+ * integer out of its range is undefined, so a size too large saturates and one that is no size
+ * at all (negative, NaN) reads as 0 (found by fuzz_junos; tests/fuzz/corpus/junos/storage-*). */
 static unsigned long long size_kb(const char *s)
 {
+  static const struct {
+    char unit;
+    double kb;
+  } units[] = {{'T', 1024.0 * 1024 * 1024}, {'G', 1024.0 * 1024}, {'M', 1024.0}, {'K', 1.0}};
   char *end;
   double v = strtod(s, &end);
-  switch (toupper((unsigned char)*end)) {
-  case 'T':
-    return (unsigned long long)(v * 1024 * 1024 * 1024);
-  case 'G':
-    return (unsigned long long)(v * 1024 * 1024);
-  case 'M':
-    return (unsigned long long)(v * 1024);
-  case 'K':
-    return (unsigned long long)v;
-  default:
-    return (unsigned long long)(v / 1024);
-  }
+  double per = 1.0 / 1024; /* bytes, or no unit */
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+    if (toupper((unsigned char)*end) == units[i].unit)
+      per = units[i].kb;
+  double kb = v * per;
+  if (!(kb > 0)) /* also NaN */
+    return 0;
+  if (kb >= 18446744073709551616.0) /* 2^64: ULLONG_MAX itself is not exact as a double */
+    return ULLONG_MAX;
+  return (unsigned long long)kb;
 }
 
 void junos_parse_storage(const char *const *lines, size_t n, struct junos_storage *out)

@@ -7,6 +7,7 @@
 #include "common/common.h"
 
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <string.h>
 
 /* Cleans `text` (lines separated by '\n') the way the scheduler does, into `out`. */
@@ -174,6 +175,30 @@ Test(junos, master_switch_check_ready_holddown_and_not_ready)
   const char *no[] = {"warning: Traffic will be interrupted while the PFE is re-initialized",
                       "Standby Routing Engine is not ready for graceful switchover."};
   cr_expect_eq(junos_parse_switch_check(no, 2, &hold), SWITCH_NOT_READY);
+}
+
+/* Sizes no router prints but router input can hold (found by fuzz_junos under UBSan: a double
+ * cast to unsigned long long out of range is undefined): a size too large saturates, one that is
+ * not a size at all (negative, NaN) reads as no space. */
+Test(junos, storage_size_out_of_range_is_defined)
+{
+  static const struct {
+    const char *avail;
+    unsigned long long kb;
+  } cases[] = {
+      {"1e30G", ULLONG_MAX}, {"9e999", ULLONG_MAX}, {"inf", ULLONG_MAX}, {"1e300T", ULLONG_MAX},
+      {"nan", 0},           {"-5G", 0},            {"-inf", 0},         {"8.8G", 9227468},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char line[160];
+    snprintf(line, sizeof line, "/dev/gpt/var  9.8G  9.7G  %s  99%%  /.mount/var", cases[i].avail);
+    const char *lines[] = {line};
+    struct junos_storage st;
+    junos_parse_storage(lines, 1, &st);
+    cr_expect(st.found, "%s", line);
+    cr_expect_eq(st.avail_kb, cases[i].kb, "%s: %llu KB, expected %llu", cases[i].avail, st.avail_kb,
+                 cases[i].kb);
+  }
 }
 
 Test(junos, replication_config_storage_alarms_checksum)
