@@ -4,6 +4,7 @@
  * RE, GRES or NSR off); messages not seen in any public capture are marked UNVERIFIED.
  */
 #include "simulator/sim.h"
+#include "simulator/sim_hold.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -447,6 +448,11 @@ int sim_request_issu(struct sim_ctx *c)
   int rc = 0;
   for (size_t i = 0; i < n; i++) {
     double t = r->issu.started + steps[i].at;
+    if (isinf(t) && sim_hold_wait(r)) { /* a test released its hold point (sim_hold.h) */
+      free(steps);
+      n = sim_timeline(r, &steps); /* the same steps, their times no longer held */
+      t = r->issu.started + steps[i].at;
+    }
     wait_real(isinf(t) ? 1e9 : sim_real_delay(r, t));
     if (steps[i].effect != EFFECT_SWITCHOVER) /* the switchover itself prints nothing */
       issu_line(c, steps[i].line, t);

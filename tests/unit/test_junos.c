@@ -186,8 +186,14 @@ Test(junos, storage_size_out_of_range_is_defined)
     const char *avail;
     unsigned long long kb;
   } cases[] = {
-      {"1e30G", ULLONG_MAX}, {"9e999", ULLONG_MAX}, {"inf", ULLONG_MAX}, {"1e300T", ULLONG_MAX},
-      {"nan", 0},           {"-5G", 0},            {"-inf", 0},         {"8.8G", 9227468},
+      {"1e30G", ULLONG_MAX},
+      {"9e999", ULLONG_MAX},
+      {"inf", ULLONG_MAX},
+      {"1e300T", ULLONG_MAX},
+      {"nan", 0},
+      {"-5G", 0},
+      {"-inf", 0},
+      {"8.8G", 9227468},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char line[160];
@@ -196,8 +202,8 @@ Test(junos, storage_size_out_of_range_is_defined)
     struct junos_storage st;
     junos_parse_storage(lines, 1, &st);
     cr_expect(st.found, "%s", line);
-    cr_expect_eq(st.avail_kb, cases[i].kb, "%s: %llu KB, expected %llu", cases[i].avail, st.avail_kb,
-                 cases[i].kb);
+    cr_expect_eq(st.avail_kb, cases[i].kb, "%s: %llu KB, expected %llu", cases[i].avail,
+                 st.avail_kb, cases[i].kb);
   }
 }
 
