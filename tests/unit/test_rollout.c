@@ -501,6 +501,11 @@ Test(rollout, a_router_with_an_issu_already_running_is_never_given_a_second, .ti
   cJSON_ArrayForEach(st, all) cr_expect_eq(starts_of(st), 1, "still the one ISSU started by hand");
   cJSON_Delete(all);
   journal_free(&j);
+  /* The hand-started session hangs for ever (its ssh and junos-sim): ended here, not left
+   * behind (lab_stop ends anything still naming the lab too). */
+  char pattern[300];
+  snprintf(pattern, sizeof pattern, "%s/ssh_config mx-ams-1", dir);
+  cr_expect_eq(end_processes_naming(pattern), 1, "the hand-started ssh was still running");
 }
 
 /* ---- operating a run: gates, ctl, signals, locks ---- */
@@ -575,6 +580,9 @@ Test(rollout, a_gate_waits_for_ctl_approve_and_ctl_steers_the_run, .timeout = 30
 {
   lab_start(3, 1, NULL);
   write_policy("waves: {canary: 1, serial: [1], soak: 0, approve: [wave-1]}\n");
+  /* mx-ams-2 (wave-1) is held before its backup upgrade until this test has drained the run
+   * and seen it in flight: however slow the machine, it is still flying. */
+  lab_hold("mx-ams-2", "backup-upgrade");
   pid_t pid = run_in_background(NULL);
   cr_assert(journal_has("gate-waiting"), "the run waits at the gate");
   char *out;
@@ -591,12 +599,15 @@ Test(rollout, a_gate_waits_for_ctl_approve_and_ctl_steers_the_run, .timeout = 30
   cr_expect(strstr(out, "wave-1"), "%s", out);
   free(out);
   cr_assert(journal_has("\"host\":{\"name\":\"mx-ams-2\"}"), "wave-1 started after approval");
+  cr_assert(journal_has("\"phase\":\"validate\""), "mx-ams-2's ISSU began");
   cr_expect_eq(ctl(&out, "drain"), 0, "%s", out);
   free(out);
-  /* draining, mx-ams-2 still in flight (its ISSU takes seconds): the estimate is shown */
+  /* draining, mx-ams-2 held in flight: the estimate is shown */
   cr_expect_eq(ctl(&out, "status"), 0, "%s", out);
   cr_expect(strstr(out, "to go") && strstr(out, "TO GO"), "status shows the estimate: %s", out);
+  cr_expect(strstr(out, "mx-ams-2"), "status shows mx-ams-2 in flight: %s", out);
   free(out);
+  lab_release("mx-ams-2");
   cr_expect_eq(wait_exit(pid), 4, "drained: exit 4");
   struct journal j = journal_read();
   cr_expect_eq(count_action(&j, "gate-approved", NULL), 1);
@@ -621,6 +632,8 @@ Test(rollout, sigint_drains_a_second_signal_detaches_and_sighup_is_ignored, .tim
 {
   lab_start(4, 1, NULL);
   write_policy("waves: {canary: 1, serial: [1], soak: 0}\n");
+  /* The canary is held before its backup upgrade: in flight through every signal below. */
+  lab_hold("mx-ams-1", "backup-upgrade");
   pid_t pid = run_in_background(NULL);
   cr_assert(journal_has("\"phase\":\"validate\""), "the canary's ISSU began");
   kill(pid, SIGHUP);
@@ -732,11 +745,17 @@ Test(rollout, resume_refuses_a_changed_policy_and_reads_a_cut_journal, .timeout 
 {
   lab_start(2, 1, NULL);
   write_policy("waves: {canary: 1, serial: [1], soak: 0, approve: [wave-1]}\n");
+  /* wave-1's router is held before its backup upgrade: the kill below finds wave-1 approved
+   * and in flight, whatever the machine's speed. */
+  lab_hold("mx-ams-2", "backup-upgrade");
   pid_t pid = run_in_background(NULL);
   cr_assert(journal_has("gate-waiting"));
+  char *out;
+  cr_expect_eq(ctl(&out, "approve"), 0, "%s", out);
+  free(out);
+  cr_assert(journal_has("\"host\":{\"name\":\"mx-ams-2\"}"), "wave-1 started after approval");
   kill(pid, SIGKILL);
   waitpid(pid, NULL, 0);
-  char *out;
   /* A crash cut the last line in half. */
   sh(NULL, "printf '{\"@timestamp\":\"2026-11-24T01:0' >> %s/state/t.jsonl", dir);
   sh(NULL, "echo '# edited' >> %s/test.yaml", dir);
@@ -748,13 +767,19 @@ Test(rollout, resume_refuses_a_changed_policy_and_reads_a_cut_journal, .timeout 
   cr_expect(strstr(out, "changed since run t started"), "%s", out);
   cr_expect(strstr(out, "ended in the middle of a line"), "%s", out);
   free(out);
-  /* Approved gates stay approved: approve, kill, resume: wave-1 goes on without a new gate. */
+  /* Approved gates stay approved: approved, killed, resumed: wave-1 goes on without a new gate
+   * and without anyone approving again. */
   pid = run_in_background("--resume t --accept-changed-config");
   cr_assert(journal_has("\"resumed\":true"));
-  cr_expect_eq(ctl(&out, "approve"), 0, "%s", out);
-  free(out);
-  cr_expect_eq(wait_exit(pid), 0);
+  lab_release("mx-ams-2");
+  cr_expect_eq(wait_exit(pid), 0, "the resumed run completes with no second approval");
   struct journal j = journal_read();
+  cr_expect_eq(count_action(&j, "gate-waiting", NULL), 1, "no new gate after the resume");
+  cr_expect_eq(count_action(&j, "gate-approved", NULL), 1, "approved once, before the kill");
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-2"), "issu", "result"), "done");
   journal_free(&j);
+  cJSON *all = lab_status(), *st;
+  cJSON_ArrayForEach(st, all)
+      cr_expect_eq(starts_of(st), 1, "%s: exactly one ISSU", str_at(st, "name", NULL));
+  cJSON_Delete(all);
 }
