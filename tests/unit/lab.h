@@ -62,7 +62,10 @@ __attribute__((unused)) static void pause_ms(long ms)
 
 static void lab_start(int devices, int sites, const char *extra)
 {
-  snprintf(dir, sizeof dir, "/tmp/issu-lab-test-XXXXXX");
+  /* The suite's tag in the name lets its last test find a lab's sshd-started processes, which
+   * do not inherit the suite's environment (tests/tools/no_process_left.py). */
+  const char *tag = getenv("ISSU_TEST_SUITE");
+  snprintf(dir, sizeof dir, "/tmp/issu-lab-test-%.16s%sXXXXXX", tag ? tag : "", tag ? "-" : "");
   cr_assert_not_null(mkdtemp(dir));
   char *out;
   int rc = sh(&out, "%s lab init %s --devices %d --sites %d --time-scale 600 %s", JUNOS_SIM_BINARY,
