@@ -60,21 +60,33 @@ __attribute__((unused)) static void pause_ms(long ms)
   nanosleep(&ts, NULL);
 }
 
+/* Makes and starts a lab. lab init picks ports that are free when it runs; another program may
+ * take one before lab up binds it: lab up then says so, and the lab is made again on other
+ * ports (retry on EADDRINUSE rather than trusting a port to stay free). */
 static void lab_start(int devices, int sites, const char *extra)
 {
-  /* The suite's tag in the name lets its last test find a lab's sshd-started processes, which
-   * do not inherit the suite's environment (tests/tools/no_process_left.py). */
-  const char *tag = getenv("ISSU_TEST_SUITE");
-  snprintf(dir, sizeof dir, "/tmp/issu-lab-test-%.16s%sXXXXXX", tag ? tag : "", tag ? "-" : "");
-  cr_assert_not_null(mkdtemp(dir));
-  char *out;
-  int rc = sh(&out, "%s lab init %s --devices %d --sites %d --time-scale 600 %s", JUNOS_SIM_BINARY,
-              dir, devices, sites, extra ? extra : "");
-  cr_assert_eq(rc, 0, "%s", out);
-  free(out);
-  rc = sh(&out, "%s lab up %s", JUNOS_SIM_BINARY, dir);
-  cr_assert_eq(rc, 0, "lab up failed: %s", out);
-  free(out);
+  char *out = NULL;
+  for (int attempt = 0; attempt < 5; attempt++) {
+    /* The suite's tag in the name lets its last test find a lab's sshd-started processes,
+     * which do not inherit the suite's environment (tests/tools/no_process_left.py). */
+    const char *tag = getenv("ISSU_TEST_SUITE");
+    snprintf(dir, sizeof dir, "/tmp/issu-lab-test-%.16s%sXXXXXX", tag ? tag : "", tag ? "-" : "");
+    cr_assert_not_null(mkdtemp(dir));
+    int rc = sh(&out, "%s lab init %s --devices %d --sites %d --time-scale 600 %s",
+                JUNOS_SIM_BINARY, dir, devices, sites, extra ? extra : "");
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    rc = sh(&out, "%s lab up %s", JUNOS_SIM_BINARY, dir);
+    if (rc == 0) {
+      free(out);
+      return;
+    }
+    if (strstr(out, "is taken by another program") == NULL)
+      break;
+    free(out);
+    sh(NULL, "%s lab down %s; rm -rf %s", JUNOS_SIM_BINARY, dir, dir);
+  }
+  cr_assert_fail("lab up failed: %s", out);
 }
 
 /* Holds `router`'s ISSU before `phase` until lab_release: junos-sim's hold point, a test facility
