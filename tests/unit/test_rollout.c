@@ -783,3 +783,57 @@ Test(rollout, resume_refuses_a_changed_policy_and_reads_a_cut_journal, .timeout 
       cr_expect_eq(starts_of(st), 1, "%s: exactly one ISSU", str_at(st, "name", NULL));
   cJSON_Delete(all);
 }
+
+/* ---- the journal before every act ---- */
+
+/* The promise: the line announcing a step that changes the router is durable (fsync'ed) before
+ * the step's command leaves. An LD_PRELOAD probe (journal_probe.c) logs, in order, each fsync
+ * of the journal with its last line, and each command sent to a router (local transport). */
+Test(rollout, every_step_that_acts_is_journaled_durably_before_it_acts, .timeout = 300,
+     .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  write_policy("waves: {canary: 1}\nissu: {old_master: reboot}\n");
+  sh(NULL, "sed -i 's/ansible_port:/issu_transport: local, ansible_port:/' %s/inventory.yaml", dir);
+  char *out;
+  int rc = sh(&out,
+              "JOURNAL_PROBE_LOG=%s/probe.log LD_PRELOAD=%s ASAN_OPTIONS=verify_asan_link_order=0 "
+              "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir %s/state "
+              "--run-id t --yes </dev/null",
+              dir, JOURNAL_PROBE, ISSU_BINARY, dir, dir, dir);
+  cr_assert_eq(rc, 0, "%s", out);
+  free(out);
+  static const struct {
+    const char *line, *command;
+  } acts[] = {
+      {"\"phase\":\"validate\"", "request system software in-service-upgrade"},
+      {"\"phase\":\"old-master-reboot\"", "request system reboot other-routing-engine"},
+      {"\"phase\":\"switchback\"", "request chassis routing-engine master switch"},
+  };
+  char path[400];
+  snprintf(path, sizeof path, "%s/probe.log", dir);
+  FILE *f = fopen(path, "r");
+  cr_assert_not_null(f, "the probe logged nothing (was it loaded?)");
+  bool durable[ARRAY_LEN(acts)] = {false}, sent[ARRAY_LEN(acts)] = {false};
+  char *line = NULL;
+  size_t cap = 0;
+  while (getline(&line, &cap, f) > 0) {
+    for (size_t i = 0; i < ARRAY_LEN(acts); i++) {
+      if (strncmp(line, "fsync ", 6) == 0 && strstr(line, "\"action\":\"phase-changed\"") &&
+          strstr(line, acts[i].line))
+        durable[i] = true;
+      /* "master switch" but not "master switch check" (a read-only look) */
+      if (strncmp(line, "spawn ", 6) == 0 &&
+          strncmp(line + 6, acts[i].command, strlen(acts[i].command)) == 0 &&
+          strstr(line, " check") == NULL && !sent[i]) {
+        sent[i] = true;
+        cr_expect(durable[i], "'%s' was sent before the journal's %s line was durable",
+                  acts[i].command, acts[i].line);
+      }
+    }
+  }
+  free(line);
+  fclose(f);
+  for (size_t i = 0; i < ARRAY_LEN(acts); i++)
+    cr_expect(sent[i], "'%s' was never sent", acts[i].command);
+}
