@@ -230,6 +230,12 @@ Test(rollout, a_24_router_lab_upgrades_completely_within_its_limits, .timeout = 
   journal_free(&j);
 }
 
+/* Defined with the tests that operate a run, below. */
+static pid_t run_in_background(const char *extra);
+static int wait_exit(pid_t pid);
+static int journal_count(const char *needle);
+static bool journal_has(const char *needle);
+
 /* ---- every fault ---- */
 
 static const struct {
@@ -317,7 +323,21 @@ Test(rollout, max_failed_halts_after_the_wave_in_flight_finishes, .timeout = 300
   lab_start(6, 2, "--fault mx-ams-3=gres-off");
   write_policy("waves: {canary: [mx-ams-1], serial: [2], soak: 0}\n"
                "failures: {max_failed: 0}\n");
-  struct journal j = run_expect("run", "--yes", 3);
+  /* mx-ams-2 is held in flight until the run has halted: then it finishes. */
+  lab_hold("mx-ams-2", "backup-upgrade");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("budget-exceeded"), "mx-ams-3's failure exceeds the budget");
+  lab_release("mx-ams-2");
+  cr_expect_eq(wait_exit(pid), 3);
+  struct journal j = journal_read();
+  size_t halted = j.n, finished = 0;
+  for (size_t i = 0; i < j.n; i++) {
+    if (strcmp(action(j.ev[i]), "budget-exceeded") == 0 && halted == j.n)
+      halted = i;
+    if (strcmp(action(j.ev[i]), "device-finished") == 0 && strcmp(host(j.ev[i]), "mx-ams-2") == 0)
+      finished = i;
+  }
+  cr_expect_gt(finished, halted, "mx-ams-2 was in flight at the halt and finished after it");
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-2"), "event", "outcome"), "success",
                    "the router in flight finished");
   cr_expect_eq(count_action(&j, "device-started", NULL), 3);
@@ -467,12 +487,20 @@ Test(rollout, rolling_mode_is_a_sliding_window_after_the_canary, .timeout = 300,
 Test(rollout, a_wave_over_max_fail_percentage_halts, .timeout = 300, .fini = lab_stop)
 {
   /* wave-1 = mx-ams-2, mx-ams-3: one of two fails = 50% > 40%; max_failed alone would go on. */
-  lab_start(6, 2, "--fault mx-ams-2=nsr-off");
+  /* The canary fails; the budget would allow it (10 failures, 100% of a wave): the canary rule
+   * alone halts the run. */
+  lab_start(6, 2, "--fault mx-ams-1=nsr-off");
   write_policy("waves: {canary: [mx-ams-1], serial: [2], soak: 0}\n"
-               "failures: {max_failed: 10, max_fail_percentage: 40}\n");
+               "failures: {max_failed: 10, max_fail_percentage: 100}\n");
   struct journal j = run_expect("run", "--yes", 3);
   cr_expect_eq(count_action(&j, "budget-exceeded", NULL), 1);
-  cr_expect_eq(count_action(&j, "device-started", NULL), 3, "canary and wave-1 only");
+  for (size_t i = 0; i < j.n; i++)
+    if (strcmp(action(j.ev[i]), "budget-exceeded") == 0) {
+      char *text = cJSON_PrintUnformatted(j.ev[i]);
+      cr_expect(strstr(text, "canary"), "halted for the canary: %s", text);
+      free(text);
+    }
+  cr_expect_eq(count_action(&j, "device-started", NULL), 1, "the canary only");
   journal_free(&j);
 }
 
@@ -639,6 +667,12 @@ Test(rollout, sigint_drains_a_second_signal_detaches_and_sighup_is_ignored, .tim
   kill(pid, SIGHUP);
   kill(pid, SIGINT);
   cr_assert(journal_has("run-draining"));
+  /* SIGHUP was ignored: SIGINT was the first signal (a drain), so the run still answers; had
+   * SIGHUP counted, SIGINT would have been the second and detached it. */
+  char *out;
+  cr_expect_eq(ctl(&out, "status"), 0, "the run still answers after SIGHUP and SIGINT: %s", out);
+  free(out);
+  cr_expect_eq(journal_count("run-detached"), 0, "SIGHUP did not count as a signal");
   kill(pid, SIGTERM);
   cr_expect_eq(wait_exit(pid), 4, "detached: exit 4");
   struct journal j = journal_read();
