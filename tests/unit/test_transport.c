@@ -167,11 +167,15 @@ static void sshd_start(const char *extra)
   write_file(srv.known_hosts, line);
 }
 
-/* Sends `sig` to every process below sshd (its sessions), not to the listener. */
+/* Sends `sig` to every process below sshd (its sessions), not to the listener. All of them are
+ * found before any is signalled: a session killed first would orphan its children (a `sleep`
+ * reparented to init), which would then outlive the test. */
 static void signal_sessions(int sig)
 {
   DIR *d = opendir("/proc");
   struct dirent *e;
+  pid_t found[4096];
+  size_t nfound = 0;
   while ((e = readdir(d)) != NULL) {
     pid_t pid = (pid_t)atoi(e->d_name);
     if (pid <= 0)
@@ -191,13 +195,16 @@ static void signal_sessions(int sig)
       if (!paren || sscanf(paren + 2, "%*c %d", &ppid) != 1)
         break;
       if (ppid == srv.pid) {
-        kill(pid, sig);
+        if (nfound < sizeof found / sizeof *found)
+          found[nfound++] = pid;
         break;
       }
       p = ppid;
     }
   }
   closedir(d);
+  for (size_t i = 0; i < nfound; i++)
+    kill(found[i], sig);
 }
 
 /* Stops the test's sshd and removes its files; safe to call twice (tests call it, and .fini
@@ -489,7 +496,7 @@ Test(transport, a_server_killed_mid_command_is_a_dropped_session, .timeout = 60,
   start(&r, &o);
   cr_assert_eq(r.open_error, 0, "%s", r.open_message);
   r.on_first_line = kill_sessions;
-  exec(&r, "echo started; sleep 30", NULL, 0);
+  exec(&r, "echo started; exec sleep 30", NULL, 0);
   cr_expect_eq(r.result.error, TRANSPORT_E_DROPPED, "%s (%s)", transport_error_name(r.result.error),
                r.result.message);
   r.on_first_line = NULL;
@@ -508,7 +515,7 @@ Test(transport, a_frozen_server_is_detected_as_a_silent_peer, .timeout = 60, .fi
   start(&r, &o);
   cr_assert_eq(r.open_error, 0, "%s", r.open_message);
   r.on_first_line = stop_sessions;
-  exec(&r, "echo started; sleep 30", NULL, 0);
+  exec(&r, "echo started; exec sleep 30", NULL, 0);
   cr_expect_eq(r.result.error, TRANSPORT_E_DEAD_PEER, "%s (%s)",
                transport_error_name(r.result.error), r.result.message);
   finish(&r);
