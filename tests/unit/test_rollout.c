@@ -322,7 +322,8 @@ Test(rollout, max_failed_halts_after_the_wave_in_flight_finishes, .timeout = 300
   /* wave-1 is mx-ams-2 and mx-ams-3; mx-ams-3 fails its preflight, mx-ams-2 finishes. */
   lab_start(6, 2, "--fault mx-ams-3=gres-off");
   write_policy("waves: {canary: [mx-ams-1], serial: [2], soak: 0}\n"
-               "failures: {max_failed: 0}\n");
+               "failures: {max_failed: 0}\n"
+               "issu: {timeouts: {backup-upgrade: 20h}}\n"); /* held: 2 min before a timeout */
   /* mx-ams-2 is held in flight until the run has halted: then it finishes. */
   lab_hold("mx-ams-2", "backup-upgrade");
   pid_t pid = run_in_background(NULL);
@@ -338,8 +339,10 @@ Test(rollout, max_failed_halts_after_the_wave_in_flight_finishes, .timeout = 300
       finished = i;
   }
   cr_expect_gt(finished, halted, "mx-ams-2 was in flight at the halt and finished after it");
-  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-2"), "event", "outcome"), "success",
-                   "the router in flight finished");
+  const cJSON *fin2 = finished_of(&j, "mx-ams-2");
+  cr_expect_str_eq(str_at(fin2, "event", "outcome"), "success",
+                   "the router in flight finished: %s in %s (%s)", str_at(fin2, "error", "code"),
+                   str_at(fin2, "issu", "phase"), str_at(fin2, "error", "message"));
   cr_expect_eq(count_action(&j, "device-started", NULL), 3);
   cr_expect_eq(count_action(&j, "device-started", "mx-fra-1"), 0, "wave-2 never started");
   journal_free(&j);
@@ -607,7 +610,8 @@ static int ctl(char **out, const char *command)
 Test(rollout, a_gate_waits_for_ctl_approve_and_ctl_steers_the_run, .timeout = 300, .fini = lab_stop)
 {
   lab_start(3, 1, NULL);
-  write_policy("waves: {canary: 1, serial: [1], soak: 0, approve: [wave-1]}\n");
+  write_policy("waves: {canary: 1, serial: [1], soak: 0, approve: [wave-1]}\n"
+               "issu: {timeouts: {backup-upgrade: 20h}}\n"); /* held: 2 min before a timeout */
   /* mx-ams-2 (wave-1) is held before its backup upgrade until this test has drained the run
    * and seen it in flight: however slow the machine, it is still flying. */
   lab_hold("mx-ams-2", "backup-upgrade");
@@ -659,7 +663,8 @@ Test(rollout, sigint_drains_a_second_signal_detaches_and_sighup_is_ignored, .tim
      .fini = lab_stop)
 {
   lab_start(4, 1, NULL);
-  write_policy("waves: {canary: 1, serial: [1], soak: 0}\n");
+  write_policy("waves: {canary: 1, serial: [1], soak: 0}\n"
+               "issu: {timeouts: {backup-upgrade: 20h}}\n"); /* held: 2 min before a timeout */
   /* The canary is held before its backup upgrade: in flight through every signal below. */
   lab_hold("mx-ams-1", "backup-upgrade");
   pid_t pid = run_in_background(NULL);
@@ -778,7 +783,8 @@ Test(rollout, resume_refuses_a_changed_policy_and_reads_a_cut_journal, .timeout 
      .fini = lab_stop)
 {
   lab_start(2, 1, NULL);
-  write_policy("waves: {canary: 1, serial: [1], soak: 0, approve: [wave-1]}\n");
+  write_policy("waves: {canary: 1, serial: [1], soak: 0, approve: [wave-1]}\n"
+               "issu: {timeouts: {backup-upgrade: 20h}}\n"); /* held: 2 min before a timeout */
   /* wave-1's router is held before its backup upgrade: the kill below finds wave-1 approved
    * and in flight, whatever the machine's speed. */
   lab_hold("mx-ams-2", "backup-upgrade");
