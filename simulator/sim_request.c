@@ -448,7 +448,8 @@ int sim_request_issu(struct sim_ctx *c)
   int rc = 0;
   for (size_t i = 0; i < n; i++) {
     double t = r->issu.started + steps[i].at;
-    if (isinf(t) && sim_hold_wait(r)) { /* a test released its hold point (sim_hold.h) */
+    if (isinf(t)) { /* a test's hold point (sim_hold.h): wait for its release, if not yet */
+      sim_hold_wait(r);
       free(steps);
       n = sim_timeline(r, &steps); /* the same steps, their times no longer held */
       t = r->issu.started + steps[i].at;

@@ -135,3 +135,29 @@ Test(sim_hold, a_hold_file_without_a_phase_name_holds_nothing)
   cr_expect_eq(sim_hold_phase(&r), -1);
   remove_lab();
 }
+
+/* Released before the session reaches the held step (its timeline was computed under the hold):
+ * the session still goes on, it does not wait for ever. */
+Test(sim_hold, a_hold_released_before_it_is_reached_holds_nothing, .timeout = 120)
+{
+  make_lab();
+  write_file(hold, "fru-upgrade\n");
+  char out[600];
+  snprintf(out, sizeof out, "%s/session.txt", lab);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    execl(JUNOS_SIM_BINARY, "junos-sim", "device", "--state", state, "-c",
+          "request system software in-service-upgrade " PKG " reboot", (char *)NULL);
+    _exit(127);
+  }
+  cr_assert(wait_for(out, "ISSU: Validating Image"), "the ISSU began");
+  cr_assert_eq(unlink(hold), 0);
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_expect(file_has(out, "ISSU: Preparing for Switchover"), "the ISSU went on");
+  remove_lab();
+}
