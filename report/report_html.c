@@ -120,12 +120,16 @@ static void summary(const struct report *r, FILE *out)
 static void axis(const struct layout *L, FILE *out, double y, bool top)
 {
   static const unsigned steps_min[] = {1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 720, 1440};
-  unsigned step = steps_min[0] * 60;
+  double step = steps_min[0] * 60;
   for (size_t i = 0; i < sizeof steps_min / sizeof *steps_min; i++) {
     step = steps_min[i] * 60;
     if (L->span / step <= 14)
       break;
   }
+  /* Longer than two weeks (a journal with an edited or corrupt timestamp): whole days, still
+   * about 14 ticks, never one a day for centuries (found by fuzz_report). */
+  if (L->span / step > 14)
+    step = ceil(L->span / 14 / 86400) * 86400;
   /* ticks on round wall-clock minutes */
   double first = ceil(L->r->t0 / step) * step - L->r->t0;
   for (double t = first; t <= L->span + 0.001; t += step) {

@@ -12,6 +12,7 @@
  * plain so a tolerant parser is not trained on invented wording.
  */
 #include "simulator/sim.h"
+#include "simulator/sim_hold.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -361,6 +362,7 @@ size_t sim_timeline(const struct sim_router *r, struct sim_step **steps)
         double t = start[fail->phase] + fail->frac * dur[fail->phase] + k;
         push(steps, &n, t, fail->phase, line, k == 1 ? EFFECT_FAIL : EFFECT_NONE, 0);
       }
+      sim_hold_apply(r, *steps, n); /* a test's hold point (sim_hold.h) */
       return n;
     }
     if ((int)row->phase == hang && row->frac > 0)
@@ -383,6 +385,7 @@ size_t sim_timeline(const struct sim_router *r, struct sim_step **steps)
       if ((*steps)[i].at > cut)
         (*steps)[i].at = SIM_NEVER;
   }
+  sim_hold_apply(r, *steps, n); /* a test's hold point (sim_hold.h) */
   return n;
 }
 

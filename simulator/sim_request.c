@@ -4,6 +4,7 @@
  * RE, GRES or NSR off); messages not seen in any public capture are marked UNVERIFIED.
  */
 #include "simulator/sim.h"
+#include "simulator/sim_hold.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -552,6 +553,12 @@ static int issu(struct sim_ctx *c)
   bool stays = session_stays(r);
   for (size_t i = 0; i < n; i++) {
     double t = r->issu.started + steps[i].at;
+    if (isinf(t)) { /* a test's hold point (sim_hold.h): wait for its release, if not yet */
+      sim_hold_wait(r);
+      free(steps);
+      n = sim_timeline(r, &steps); /* the same steps, their times no longer held */
+      t = r->issu.started + steps[i].at;
+    }
     wait_real(isinf(t) ? 1e9 : sim_real_delay(r, t));
     /* The old master going down takes a session that stayed on it along (the older no-drop
      * fault keeps even that session, as before). */

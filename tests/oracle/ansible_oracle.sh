@@ -5,18 +5,34 @@
 #     every fixture inventory and the example fleet;
 #  2. with no limits and no canary, the waves of `issu-fleet plan --json` must equal the batches
 #     `ansible-playbook` runs for the same `serial` and `order`.
-# Exits 77 (skipped) when ansible-core is not installed.
+# Needs only what scripts/setup installs (Debian's ansible-core): the callback that prints the
+# batches ships beside this script. A failing ansible command shows its stderr.
+# Exits 77 (skipped) when ansible-core is not installed, and only then.
 set -euo pipefail
 bin=$1
 src=$2
+here=$(cd "$(dirname "$0")" && pwd)
 command -v ansible-inventory >/dev/null && command -v ansible-playbook >/dev/null || {
-  echo "ansible-core is not installed: skipping the differential tests"
+  echo "SKIP: ansible-core is not installed (ansible-inventory, ansible-playbook not on PATH);" \
+    "scripts/setup installs it"
   exit 77
 }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export ANSIBLE_LOCAL_TEMP=$work/tmp ANSIBLE_HOME=$work/home ANSIBLE_NOCOLOR=1
 passed=0 failed=0
+
+# COMMAND... with stdout where the caller sends it; on failure, its stderr and exit status, and
+# the test fails.
+ansible_run() {
+  local rc=0
+  "$@" 2>"$work/stderr" || rc=$?
+  if [ $rc -ne 0 ]; then
+    echo "FAIL: $* exited $rc; its stderr:" >&2
+    sed 's/^/  /' "$work/stderr" >&2
+    exit 1
+  fi
+}
 
 same_json() {
   python3 - "$1" "$2" <<'PY'
@@ -33,7 +49,7 @@ PY
 
 for inv in "$src"/tests/fixtures/inventories/*.yaml "$src"/examples/fleet/inventory.yaml; do
   name=inventory:$(basename "$(dirname "$inv")")/$(basename "$inv")
-  ansible-inventory -i "$inv" --list >"$work/ansible.json" 2>/dev/null
+  ansible_run ansible-inventory -i "$inv" --list >"$work/ansible.json"
   "$bin" inventory -i "$inv" --list >"$work/ours.json"
   if same_json "$work/ansible.json" "$work/ours.json"; then
     echo "PASS $name"; passed=$((passed + 1))
@@ -62,18 +78,10 @@ for serial in '"30%"' '[1, 5, 10]' '[2, "25%"]' '3' '["50%", 1]'; do
       debug: {msg: "{{ ansible_play_batch | join(',') }}"}
       run_once: true
 YAML
-    ANSIBLE_STDOUT_CALLBACK=json ansible-playbook -i "$work/hosts.yaml" "$work/play.yaml" \
-      >"$work/run.json" 2>/dev/null
-    python3 - "$work/run.json" >"$work/ansible.json" <<'PY'
-import json, sys
-run = json.load(open(sys.argv[1]))
-batches = []
-for play in run["plays"]:
-    for task in play["tasks"]:
-        for host, res in task["hosts"].items():
-            batches.append(res["msg"].split(","))
-print(json.dumps(batches))
-PY
+    ANSIBLE_CALLBACK_PLUGINS=$here/callback ANSIBLE_STDOUT_CALLBACK=oracle_batches \
+      ansible_run ansible-playbook -i "$work/hosts.yaml" "$work/play.yaml" >"$work/run.json"
+    python3 -c 'import json,sys; print(json.dumps([m.split(",") for m in json.load(open(sys.argv[1]))]))' \
+      "$work/run.json" >"$work/ansible.json"
     cat >"$work/policy.yaml" <<YAML
 target: {version: 23.4R2.3, package: /var/tmp/junos.tgz}
 waves: {serial: $serial, order: $order}

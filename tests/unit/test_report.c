@@ -316,6 +316,26 @@ Test(report, names_are_escaped_in_the_html)
   report_free(r);
 }
 
+/* A journal whose timestamps span millennia (an edited or corrupt line; found by fuzz_report:
+ * an 8 KB journal drew an 881 MB timeline, a tick per day): the axis keeps about 14 ticks. */
+Test(report, a_timeline_spanning_centuries_keeps_a_readable_axis)
+{
+  static const char journal[] =
+      "{\"@timestamp\":\"2026-11-24T01:00:00.000Z\",\"event\":{\"action\":\"device-started\"},"
+      "\"host\":{\"name\":\"a\"},\"issu\":{\"wave\":0}}\n"
+      "{\"@timestamp\":\"2026-11-24T01:00:00.000Z\",\"event\":{\"action\":\"phase-changed\"},"
+      "\"host\":{\"name\":\"a\"},\"issu\":{\"phase\":\"connect\"}}\n"
+      "{\"@timestamp\":\"9026-11-24T01:00:00.000Z\",\"event\":{\"action\":\"phase-changed\"},"
+      "\"host\":{\"name\":\"a\"},\"issu\":{\"phase\":\"done\"}}\n";
+  struct report *r = report_from_buffer("centuries", journal, sizeof journal - 1);
+  char *html = html_of(r);
+  size_t ticks = count(html, "class=\"tick\"");
+  cr_expect_leq(ticks, 2 * 15, "%zu ticks", ticks);
+  cr_expect_lt(strlen(html), 200000, "%zu bytes of HTML", strlen(html));
+  free(html);
+  report_free(r);
+}
+
 Test(report, five_hundred_routers_keep_readable_rows)
 {
   struct jbuf b = {0};

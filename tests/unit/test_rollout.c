@@ -233,6 +233,12 @@ Test(rollout, a_24_router_lab_upgrades_completely_within_its_limits, .timeout = 
   journal_free(&j);
 }
 
+/* Defined with the tests that operate a run, below. */
+static pid_t run_in_background(const char *extra);
+static int wait_exit(pid_t pid);
+static int journal_count(const char *needle);
+static bool journal_has(const char *needle);
+
 /* ---- every fault ---- */
 
 /* A timeout after the ISSU went out holds the router: outcome unknown, never failure (B4). */
@@ -325,10 +331,27 @@ Test(rollout, max_failed_halts_after_the_wave_in_flight_finishes, .timeout = 300
   /* wave-1 is mx-ams-2 and mx-ams-3; mx-ams-3 fails its preflight, mx-ams-2 finishes. */
   lab_start(6, 2, "--fault mx-ams-3=gres-off");
   write_policy("waves: {canary: [mx-ams-1], serial: [2], soak: 0}\n"
-               "failures: {max_failed: 0}\n");
-  struct journal j = run_expect("run", "--yes", 3);
-  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-2"), "event", "outcome"), "success",
-                   "the router in flight finished");
+               "failures: {max_failed: 0}\n"
+               "issu: {timeouts: {backup-upgrade: 20h}}\n"); /* held: 2 min before a timeout */
+  /* mx-ams-2 is held in flight until the run has halted: then it finishes. */
+  lab_hold("mx-ams-2", "backup-upgrade");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("budget-exceeded"), "mx-ams-3's failure exceeds the budget");
+  lab_release("mx-ams-2");
+  cr_expect_eq(wait_exit(pid), 3);
+  struct journal j = journal_read();
+  size_t halted = j.n, finished = 0;
+  for (size_t i = 0; i < j.n; i++) {
+    if (strcmp(action(j.ev[i]), "budget-exceeded") == 0 && halted == j.n)
+      halted = i;
+    if (strcmp(action(j.ev[i]), "device-finished") == 0 && strcmp(host(j.ev[i]), "mx-ams-2") == 0)
+      finished = i;
+  }
+  cr_expect_gt(finished, halted, "mx-ams-2 was in flight at the halt and finished after it");
+  const cJSON *fin2 = finished_of(&j, "mx-ams-2");
+  cr_expect_str_eq(str_at(fin2, "event", "outcome"), "success",
+                   "the router in flight finished: %s in %s (%s)", str_at(fin2, "error", "code"),
+                   str_at(fin2, "issu", "phase"), str_at(fin2, "error", "message"));
   cr_expect_eq(count_action(&j, "device-started", NULL), 3);
   cr_expect_eq(count_action(&j, "device-started", "mx-fra-1"), 0, "wave-2 never started");
   journal_free(&j);
@@ -476,12 +499,20 @@ Test(rollout, rolling_mode_is_a_sliding_window_after_the_canary, .timeout = 300,
 Test(rollout, a_wave_over_max_fail_percentage_halts, .timeout = 300, .fini = lab_stop)
 {
   /* wave-1 = mx-ams-2, mx-ams-3: one of two fails = 50% > 40%; max_failed alone would go on. */
-  lab_start(6, 2, "--fault mx-ams-2=nsr-off");
+  /* The canary fails; the budget would allow it (10 failures, 100% of a wave): the canary rule
+   * alone halts the run. */
+  lab_start(6, 2, "--fault mx-ams-1=nsr-off");
   write_policy("waves: {canary: [mx-ams-1], serial: [2], soak: 0}\n"
-               "failures: {max_failed: 10, max_fail_percentage: 40}\n");
+               "failures: {max_failed: 10, max_fail_percentage: 100}\n");
   struct journal j = run_expect("run", "--yes", 3);
   cr_expect_eq(count_action(&j, "budget-exceeded", NULL), 1);
-  cr_expect_eq(count_action(&j, "device-started", NULL), 3, "canary and wave-1 only");
+  for (size_t i = 0; i < j.n; i++)
+    if (strcmp(action(j.ev[i]), "budget-exceeded") == 0) {
+      char *text = cJSON_PrintUnformatted(j.ev[i]);
+      cr_expect(strstr(text, "canary"), "halted for the canary: %s", text);
+      free(text);
+    }
+  cr_expect_eq(count_action(&j, "device-started", NULL), 1, "the canary only");
   journal_free(&j);
 }
 
@@ -515,6 +546,11 @@ Test(rollout, a_router_with_an_issu_already_running_is_never_given_a_second, .ti
   cJSON_ArrayForEach(st, all) cr_expect_eq(starts_of(st), 1, "still the one ISSU started by hand");
   cJSON_Delete(all);
   journal_free(&j);
+  /* The hand-started session hangs for ever (its ssh and junos-sim): ended here, not left
+   * behind (lab_stop ends anything still naming the lab too). */
+  char pattern[300];
+  snprintf(pattern, sizeof pattern, "%s/ssh_config mx-ams-1", dir);
+  cr_expect_eq(end_processes_naming(pattern), 1, "the hand-started ssh was still running");
 }
 
 /* ---- operating a run: gates, ctl, signals, locks ---- */
@@ -588,7 +624,11 @@ static int ctl(char **out, const char *command)
 Test(rollout, a_gate_waits_for_ctl_approve_and_ctl_steers_the_run, .timeout = 300, .fini = lab_stop)
 {
   lab_start(3, 1, NULL);
-  write_policy("waves: {canary: 1, serial: [1], soak: 0, approve: [wave-1]}\n");
+  write_policy("waves: {canary: 1, serial: [1], soak: 0, approve: [wave-1]}\n"
+               "issu: {timeouts: {backup-upgrade: 20h}}\n"); /* held: 2 min before a timeout */
+  /* mx-ams-2 (wave-1) is held before its backup upgrade until this test has drained the run
+   * and seen it in flight: however slow the machine, it is still flying. */
+  lab_hold("mx-ams-2", "backup-upgrade");
   pid_t pid = run_in_background(NULL);
   cr_assert(journal_has("gate-waiting"), "the run waits at the gate");
   char *out;
@@ -605,12 +645,15 @@ Test(rollout, a_gate_waits_for_ctl_approve_and_ctl_steers_the_run, .timeout = 30
   cr_expect(strstr(out, "wave-1"), "%s", out);
   free(out);
   cr_assert(journal_has("\"host\":{\"name\":\"mx-ams-2\"}"), "wave-1 started after approval");
+  cr_assert(journal_has("\"phase\":\"validate\""), "mx-ams-2's ISSU began");
   cr_expect_eq(ctl(&out, "drain"), 0, "%s", out);
   free(out);
-  /* draining, mx-ams-2 still in flight (its ISSU takes seconds): the estimate is shown */
+  /* draining, mx-ams-2 held in flight: the estimate is shown */
   cr_expect_eq(ctl(&out, "status"), 0, "%s", out);
   cr_expect(strstr(out, "to go") && strstr(out, "TO GO"), "status shows the estimate: %s", out);
+  cr_expect(strstr(out, "mx-ams-2"), "status shows mx-ams-2 in flight: %s", out);
   free(out);
+  lab_release("mx-ams-2");
   cr_expect_eq(wait_exit(pid), 4, "drained: exit 4");
   struct journal j = journal_read();
   cr_expect_eq(count_action(&j, "gate-approved", NULL), 1);
@@ -634,7 +677,10 @@ Test(rollout, sigint_drains_a_second_signal_detaches_and_sighup_is_ignored, .tim
      .fini = lab_stop)
 {
   lab_start(4, 1, NULL);
-  write_policy("waves: {canary: 1, serial: [1], soak: 0}\n");
+  write_policy("waves: {canary: 1, serial: [1], soak: 0}\n"
+               "issu: {timeouts: {backup-upgrade: 20h}}\n"); /* held: 2 min before a timeout */
+  /* The canary is held before its backup upgrade: in flight through every signal below. */
+  lab_hold("mx-ams-1", "backup-upgrade");
   pid_t pid = run_in_background(NULL);
   /* validate is journaled before the command leaves; only the router's console proves the ISSU
    * reached it (through the lab's forwarder that takes a moment). */
@@ -642,6 +688,12 @@ Test(rollout, sigint_drains_a_second_signal_detaches_and_sighup_is_ignored, .tim
   kill(pid, SIGHUP);
   kill(pid, SIGINT);
   cr_assert(journal_has("run-draining"));
+  /* SIGHUP was ignored: SIGINT was the first signal (a drain), so the run still answers; had
+   * SIGHUP counted, SIGINT would have been the second and detached it. */
+  char *out;
+  cr_expect_eq(ctl(&out, "status"), 0, "the run still answers after SIGHUP and SIGINT: %s", out);
+  free(out);
+  cr_expect_eq(journal_count("run-detached"), 0, "SIGHUP did not count as a signal");
   kill(pid, SIGTERM);
   cr_expect_eq(wait_exit(pid), 4, "detached: exit 4");
   struct journal j = journal_read();
@@ -747,12 +799,19 @@ Test(rollout, resume_refuses_a_changed_policy_and_reads_a_cut_journal, .timeout 
      .fini = lab_stop)
 {
   lab_start(2, 1, NULL);
-  write_policy("waves: {canary: 1, serial: [1], soak: 0, approve: [wave-1]}\n");
+  write_policy("waves: {canary: 1, serial: [1], soak: 0, approve: [wave-1]}\n"
+               "issu: {timeouts: {backup-upgrade: 20h}}\n"); /* held: 2 min before a timeout */
+  /* wave-1's router is held before its backup upgrade: the kill below finds wave-1 approved
+   * and in flight, whatever the machine's speed. */
+  lab_hold("mx-ams-2", "backup-upgrade");
   pid_t pid = run_in_background(NULL);
   cr_assert(journal_has("gate-waiting"));
+  char *out;
+  cr_expect_eq(ctl(&out, "approve"), 0, "%s", out);
+  free(out);
+  cr_assert(journal_has("\"host\":{\"name\":\"mx-ams-2\"}"), "wave-1 started after approval");
   kill(pid, SIGKILL);
   waitpid(pid, NULL, 0);
-  char *out;
   /* A crash cut the last line in half. */
   sh(NULL, "printf '{\"@timestamp\":\"2026-11-24T01:0' >> %s/state/t.jsonl", dir);
   sh(NULL, "echo '# edited' >> %s/test.yaml", dir);
@@ -764,15 +823,82 @@ Test(rollout, resume_refuses_a_changed_policy_and_reads_a_cut_journal, .timeout 
   cr_expect(strstr(out, "changed since run t started"), "%s", out);
   cr_expect(strstr(out, "ended in the middle of a line"), "%s", out);
   free(out);
-  /* Approved gates stay approved: approve, kill, resume: wave-1 goes on without a new gate. */
+  /* Approved gates stay approved: approved, killed, resumed: wave-1 goes on without a new gate
+   * and without anyone approving again. */
   pid = run_in_background("--resume t --accept-changed-config");
   cr_assert(journal_has("\"resumed\":true"));
-  cr_expect_eq(ctl(&out, "approve"), 0, "%s", out);
-  free(out);
-  cr_expect_eq(wait_exit(pid), 0);
+  lab_release("mx-ams-2");
+  /* Either the run finishes, or it asks for approval again (the promise broken): whichever
+   * comes first, seen on the journal. */
+  for (int i = 0;
+       i < 6000 && journal_count("run-finished") == 0 && journal_count("gate-waiting") < 2; i++)
+    pause_ms(50);
+  cr_expect_eq(journal_count("gate-waiting"), 1, "no new gate after the resume");
+  if (journal_count("run-finished") == 0)
+    kill(pid, SIGKILL);
+  cr_expect_eq(wait_exit(pid), 0, "the resumed run completes with no second approval");
   struct journal j = journal_read();
+  cr_expect_eq(count_action(&j, "gate-approved", NULL), 1, "approved once, before the kill");
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-2"), "issu", "result"), "done");
   journal_free(&j);
+  cJSON *all = lab_status(), *st;
+  cJSON_ArrayForEach(st, all)
+      cr_expect_eq(starts_of(st), 1, "%s: exactly one ISSU", str_at(st, "name", NULL));
+  cJSON_Delete(all);
+}
+
+/* ---- the journal before every act ---- */
+
+/* The promise: the line announcing a step that changes the router is durable (fsync'ed) before
+ * the step's command leaves. An LD_PRELOAD probe (journal_probe.c) logs, in order, each fsync
+ * of the journal with its last line, and each command sent to a router (local transport). */
+Test(rollout, every_step_that_acts_is_journaled_durably_before_it_acts, .timeout = 300,
+     .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  write_policy("waves: {canary: 1}\nissu: {old_master: reboot}\n");
+  sh(NULL, "sed -i 's/ansible_port:/issu_transport: local, ansible_port:/' %s/inventory.yaml", dir);
+  char *out;
+  int rc = sh(&out,
+              "JOURNAL_PROBE_LOG=%s/probe.log LD_PRELOAD=%s ASAN_OPTIONS=verify_asan_link_order=0 "
+              "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir %s/state "
+              "--run-id t --yes </dev/null",
+              dir, JOURNAL_PROBE, ISSU_BINARY, dir, dir, dir);
+  cr_assert_eq(rc, 0, "%s", out);
+  free(out);
+  static const struct {
+    const char *line, *command;
+  } acts[] = {
+      {"\"phase\":\"validate\"", "request system software in-service-upgrade"},
+      {"\"phase\":\"old-master-reboot\"", "request system reboot other-routing-engine"},
+      {"\"phase\":\"switchback\"", "request chassis routing-engine master switch"},
+  };
+  char path[400];
+  snprintf(path, sizeof path, "%s/probe.log", dir);
+  FILE *f = fopen(path, "r");
+  cr_assert_not_null(f, "the probe logged nothing (was it loaded?)");
+  bool durable[ARRAY_LEN(acts)] = {false}, sent[ARRAY_LEN(acts)] = {false};
+  char *line = NULL;
+  size_t cap = 0;
+  while (getline(&line, &cap, f) > 0) {
+    for (size_t i = 0; i < ARRAY_LEN(acts); i++) {
+      if (strncmp(line, "fsync ", 6) == 0 && strstr(line, "\"action\":\"phase-changed\"") &&
+          strstr(line, acts[i].line))
+        durable[i] = true;
+      /* "master switch" but not "master switch check" (a read-only look) */
+      if (strncmp(line, "spawn ", 6) == 0 &&
+          strncmp(line + 6, acts[i].command, strlen(acts[i].command)) == 0 &&
+          strstr(line, " check") == NULL && !sent[i]) {
+        sent[i] = true;
+        cr_expect(durable[i], "'%s' was sent before the journal's %s line was durable",
+                  acts[i].command, acts[i].line);
+      }
+    }
+  }
+  free(line);
+  fclose(f);
+  for (size_t i = 0; i < ARRAY_LEN(acts); i++)
+    cr_expect(sent[i], "'%s' was never sent", acts[i].command);
 }
 
 /* ---- the reconcile step and the device side of issues 13 and 18 (i13-fleet) ---- */

@@ -54,15 +54,17 @@ static int sh(const char *cmd)
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static int free_port(void)
+/* A loopback port bound by `*fd` but not listening: connections to it are refused for as long
+ * as the test keeps it, and no other program can take it meanwhile. */
+static int reserved_port(int *fd)
 {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  *fd = socket(AF_INET, SOCK_STREAM, 0);
+  cr_assert_geq(*fd, 0);
   struct sockaddr_in a = {.sin_family = AF_INET};
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof a;
-  bind(fd, (struct sockaddr *)&a, sizeof a);
-  getsockname(fd, (struct sockaddr *)&a, &len);
-  close(fd);
+  cr_assert_eq(bind(*fd, (struct sockaddr *)&a, sizeof a), 0);
+  cr_assert_eq(getsockname(*fd, (struct sockaddr *)&a, &len), 0);
   return ntohs(a.sin_port);
 }
 
@@ -101,36 +103,56 @@ static void sshd_start(const char *extra)
            "&& cp %s/id.pub %s/authorized_keys",
            srv.dir, srv.dir, srv.dir, srv.dir);
   cr_assert_eq(sh(cmd), 0);
-  srv.port = free_port();
-  char conf[4096];
-  /* sshd takes the first value of a keyword: the test's own settings go first. */
-  snprintf(conf, sizeof conf,
-           "%sPort %d\nListenAddress 127.0.0.1\nHostKey %s/host\nPidFile %s/sshd.pid\n"
-           "AuthorizedKeysFile %s/authorized_keys\nStrictModes no\nUsePAM no\n"
-           "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-           "PermitRootLogin prohibit-password\nMaxStartups 400\nMaxSessions 100\nLogLevel ERROR\n",
-           extra ? extra : "", srv.port, srv.dir, srv.dir, srv.dir);
   char path[600];
   snprintf(path, sizeof path, "%s/sshd_config", srv.dir);
-  write_file(path, conf);
   mkdir("/run/sshd", 0755);
-  srv.pid = fork();
-  if (srv.pid == 0) {
-    /* The sshd dies with this test process, whatever path the test takes, and holds none of
-     * the runner's pipes (a leaked sshd would keep ctest waiting on them). */
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    char log[600];
-    snprintf(log, sizeof log, "%s/sshd.log", srv.dir);
-    freopen("/dev/null", "r", stdin);
-    freopen("/dev/null", "w", stdout);
-    freopen(log, "w", stderr);
-    execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", path, (char *)NULL);
-    _exit(127);
+  /* A port that was free a moment ago may be taken by the time sshd binds it: sshd then exits
+   * saying so, and is started again on another port. It is up when it has written its pid file
+   * (after binding), so a stranger listening on the port is never mistaken for it. */
+  bool up = false;
+  char pidfile[600], log[600];
+  snprintf(pidfile, sizeof pidfile, "%s/sshd.pid", srv.dir);
+  snprintf(log, sizeof log, "%s/sshd.log", srv.dir);
+  for (int attempt = 0; attempt < 10 && !up; attempt++) {
+    int hold;
+    srv.port = reserved_port(&hold);
+    close(hold);
+    char conf[4096];
+    /* sshd takes the first value of a keyword: the test's own settings go first. */
+    snprintf(
+        conf, sizeof conf,
+        "%sPort %d\nListenAddress 127.0.0.1\nHostKey %s/host\nPidFile %s\n"
+        "AuthorizedKeysFile %s/authorized_keys\nStrictModes no\nUsePAM no\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+        "PermitRootLogin prohibit-password\nMaxStartups 400\nMaxSessions 100\nLogLevel ERROR\n",
+        extra ? extra : "", srv.port, srv.dir, pidfile, srv.dir);
+    write_file(path, conf);
+    unlink(pidfile);
+    srv.pid = fork();
+    if (srv.pid == 0) {
+      /* The sshd dies with this test process, whatever path the test takes, and holds none of
+       * the runner's pipes (a leaked sshd would keep ctest waiting on them). */
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      freopen("/dev/null", "r", stdin);
+      freopen("/dev/null", "w", stdout);
+      freopen(log, "w", stderr);
+      execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", path, (char *)NULL);
+      _exit(127);
+    }
+    bool exited = false;
+    for (int i = 0; i < 1500 && !up && !exited; i++) {
+      up = access(pidfile, F_OK) == 0;
+      exited = !up && waitpid(srv.pid, NULL, WNOHANG) == srv.pid;
+      struct timespec ts = {0, 20000000};
+      if (!up && !exited)
+        nanosleep(&ts, NULL);
+    }
+    char *why = read_all(log);
+    bool in_use = strstr(why, "Address already in use") != NULL;
+    cr_assert(up || (exited && in_use), "sshd did not start: %s", why);
+    free(why);
   }
-  for (int i = 0; i < 200 && !accepts(srv.port); i++) {
-    struct timespec ts = {0, 20000000};
-    nanosleep(&ts, NULL);
-  }
+  cr_assert(up, "sshd found no free port in 10 tries");
   cr_assert(accepts(srv.port), "sshd did not start");
   snprintf(path, sizeof path, "%s/host.pub", srv.dir);
   char *pub = read_all(path);
@@ -145,11 +167,15 @@ static void sshd_start(const char *extra)
   write_file(srv.known_hosts, line);
 }
 
-/* Sends `sig` to every process below sshd (its sessions), not to the listener. */
+/* Sends `sig` to every process below sshd (its sessions), not to the listener. All of them are
+ * found before any is signalled: a session killed first would orphan its children (a `sleep`
+ * reparented to init), which would then outlive the test. */
 static void signal_sessions(int sig)
 {
   DIR *d = opendir("/proc");
   struct dirent *e;
+  pid_t found[4096];
+  size_t nfound = 0;
   while ((e = readdir(d)) != NULL) {
     pid_t pid = (pid_t)atoi(e->d_name);
     if (pid <= 0)
@@ -169,13 +195,16 @@ static void signal_sessions(int sig)
       if (!paren || sscanf(paren + 2, "%*c %d", &ppid) != 1)
         break;
       if (ppid == srv.pid) {
-        kill(pid, sig);
+        if (nfound < sizeof found / sizeof *found)
+          found[nfound++] = pid;
         break;
       }
       p = ppid;
     }
   }
   closedir(d);
+  for (size_t i = 0; i < nfound; i++)
+    kill(found[i], sig);
 }
 
 /* Stops the test's sshd and removes its files; safe to call twice (tests call it, and .fini
@@ -467,7 +496,7 @@ Test(transport, a_server_killed_mid_command_is_a_dropped_session, .timeout = 60,
   start(&r, &o);
   cr_assert_eq(r.open_error, 0, "%s", r.open_message);
   r.on_first_line = kill_sessions;
-  exec(&r, "echo started; sleep 30", NULL, 0);
+  exec(&r, "echo started; exec sleep 30", NULL, 0);
   cr_expect_eq(r.result.error, TRANSPORT_E_DROPPED, "%s (%s)", transport_error_name(r.result.error),
                r.result.message);
   r.on_first_line = NULL;
@@ -486,7 +515,7 @@ Test(transport, a_frozen_server_is_detected_as_a_silent_peer, .timeout = 60, .fi
   start(&r, &o);
   cr_assert_eq(r.open_error, 0, "%s", r.open_message);
   r.on_first_line = stop_sessions;
-  exec(&r, "echo started; sleep 30", NULL, 0);
+  exec(&r, "echo started; exec sleep 30", NULL, 0);
   cr_expect_eq(r.result.error, TRANSPORT_E_DEAD_PEER, "%s (%s)",
                transport_error_name(r.result.error), r.result.message);
   finish(&r);
@@ -494,7 +523,8 @@ Test(transport, a_frozen_server_is_detected_as_a_silent_peer, .timeout = 60, .fi
 
 Test(transport, a_refused_port_and_a_missing_known_hosts_setting_fail_to_open, .timeout = 30)
 {
-  srv.port = free_port();
+  int reserved;
+  srv.port = reserved_port(&reserved); /* bound, not listening: refused, and ours meanwhile */
   snprintf(srv.known_hosts, sizeof srv.known_hosts, "/nonexistent/known_hosts");
   struct run r;
   struct transport_options o = ssh_options();
@@ -506,6 +536,7 @@ Test(transport, a_refused_port_and_a_missing_known_hosts_setting_fail_to_open, .
   start(&r, &o);
   cr_expect_eq(r.open_error, TRANSPORT_E_CONNECT, "%s", r.open_message);
   finish(&r);
+  close(reserved);
 }
 
 struct many {
