@@ -870,7 +870,8 @@ Test(rollout, every_step_that_acts_is_journaled_durably_before_it_acts, .timeout
     const char *line, *command;
   } acts[] = {
       {"\"phase\":\"validate\"", "request system software in-service-upgrade"},
-      {"\"phase\":\"old-master-reboot\"", "request system reboot other-routing-engine"},
+      /* The old master's reboot is Junos's own (the ISSU's `reboot` option): issu-fleet sends no
+       * reboot of its own to journal. */
       {"\"phase\":\"switchback\"", "request chassis routing-engine master switch"},
   };
   char path[400];
