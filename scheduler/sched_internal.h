@@ -1,6 +1,7 @@
 /*
- * Private to scheduler/: the run (rollout.c), one router's state machine (device.c and the step
- * files preflight.c, issu.c, post_issu.c), how routers are reached (targets.c).
+ * Private to scheduler/: the run (run.c, waves.c, resume.c, status.c), one router's state
+ * machine (device.c and the step files preflight.c, issu.c, post_issu.c), how routers are
+ * reached (targets.c).
  */
 #ifndef ISSU_SCHED_INTERNAL_H
 #define ISSU_SCHED_INTERNAL_H
@@ -157,7 +158,9 @@ void progress_phase(struct rollout *run, const struct device *dv, enum junos_pha
                     enum junos_phase next, const char *line);
 void progress_close(struct rollout *run);
 
-/* ---- rollout.c ---- */
+/* ---- waves.c: which routers start, and when ---- */
+/* Starts what may start now (the waves, gates, window, soak and budget allow). */
+void rollout_pump(struct rollout *run);
 void rollout_pump_later(struct rollout *run);
 /* What the run is doing, as ctl status and the live view say it: detached, draining, halted,
  * paused, soaking, waiting-approval or running. */
@@ -172,6 +175,15 @@ void rollout_close_later(struct rollout *run, struct transport *t);
 cJSON *rollout_status(struct rollout *run);
 bool rollout_approve(struct rollout *run, unsigned uid);
 bool rollout_pause(struct rollout *run, bool pause, const char *by);
+
+/* ---- resume.c ---- */
+struct journal_state;
+/* A resume continues the same rollout: the same inventory, policy and limit, or the operator
+ * says so (--accept-changed-config). */
+int rollout_resume_check(const struct rollout_options *o, const struct journal_state *js, char *err,
+                         size_t errlen);
+/* Rebuilds the run's state from its journal and continues the routers in flight. */
+void rollout_resume_devices(struct rollout *run, const struct journal_state *js);
 
 /* ---- control.c ---- */
 int control_start(struct rollout *run, const char *path, char *err, size_t errlen);
