@@ -208,6 +208,29 @@ static void on_plan_computed(struct loader *L, const cJSON *ev, struct report_ro
   }
 }
 
+/* The plan as the run journals it (one event per wave, in parts of a bounded size). */
+static void on_plan_wave(struct loader *L, const cJSON *ev, struct report_router *rt)
+{
+  (void)rt;
+  const cJSON *is = get(ev, "issu", NULL);
+  double index = num(is, "wave", NULL, -1);
+  if (!(index >= 0 && index < 1e6))
+    return;
+  const cJSON *h;
+  cJSON_ArrayForEach(h, get(is, "hosts", NULL))
+  {
+    if (!cJSON_IsString(h))
+      continue;
+    struct report_router *r = router(L, h->valuestring);
+    if (r->wave < 0)
+      r->wave = (long)index;
+  }
+  struct report_wave *rw = wave(L->r, ev);
+  double routers = num(is, "routers", NULL, 0);
+  if (rw && !rw->started && routers >= 0 && routers < 1e9)
+    rw->routers = (unsigned)routers;
+}
+
 static void on_device_started(struct loader *L, const cJSON *ev, struct report_router *rt)
 {
   if (!rt)
@@ -384,12 +407,31 @@ static void on_run_finished(struct loader *L, const cJSON *ev, struct report_rou
   interval_close(r->closed, r->nclosed, L->t);
 }
 
+static void on_device_held(struct loader *L, const cJSON *ev, struct report_router *rt)
+{
+  (void)L;
+  (void)ev;
+  if (rt)
+    rt->held = true;
+}
+
+static void on_device_released(struct loader *L, const cJSON *ev, struct report_router *rt)
+{
+  (void)L;
+  (void)ev;
+  if (rt)
+    rt->held = false;
+}
+
 static const struct {
   const char *action;
   void (*apply)(struct loader *, const cJSON *, struct report_router *);
 } handlers[] = {
+    {"device-held", on_device_held},
+    {"device-released", on_device_released},
     {"run-started", on_run_started},
     {"plan-computed", on_plan_computed},
+    {"plan-wave", on_plan_wave},
     {"device-started", on_device_started},
     {"phase-changed", on_phase_changed},
     {"device-finished", on_device_finished},

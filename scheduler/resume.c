@@ -1,6 +1,7 @@
 /*
  * --resume: the same rollout (same inventory and policy) rebuilt from its journal.
  */
+#include "scheduler/event_schema.h"
 #include "scheduler/journal.h"
 #include "scheduler/sched_internal.h"
 
@@ -10,6 +11,19 @@
 int rollout_resume_check(const struct rollout_options *o, const struct journal_state *js, char *err,
                          size_t errlen)
 {
+  /* The run id names the lock, the socket and every label: the journal's must be one --run-id
+   * would have accepted. */
+  size_t idlen = strlen(js->run_id);
+  if (idlen == 0 || idlen > RUN_ID_MAX ||
+      js->run_id[strspn(js->run_id,
+                        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")] !=
+          '\0') {
+    snprintf(err, errlen,
+             "%s: its run id is not a valid --run-id (at most %d letters, digits, '-' "
+             "and '_')",
+             o->resume, RUN_ID_MAX);
+    return -1;
+  }
   char ih[32] = "", ph[32] = "";
   journal_file_hash(o->inventory_path, ih, sizeof ih);
   journal_file_hash(o->policy_path, ph, sizeof ph);
@@ -33,9 +47,33 @@ int rollout_resume_check(const struct rollout_options *o, const struct journal_s
   return 0;
 }
 
+/* The failure budget judged again on what the journal says (the same judgement as
+ * rollout_device_finished's): over the run, the canary, each wave. */
+static bool budget_exceeded(struct rollout *run, char *why, size_t len)
+{
+  size_t canary_failed = 0;
+  for (size_t w = 0; w < run->nwaves; w++)
+    if (run->wave_first[w] < run->wave_first[w + 1] && run->dev[run->wave_first[w]].canary)
+      canary_failed += run->wave_failed[w];
+  for (size_t w = 0; w < run->nwaves; w++) {
+    struct budget_state b = {
+        .failed = run->failed,
+        .canary_failed = canary_failed,
+        .wave_failed = run->wave_failed[w],
+        .wave_size = run->plan->waves[w].nhosts,
+    };
+    if ((run->failed || canary_failed || b.wave_failed) &&
+        policy_budget_exceeded(run->p, &b, why, len))
+      return true;
+  }
+  return false;
+}
+
 /* Rebuilds the run from its journal: finished routers stay finished (failed ones count against
- * the budget unless --retry-failed), routers in flight are asked where they stand and continued,
- * approved gates stay approved. */
+ * the budget unless --retry-failed), held routers stay held (their slots taken) until released,
+ * routers in flight are asked where they stand and continued, approved gates stay approved, a
+ * halt stays a halt (the budget is judged again; --retry-failed gives it a new chance), and a
+ * soak in progress goes on until its planned end. */
 void rollout_resume_devices(struct rollout *run, const struct journal_state *js)
 {
   for (size_t w = 0; w < run->nwaves && w < js->napproved; w++)
@@ -47,18 +85,25 @@ void rollout_resume_devices(struct rollout *run, const struct journal_state *js)
     if (h == NULL || !h->started)
       continue;
     bool failed = h->finished && strcmp(h->result, "failed") == 0;
-    if (h->finished && !(failed && run->o->retry_failed)) {
+    /* A held router is never retried: only the operator's release ends a hold. */
+    if (h->finished && !(failed && run->o->retry_failed && !h->held)) {
       dv->started = dv->finished = true;
       run->wave_started[dv->wave] = true;
       run->wave_done[dv->wave]++;
       if (failed) {
-        dv->outcome = "failure";
+        dv->outcome = h->held ? OUTCOME_UNKNOWN : "failure";
         run->failed++;
+        run->unknown += h->held;
         run->wave_failed[dv->wave]++;
       } else if (strcmp(h->result, "skipped") == 0)
         run->skipped++;
       else
         run->done++;
+      if (h->held) {
+        dv->held = true;
+        run->held++;
+        run_limits_take(run->limits, dv->pos);
+      }
       continue;
     }
     if (h->finished)
@@ -77,5 +122,18 @@ void rollout_resume_devices(struct rollout *run, const struct journal_state *js)
     if (run->wave_done[w] < run->plan->waves[w].nhosts)
       break;
     run->wave++;
+  }
+  char why[300];
+  if (budget_exceeded(run, why, sizeof why))
+    rollout_halt(run, why);
+  else if (js->halted && !run->o->retry_failed) {
+    char still[400];
+    snprintf(still, sizeof still, "still halted from before the resume: %s", js->halt_reason);
+    rollout_halt(run, still);
+  }
+  if (js->soaking && !run->halted) {
+    double left = js->soak_end - event_log_wall(run->log);
+    if (left > 0)
+      rollout_soak(run, js->soak_wave, left, true);
   }
 }

@@ -3,9 +3,11 @@
  * says why it cannot go on), signals, the journal writer's failures, closing sessions. The waves
  * are in waves.c, --resume in resume.c, ctl status in status.c.
  */
+#include "scheduler/event_schema.h"
 #include "scheduler/journal.h"
 #include "scheduler/sched_internal.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <stdlib.h>
@@ -32,11 +34,15 @@ static int emit(struct rollout *run, cJSON *ev, bool durable)
   if ((durable ? event_write(run->log, ev) : event_write_note(run->log, ev)) == 0)
     return 0;
   if (!run->fatal) {
+    /* Nothing unjournaled acts: no command goes to any router from here on (device_exec), the
+     * loop stops and leaves every router in flight alone, as a detach does. */
     run->fatal = run->halted = true;
+    int e = event_log_errno(run->log);
     progress_say(run,
-                 "cannot write the journal %s; no router is started from here on "
-                 "(routers in flight are finished)",
-                 event_log_path(run->log));
+                 "cannot write the journal %s: %s; nothing more is sent to any router. The "
+                 "routers in flight are left as they are: free the disk, then resume the run",
+                 event_log_path(run->log), e ? strerror(e) : "write failed");
+    uv_stop(&run->loop);
   }
   return -1;
 }
@@ -111,6 +117,70 @@ void rollout_close_later(struct rollout *run, struct transport *t)
 
 /* ---- the run ---- */
 
+/* Bytes of host names per plan-wave event: with the event's other fields, far under
+ * EVENT_LINE_MAX however long the names (inventory names are at most 255 bytes). */
+#define PLAN_CHUNK_BYTES 8192
+#define PLAN_LIST_MAX 20 /* deferrals and warnings named in plan-computed; the rest counted */
+
+/* Moves at most PLAN_LIST_MAX items of `list` into `to` and counts the rest under `more`. */
+static void bounded_list(cJSON *from, const char *name, cJSON *to, const char *more)
+{
+  cJSON *list = cJSON_DetachItemFromObjectCaseSensitive(from, name);
+  int n = cJSON_GetArraySize(list);
+  while (cJSON_GetArraySize(list) > PLAN_LIST_MAX)
+    cJSON_DeleteItemFromArray(list, PLAN_LIST_MAX);
+  cJSON_AddItemToObject(to, name, list ? list : cJSON_CreateArray());
+  cJSON_AddNumberToObject(to, more, n > PLAN_LIST_MAX ? n - PLAN_LIST_MAX : 0);
+}
+
+/* The plan, journaled in lines a log shipper takes whole: plan-computed with the summary, then
+ * one plan-wave event per wave, cut into parts when a wave names too many routers. */
+static void plan_events(struct rollout *run)
+{
+  const struct plan *plan = run->plan;
+  cJSON *full = plan_to_json(plan, run->inv);
+  cJSON *ev =
+      event_new(run->log, "info", EV_PLAN_COMPUTED, NULL, "plan: %zu waves, makespan %llu s",
+                plan->nwaves, (unsigned long long)plan->makespan_s);
+  cJSON *sum = cJSON_AddObjectToObject(event_issu(ev), "plan");
+  cJSON_AddNumberToObject(sum, "waves", (double)plan->nwaves);
+  cJSON_AddNumberToObject(sum, "routers", (double)run->ndev);
+  static const char *const copied[] = {"makespan_s", "lower_bound_s", "lower_bound_reason"};
+  for (size_t i = 0; i < ARRAY_LEN(copied); i++)
+    cJSON_AddItemToObject(sum, copied[i],
+                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(full, copied[i]), 1));
+  bounded_list(full, "deferred", sum, "deferred_more");
+  bounded_list(full, "warnings", sum, "warnings_more");
+  rollout_emit(run, ev);
+  for (size_t w = 0; w < plan->nwaves && !run->fatal; w++) {
+    const struct plan_wave *pw = &plan->waves[w];
+    size_t parts = 0;
+    for (size_t i = 0; i < pw->nhosts || (i == 0 && parts == 0);) {
+      ev = event_new(run->log, "info", EV_PLAN_WAVE, NULL, "plan: wave %zu (%s), %zu routers", w,
+                     pw->name, pw->nhosts);
+      cJSON *is = event_issu(ev);
+      cJSON_AddNumberToObject(is, F_WAVE, (double)w);
+      cJSON_AddStringToObject(is, F_WAVE_NAME, pw->name);
+      cJSON_AddNumberToObject(is, "routers", (double)pw->nhosts);
+      cJSON_AddNumberToObject(is, "start_s", (double)pw->start_s);
+      cJSON_AddNumberToObject(is, "end_s", (double)pw->end_s);
+      cJSON_AddBoolToObject(is, "approve", pw->approve);
+      cJSON_AddNumberToObject(is, "part", (double)parts++);
+      cJSON_AddNumberToObject(is, "first", (double)i);
+      cJSON *hosts = cJSON_AddArrayToObject(is, "hosts");
+      for (size_t bytes = 0; i < pw->nhosts && bytes < PLAN_CHUNK_BYTES; i++) {
+        const char *name = run->inv->hosts[pw->hosts[i]].name;
+        bytes += strlen(name) + 3;
+        cJSON_AddItemToArray(hosts, cJSON_CreateString(name));
+      }
+      rollout_emit(run, ev);
+      if (pw->nhosts == 0)
+        break;
+    }
+  }
+  cJSON_Delete(full);
+}
+
 static void run_started(struct rollout *run, const struct journal_state *resumed)
 {
   const struct rollout_options *o = run->o;
@@ -124,11 +194,16 @@ static void run_started(struct rollout *run, const struct journal_state *resumed
   if (o->policy_path)
     journal_file_hash(o->policy_path, ph, sizeof ph);
   /* What --resume checks: the same files, so a resume cannot run a different rollout. */
-  cJSON_AddStringToObject(is, "inventory_hash", ih);
-  cJSON_AddStringToObject(is, "policy_hash", ph);
-  cJSON_AddStringToObject(is, "limit", o->limit ? o->limit : "");
+  cJSON_AddStringToObject(is, F_INVENTORY_HASH, ih);
+  cJSON_AddStringToObject(is, F_POLICY_HASH, ph);
+  cJSON_AddStringToObject(is, F_LIMIT, o->limit ? o->limit : "");
+  if (event_log_clock_set(run->log)) {
+    char when[40];
+    event_timestamp(run->log, 0, when, sizeof when);
+    cJSON_AddStringToObject(is, F_CLOCK_START, when); /* ISSU_FLEET_CLOCK_START, a rehearsal */
+  }
   if (resumed) {
-    cJSON_AddBoolToObject(is, "resumed", true);
+    cJSON_AddBoolToObject(is, F_RESUMED, true);
     cJSON_AddNumberToObject(is, "resumed_after_sequence", (double)resumed->last_sequence);
     cJSON_AddBoolToObject(is, "journal_was_cut", resumed->cut);
   }
@@ -142,16 +217,15 @@ static void run_started(struct rollout *run, const struct journal_state *resumed
   rollout_emit(run, ev);
   if (o->check_only || resumed)
     return;
-  ev = event_new(run->log, "info", "plan-computed", NULL, "plan: %zu waves, makespan %llu s",
-                 run->plan->nwaves, (unsigned long long)run->plan->makespan_s);
-  cJSON_AddItemToObject(event_issu(ev), "plan", plan_to_json(run->plan, run->inv));
-  rollout_emit(run, ev);
+  plan_events(run);
 }
 
 static int run_finished(struct rollout *run)
 {
   /* The operator's stop wins over a halt: the run ends because someone asked it to. */
+  /* Held routers next: whatever else happened, someone must look at them before anything else. */
   int code = run->fatal                                              ? ISSU_EXIT_INTERNAL
+             : run->held                                             ? ISSU_EXIT_HELD
              : run->draining || run->detached || run->window_stopped ? ISSU_EXIT_STOPPED
              : run->halted                                           ? ISSU_EXIT_HALTED
              : run->failed                                           ? ISSU_EXIT_FAILED
@@ -181,6 +255,9 @@ static int run_finished(struct rollout *run)
   cJSON_AddNumberToObject(s, "skipped", (double)run->skipped);
   cJSON_AddNumberToObject(s, "failed", (double)run->failed);
   cJSON_AddNumberToObject(s, "unknown", (double)run->unknown);
+  cJSON_AddNumberToObject(s, F_HELD, (double)run->held);
+  cJSON_AddBoolToObject(s, "blocked", run->blocked);
+  cJSON_AddBoolToObject(s, "journal_failed", run->fatal);
   cJSON_AddNumberToObject(s, "not_started", (double)queued);
   cJSON_AddBoolToObject(s, "halted", run->halted);
   cJSON_AddBoolToObject(s, "drained", run->draining);
@@ -190,9 +267,10 @@ static int run_finished(struct rollout *run)
   rollout_emit(run, ev);
   if (run->o->progress)
     fprintf(run->o->progress,
-            "%s: %zu done, %zu skipped, %zu failed, %zu not started; journal %s (exit %d)\n",
-            run->o->check_only ? "check" : "run", run->done, run->skipped, run->failed, queued,
-            event_log_path(run->log), code);
+            "%s: %zu done, %zu skipped, %zu failed (%zu held), %zu not started; journal %s (exit "
+            "%d)\n",
+            run->o->check_only ? "check" : "run", run->done, run->skipped, run->failed, run->held,
+            queued, event_log_path(run->log), code);
   return code;
 }
 
@@ -211,6 +289,94 @@ static void close_walk(uv_handle_t *h, void *arg)
   (void)arg;
   if (!uv_is_closing(h))
     uv_close(h, NULL);
+}
+
+/* Whether the run is over: nothing in flight and nothing more may start. */
+static bool run_over(const struct rollout *run)
+{
+  if (run->detached || run->fatal)
+    return true;
+  if (run->in_flight > 0)
+    return false;
+  bool starts = !(run->halted || run->draining || run->window_stopped);
+  for (size_t i = 0; i < run->ndev; i++)
+    if (!run->dev[i].finished && (run->dev[i].started || starts))
+      return false;
+  return true;
+}
+
+/* Whether something will wake the run with nothing in flight: a soak, the window, the operator
+ * (a pause, a gate), a pending pump. */
+static bool run_waits(const struct rollout *run)
+{
+  if (run->soaking || run->paused || run->window_closed ||
+      uv_is_active((const uv_handle_t *)&run->pump_timer))
+    return true;
+  for (size_t w = 0; w < run->nwaves; w++)
+    if (run->gate_announced[w] && !run->gate_approved[w])
+      return true;
+  return false;
+}
+
+/* Nothing is in flight, nothing waits, yet routers remain: say why and end the run, never wait
+ * silently. Behind held routers (their slots block the rest) the operator must act: exit 5.
+ * Anything else is a bug: exit 70. */
+static void stalled(struct rollout *run)
+{
+  char names[600] = "";
+  size_t len = 0, named = 0;
+  for (size_t i = 0; i < run->ndev && run->held; i++)
+    if (run->dev[i].held && len + strlen(run->dev[i].name) + 8 < sizeof names && named < 10) {
+      len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", named ? ", " : "",
+                              run->dev[i].name);
+      named++;
+    }
+  size_t queued = rollout_queued(run);
+  cJSON *ev;
+  if (run->held) {
+    run->blocked = true;
+    ev = event_new(run->log, "error", EV_RUN_BLOCKED, NULL,
+                   "%zu routers cannot start: %zu held routers (outcome unknown) keep their limit "
+                   "slots: %s%s. Check them, release each with `issu-fleet ctl %s release "
+                   "ROUTER`, then resume the run",
+                   queued, run->held, names, run->held > named ? ", ..." : "",
+                   run->control_path ? run->control_path : "SOCKET");
+  } else {
+    run->fatal = true;
+    ev = event_new(run->log, "error", EV_RUN_BLOCKED, NULL,
+                   "internal error: %zu routers wait but nothing can start them (state %s, wave "
+                   "%zu)",
+                   queued, rollout_state(run), run->wave);
+  }
+  cJSON_AddNumberToObject(event_issu(ev), "queued", (double)queued);
+  cJSON_AddNumberToObject(event_issu(ev), F_HELD, (double)run->held);
+  cJSON *msg = cJSON_GetObjectItemCaseSensitive(ev, "message");
+  progress_say(run, "%s", msg && cJSON_IsString(msg) ? msg->valuestring : "blocked");
+  rollout_emit(run, ev);
+}
+
+/* Runs the loop until the run is over, checked before every turn (a resumed run that has
+ * nothing left ends at once instead of blocking on the control socket and the signals). */
+static void drive(struct rollout *run)
+{
+  rollout_pump(run);
+  while (!run_over(run)) {
+    if (run->in_flight == 0 && !run_waits(run)) {
+      rollout_pump(run);
+      if (run->in_flight == 0 && !run_waits(run) && !run_over(run)) {
+        stalled(run);
+        break;
+      }
+      continue;
+    }
+    uv_run(&run->loop, UV_RUN_ONCE);
+  }
+  if (!run->fatal)
+    return;
+  /* The journal cannot be written: stop watching every router in flight, touch none. */
+  for (size_t i = 0; i < run->ndev; i++)
+    if (run->dev[i].started && !run->dev[i].finished)
+      device_detach(&run->dev[i]);
 }
 
 int rollout_run(const struct policy *p, const struct inventory *inv, const struct plan *plan,
@@ -251,7 +417,7 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
   bool loop_live = false, handles_live = false;
   struct journal_state js = {0};
   struct diag d = {0};
-  char err[512], id[64];
+  char err[512], id[RUN_ID_MAX + 1];
   if (o->run_id == NULL)
     default_run_id(id, sizeof id, o->check_only ? "c" : "r");
   const char *state_dir = o->state_dir ? o->state_dir : ".issu-fleet";
@@ -275,7 +441,7 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
     if (js.cut)
       fprintf(stderr,
               "issu-fleet: %s ended in the middle of a line (a crash or a full disk); it was read "
-              "up to its last whole line (line %zu) and the cut line dropped\n",
+              "up to its last whole line (line %zu) and the cut line is dropped\n",
               o->resume, js.lines);
     if (rollout_resume_check(o, &js, err, sizeof err) < 0) {
       fprintf(stderr, "issu-fleet: %s\n", err);
@@ -295,6 +461,17 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
     code = ISSU_EXIT_USAGE;
     goto out;
   }
+  /* Only now, with the run's lock held, may a cut last line be dropped: before, another
+   * process could still be appending to the journal. Read it again: it may have grown. */
+  if (resuming) {
+    journal_state_free(&js);
+    if (journal_load(o->resume, &js, err, sizeof err) < 0 ||
+        journal_drop_cut(o->resume, &js, err, sizeof err) < 0) {
+      fprintf(stderr, "issu-fleet: %s\n", err);
+      code = ISSU_EXIT_USAGE;
+      goto out;
+    }
+  }
   if (!o->check_only) {
     char *path = o->control ? xstrdup(o->control) : xasprintf("%s/%s.sock", state_dir, run_id);
     int crc = control_start(&run, path, err, sizeof err);
@@ -307,7 +484,7 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
   }
   int lrc =
       resuming ? event_log_reopen(&run.log, o->resume, run_id, js.last_sequence, o->events,
-                                  run.scale, err, sizeof err)
+                                  run.scale, js.first_wall, js.last_wall, err, sizeof err)
                : event_log_open(&run.log, state_dir, run_id, o->events, run.scale, err, sizeof err);
   if (lrc < 0) {
     fprintf(stderr, "issu-fleet: %s\n", err);
@@ -339,25 +516,7 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
   run_started(&run, resuming ? &js : NULL);
   if (resuming)
     rollout_resume_devices(&run, &js);
-  rollout_pump(&run);
-  /* Runs until nothing is in flight and nothing more may start. */
-  while (true) {
-    int alive = uv_run(&run.loop, UV_RUN_ONCE);
-    bool more = false;
-    for (size_t i = 0; i < run.ndev && !more; i++)
-      more = !run.dev[i].finished &&
-             (run.dev[i].started || !(run.halted || run.draining || run.window_stopped));
-    if ((!more && run.in_flight == 0) || run.detached)
-      break;
-    if (!alive && run.in_flight == 0) {
-      rollout_pump(&run);
-      if (run.in_flight == 0 && !run.soaking) {
-        fprintf(stderr, "issu-fleet: internal error: routers wait but nothing can start them\n");
-        run.fatal = true;
-        break;
-      }
-    }
-  }
+  drive(&run);
   progress_close(&run);
   code = run_finished(&run);
 out:

@@ -80,6 +80,7 @@ struct device {
   unsigned nevidence;
 
   bool resumed; /* continued from a journal: the router is asked before anything is done */
+  bool held;    /* outcome unknown: finished, but keeps its limit slots until ctl release */
 
   /* the end */
   const char *outcome; /* success, failure, unknown */
@@ -115,11 +116,14 @@ struct rollout {
   size_t nclosing, closing_cap;
   uv_timer_t close_timer;
   size_t in_flight, done, skipped, failed, unknown, checked_ok;
+  size_t held;  /* routers held (outcome unknown), keeping their limit slots */
+  bool blocked; /* nothing could start but behind held routers: the run ended to say so */
   size_t peak_in_flight;
   uv_timer_t pump_timer, soak_timer;
   uv_signal_t sigint, sigterm;
   /* control (control.c) */
   uv_pipe_t control;
+  struct control_client *clients; /* connected, closed with the run (control.c) */
   char *control_path;
   bool control_live;
   bool paused;
@@ -173,7 +177,17 @@ void rollout_close_later(struct rollout *run, struct transport *t);
 /* For the control socket: the run's state as JSON; approve the waiting gate (false: none);
  * pause or resume new starts (false: already so). */
 cJSON *rollout_status(struct rollout *run);
-bool rollout_approve(struct rollout *run, unsigned uid);
+/* Approves the first gate that waits (rolling mode may announce a later wave's); returns its
+ * wave, or -1 when none waits. */
+long rollout_approve(struct rollout *run, unsigned uid);
+/* Releases a held router (ctl release): its limit slots free, journaled with who. False with
+ * `err` when there is no such router or it is not held. */
+bool rollout_release(struct rollout *run, const char *router, unsigned uid, char *err,
+                     size_t errlen);
+/* Halts the run (the failure budget): no new starts, routers in flight finish. */
+void rollout_halt(struct rollout *run, const char *why);
+/* Soaks `seconds` of the run's clock after wave `w` (a resume passes what is left). */
+void rollout_soak(struct rollout *run, size_t w, double seconds, bool resumed);
 bool rollout_pause(struct rollout *run, bool pause, const char *by);
 
 /* ---- resume.c ---- */

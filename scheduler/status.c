@@ -3,17 +3,25 @@
  */
 #include "scheduler/sched_internal.h"
 
+/* Whether a gate waits for the operator (any wave's: rolling mode announces later ones). */
+static bool gate_waits(const struct rollout *run)
+{
+  for (size_t w = 0; w < run->nwaves; w++)
+    if (run->gate_announced[w] && !run->gate_approved[w])
+      return true;
+  return false;
+}
+
 const char *rollout_state(const struct rollout *run)
 {
-  return run->detached   ? "detached"
-         : run->draining ? "draining"
-         : run->halted   ? "halted"
-         : run->paused   ? "paused"
-         : run->soaking  ? "soaking"
-         : run->wave < run->nwaves && run->gate_announced[run->wave] &&
-                 !run->gate_approved[run->wave]
-             ? "waiting-approval"
-             : "running";
+  return run->detached     ? "detached"
+         : run->draining   ? "draining"
+         : run->halted     ? "halted"
+         : run->paused     ? "paused"
+         : run->soaking    ? "soaking"
+         : gate_waits(run) ? "waiting-approval"
+         : run->blocked    ? "blocked"
+                           : "running";
 }
 
 size_t rollout_queued(const struct rollout *run)
@@ -39,6 +47,7 @@ cJSON *rollout_status(struct rollout *run)
   cJSON_AddNumberToObject(c, "done", (double)run->done);
   cJSON_AddNumberToObject(c, "skipped", (double)run->skipped);
   cJSON_AddNumberToObject(c, "failed", (double)run->failed);
+  cJSON_AddNumberToObject(c, "held", (double)run->held);
   cJSON_AddNumberToObject(c, "in_flight", (double)run->in_flight);
   cJSON_AddNumberToObject(c, "queued", (double)queued);
   long left = (long)run->p->failures.max_failed - (long)run->failed;

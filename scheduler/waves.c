@@ -4,6 +4,7 @@
  * actually in flight; approval gates; the maintenance window; the failure budget (halt: no new
  * starts, in-flight routers finish); drain and pause.
  */
+#include "scheduler/event_schema.h"
 #include "scheduler/sched_internal.h"
 
 #include <stdlib.h>
@@ -12,7 +13,7 @@
 
 #define CHECK_PARALLEL 64
 
-static void halt(struct rollout *run, const char *why)
+void rollout_halt(struct rollout *run, const char *why)
 {
   if (run->halted)
     return;
@@ -20,7 +21,7 @@ static void halt(struct rollout *run, const char *why)
   cJSON *ev =
       event_new(run->log, "error", "budget-exceeded", NULL,
                 "halting: %s; no new router starts, %zu in flight finish", why, run->in_flight);
-  cJSON_AddStringToObject(event_issu(ev), "reason", why);
+  cJSON_AddStringToObject(event_issu(ev), F_REASON, why);
   rollout_emit(run, ev);
   progress_line(run, "HALT: %s", why);
 }
@@ -48,7 +49,7 @@ static bool try_start(struct rollout *run, struct device *dv)
     return false;
   if (!run->wave_started[dv->wave]) {
     run->wave_started[dv->wave] = true;
-    wave_event(run, dv->wave, "wave-started");
+    wave_event(run, dv->wave, EV_WAVE_STARTED);
   }
   run_limits_take(run->limits, dv->pos);
   run->in_flight++;
@@ -62,27 +63,38 @@ static void soak_done(uv_timer_t *h)
 {
   struct rollout *run = h->data;
   run->soaking = false;
+  /* Journaled, so a resume after this point does not soak again. */
+  rollout_emit(run, event_new(run->log, "info", EV_SOAK_FINISHED, NULL, "soak finished"));
   rollout_pump_later(run);
+}
+
+void rollout_soak(struct rollout *run, size_t w, double seconds, bool resumed)
+{
+  char d[32];
+  text_duration((uint64_t)seconds, d, sizeof d);
+  cJSON *ev = resumed ? event_new(run->log, "info", EV_SOAK_RESUMED, NULL,
+                                  "the soak after wave %zu goes on: %s left", w, d)
+                      : event_new(run->log, "info", EV_SOAK_STARTED, NULL,
+                                  "soak of %s after wave %zu", d, w);
+  cJSON_AddNumberToObject(event_issu(ev), F_WAVE, (double)w);
+  cJSON_AddNumberToObject(event_issu(ev), resumed ? F_SOAK_LEFT_S : F_SOAK_S, seconds);
+  rollout_emit(run, ev);
+  if (resumed)
+    progress_say(run, "the soak after wave %zu goes on: %s left", w, d);
+  run->soaking = true;
+  run->soak_until_s = rollout_now(run) + seconds;
+  uv_timer_start(&run->soak_timer, soak_done, rollout_real_ms(run, seconds, 0), 0);
 }
 
 /* The wave `w` is over: the budget is judged, then the soak. */
 static void wave_over(struct rollout *run, size_t w)
 {
-  wave_event(run, w, "wave-finished");
+  wave_event(run, w, EV_WAVE_FINISHED);
   if (run->halted || w + 1 >= run->nwaves || run->p->waves.soak_s == 0)
     return;
   if (run->p->waves.mode == MODE_ROLLING && w > 0)
     return; /* rolling: only the canary is followed by a soak */
-  char d[32];
-  text_duration(run->p->waves.soak_s, d, sizeof d);
-  cJSON *ev = event_new(run->log, "info", "soak-started", NULL, "soak of %s after wave %zu", d, w);
-  cJSON_AddNumberToObject(event_issu(ev), "wave", (double)w);
-  cJSON_AddNumberToObject(event_issu(ev), "soak_s", (double)run->p->waves.soak_s);
-  rollout_emit(run, ev);
-  run->soaking = true;
-  run->soak_until_s = rollout_now(run) + (double)run->p->waves.soak_s;
-  uv_timer_start(&run->soak_timer, soak_done, rollout_real_ms(run, (double)run->p->waves.soak_s, 0),
-                 0);
+  rollout_soak(run, w, (double)run->p->waves.soak_s, false);
 }
 
 /* Whether wave `w` may start; announces a gate the first time it holds the run. */
@@ -231,19 +243,66 @@ bool rollout_pause(struct rollout *run, bool pause, const char *by)
   return true;
 }
 
-bool rollout_approve(struct rollout *run, unsigned uid)
+long rollout_approve(struct rollout *run, unsigned uid)
 {
-  size_t w = run->wave;
-  if (w >= run->nwaves || !run->gate_announced[w] || run->gate_approved[w])
-    return false;
+  /* The first gate that waits: in rolling mode the pump may have announced a later wave's gate
+   * (routers after a gate wait too) while run->wave still names an earlier one. */
+  size_t w = 0;
+  while (w < run->nwaves && !(run->gate_announced[w] && !run->gate_approved[w]))
+    w++;
+  if (w >= run->nwaves)
+    return -1;
   run->gate_approved[w] = true;
-  cJSON *ev = event_new(run->log, "info", "gate-approved", NULL, "wave %zu (%s) approved by uid %u",
-                        w, run->plan->waves[w].name, uid);
-  cJSON_AddNumberToObject(event_issu(ev), "wave", (double)w);
-  cJSON_AddStringToObject(event_issu(ev), "wave_name", run->plan->waves[w].name);
+  cJSON *ev = event_new(run->log, "info", EV_GATE_APPROVED, NULL,
+                        "wave %zu (%s) approved by uid %u", w, run->plan->waves[w].name, uid);
+  cJSON_AddNumberToObject(event_issu(ev), F_WAVE, (double)w);
+  cJSON_AddStringToObject(event_issu(ev), F_WAVE_NAME, run->plan->waves[w].name);
   cJSON_AddNumberToObject(cJSON_AddObjectToObject(ev, "user"), "id", uid);
   rollout_emit(run, ev);
   progress_say(run, "wave %zu (%s) approved by uid %u", w, run->plan->waves[w].name, uid);
+  rollout_pump_later(run);
+  return (long)w;
+}
+
+/* Unknown means held: the router's state could not be established, so it may still be
+ * upgrading. It keeps its limit slots (its pair partner, its site's cap, max_parallel) until an
+ * operator who has looked at it releases it. */
+static void hold(struct rollout *run, struct device *dv)
+{
+  dv->held = true;
+  run->held++;
+  const char *sock = run->control_path ? run->control_path : "SOCKET";
+  cJSON *ev = event_new(run->log, "error", EV_DEVICE_HELD, dv->name,
+                        "%s: held (outcome unknown): it keeps its limit slots until it is checked "
+                        "and released with `issu-fleet ctl %s release %s`",
+                        dv->name, sock, dv->name);
+  cJSON_AddNumberToObject(event_issu(ev), F_WAVE, (double)dv->wave);
+  rollout_emit(run, ev);
+  progress_say(run, "%s is HELD (outcome unknown); check it, then: issu-fleet ctl %s release %s",
+               dv->name, sock, dv->name);
+}
+
+bool rollout_release(struct rollout *run, const char *router, unsigned uid, char *err,
+                     size_t errlen)
+{
+  struct device *dv = NULL;
+  for (size_t i = 0; i < run->ndev && dv == NULL; i++)
+    if (strcmp(run->dev[i].name, router) == 0)
+      dv = &run->dev[i];
+  if (dv == NULL || !dv->held) {
+    snprintf(err, errlen, "%s is %s", dv ? dv->name : "that router",
+             dv ? "not held" : "not in this run");
+    return false;
+  }
+  dv->held = false;
+  run->held--;
+  run_limits_release(run->limits, dv->pos);
+  cJSON *ev = event_new(run->log, "warn", EV_DEVICE_RELEASED, dv->name,
+                        "%s released by uid %u: its limit slots are free", dv->name, uid);
+  cJSON_AddStringToObject(event_issu(ev), F_BY, "ctl");
+  cJSON_AddNumberToObject(cJSON_AddObjectToObject(ev, "user"), "id", uid);
+  rollout_emit(run, ev);
+  progress_say(run, "%s released by uid %u", dv->name, uid);
   rollout_pump_later(run);
   return true;
 }
@@ -261,17 +320,19 @@ void rollout_pump_later(struct rollout *run)
 void rollout_device_finished(struct rollout *run, struct device *dv)
 {
   run->in_flight--;
-  if (!run->o->check_only)
-    run_limits_release(run->limits, dv->pos);
   bool ok = dv->outcome && strcmp(dv->outcome, "success") == 0;
+  bool unknown = dv->outcome && strcmp(dv->outcome, OUTCOME_UNKNOWN) == 0;
+  if (!run->o->check_only && unknown)
+    hold(run, dv);
+  else if (!run->o->check_only)
+    run_limits_release(run->limits, dv->pos);
   if (ok && dv->phase == PH_SKIPPED)
     run->skipped++;
   else if (ok)
     run->done++;
   else {
     run->failed++;
-    if (strcmp(dv->outcome, "unknown") == 0)
-      run->unknown++;
+    run->unknown += unknown;
     run->wave_failed[dv->wave]++;
   }
   run->wave_done[dv->wave]++;
@@ -285,7 +346,7 @@ void rollout_device_finished(struct rollout *run, struct device *dv)
     };
     char why[300];
     if (!ok && policy_budget_exceeded(run->p, &b, why, sizeof why))
-      halt(run, why);
+      rollout_halt(run, why);
     if (run->wave_done[dv->wave] == pw->nhosts)
       wave_over(run, dv->wave);
   }
