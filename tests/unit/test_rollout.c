@@ -1078,3 +1078,34 @@ Test(run_state, every_event_line_of_a_5000_router_plan_stays_under_16_kib, .time
   sh(NULL, "rm -rf %s", dir);
   dir[0] = '\0';
 }
+
+Test(run_state, the_journal_reader_refuses_bad_numbers_without_undefined_behaviour)
+{
+  /* B16, the review's journal_ub.jsonl: a negative and a huge sequence number, an
+   * original_master far out of range (once used as an array index). UBSan aborts on the old
+   * reader's casts. */
+  char path[] = "/tmp/issu-journal-ub-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  static const char text[] =
+      "{\"event\":{\"action\":\"run-started\",\"sequence\":-5},\"labels\":{\"run_id\":\"x\"}}\n"
+      "{\"event\":{\"action\":\"phase-changed\",\"sequence\":1e300},\"host\":{\"name\":\"r1\"},"
+      "\"issu\":{\"phase\":\"validate\",\"original_master\":7e12}}\n"
+      "{\"event\":{\"action\":\"phase-changed\",\"sequence\":3},\"host\":{\"name\":\"r2\"},"
+      "\"issu\":{\"phase\":\"validate\",\"original_master\":0.5}}\n"
+      "{\"event\":{\"action\":\"gate-approved\",\"sequence\":4},\"issu\":{\"wave\":-1e300}}\n"
+      "{\"event\":{\"action\":\"soak-started\",\"sequence\":5},\"@timestamp\":\"junk\","
+      "\"issu\":{\"wave\":1e20,\"soak_s\":-3}}\n";
+  cr_assert_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+  close(fd);
+  struct journal_state s;
+  char err[256];
+  cr_assert_eq(journal_load(path, &s, err, sizeof err), 0, "%s", err);
+  cr_expect_eq(s.last_sequence, 5, "only the sequence numbers in range count");
+  cr_expect_eq(journal_host(&s, "r1")->orig_master, -1, "out of range: not recorded");
+  cr_expect_eq(journal_host(&s, "r2")->orig_master, -1, "not an RE number: not recorded");
+  cr_expect_eq(s.napproved, 0);
+  cr_expect(!s.soaking);
+  journal_state_free(&s);
+  unlink(path);
+}
