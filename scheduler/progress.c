@@ -210,6 +210,7 @@ void progress_say(struct rollout *run, const char *fmt, ...)
 void progress_phase(struct rollout *run, const struct device *dv, enum junos_phase prev,
                     enum junos_phase next, const char *line)
 {
+  rollout_phase_moved(run, prev, next); /* device_set_phase's one notice of a move */
   struct progress *pg = run->progress;
   if (!pg || pg->live) /* live: the view shows it on its next redraw */
     return;

@@ -291,6 +291,36 @@ static void close_walk(uv_handle_t *h, void *arg)
     uv_close(h, NULL);
 }
 
+/* Each router in flight holds a few descriptors (its session or its child's pipes, a pidfd);
+ * issu-fleet itself a few dozen. */
+#define FDS_PER_ROUTER 6
+#define FDS_BASE 64
+
+/* Raises the open-file limit to its hard limit (a Debian default of 1,024 cannot run 1,000
+ * routers at once) and says so when even that is too low for the plan. */
+static void raise_fd_limit(const struct rollout *run)
+{
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+    return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+      rl.rlim_cur = was;
+  }
+  size_t parallel = run->p->limits.max_parallel && run->p->limits.max_parallel < run->ndev
+                        ? run->p->limits.max_parallel
+                        : run->ndev;
+  uint64_t need = (uint64_t)parallel * FDS_PER_ROUTER + FDS_BASE;
+  if (rl.rlim_cur != RLIM_INFINITY && (uint64_t)rl.rlim_cur < need && run->o->progress)
+    fprintf(run->o->progress,
+            "issu-fleet: the open-file limit is %llu, too low for %zu routers at once (about %llu "
+            "needed): raise it (ulimit -Hn, LimitNOFILE=) or set limits.max_parallel; routers "
+            "that cannot open a session fail\n",
+            (unsigned long long)rl.rlim_cur, parallel, (unsigned long long)need);
+}
+
 /* Whether the run is over: nothing in flight and nothing more may start. */
 static bool run_over(const struct rollout *run)
 {
@@ -421,6 +451,7 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
   if (o->run_id == NULL)
     default_run_id(id, sizeof id, o->check_only ? "c" : "r");
   const char *state_dir = o->state_dir ? o->state_dir : ".issu-fleet";
+  raise_fd_limit(&run);
   if (run_limits_new(p, inv, hosts, run.ndev, &run.limits, &d) < 0) {
     diag_print(&d, stderr);
     code = ISSU_EXIT_USAGE;

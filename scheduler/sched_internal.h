@@ -166,6 +166,9 @@ void progress_close(struct rollout *run);
 /* Starts what may start now (the waves, gates, window, soak and budget allow). */
 void rollout_pump(struct rollout *run);
 void rollout_pump_later(struct rollout *run);
+/* Told of every phase change (through progress_phase): a router leaving preflight frees one of
+ * the capped start slots. */
+void rollout_phase_moved(struct rollout *run, enum junos_phase prev, enum junos_phase next);
 /* What the run is doing, as ctl status and the live view say it: detached, draining, halted,
  * paused, soaking, waiting-approval or running. */
 const char *rollout_state(const struct rollout *run);

@@ -12,6 +12,9 @@
 #include <time.h>
 
 #define CHECK_PARALLEL 64
+/* Routers in connect or preflight at once: a start storm of thousands of sessions must not
+ * starve the routers mid-ISSU of the loop (their console lines, their phase timers). */
+#define MAX_STARTING 32
 
 void rollout_halt(struct rollout *run, const char *why)
 {
@@ -40,6 +43,21 @@ static void wave_event(struct rollout *run, size_t w, const char *action)
     cJSON_AddNumberToObject(is, "failed", (double)run->wave_failed[w]);
   rollout_emit(run, ev);
   progress_line(run, "== wave %zu (%s) %s", w, pw->name, finished ? "finished" : "started");
+}
+
+/* Routers being connected to or preflighted now. */
+static size_t starting(const struct rollout *run)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < run->ndev; i++)
+    n += run->dev[i].started && !run->dev[i].finished && run->dev[i].phase <= PH_PREFLIGHT;
+  return n;
+}
+
+void rollout_phase_moved(struct rollout *run, enum junos_phase prev, enum junos_phase next)
+{
+  if (prev <= PH_PREFLIGHT && next > PH_PREFLIGHT)
+    rollout_pump_later(run); /* a start slot is free */
 }
 
 static bool try_start(struct rollout *run, struct device *dv)
@@ -189,6 +207,8 @@ void rollout_pump(struct rollout *run)
     return;
   }
   /* waves: the current wave only; rolling: the canary alone, then every later router. */
+  size_t slots = starting(run);
+  slots = slots < MAX_STARTING ? MAX_STARTING - slots : 0;
   while (run->wave < run->nwaves) {
     size_t w = run->wave;
     bool rolling_rest = run->p->waves.mode == MODE_ROLLING && w > 0;
@@ -196,8 +216,8 @@ void rollout_pump(struct rollout *run)
     for (size_t i = run->wave_first[w]; i < run->wave_first[last] && !run->halted; i++) {
       if (!gate_open(run, run->dev[i].wave))
         return; /* rolling: routers after a gate wait too */
-      if (!run->dev[i].started)
-        try_start(run, &run->dev[i]);
+      if (!run->dev[i].started && slots > 0 && try_start(run, &run->dev[i]))
+        slots--;
     }
     /* Move on once every router of the wave(s) has finished (and the soak has passed). */
     size_t total = run->wave_first[last] - run->wave_first[w], done = 0;

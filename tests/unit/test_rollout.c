@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1051,12 +1052,19 @@ Test(run_state, every_event_line_of_a_5000_router_plan_stays_under_16_kib, .time
           "waves: {canary: 1, serial: [\"20%%\"], approve: [canary]}\n",
           PKG);
   fclose(f);
+  /* B8 too: 1,024 descriptors at most (Debian's default), far fewer than 5,000 routers: the
+   * router locks must not take one each, and the run says the limit is too low for the plan. */
+  struct rlimit rl = {1024, 1024};
+  cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
   pid_t pid = run_in_background(NULL);
   cr_assert(journal_has("gate-waiting"));
   char *out;
   cr_expect_eq(ctl(&out, "drain"), 0, "%s", out);
   free(out);
   cr_expect_eq(wait_exit(pid), 4);
+  sh(&out, "cat %s/run.log", dir);
+  cr_expect(strstr(out, "open-file limit is 1024, too low for 5000 routers"), "%s", out);
+  free(out);
   snprintf(path, sizeof path, "%s/state/t.jsonl", dir);
   f = fopen(path, "r");
   cr_assert_not_null(f);
@@ -1077,6 +1085,26 @@ Test(run_state, every_event_line_of_a_5000_router_plan_stays_under_16_kib, .time
   cr_expect_eq(named, 5000, "the plan names every router once");
   sh(NULL, "rm -rf %s", dir);
   dir[0] = '\0';
+}
+
+Test(run_state, a_lock_file_that_is_a_symbolic_link_is_refused, .timeout = 120, .fini = lab_stop)
+{
+  /* B13: O_NOFOLLOW; a link planted in the state directory is never followed (or truncated). */
+  lab_start(2, 1, NULL);
+  write_policy("waves: {canary: 1, serial: [1], soak: 0}\n");
+  sh(NULL, "mkdir -p %s/state && echo keep > %s/victim && ln -s %s/victim %s/state/t.lock", dir,
+     dir, dir, dir);
+  char *out;
+  int rc = issu_fleet(&out, "run", "--yes");
+  cr_expect_eq(rc, 2, "%s", out);
+  cr_expect(strstr(out, "symbolic link"), "%s", out);
+  free(out);
+  sh(&out, "cat %s/victim", dir);
+  cr_expect_str_eq(out, "keep\n", "the link's target is untouched");
+  free(out);
+  cJSON *all = lab_status();
+  cr_expect_eq(starts_of(router_status(all, "mx-ams-1")), 0);
+  cJSON_Delete(all);
 }
 
 Test(run_state, the_journal_reader_refuses_bad_numbers_without_undefined_behaviour)
