@@ -1137,3 +1137,92 @@ Test(run_state, the_journal_reader_refuses_bad_numbers_without_undefined_behavio
   journal_state_free(&s);
   unlink(path);
 }
+
+/* ---- Issue 18, the review's security notes ---- */
+
+Test(run_state, the_events_copy_is_created_0600_and_the_clock_override_needs_a_time_scale,
+     .timeout = 120, .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  mode_t old = umask(022);
+  char *out, extra[600];
+  snprintf(extra, sizeof extra, "--events %s/copy.jsonl --time-scale 1", dir);
+  setenv("ISSU_FLEET_CLOCK_START", "1795395420", 1); /* 2026-11-23T00:57:00Z */
+  int rc = issu_fleet(&out, "check", extra);
+  umask(old);
+  cr_expect_eq(rc, 0, "%s", out);
+  cr_expect(strstr(out, "ISSU_FLEET_CLOCK_START ignored"), "%s", out);
+  free(out);
+  char path[400];
+  snprintf(path, sizeof path, "%s/copy.jsonl", dir);
+  struct stat st;
+  cr_assert_eq(stat(path, &st), 0);
+  cr_expect_eq(st.st_mode & 0777, 0600, "the copy is 0%o", st.st_mode & 0777);
+  struct journal j = journal_read();
+  const cJSON *started = first_of(&j, "run-started", NULL);
+  cr_expect(strncmp(str_at(started, "@timestamp", NULL), "2026-11-23T00:57", 16) != 0,
+            "a real run's clock is the real one");
+  cr_expect_null(cJSON_GetObjectItem(cJSON_GetObjectItem(started, "issu"), "clock_start"));
+  journal_free(&j);
+  /* A rehearsal (time-scaled) honours it, and says so in run-started. */
+  sh(NULL, "rm -rf %s/state", dir);
+  rc = issu_fleet(&out, "check", NULL);
+  unsetenv("ISSU_FLEET_CLOCK_START");
+  cr_expect_eq(rc, 0, "%s", out);
+  free(out);
+  j = journal_read();
+  started = first_of(&j, "run-started", NULL);
+  cr_expect_str_eq(str_at(started, "issu", "clock_start"), "2026-11-23T00:57:00.000Z");
+  journal_free(&j);
+}
+
+Test(run_state, the_password_variable_never_reaches_a_local_transport_child, .timeout = 120,
+     .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  /* The router answers through the local transport, its command first recording its
+   * environment. */
+  sh(NULL,
+     "sed -i 's|issu_local_command: \"|issu_transport: local, issu_password_env: ISSU_T_SECRET, "
+     "issu_local_command: \"env >>%s/child.env; exec |' %s/inventory.yaml",
+     dir, dir);
+  setenv("ISSU_T_SECRET", "hunter2", 1);
+  char *out;
+  int rc = issu_fleet(&out, "check", NULL);
+  unsetenv("ISSU_T_SECRET");
+  cr_expect_eq(rc, 0, "%s", out);
+  free(out);
+  sh(&out, "cat %s/child.env", dir);
+  cr_expect(strstr(out, "SSH_ORIGINAL_COMMAND="), "the child ran: %s", out);
+  cr_expect_null(strstr(out, "hunter2"), "the password reached a child");
+  free(out);
+}
+
+Test(run_state, every_journal_field_in_the_html_report_is_escaped, .timeout = 60)
+{
+  char path[] = "/tmp/issu-doctored-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  static const char text[] =
+      "{\"@timestamp\":\"2026-11-24T01:00:00.000Z\",\"event\":{\"action\":\"run-started\","
+      "\"sequence\":1},\"labels\":{\"run_id\":\"t\"},\"issu\":{\"command\":\"run\"}}\n"
+      "{\"@timestamp\":\"2026-11-24T01:00:01.000Z\",\"event\":{\"action\":\"device-started\","
+      "\"sequence\":2},\"host\":{\"name\":\"mx1\"},\"issu\":{\"wave\":0}}\n"
+      "{\"@timestamp\":\"2026-11-24T01:10:00.000Z\",\"event\":{\"action\":\"device-finished\","
+      "\"sequence\":3,\"outcome\":\"<img src=x onerror=alert(1)>\"},\"host\":{\"name\":\"mx1\"},"
+      "\"issu\":{\"wave\":0,\"result\":\"\\\"><script>alert(2)</script>\",\"phase\":\"verify\"},"
+      "\"error\":{\"code\":\"x\",\"message\":\"y\"}}\n"
+      "{\"@timestamp\":\"2026-11-24T01:10:01.000Z\",\"event\":{\"action\":\"run-finished\","
+      "\"sequence\":4},\"issu\":{\"summary\":{\"exit_code\":1,\"halted\":true}}}\n";
+  cr_assert_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+  close(fd);
+  char *out;
+  sh(&out, "%s report %s --html %s.html >/dev/null; cat %s.html", ISSU_BINARY, path, path, path);
+  cr_expect_null(strstr(out, "<script>alert"), "unescaped result");
+  cr_expect_null(strstr(out, "<img src=x"), "unescaped outcome");
+  cr_expect(strstr(out, "&lt;img src=x"), "the outcome is shown, escaped");
+  free(out);
+  sh(NULL, "rm -f %s %s.html", path, path);
+}
