@@ -1184,9 +1184,12 @@ Test(run_state, the_password_variable_never_reaches_a_local_transport_child, .ti
   write_policy("waves: {canary: 1, soak: 0}\n");
   /* The router answers through the local transport, its command first recording its
    * environment. */
+  sh(NULL, "printf '#!/bin/sh\\nenv >>%s/child.env\\nexec %s device --state \"$1\"\\n' >%s/wrap.sh",
+     dir, JUNOS_SIM_BINARY, dir);
+  sh(NULL, "chmod +x %s/wrap.sh", dir);
   sh(NULL,
-     "sed -i 's|issu_local_command: \"|issu_transport: local, issu_password_env: ISSU_T_SECRET, "
-     "issu_local_command: \"env >>%s/child.env; exec |' %s/inventory.yaml",
+     "sed -i 's|issu_local_command: \"[^\"]* --state |issu_transport: local, issu_password_env: "
+     "ISSU_T_SECRET, issu_local_command: \"%s/wrap.sh |' %s/inventory.yaml",
      dir, dir);
   setenv("ISSU_T_SECRET", "hunter2", 1);
   char *out;
