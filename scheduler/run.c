@@ -15,6 +15,7 @@
 #include <time.h>
 
 #define MAX_HANDSHAKES 16
+#define DETACH_LIST_MAX 100 /* routers named in run-detached (about 100 bytes each) */
 
 double rollout_now(const struct rollout *run)
 {
@@ -66,9 +67,12 @@ static void detach(struct rollout *run, const char *by)
                         "follow them",
                         by, run->in_flight);
   cJSON *list = cJSON_AddArrayToObject(event_issu(ev), "in_flight");
+  size_t listed = 0;
   for (size_t i = 0; i < run->ndev; i++) {
     struct device *dv = &run->dev[i];
-    if (!dv->started || dv->finished)
+    /* Bounded (a line stays under EVENT_LINE_MAX): the rest are counted, and a resume asks
+     * every router the journal shows in flight anyway. */
+    if (!dv->started || dv->finished || listed++ >= DETACH_LIST_MAX)
       continue;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "host", dv->name);
@@ -76,6 +80,8 @@ static void detach(struct rollout *run, const char *by)
     cJSON_AddBoolToObject(o, "issu_sent", dv->issu_sent);
     cJSON_AddItemToArray(list, o);
   }
+  cJSON_AddNumberToObject(event_issu(ev), "in_flight_more",
+                          (double)(listed > DETACH_LIST_MAX ? listed - DETACH_LIST_MAX : 0));
   rollout_emit(run, ev);
   for (size_t i = 0; i < run->ndev; i++)
     if (run->dev[i].started && !run->dev[i].finished)
