@@ -27,8 +27,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
   char err[512];
   if (journal_load(path, &s, err, sizeof err) == 0) {
     for (size_t i = 0; i < s.nhosts; i++)
-      if (s.hosts[i].orig_master < -1 || s.hosts[i].orig_master > 1 ||
-          s.hosts[i].phase > PH_COUNT)
+      if (s.hosts[i].orig_master < -1 || s.hosts[i].orig_master > 1 || s.hosts[i].phase > PH_COUNT)
         abort(); /* a resume would index an array with it */
     journal_drop_cut(path, &s, err, sizeof err);
   }
