@@ -74,47 +74,43 @@ static bool budget_exceeded(struct rollout *run, char *why, size_t len)
  * routers in flight are asked where they stand and continued, approved gates stay approved, a
  * halt stays a halt (the budget is judged again; --retry-failed gives it a new chance), and a
  * soak in progress goes on until its planned end. */
+/* A router the journal shows finished: counted as it ended (held ones keep their slots). */
+static void resume_finished(struct rollout *run, struct device *dv, const struct journal_host *h)
+{
+  bool failed = strcmp(h->result, "failed") == 0;
+  dv->started = dv->finished = true;
+  run->wave_started[dv->wave] = true;
+  run->wave_done[dv->wave]++;
+  if (failed) {
+    bool unknown = strcmp(h->outcome, OUTCOME_UNKNOWN) == 0;
+    dv->outcome = unknown ? OUTCOME_UNKNOWN : "failure";
+    run->failed++;
+    run->unknown += unknown;
+    run->wave_failed[dv->wave]++;
+  } else if (strcmp(h->result, "skipped") == 0)
+    run->skipped++;
+  else
+    run->done++;
+  if (h->held) {
+    dv->held = true;
+    run->held++;
+    run_limits_take(run->limits, dv->pos);
+  }
+}
+
 void rollout_resume_devices(struct rollout *run, const struct journal_state *js)
 {
   for (size_t w = 0; w < run->nwaves && w < js->napproved; w++)
     if (js->approved[w])
       run->gate_approved[w] = run->gate_announced[w] = true;
+  /* First what has ended, and the judgement on it: a halt is journaled before any router in
+   * flight is touched again. */
   for (size_t i = 0; i < run->ndev; i++) {
-    struct device *dv = &run->dev[i];
-    const struct journal_host *h = journal_host(js, dv->name);
-    if (h == NULL || !h->started)
-      continue;
-    bool failed = h->finished && strcmp(h->result, "failed") == 0;
+    const struct journal_host *h = journal_host(js, run->dev[i].name);
+    bool failed = h && h->finished && strcmp(h->result, "failed") == 0;
     /* A held router is never retried: only the operator's release ends a hold. */
-    if (h->finished && !(failed && run->o->retry_failed && !h->held)) {
-      dv->started = dv->finished = true;
-      run->wave_started[dv->wave] = true;
-      run->wave_done[dv->wave]++;
-      if (failed) {
-        dv->outcome = h->held ? OUTCOME_UNKNOWN : "failure";
-        run->failed++;
-        run->unknown += h->held;
-        run->wave_failed[dv->wave]++;
-      } else if (strcmp(h->result, "skipped") == 0)
-        run->skipped++;
-      else
-        run->done++;
-      if (h->held) {
-        dv->held = true;
-        run->held++;
-        run_limits_take(run->limits, dv->pos);
-      }
-      continue;
-    }
-    if (h->finished)
-      continue; /* failed, and --retry-failed: queued again */
-    /* In flight when the last run ended. */
-    dv->orig_master = h->orig_master;
-    memcpy(dv->before, h->before, sizeof dv->before);
-    run->wave_started[dv->wave] = true;
-    run_limits_take(run->limits, dv->pos);
-    run->in_flight++;
-    device_resume(dv, h->phase);
+    if (h && h->started && h->finished && !(failed && run->o->retry_failed && !h->held))
+      resume_finished(run, &run->dev[i], h);
   }
   /* The wave to go on with: the first one not finished. */
   while (run->wave < run->nwaves) {
@@ -135,5 +131,18 @@ void rollout_resume_devices(struct rollout *run, const struct journal_state *js)
     double left = js->soak_end - event_log_wall(run->log);
     if (left > 0)
       rollout_soak(run, js->soak_wave, left, true);
+  }
+  /* Then the routers in flight when the last run ended: asked where they stand. */
+  for (size_t i = 0; i < run->ndev; i++) {
+    struct device *dv = &run->dev[i];
+    const struct journal_host *h = journal_host(js, dv->name);
+    if (h == NULL || !h->started || h->finished)
+      continue; /* never started, ended (above), or failed and queued again (--retry-failed) */
+    dv->orig_master = h->orig_master;
+    memcpy(dv->before, h->before, sizeof dv->before);
+    run->wave_started[dv->wave] = true;
+    run_limits_take(run->limits, dv->pos);
+    run->in_flight++;
+    device_resume(dv, h->phase);
   }
 }
