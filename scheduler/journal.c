@@ -6,7 +6,7 @@
  */
 #define _DEFAULT_SOURCE /* timegm */
 #include "scheduler/journal.h"
-#include "scheduler/event_schema.h"
+#include "common/event_schema.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

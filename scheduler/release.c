@@ -2,7 +2,7 @@
  * `ctl release` with no run to answer: a run ends (exit 5) when only held routers block it, so
  * the release is journaled directly, under the run's lock, for the next --resume to read.
  */
-#include "scheduler/event_schema.h"
+#include "common/event_schema.h"
 #include "scheduler/journal.h"
 #include "scheduler/sched_internal.h"
 

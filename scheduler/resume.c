@@ -1,7 +1,7 @@
 /*
  * --resume: the same rollout (same inventory and policy) rebuilt from its journal.
  */
-#include "scheduler/event_schema.h"
+#include "common/event_schema.h"
 #include "scheduler/journal.h"
 #include "scheduler/sched_internal.h"
 

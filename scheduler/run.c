@@ -3,7 +3,7 @@
  * says why it cannot go on), signals, the journal writer's failures, closing sessions. The waves
  * are in waves.c, --resume in resume.c, ctl status in status.c.
  */
-#include "scheduler/event_schema.h"
+#include "common/event_schema.h"
 #include "scheduler/journal.h"
 #include "scheduler/sched_internal.h"
 

@@ -4,7 +4,7 @@
  * actually in flight; approval gates; the maintenance window; the failure budget (halt: no new
  * starts, in-flight routers finish); drain and pause.
  */
-#include "scheduler/event_schema.h"
+#include "common/event_schema.h"
 #include "scheduler/sched_internal.h"
 
 #include <stdlib.h>

@@ -1,11 +1,12 @@
 /*
  * The journal's vocabulary, defined once: the event actions and the field names under `issu`
- * that the run writes (run.c, waves.c, device.c), --resume reads back (journal.c) and the report
- * reads (report/). Renaming a field here renames it for all three; a string literal elsewhere
+ * that the run writes (scheduler/), --resume reads back (scheduler/journal.c) and the report
+ * reads (report/report_load.c). In common/ so that report/ need not depend on scheduler/.
+ * Renaming a field here renames it for all three; a string literal elsewhere
  * would let a resume silently miss it. docs/events.md describes each.
  */
-#ifndef ISSU_SCHEDULER_EVENT_SCHEMA_H
-#define ISSU_SCHEDULER_EVENT_SCHEMA_H
+#ifndef ISSU_COMMON_EVENT_SCHEMA_H
+#define ISSU_COMMON_EVENT_SCHEMA_H
 
 /* event.action */
 #define EV_RUN_STARTED "run-started"
