@@ -300,8 +300,8 @@ void cli_man(FILE *out)
         ".SH FILES\n.TP\nSTATE_DIR/RUN_ID.jsonl\nthe journal: every event of the run, one "
         "JSON object per line (default STATE_DIR: ./.issu\\-fleet)\n"
         ".TP\nSTATE_DIR/RUN_ID.sock\nthe control socket of a running run (mode 0600)\n"
-        ".TP\nSTATE_DIR/RUN_ID.lock, STATE_DIR/locks/ROUTER.lock\nheld while a run drives its "
-        "routers\n"
+        ".TP\nSTATE_DIR/RUN_ID.lock, STATE_DIR/locks/routers.lock\nheld while a run drives its "
+        "routers (one byte\-range lock per router in routers.lock)\n"
         ".SH SEE ALSO\n\\fBjunos\\-sim\\fR, the simulated MX lab; docs/policy.md, "
         "docs/inventory.md, docs/events.md, docs/operations.md in the source tree.\n",
         out);
