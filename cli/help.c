@@ -301,7 +301,7 @@ void cli_man(FILE *out)
         "JSON object per line (default STATE_DIR: ./.issu\\-fleet)\n"
         ".TP\nSTATE_DIR/RUN_ID.sock\nthe control socket of a running run (mode 0600)\n"
         ".TP\nSTATE_DIR/RUN_ID.lock, STATE_DIR/locks/routers.lock\nheld while a run drives its "
-        "routers (one byte\-range lock per router in routers.lock)\n"
+        "routers (one byte\\-range lock per router in routers.lock)\n"
         ".SH SEE ALSO\n\\fBjunos\\-sim\\fR, the simulated MX lab; docs/policy.md, "
         "docs/inventory.md, docs/events.md, docs/operations.md in the source tree.\n",
         out);
