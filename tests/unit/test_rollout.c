@@ -1229,3 +1229,44 @@ Test(run_state, every_journal_field_in_the_html_report_is_escaped, .timeout = 60
   free(out);
   sh(NULL, "rm -f %s %s.html", path, path);
 }
+
+Test(run_state, a_held_router_released_through_the_live_socket_frees_its_pair_partner,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* As above, but the run is paused (so it waits for the operator instead of ending) and the
+   * release goes through the running run's control socket. */
+  lab_start(2, 1, NULL);
+  write_policy("waves: {mode: rolling, canary: 0, soak: 0}\nlimits: {exclusive: [pair]}\n"
+               "failures: {max_failed: 1}\n");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("\"phase\":\"backup-upgrade\""));
+  char *out;
+  cr_expect_eq(ctl(&out, "pause"), 0, "%s", out);
+  free(out);
+  sh(NULL, "%s lab down %s", JUNOS_SIM_BINARY, dir);
+  cr_assert(journal_has("device-held"));
+  struct journal j = journal_read();
+  char first[64], partner[64];
+  snprintf(first, sizeof first, "%s", host(first_of(&j, "device-held", NULL)));
+  snprintf(partner, sizeof partner, "%s", strcmp(first, "mx-ams-1") ? "mx-ams-1" : "mx-ams-2");
+  journal_free(&j);
+  cr_expect_eq(ctl(&out, "status"), 0, "%s", out);
+  cr_expect(strstr(out, "(1 held)"), "ctl status shows it: %s", out);
+  free(out);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "release %s", first);
+  cr_expect_eq(ctl(&out, cmd), 0, "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "%s lab up %s", JUNOS_SIM_BINARY, dir), 0, "%s", out);
+  free(out);
+  cr_expect_eq(ctl(&out, "resume"), 0, "%s", out);
+  free(out);
+  cr_expect_eq(wait_exit(pid), ISSU_EXIT_FAILED, "one router unknown, released; the other done");
+  j = journal_read();
+  const cJSON *rel = first_of(&j, "device-released", first);
+  cr_assert_not_null(rel);
+  cr_expect_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(rel, "user"), "id")->valueint,
+               (int)getuid());
+  cr_expect_str_eq(str_at(finished_of(&j, partner), "event", "outcome"), "success");
+  journal_free(&j);
+}
