@@ -101,7 +101,10 @@ void rollout_soak(struct rollout *run, size_t w, double seconds, bool resumed)
     progress_say(run, "the soak after wave %zu goes on: %s left", w, d);
   run->soaking = true;
   run->soak_until_s = rollout_now(run) + seconds;
-  uv_timer_start(&run->soak_timer, soak_done, rollout_real_ms(run, seconds, 0), 0);
+  /* The loop's cached clock may be stale (a resume reads the journal first): a timer armed on
+   * it would end the soak early. One more millisecond for the rounding down. */
+  uv_update_time(&run->loop);
+  uv_timer_start(&run->soak_timer, soak_done, rollout_real_ms(run, seconds, 0) + 1, 0);
 }
 
 /* The wave `w` is over: the budget is judged, then the soak. */
