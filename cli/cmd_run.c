@@ -84,8 +84,9 @@ static int parse_args(const char *name, int argc, char **argv, struct run_args *
       break;
     case OPT_RUN_ID: {
       size_t n = strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
-      if (optarg[0] == '\0' || optarg[n] != '\0' || n > 64) {
-        *exit_code = cli_usage_error(name, "--run-id: expected letters, digits, '-' and '_'");
+      if (optarg[0] == '\0' || optarg[n] != '\0' || n > RUN_ID_MAX) {
+        *exit_code = cli_usage_error(
+            name, "--run-id: expected at most %d letters, digits, '-' and '_'", RUN_ID_MAX);
         return -1;
       }
       a->o.run_id = optarg;

@@ -99,10 +99,10 @@ static const struct cli_command commands[] = {
      "Exit status: 0 every router upgraded or already on the target; 1 some failed within\n"
      "the budget; 2 usage or configuration error (nothing touched); 3 halted (budget\n"
      "exceeded, canary failed); 4 stopped by the operator (drain, interrupt) or not\n"
-     "confirmed; 70 internal error (the journal could not\n"
-     "be written).\n",
+     "confirmed; 5 routers held (outcome unknown: check each, then `ctl SOCKET release\n"
+     "ROUTER`); 70 internal error (the journal could not be written, or no progress).\n",
      cmd_run},
-    {"ctl", "ctl SOCKET status|approve|pause|resume|drain [--json]",
+    {"ctl", "ctl SOCKET status|approve|pause|resume|drain|release ROUTER [--json]",
      "steer a running rollout through its control socket",
      "Talks to a running `issu-fleet run` through its control socket (by default\n"
      "STATE_DIR/RUN_ID.sock, mode 0600; `run --control SOCKET` chooses another path):\n"
@@ -114,12 +114,16 @@ static const struct cli_command commands[] = {
      "  pause     start no new router; routers in flight go on\n"
      "  resume    start routers again\n"
      "  drain     finish the routers in flight, start no more; the run ends with exit 4\n"
+     "  release ROUTER  free the limit slots of a held router (outcome unknown) once you\n"
+     "            have checked it; your uid is recorded in device-released. With no run\n"
+     "            live, it is written into the journal beside SOCKET for the resume\n"
      "\n"
      "Options:\n"
      "      --json   print the run's answer as JSON\n"
      "  -h, --help   this text\n"
      "\n"
-     "Exit status: 0 done; 1 the run refused (nothing to approve, already paused, ...);\n"
+     "Exit status: 0 done; 1 the run refused (nothing to approve, already paused, not\n"
+     "held, ...);\n"
      "2 usage error or the run cannot be reached.\n",
      cmd_ctl},
     {"report", "report EVENTS.jsonl [--html FILE] [--json]",
@@ -328,8 +332,8 @@ void cli_man(FILE *out)
         ".SH FILES\n.TP\nSTATE_DIR/RUN_ID.jsonl\nthe journal: every event of the run, one "
         "JSON object per line (default STATE_DIR: ./.issu\\-fleet)\n"
         ".TP\nSTATE_DIR/RUN_ID.sock\nthe control socket of a running run (mode 0600)\n"
-        ".TP\nSTATE_DIR/RUN_ID.lock, STATE_DIR/locks/ROUTER.lock\nheld while a run drives its "
-        "routers\n"
+        ".TP\nSTATE_DIR/RUN_ID.lock, STATE_DIR/locks/routers.lock\nheld while a run drives its "
+        "routers (one byte\\-range lock per router in routers.lock)\n"
         ".SH SEE ALSO\n\\fBjunos\\-sim\\fR, the simulated MX lab; docs/policy.md, "
         "docs/inventory.md, docs/events.md, docs/operations.md in the source tree.\n",
         out);

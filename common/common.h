@@ -29,6 +29,7 @@ enum issu_exit {
   ISSU_EXIT_USAGE = 2,
   ISSU_EXIT_HALTED = 3,
   ISSU_EXIT_STOPPED = 4,
+  ISSU_EXIT_HELD = 5, /* routers held (outcome unknown): check them, then ctl release */
   ISSU_EXIT_INTERNAL = 70,
 };
 

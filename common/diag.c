@@ -32,6 +32,11 @@ void diag_add(struct diag *d, const char *file, unsigned line, unsigned col, con
       entry = xasprintf("%s: %s", file, msg);
     free(msg);
   }
+  /* A message may quote bad input (a host range, a name): control characters in it must never
+   * reach a terminal (an ESC sequence could rewrite what the operator sees). */
+  for (char *c = entry; *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f)
+      *c = '?';
   d->lines = xgrow(d->lines, &d->cap, d->count + 1, sizeof *d->lines);
   d->lines[d->count++] = entry;
 }

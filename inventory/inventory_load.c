@@ -210,6 +210,23 @@ static void parse_hosts_entry(struct loader *l, size_t group, const struct ynode
   }
   char *pattern = xstrdup(key->text);
   long port = split_port(pattern);
+  /* Host names become file names (the router's lock) and terminal text: only the characters
+   * Ansible's own practice allows, checked on the pattern (ranges add only letters and digits). */
+  size_t bad =
+      strspn(pattern, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-[]:");
+  if (pattern[bad] != '\0' || strcmp(pattern, ".") == 0 || strcmp(pattern, "..") == 0) {
+    unsigned char c = (unsigned char)pattern[bad];
+    char shown[8];
+    if (c >= 0x21 && c < 0x7f)
+      snprintf(shown, sizeof shown, "'%c'", c);
+    else
+      snprintf(shown, sizeof shown, "0x%02x", c);
+    diag_add(l->d, l->inv->file, key->line, key->col + (unsigned)bad,
+             "host name: %s is not allowed (expected letters, digits, '.', '_' and '-')",
+             pattern[bad] ? shown : "'.' or '..' alone");
+    free(pattern);
+    return;
+  }
   char **names = NULL;
   long n;
   if (strchr(pattern, '[') != NULL) {
@@ -227,7 +244,18 @@ static void parse_hosts_entry(struct loader *l, size_t group, const struct ynode
   }
   char portbuf[16];
   snprintf(portbuf, sizeof portbuf, "%ld", port);
+  bool said = false; /* one error per entry, not one per name of a range */
   for (long i = 0; i < n; i++) {
+    size_t ok =
+        strspn(names[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+    if (names[i][ok] != '\0' || strcmp(names[i], ".") == 0 || strcmp(names[i], "..") == 0) {
+      if (!said)
+        lerr(l, key, "host name: '%s' is not allowed (expected letters, digits, '.', '_' and '-')",
+             names[i]);
+      said = true;
+      free(names[i]);
+      continue;
+    }
     bool existed = inventory_find_host(inv, names[i]) >= 0;
     size_t h = add_host(inv, names[i], key);
     add_membership(inv, group, h);

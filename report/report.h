@@ -37,6 +37,7 @@ struct report_router {
   char **output; /* the router's last lines, on failure */
   size_t noutput;
   unsigned reconnects;
+  bool held; /* outcome unknown, not released (device-held, device-released) */
 };
 
 struct report_interval {

@@ -107,10 +107,19 @@ static void summary(const struct report *r, FILE *out)
           c.not_started, report_clock(r, 0, REPORT_DATE_HM, a, sizeof a),
           report_clock(r, r->tend, REPORT_HM, b, sizeof b), report_duration(r->tend, d, sizeof d),
           r->time_scale > 1 ? ", simulated time" : "");
-  if (r->finished)
-    fprintf(out, " &middot; exit %d%s%s", r->exit_code, r->end_state ? ", " : "",
-            r->end_state ? r->end_state : "");
-  else
+  size_t held = 0;
+  for (size_t i = 0; i < r->nrouters; i++)
+    held += r->routers[i].held;
+  if (held)
+    fprintf(out,
+            " &middot; <span class=\"bad\">%zu held (outcome unknown: check each, then "
+            "<code>ctl release</code>)</span>",
+            held);
+  if (r->finished) {
+    /* Every journal field is escaped: a doctored journal must not inject into the page. */
+    fprintf(out, " &middot; exit %d%s", r->exit_code, r->end_state ? ", " : "");
+    esc(out, r->end_state);
+  } else
     fputs(" &middot; <span class=\"bad\">no run-finished event yet</span>", out);
   fputs("</p>\n", out);
 }
@@ -185,11 +194,12 @@ static void router_row(const struct layout *L, FILE *out, const struct report_ro
   bool bad = failed(rt);
   fputs("<g class=\"router\" data-router=\"", out);
   esc(out, rt->name);
-  fprintf(out, "\" data-result=\"%s\">",
-          !rt->started    ? "not-started"
-          : !rt->finished ? "in-flight"
-          : rt->result    ? rt->result
-                          : "?");
+  fputs("\" data-result=\"", out);
+  esc(out, !rt->started    ? "not-started"
+           : !rt->finished ? "in-flight"
+           : rt->result    ? rt->result
+                           : "?");
+  fputs("\">", out);
   fprintf(out, "<text x=\"%d\" y=\"%.1f\" font-size=\"%u\" text-anchor=\"end\"%s>", LABEL_W - 6,
           y + L->row_h * 0.78, L->row_h > 12 ? 12 : 9,
           bad ? " fill=\"#c62828\" font-weight=\"bold\"" : "");
@@ -350,7 +360,11 @@ static void failure_list(const struct report *r, FILE *out)
     esc(out, rt->name);
     fputs("</b>: <code>", out);
     esc(out, rt->error_code ? rt->error_code : "?");
-    fprintf(out, "</code> in %s (outcome %s): ", junos_phase_name(rt->phase), rt->outcome);
+    fprintf(out, "</code> in %s (outcome ", junos_phase_name(rt->phase));
+    esc(out, rt->outcome);
+    fputs(rt->held ? ", <b>HELD</b>: it keeps its limit slots until <code>ctl release</code>): "
+                   : "): ",
+          out);
     esc(out, rt->error_message ? rt->error_message : "");
     fputs("</p>\n", out);
     if (rt->noutput) {

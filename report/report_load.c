@@ -6,6 +6,7 @@
  * cut off by kill -9, still gives its report.
  */
 #define _DEFAULT_SOURCE /* timegm */
+#include "common/event_schema.h"
 #include "report/report.h"
 
 #include "common/common.h"
@@ -208,6 +209,29 @@ static void on_plan_computed(struct loader *L, const cJSON *ev, struct report_ro
   }
 }
 
+/* The plan as the run journals it (one event per wave, in parts of a bounded size). */
+static void on_plan_wave(struct loader *L, const cJSON *ev, struct report_router *rt)
+{
+  (void)rt;
+  const cJSON *is = get(ev, "issu", NULL);
+  double index = num(is, "wave", NULL, -1);
+  if (!(index >= 0 && index < 1e6))
+    return;
+  const cJSON *h;
+  cJSON_ArrayForEach(h, get(is, "hosts", NULL))
+  {
+    if (!cJSON_IsString(h))
+      continue;
+    struct report_router *r = router(L, h->valuestring);
+    if (r->wave < 0)
+      r->wave = (long)index;
+  }
+  struct report_wave *rw = wave(L->r, ev);
+  double routers = num(is, "routers", NULL, 0);
+  if (rw && !rw->started && routers >= 0 && routers < 1e9)
+    rw->routers = (unsigned)routers;
+}
+
 static void on_device_started(struct loader *L, const cJSON *ev, struct report_router *rt)
 {
   if (!rt)
@@ -384,26 +408,45 @@ static void on_run_finished(struct loader *L, const cJSON *ev, struct report_rou
   interval_close(r->closed, r->nclosed, L->t);
 }
 
+static void on_device_held(struct loader *L, const cJSON *ev, struct report_router *rt)
+{
+  (void)L;
+  (void)ev;
+  if (rt)
+    rt->held = true;
+}
+
+static void on_device_released(struct loader *L, const cJSON *ev, struct report_router *rt)
+{
+  (void)L;
+  (void)ev;
+  if (rt)
+    rt->held = false;
+}
+
 static const struct {
   const char *action;
   void (*apply)(struct loader *, const cJSON *, struct report_router *);
 } handlers[] = {
-    {"run-started", on_run_started},
-    {"plan-computed", on_plan_computed},
-    {"device-started", on_device_started},
-    {"phase-changed", on_phase_changed},
-    {"device-finished", on_device_finished},
+    {EV_DEVICE_HELD, on_device_held},
+    {EV_DEVICE_RELEASED, on_device_released},
+    {EV_RUN_STARTED, on_run_started},
+    {EV_PLAN_COMPUTED, on_plan_computed},
+    {EV_PLAN_WAVE, on_plan_wave},
+    {EV_DEVICE_STARTED, on_device_started},
+    {EV_PHASE_CHANGED, on_phase_changed},
+    {EV_DEVICE_FINISHED, on_device_finished},
     {"device-reconnected", on_device_reconnected},
-    {"wave-started", on_wave_started},
-    {"wave-finished", on_wave_finished},
-    {"soak-started", on_soak_started},
-    {"gate-waiting", on_gate_waiting},
-    {"gate-approved", on_gate_approved},
+    {EV_WAVE_STARTED, on_wave_started},
+    {EV_WAVE_FINISHED, on_wave_finished},
+    {EV_SOAK_STARTED, on_soak_started},
+    {EV_GATE_WAITING, on_gate_waiting},
+    {EV_GATE_APPROVED, on_gate_approved},
     {"run-paused", on_paused},
     {"run-resumed", on_resumed},
     {"window-closed", on_window_closed},
     {"window-opened", on_window_opened},
-    {"run-finished", on_run_finished},
+    {EV_RUN_FINISHED, on_run_finished},
 };
 
 static void apply_line(struct loader *L, size_t lineno, const char *text, size_t len)

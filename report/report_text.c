@@ -23,7 +23,11 @@ static const char *versions(const char v[2][48], char *buf, size_t len)
 
 static const char *result_of(const struct report_router *rt)
 {
-  return !rt->started ? "not started" : !rt->finished ? "in flight" : rt->result ? rt->result : "?";
+  return !rt->started    ? "not started"
+         : !rt->finished ? "in flight"
+         : rt->held      ? "HELD"
+         : rt->result    ? rt->result
+                         : "?";
 }
 
 static void header(const struct report *r, FILE *out)
@@ -44,6 +48,11 @@ static void header(const struct report *r, FILE *out)
           c.skipped, c.failed, c.in_flight, c.not_started);
   if (c.other)
     fprintf(out, ", %zu other", c.other);
+  size_t held = 0;
+  for (size_t i = 0; i < r->nrouters; i++)
+    held += r->routers[i].held;
+  if (held)
+    fprintf(out, "; %zu HELD (outcome unknown: check each, then ctl release)", held);
   if (r->finished)
     fprintf(out, "; finished, exit %d%s%s\n", r->exit_code, r->end_state ? ", " : "",
             r->end_state ? r->end_state : "");

@@ -1,6 +1,7 @@
 /*
  * The control socket: a Unix socket (mode 0600: only its owner may steer a rollout) that takes
- * one JSON request per line and answers one JSON line: status, approve, pause, resume, drain.
+ * one JSON request per line and answers one JSON line: status, approve, pause, resume, drain,
+ * release (with "router": a held router's slots are freed, journaled with the peer's uid).
  * `issu-fleet ctl SOCKET COMMAND` is its client. Who approved is the peer's uid (SO_PEERCRED),
  * recorded in the gate-approved event.
  */
@@ -20,13 +21,27 @@
 struct control_client {
   uv_pipe_t pipe;
   struct rollout *run;
+  struct control_client *prev, *next; /* run->clients */
   char buf[MAX_REQUEST];
   size_t len;
 };
 
 static void client_closed(uv_handle_t *h)
 {
-  free(h->data);
+  struct control_client *c = h->data;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    c->run->clients = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  free(c);
+}
+
+static void client_close(struct control_client *c)
+{
+  if (!uv_is_closing((uv_handle_t *)&c->pipe))
+    uv_close((uv_handle_t *)&c->pipe, client_closed);
 }
 
 static void reply_written(uv_write_t *w, int status)
@@ -86,11 +101,10 @@ static void handle(struct control_client *c, const char *line)
   if (strcmp(name, "status") == 0)
     r = rollout_status(run);
   else if (strcmp(name, "approve") == 0) {
-    size_t w = run->wave;
-    bool ok = rollout_approve(run, uid);
-    snprintf(msg, sizeof msg, "approved: wave %zu (%s) starts", w,
-             w < run->nwaves ? run->plan->waves[w].name : "?");
-    r = answer(ok, ok ? msg : "no approval gate is waiting");
+    long w = rollout_approve(run, uid);
+    if (w >= 0)
+      snprintf(msg, sizeof msg, "approved: wave %ld (%s) starts", w, run->plan->waves[w].name);
+    r = answer(w >= 0, w >= 0 ? msg : "no approval gate is waiting");
   } else if (strcmp(name, "pause") == 0)
     r = rollout_pause(run, true, by) ? answer(true, "paused: no new router starts; routers in "
                                                     "flight go on")
@@ -100,9 +114,19 @@ static void handle(struct control_client *c, const char *line)
   else if (strcmp(name, "drain") == 0) {
     rollout_drain(run, by);
     r = answer(true, "draining: routers in flight finish, no new starts; the run ends with exit 4");
+  } else if (strcmp(name, "release") == 0) {
+    const cJSON *router = cJSON_GetObjectItemCaseSensitive(req, "router");
+    char err[300];
+    if (!cJSON_IsString(router))
+      r = answer(false, "release: which router? (ctl SOCKET release ROUTER)");
+    else if (rollout_release(run, router->valuestring, uid, err, sizeof err)) {
+      snprintf(msg, sizeof msg, "released %.200s: its limit slots are free", router->valuestring);
+      r = answer(true, msg);
+    } else
+      r = answer(false, err);
   } else {
     snprintf(msg, sizeof msg,
-             "unknown command '%.64s' (expected status, approve, pause, resume or drain)", name);
+             "unknown command (expected status, approve, pause, resume, drain or release)");
     r = answer(false, msg);
   }
   cJSON_Delete(req);
@@ -122,7 +146,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
   (void)buf;
   struct control_client *c = s->data;
   if (n < 0 || (n == 0 && c->len >= sizeof c->buf - 1)) {
-    uv_close((uv_handle_t *)&c->pipe, client_closed);
+    client_close(c);
     return;
   }
   c->len += (size_t)n;
@@ -136,7 +160,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     c->len -= used;
   }
   if (c->len >= sizeof c->buf - 1) /* a line longer than any request: not ours to serve */
-    uv_close((uv_handle_t *)&c->pipe, client_closed);
+    client_close(c);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -146,13 +170,18 @@ static void on_connection(uv_stream_t *server, int status)
     return;
   struct control_client *c = xcalloc(1, sizeof *c);
   c->run = run;
-  uv_pipe_init(&run->loop, &c->pipe, 0);
-  c->pipe.data = c;
-  if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0) {
-    uv_close((uv_handle_t *)&c->pipe, client_closed);
+  if (uv_pipe_init(&run->loop, &c->pipe, 0) < 0) {
+    free(c);
     return;
   }
-  uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
+  c->pipe.data = c;
+  c->next = run->clients;
+  if (run->clients)
+    run->clients->prev = c;
+  run->clients = c;
+  if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0 ||
+      uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb) < 0)
+    client_close(c);
 }
 
 int control_start(struct rollout *run, const char *path, char *err, size_t errlen)
@@ -165,10 +194,14 @@ int control_start(struct rollout *run, const char *path, char *err, size_t errle
   }
   /* A socket left by a process that died: the run lock is ours, so nobody listens on it. */
   unlink(path);
-  uv_pipe_init(&run->loop, &run->control, 0);
+  int rc = uv_pipe_init(&run->loop, &run->control, 0);
+  if (rc < 0) {
+    snprintf(err, errlen, "cannot create the control socket %s: %s", path, uv_strerror(rc));
+    return -1;
+  }
   run->control.data = run;
   mode_t old = umask(0177); /* born 0600: no window where others could connect */
-  int rc = uv_pipe_bind(&run->control, path);
+  rc = uv_pipe_bind(&run->control, path);
   umask(old);
   if (rc == 0)
     rc = uv_listen((uv_stream_t *)&run->control, 16, on_connection);
@@ -188,6 +221,10 @@ void control_stop(struct rollout *run)
   if (!run->control_live)
     return;
   uv_close((uv_handle_t *)&run->control, NULL);
+  /* Clients still connected: closed with their memory (not by the loop's last sweep, which
+   * would leak it). */
+  for (struct control_client *c = run->clients; c; c = c->next)
+    client_close(c);
   unlink(run->control_path);
   run->control_live = false;
 }

@@ -398,6 +398,8 @@ static void on_done(struct transport *t, const struct transport_result *r, void 
 
 void device_exec(struct device *dv, const char *command, const char *input, device_next_fn next)
 {
+  if (dv->run->fatal)
+    return; /* the journal cannot be written: nothing unjournaled acts (the run stops) */
   clear_output(&dv->out);
   dv->next = next;
   /* A command that neither answers nor fails (a hung CLI, a session stuck on either side) is

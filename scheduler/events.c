@@ -24,13 +24,62 @@ struct event_log {
   char *run_id;
   uint64_t sequence;
   double start_wall; /* seconds since the epoch when the run started */
+  double base_s;     /* the run's clock when this process started it (a resume goes on) */
   uint64_t start_hr; /* uv_hrtime() then */
   double scale;
+  bool clock_set; /* ISSU_FLEET_CLOCK_START was honoured */
+  int last_errno; /* why the journal could not be written, or 0 */
 };
 
+/* The --events copy: created 0600 like the journal (it holds router output and names). */
+static FILE *open_copy(const char *path)
+{
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd < 0)
+    return NULL;
+  FILE *f = fdopen(fd, "a");
+  if (f == NULL)
+    close(fd);
+  return f;
+}
+
+/* The run's clock. A fresh run starts it now (or, in a time-scaled rehearsal, at
+ * ISSU_FLEET_CLOCK_START); a resumed run goes on from its journal: from the last @timestamp
+ * when time-scaled (simulated time does not pass while no process runs), from the real time
+ * since the run's first start otherwise. */
+static void start_clock(struct event_log *log, double first_wall, double last_wall)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+  log->start_wall = now;
+  log->start_hr = uv_hrtime();
+  if (first_wall > 0) {
+    log->start_wall = first_wall;
+    double base = log->scale > 1 ? last_wall - first_wall : now - first_wall;
+    log->base_s = base > 0 ? base : 0;
+    return;
+  }
+  /* Rehearsals and tests may start the clock at a chosen moment (seconds since the epoch), so a
+   * maintenance window can be rehearsed at any hour. Only with --time-scale above 1: left in an
+   * operator's environment it must not move a real run's window or timestamps. */
+  const char *start = getenv("ISSU_FLEET_CLOCK_START");
+  if (start == NULL || *start == '\0')
+    return;
+  char *end;
+  double t = strtod(start, &end);
+  if (log->scale > 1 && *end == '\0' && t > 0 && t < 253402300800.0) {
+    log->start_wall = t;
+    log->clock_set = true;
+  } else
+    fprintf(stderr, "issu-fleet: ISSU_FLEET_CLOCK_START ignored (%s)\n",
+            log->scale > 1 ? "not a time in seconds since the epoch"
+                           : "honoured only with --time-scale above 1");
+}
+
 static int open_common(struct event_log **out, char *path, const char *run_id, int flags,
-                       uint64_t last_sequence, const char *copy, double time_scale, char *err,
-                       size_t errlen)
+                       uint64_t last_sequence, const char *copy, double time_scale,
+                       double first_wall, double last_wall, char *err, size_t errlen)
 {
   struct event_log *log = xcalloc(1, sizeof *log);
   log->path = path;
@@ -47,7 +96,7 @@ static int open_common(struct event_log **out, char *path, const char *run_id, i
   if (copy != NULL && strcmp(copy, "-") == 0)
     log->copy = stdout;
   else if (copy != NULL) {
-    log->copy = fopen(copy, "ae");
+    log->copy = open_copy(copy);
     if (log->copy == NULL) {
       rc = -errno;
       snprintf(err, errlen, "cannot open the events file %s: %s", copy, strerror(errno));
@@ -58,16 +107,8 @@ static int open_common(struct event_log **out, char *path, const char *run_id, i
     }
     log->copy_owned = true;
   }
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  log->start_wall = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-  /* Rehearsals and tests may start the run's clock at a chosen moment (seconds since the epoch),
-   * so a maintenance window can be rehearsed at any hour and tested without the wall clock. */
-  const char *start = getenv("ISSU_FLEET_CLOCK_START");
-  if (start != NULL && *start != '\0')
-    log->start_wall = strtod(start, NULL);
-  log->start_hr = uv_hrtime();
   log->scale = time_scale > 0 ? time_scale : 1;
+  start_clock(log, first_wall, last_wall);
   *out = log;
   return 0;
 fail:
@@ -86,14 +127,25 @@ int event_log_open(struct event_log **out, const char *state_dir, const char *ru
     return rc;
   }
   return open_common(out, xasprintf("%s/%s.jsonl", state_dir, run_id), run_id, O_CREAT | O_EXCL, 0,
-                     copy, time_scale, err, errlen);
+                     copy, time_scale, 0, 0, err, errlen);
 }
 
 int event_log_reopen(struct event_log **out, const char *path, const char *run_id,
-                     uint64_t last_sequence, const char *copy, double time_scale, char *err,
-                     size_t errlen)
+                     uint64_t last_sequence, const char *copy, double time_scale, double first_wall,
+                     double last_wall, char *err, size_t errlen)
 {
-  return open_common(out, xstrdup(path), run_id, 0, last_sequence, copy, time_scale, err, errlen);
+  return open_common(out, xstrdup(path), run_id, 0, last_sequence, copy, time_scale, first_wall,
+                     last_wall, err, errlen);
+}
+
+bool event_log_clock_set(const struct event_log *log)
+{
+  return log->clock_set;
+}
+
+int event_log_errno(const struct event_log *log)
+{
+  return log->last_errno;
 }
 
 void event_log_close(struct event_log *log)
@@ -122,7 +174,7 @@ const char *event_log_run_id(const struct event_log *log)
 
 double event_log_elapsed(const struct event_log *log)
 {
-  return (double)(uv_hrtime() - log->start_hr) / 1e9 * log->scale;
+  return log->base_s + (double)(uv_hrtime() - log->start_hr) / 1e9 * log->scale;
 }
 
 double event_log_wall(const struct event_log *log)
@@ -228,13 +280,16 @@ static int write_line(struct event_log *log, cJSON *ev, bool durable)
     if (w < 0 && errno == EINTR)
       continue;
     if (w <= 0) {
+      log->last_errno = w < 0 ? errno : ENOSPC;
       rc = -1;
       break;
     }
     off += (size_t)w;
   }
-  if (rc == 0 && durable && fsync(log->fd) < 0)
+  if (rc == 0 && durable && fsync(log->fd) < 0) {
+    log->last_errno = errno;
     rc = -1;
+  }
   if (log->copy) {
     fwrite(text, 1, len + 1, log->copy);
     fflush(log->copy);

@@ -18,10 +18,16 @@ struct event_log;
  * (stdout) or a file path (appended to). */
 int event_log_open(struct event_log **out, const char *state_dir, const char *run_id,
                    const char *copy, double time_scale, char *err, size_t errlen);
-/* Appends to an existing journal (--resume): sequence numbers go on after `last_sequence`. */
+/* Appends to an existing journal (--resume): sequence numbers go on after `last_sequence`, the
+ * run's clock goes on from the journal's (`first_wall`, `last_wall`: its first and latest
+ * @timestamp, seconds since the epoch; 0 if unknown). */
 int event_log_reopen(struct event_log **out, const char *path, const char *run_id,
-                     uint64_t last_sequence, const char *copy, double time_scale, char *err,
-                     size_t errlen);
+                     uint64_t last_sequence, const char *copy, double time_scale, double first_wall,
+                     double last_wall, char *err, size_t errlen);
+/* Whether ISSU_FLEET_CLOCK_START set the clock (recorded in run-started). */
+bool event_log_clock_set(const struct event_log *log);
+/* The errno of the last write or fsync of the journal that failed, or 0. */
+int event_log_errno(const struct event_log *log);
 void event_log_close(struct event_log *log);
 const char *event_log_path(const struct event_log *log);
 const char *event_log_run_id(const struct event_log *log);

@@ -1,15 +1,21 @@
 /*
- * The journal reader for --resume. Tolerant where a crash can leave damage (the last line), strict
+ * The journal reader. Tolerant where a crash can leave damage (the last line), strict
  * elsewhere: a line in the middle that is not one of our events means the file is not a journal.
+ * Every number read is range-checked before it is converted or used as an index: a damaged or
+ * crafted journal is refused or ignored, never undefined behaviour (tests/fuzz/fuzz_journal.c).
  */
+#define _DEFAULT_SOURCE /* timegm */
 #include "scheduler/journal.h"
+#include "common/event_schema.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#define MAX_WAVES 100000
 
 static const char *str(const cJSON *o, const char *a, const char *b)
 {
@@ -17,6 +23,16 @@ static const char *str(const cJSON *o, const char *a, const char *b)
   if (x && b)
     x = cJSON_GetObjectItemCaseSensitive(x, b);
   return cJSON_IsString(x) ? x->valuestring : NULL;
+}
+
+/* A number in [lo, hi], or false. NaN and infinities fail the comparisons. */
+static bool num_in(const cJSON *o, const char *key, double lo, double hi, double *out)
+{
+  const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
+  if (!cJSON_IsNumber(x) || !(x->valuedouble >= lo && x->valuedouble <= hi))
+    return false;
+  *out = x->valuedouble;
+  return true;
 }
 
 static struct journal_host *host_of(struct journal_state *s, const char *name)
@@ -34,74 +50,192 @@ static struct journal_host *host_of(struct journal_state *s, const char *name)
   return h;
 }
 
+double journal_parse_timestamp(const char *text)
+{
+  if (text == NULL)
+    return -1;
+  struct tm tm = {0};
+  int used = 0;
+  if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+             &tm.tm_min, &tm.tm_sec, &used) != 6 ||
+      used == 0)
+    return -1;
+  if (tm.tm_year < 1970 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+      tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+    return -1;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  double frac = 0;
+  const char *p = text + used;
+  if (*p == '.') {
+    double scale = 0.1;
+    for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+      frac += (*p - '0') * scale;
+  }
+  if (strcmp(p, "Z") != 0)
+    return -1;
+  time_t t = timegm(&tm);
+  return t == (time_t)-1 ? -1 : (double)t + frac;
+}
+
+/* ---- one handler per action (the report reads the same actions with its own table) ---- */
+
+struct ctx {
+  struct journal_state *s;
+  const cJSON *ev, *is;
+  const char *host;
+  double when; /* @timestamp, epoch s; -1 if unreadable */
+};
+
+static void on_run_started(struct ctx *c)
+{
+  struct journal_state *s = c->s;
+  /* The run's state is the latest start's: a resume re-judges the budget and says so again. */
+  s->halted = false;
+  s->halt_reason[0] = '\0';
+  double scale;
+  s->time_scale = num_in(c->is, "time_scale", 1, 1e6, &scale) ? scale : 1;
+  if (s->inventory_hash != NULL)
+    return;
+  const char *ih = str(c->is, F_INVENTORY_HASH, NULL), *ph = str(c->is, F_POLICY_HASH, NULL),
+             *lim = str(c->is, F_LIMIT, NULL);
+  s->inventory_hash = xstrdup(ih ? ih : "");
+  s->policy_hash = xstrdup(ph ? ph : "");
+  s->limit = xstrdup(lim ? lim : "");
+}
+
+static void on_gate_approved(struct ctx *c)
+{
+  struct journal_state *s = c->s;
+  double w;
+  if (!num_in(c->is, F_WAVE, 0, MAX_WAVES - 1, &w))
+    return;
+  size_t i = (size_t)w;
+  if (i >= s->napproved) {
+    s->approved = xrealloc(s->approved, (i + 1) * sizeof *s->approved);
+    memset(s->approved + s->napproved, 0, (i + 1 - s->napproved) * sizeof *s->approved);
+    s->napproved = i + 1;
+  }
+  s->approved[i] = true;
+}
+
+static void on_budget_exceeded(struct ctx *c)
+{
+  const char *why = str(c->is, F_REASON, NULL);
+  c->s->halted = true;
+  snprintf(c->s->halt_reason, sizeof c->s->halt_reason, "%s", why ? why : "the failure budget");
+}
+
+static void on_soak_started(struct ctx *c)
+{
+  double w, soak;
+  if (c->when < 0 || !num_in(c->is, F_WAVE, 0, MAX_WAVES - 1, &w) ||
+      !num_in(c->is, F_SOAK_S, 0, 1e9, &soak))
+    return;
+  c->s->soaking = true;
+  c->s->soak_wave = (size_t)w;
+  c->s->soak_end = c->when + soak;
+}
+
+static void on_soak_finished(struct ctx *c)
+{
+  c->s->soaking = false;
+}
+
+static void on_device_started(struct ctx *c)
+{
+  struct journal_host *h = host_of(c->s, c->host);
+  h->started = true;
+  h->finished = h->held = false; /* a retried router starts again */
+  h->outcome[0] = h->result[0] = '\0';
+  /* A resumed router goes on in the phase it was in; a fresh start begins before connect. */
+  const char *ph = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->is, F_RESUMED))
+                       ? str(c->is, F_PHASE, NULL)
+                       : NULL;
+  h->phase = ph ? junos_phase_parse(ph) : PH_QUEUED;
+  if (h->phase == PH_COUNT || junos_phase_terminal(h->phase))
+    h->phase = PH_QUEUED;
+}
+
+static void on_phase_changed(struct ctx *c)
+{
+  struct journal_host *h = host_of(c->s, c->host);
+  const char *ph = str(c->is, F_PHASE, NULL);
+  enum junos_phase p = ph ? junos_phase_parse(ph) : PH_COUNT;
+  if (p != PH_COUNT && !junos_phase_terminal(p))
+    h->phase = p;
+  double om;
+  if (num_in(c->is, F_ORIGINAL_MASTER, 0, 1, &om) && (om == 0 || om == 1))
+    h->orig_master = (int)om;
+  const cJSON *vb = cJSON_GetObjectItemCaseSensitive(c->is, F_VERSIONS_BEFORE);
+  for (int r = 0; vb && r < 2; r++) {
+    const char *v = str(vb, r ? "re1" : "re0", NULL);
+    if (v)
+      snprintf(h->before[r], sizeof h->before[r], "%s", v);
+  }
+}
+
+static void on_device_finished(struct ctx *c)
+{
+  struct journal_host *h = host_of(c->s, c->host);
+  const char *res = str(c->is, F_RESULT, NULL), *out = str(c->ev, "event", "outcome");
+  h->finished = true;
+  snprintf(h->result, sizeof h->result, "%s", res ? res : "failed");
+  snprintf(h->outcome, sizeof h->outcome, "%s", out ? out : "failure");
+  /* Unknown means held: the run that wrote this line held it (device-held follows). */
+  h->held = strcmp(h->outcome, OUTCOME_UNKNOWN) == 0;
+}
+
+static void on_device_released(struct ctx *c)
+{
+  host_of(c->s, c->host)->held = false;
+}
+
+static const struct {
+  const char *action;
+  bool needs_host;
+  void (*fn)(struct ctx *c);
+} handlers[] = {
+    {EV_RUN_STARTED, false, on_run_started},         {EV_GATE_APPROVED, false, on_gate_approved},
+    {EV_BUDGET_EXCEEDED, false, on_budget_exceeded}, {EV_SOAK_STARTED, false, on_soak_started},
+    {EV_SOAK_FINISHED, false, on_soak_finished},     {EV_DEVICE_STARTED, true, on_device_started},
+    {EV_PHASE_CHANGED, true, on_phase_changed},      {EV_DEVICE_FINISHED, true, on_device_finished},
+    {EV_DEVICE_RELEASED, true, on_device_released},
+};
+
 static void apply(struct journal_state *s, const cJSON *ev)
 {
-  const char *action = str(ev, "event", "action"), *host = str(ev, "host", "name");
-  const cJSON *is = cJSON_GetObjectItemCaseSensitive(ev, "issu");
-  const cJSON *seq =
-      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "event"), "sequence");
-  if (cJSON_IsNumber(seq) && (uint64_t)seq->valuedouble > s->last_sequence)
-    s->last_sequence = (uint64_t)seq->valuedouble;
+  struct ctx c = {.s = s, .ev = ev, .host = str(ev, "host", "name")};
+  c.is = cJSON_GetObjectItemCaseSensitive(ev, "issu");
+  double seq;
+  /* Sequence numbers are exact in a double up to 2^53. */
+  if (num_in(cJSON_GetObjectItemCaseSensitive(ev, "event"), "sequence", 0, 9007199254740992.0,
+             &seq) &&
+      (uint64_t)seq > s->last_sequence)
+    s->last_sequence = (uint64_t)seq;
   const char *run = str(ev, "labels", "run_id");
   if (run && s->run_id == NULL)
     s->run_id = xstrdup(run);
-  if (action == NULL)
-    return;
-  if (strcmp(action, "run-started") == 0 && s->inventory_hash == NULL) {
-    const char *ih = str(is, "inventory_hash", NULL), *ph = str(is, "policy_hash", NULL),
-               *lim = str(is, "limit", NULL);
-    s->inventory_hash = xstrdup(ih ? ih : "");
-    s->policy_hash = xstrdup(ph ? ph : "");
-    s->limit = xstrdup(lim ? lim : "");
-  } else if (strcmp(action, "gate-approved") == 0) {
-    const cJSON *w = cJSON_GetObjectItemCaseSensitive(is, "wave");
-    if (cJSON_IsNumber(w) && w->valuedouble >= 0 && w->valuedouble < 100000) {
-      size_t i = (size_t)w->valuedouble;
-      if (i >= s->napproved) {
-        s->approved = xrealloc(s->approved, (i + 1) * sizeof *s->approved);
-        memset(s->approved + s->napproved, 0, (i + 1 - s->napproved) * sizeof *s->approved);
-        s->napproved = i + 1;
-      }
-      s->approved[i] = true;
-    }
-  } else if (host != NULL && strcmp(action, "device-started") == 0) {
-    struct journal_host *h = host_of(s, host);
-    h->started = true;
-    h->finished = false; /* a retried router starts again */
-    /* A resumed router goes on in the phase it was in; a fresh start begins before connect. */
-    const char *ph = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(is, "resumed"))
-                         ? str(is, "phase", NULL)
-                         : NULL;
-    h->phase = ph ? junos_phase_parse(ph) : PH_QUEUED;
-    if (h->phase == PH_COUNT)
-      h->phase = PH_QUEUED;
-  } else if (host != NULL && strcmp(action, "phase-changed") == 0) {
-    struct journal_host *h = host_of(s, host);
-    const char *ph = str(is, "phase", NULL);
-    enum junos_phase p = ph ? junos_phase_parse(ph) : PH_COUNT;
-    if (p != PH_COUNT && !junos_phase_terminal(p))
-      h->phase = p;
-    const cJSON *om = cJSON_GetObjectItemCaseSensitive(is, "original_master");
-    if (cJSON_IsNumber(om))
-      h->orig_master = (int)om->valuedouble;
-    const cJSON *vb = cJSON_GetObjectItemCaseSensitive(is, "versions_before");
-    for (int r = 0; vb && r < 2; r++) {
-      const char *v = str(vb, r ? "re1" : "re0", NULL);
-      if (v)
-        snprintf(h->before[r], sizeof h->before[r], "%s", v);
-    }
-  } else if (host != NULL && strcmp(action, "device-finished") == 0) {
-    struct journal_host *h = host_of(s, host);
-    const char *res = str(is, "result", NULL);
-    h->finished = true;
-    snprintf(h->result, sizeof h->result, "%s", res ? res : "failed");
+  c.when = journal_parse_timestamp(str(ev, "@timestamp", NULL));
+  if (c.when >= 0) {
+    if (s->first_wall == 0)
+      s->first_wall = c.when;
+    if (c.when > s->last_wall)
+      s->last_wall = c.when;
   }
+  const char *action = str(ev, "event", "action");
+  for (size_t i = 0; action && i < ARRAY_LEN(handlers); i++)
+    if (strcmp(action, handlers[i].action) == 0 && (c.host || !handlers[i].needs_host)) {
+      handlers[i].fn(&c);
+      return;
+    }
 }
 
 int journal_load(const char *path, struct journal_state *s, char *err, size_t errlen)
 {
   memset(s, 0, sizeof *s);
   strmap_init(&s->index);
+  s->time_scale = 1;
   char *buf = NULL;
   size_t len = 0;
   char e[256];
@@ -112,22 +246,15 @@ int journal_load(const char *path, struct journal_state *s, char *err, size_t er
   size_t whole = len;
   while (whole > 0 && buf[whole - 1] != '\n')
     whole--;
-  if (whole < len) {
-    s->cut = true;
-    /* Appending after a half line would glue two events together: cut it off. */
-    if (truncate(path, (off_t)whole) < 0) {
-      snprintf(err, errlen, "%s: cannot drop the incomplete last line: %s", path, strerror(errno));
-      free(buf);
-      return -1;
-    }
-  }
+  s->cut = whole < len;
+  s->whole = whole;
   int rc = 0;
   for (size_t off = 0; off < whole;) {
     char *nl = memchr(buf + off, '\n', whole - off);
     *nl = '\0';
     s->lines++;
     cJSON *ev = cJSON_Parse(buf + off);
-    if (ev == NULL || cJSON_GetObjectItemCaseSensitive(ev, "event") == NULL) {
+    if (ev == NULL || !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(ev, "event"))) {
       snprintf(err, errlen, "%s:%zu: not an issu-fleet event (is this a journal?)", path, s->lines);
       cJSON_Delete(ev);
       rc = -1;
@@ -143,6 +270,17 @@ int journal_load(const char *path, struct journal_state *s, char *err, size_t er
     rc = -1;
   }
   return rc;
+}
+
+int journal_drop_cut(const char *path, const struct journal_state *s, char *err, size_t errlen)
+{
+  if (!s->cut)
+    return 0;
+  if (truncate(path, (off_t)s->whole) < 0) {
+    snprintf(err, errlen, "%s: cannot drop the incomplete last line: %s", path, strerror(errno));
+    return -1;
+  }
+  return 0;
 }
 
 void journal_state_free(struct journal_state *s)

@@ -110,8 +110,10 @@ static void draw(struct rollout *run)
   const char *name = rollout_state(run);
   if (strcmp(name, "running") == 0)
     name = run->window_closed ? "window-closed" : "";
-  char state[40];
+  char state[64];
   snprintf(state, sizeof state, "%s%s", *name ? " " : "", name);
+  if (run->held) /* held routers need the operator: always in view */
+    snprintf(state + strlen(state), sizeof state - strlen(state), " %zu HELD", run->held);
   snprintf(line, sizeof line,
            "%s%s%s wave %zu/%zu %s%s%s%s  %zu done, %s%zu failed%s, %zu skipped, %zu queued  "
            "budget %ld  %s elapsed  ETA %s",
@@ -210,6 +212,7 @@ void progress_say(struct rollout *run, const char *fmt, ...)
 void progress_phase(struct rollout *run, const struct device *dv, enum junos_phase prev,
                     enum junos_phase next, const char *line)
 {
+  rollout_phase_moved(run, prev, next); /* device_set_phase's one notice of a move */
   struct progress *pg = run->progress;
   if (!pg || pg->live) /* live: the view shows it on its next redraw */
     return;

@@ -1,6 +1,7 @@
 /*
- * Private to scheduler/: the run (rollout.c), one router's state machine (device.c and the step
- * files preflight.c, issu.c, post_issu.c), how routers are reached (targets.c).
+ * Private to scheduler/: the run (run.c, waves.c, resume.c, status.c), one router's state
+ * machine (device.c and the step files preflight.c, issu.c, post_issu.c), how routers are
+ * reached (targets.c).
  */
 #ifndef ISSU_SCHED_INTERNAL_H
 #define ISSU_SCHED_INTERNAL_H
@@ -90,6 +91,7 @@ struct device {
   unsigned nevidence;
 
   bool resumed; /* continued from a journal: the router is asked before anything is done */
+  bool held;    /* outcome unknown: finished, but keeps its limit slots until ctl release */
 
   /* the reconcile step (probe.c, reconcile.h) */
   bool issu_unconfirmed;           /* resumed in validate: the ISSU may or may not have gone out */
@@ -142,11 +144,14 @@ struct rollout {
   size_t nclosing, closing_cap;
   uv_timer_t close_timer;
   size_t in_flight, done, skipped, failed, unknown, checked_ok;
+  size_t held;  /* routers held (outcome unknown), keeping their limit slots */
+  bool blocked; /* nothing could start but behind held routers: the run ended to say so */
   size_t peak_in_flight;
   uv_timer_t pump_timer, soak_timer;
   uv_signal_t sigint, sigterm;
   /* control (control.c) */
   uv_pipe_t control;
+  struct control_client *clients; /* connected, closed with the run (control.c) */
   char *control_path;
   bool control_live;
   bool paused;
@@ -185,8 +190,13 @@ void progress_phase(struct rollout *run, const struct device *dv, enum junos_pha
                     enum junos_phase next, const char *line);
 void progress_close(struct rollout *run);
 
-/* ---- rollout.c ---- */
+/* ---- waves.c: which routers start, and when ---- */
+/* Starts what may start now (the waves, gates, window, soak and budget allow). */
+void rollout_pump(struct rollout *run);
 void rollout_pump_later(struct rollout *run);
+/* Told of every phase change (through progress_phase): a router leaving preflight frees one of
+ * the capped start slots. */
+void rollout_phase_moved(struct rollout *run, enum junos_phase prev, enum junos_phase next);
 /* What the run is doing, as ctl status and the live view say it: detached, draining, halted,
  * paused, soaking, waiting-approval or running. */
 const char *rollout_state(const struct rollout *run);
@@ -198,8 +208,27 @@ void rollout_close_later(struct rollout *run, struct transport *t);
 /* For the control socket: the run's state as JSON; approve the waiting gate (false: none);
  * pause or resume new starts (false: already so). */
 cJSON *rollout_status(struct rollout *run);
-bool rollout_approve(struct rollout *run, unsigned uid);
+/* Approves the first gate that waits (rolling mode may announce a later wave's); returns its
+ * wave, or -1 when none waits. */
+long rollout_approve(struct rollout *run, unsigned uid);
+/* Releases a held router (ctl release): its limit slots free, journaled with who. False with
+ * `err` when there is no such router or it is not held. */
+bool rollout_release(struct rollout *run, const char *router, unsigned uid, char *err,
+                     size_t errlen);
+/* Halts the run (the failure budget): no new starts, routers in flight finish. */
+void rollout_halt(struct rollout *run, const char *why);
+/* Soaks `seconds` of the run's clock after wave `w` (a resume passes what is left). */
+void rollout_soak(struct rollout *run, size_t w, double seconds, bool resumed);
 bool rollout_pause(struct rollout *run, bool pause, const char *by);
+
+/* ---- resume.c ---- */
+struct journal_state;
+/* A resume continues the same rollout: the same inventory, policy and limit, or the operator
+ * says so (--accept-changed-config). */
+int rollout_resume_check(const struct rollout_options *o, const struct journal_state *js, char *err,
+                         size_t errlen);
+/* Rebuilds the run's state from its journal and continues the routers in flight. */
+void rollout_resume_devices(struct rollout *run, const struct journal_state *js);
 
 /* ---- control.c ---- */
 int control_start(struct rollout *run, const char *path, char *err, size_t errlen);

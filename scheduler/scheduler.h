@@ -11,6 +11,9 @@
 
 #include <stdio.h>
 
+/* The longest --run-id (it names files in the state directory). */
+#define RUN_ID_MAX 64
+
 struct rollout_options {
   const char *inventory_path, *policy_path;
   const char *state_dir;      /* journal directory; default ./.issu-fleet */
@@ -43,5 +46,10 @@ const struct transport_options *targets_options(const struct targets *ts, size_t
 /* Runs the plan (or the check) to its end; returns the exit code of DESIGN.md §3. */
 int rollout_run(const struct policy *p, const struct inventory *inv, const struct plan *plan,
                 const struct targets *targets, const struct rollout_options *o);
+
+/* Releases a held router in the journal of a run that is not running (under its lock):
+ * `ctl release` when the socket does not answer. */
+int rollout_release_offline(const char *journal, const char *router, unsigned uid, char *err,
+                            size_t errlen);
 
 #endif

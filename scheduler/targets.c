@@ -77,6 +77,10 @@ static void build_one(const struct inventory *inv, size_t h, const struct rollou
       return;
     }
     to->local_command = t->local_command = xstrdup(v);
+    /* Not for a login here, but named so the child never inherits it (transport/local.c). */
+    v = text_var(inv, h, "issu_password_env", &n, buf, sizeof buf);
+    if (v != NULL && env_name_ok(v))
+      to->password_env = t->password_env = xstrdup(v);
     return;
   }
   v = text_var(inv, h, "ansible_host", &n, buf, sizeof buf);

@@ -252,8 +252,12 @@ static void local_start(struct transport *t)
     n++;
   l->env = xcalloc(n + 2, sizeof *l->env);
   size_t k = 0;
+  /* The password variable (issu_password_env) is for our own SSH login, never a child's. */
+  const char *pw = t->o.password_env;
+  size_t pwlen = pw ? strlen(pw) : 0;
   for (size_t i = 0; i < n; i++)
-    if (strncmp(environ[i], "SSH_ORIGINAL_COMMAND=", 21) != 0)
+    if (strncmp(environ[i], "SSH_ORIGINAL_COMMAND=", 21) != 0 &&
+        !(pwlen && strncmp(environ[i], pw, pwlen) == 0 && environ[i][pwlen] == '='))
       l->env[k++] = environ[i];
   l->env_command = xasprintf("SSH_ORIGINAL_COMMAND=%s", op->command);
   l->env[k++] = l->env_command;

@@ -279,3 +279,32 @@ Test(inventory, loads_from_a_file_and_reports_a_missing_one)
             d.lines[0]);
   diag_free(&d);
 }
+
+/* ---- Issue 18 (i18-run), B13: host names reach file paths and terminals ---- */
+
+Test(inventory_names, a_host_name_outside_the_safe_characters_is_refused_at_its_column)
+{
+  char *e = inventory_error("all:\n  hosts:\n    ../../../victim:\n");
+  cr_expect(strstr(e, ":3:7: host name: '/' is not allowed"), "%s", e);
+  free(e);
+  e = inventory_error("all:\n  hosts:\n    mx1 two:\n");
+  cr_expect(strstr(e, ":3:8: host name: 0x20 is not allowed"), "%s", e);
+  free(e);
+  e = inventory_error("all:\n  hosts:\n    ..:\n");
+  cr_expect(strstr(e, "host name"), "%s", e);
+  free(e);
+  struct inventory *inv = inv_ok("all:\n  hosts:\n    mx-ams_1.lab:\n    mx[1:3]:\n");
+  cr_expect_eq(inv->nhosts, 4);
+  inventory_free(inv);
+}
+
+Test(inventory_names, an_error_quoting_bad_input_never_prints_a_control_character)
+{
+  /* A host range with an ESC sequence: the error names it, in safe text only. */
+  char *e = inventory_error("all:\n  hosts:\n    \"mx[1:\\e[2J]\":\n");
+  for (const char *c = e; *c; c++)
+    cr_expect(!((unsigned char)*c < 0x20 && *c != '\n') && *c != 0x7f,
+              "a control character (0x%02x) in: %s", (unsigned char)*c, e);
+  cr_expect(strstr(e, "0x1b"), "the bad byte is named: %s", e);
+  free(e);
+}

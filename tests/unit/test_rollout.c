@@ -9,9 +9,13 @@
 #define LAB_KNOWN_HOSTS "--known-hosts both"
 #include "lab.h"
 #include "policies/policies.h"
+#include "scheduler/journal.h"
+#include "scheduler/scheduler.h"
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define TARGET "23.4R2-S3.7"
@@ -1235,4 +1239,512 @@ Test(rollout, a_crash_in_the_switchback_sends_no_second_switch_on_resume, .timeo
   cr_expect_eq(wait_exit(pid), 0, "the resumed run completes");
   cr_expect_eq(switches_logged(), 1, "no second switch");
   expect_lab_upgraded();
+}
+
+/* ==== Issue 18, the run-level promises (engineer i18-run): held routers, the run state across
+ * a resume, a stalled run, a full journal, rolling gates, the run id, the event line size. ==== */
+
+/* The @timestamp of an event as seconds since the epoch (journal_parse_timestamp is the run's
+ * own reader: the test checks the clock, not the parser). */
+static double stamp_of(const cJSON *e)
+{
+  double t = journal_parse_timestamp(str_at(e, "@timestamp", NULL));
+  cr_assert_geq(t, 0, "bad @timestamp %s", str_at(e, "@timestamp", NULL));
+  return t;
+}
+
+static const cJSON *first_of(const struct journal *j, const char *act, const char *router)
+{
+  for (size_t i = 0; i < j->n; i++)
+    if (strcmp(action(j->ev[i]), act) == 0 &&
+        (router == NULL || strcmp(host(j->ev[i]), router) == 0))
+      return j->ev[i];
+  return NULL;
+}
+
+static const cJSON *router_status(const cJSON *all, const char *router)
+{
+  const cJSON *st;
+  cJSON_ArrayForEach(st, all) if (strcmp(str_at(st, "name", NULL), router) == 0) return st;
+  cr_assert_fail("%s not in the lab", router);
+  return NULL;
+}
+
+Test(run_state, rolling_mode_every_gate_can_be_approved, .timeout = 300, .fini = lab_stop)
+{
+  /* B5: rolling announces wave-2's gate while run->wave is still wave-1. */
+  lab_start(3, 1, NULL);
+  write_policy(
+      "issu: {old_master: reboot, switchback: true}\n"
+      "waves: {mode: rolling, canary: 1, serial: [1], soak: 0, approve: [wave-1, wave-2]}\n"
+      "failures: {max_failed: 0}\n");
+  pid_t pid = run_in_background(NULL);
+  char *out;
+  for (int gate = 0; gate < 2; gate++) {
+    cr_assert(journal_more("gate-waiting", gate), "gate %d is announced", gate + 1);
+    cr_expect_eq(ctl(&out, "approve"), 0, "gate %d can be approved: %s", gate + 1, out);
+    free(out);
+  }
+  cr_expect_eq(wait_exit(pid), 0);
+  struct journal j = journal_read();
+  cr_expect_eq(count_action(&j, "gate-approved", NULL), 2);
+  cr_expect_eq(count_action(&j, "device-finished", NULL), 3);
+  journal_free(&j);
+}
+
+Test(run_state, a_canary_failure_stays_fatal_across_a_resume_unless_retry_failed, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* B6 */
+  lab_start(4, 1, "--fault mx-ams-1=validation-fail");
+  write_policy("waves: {canary: 1, serial: [1], soak: 0}\nfailures: {max_failed: 0}\n");
+  struct journal j = run_expect("run", "--yes", 3);
+  journal_free(&j);
+  /* The resume is halted again at once: nothing new starts, the same exit code. */
+  char *out;
+  int rc = sh(&out,
+              "timeout 60 %s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
+              "--state-dir %s/state --resume t --yes </dev/null",
+              ISSU_BINARY, dir, dir, dir);
+  cr_expect_eq(rc, 3, "the resumed run stays halted: %s", out);
+  free(out);
+  j = journal_read();
+  cr_expect_eq(count_action(&j, "device-started", NULL), 1, "only the canary ever started");
+  cr_expect_eq(count_action(&j, "budget-exceeded", NULL), 2, "the halt said again on resume");
+  journal_free(&j);
+  cJSON *all = lab_status();
+  cr_expect_eq(starts_of(router_status(all, "mx-ams-2")), 0);
+  cJSON_Delete(all);
+  /* --retry-failed gives the canary a new chance (its fault repaired): the run goes on. */
+  sh(NULL, "sed -i 's/\"validation-fail\"//' %s/routers/mx-ams-1.json", dir);
+  rc = sh(&out,
+          "timeout 120 %s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
+          "--state-dir %s/state --resume t --retry-failed --yes </dev/null",
+          ISSU_BINARY, dir, dir, dir);
+  cr_expect_eq(rc, 0, "retried and finished: %s", out);
+  free(out);
+}
+
+Test(run_state, a_resume_honours_a_soak_in_progress_and_continues_the_clock, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* B7 and the clock across a resume. */
+  lab_start(2, 1, NULL);
+  write_policy("waves: {canary: 1, serial: [1], soak: 2h}\n");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("soak-started"));
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  pid = run_in_background("--resume t");
+  cr_expect_eq(wait_exit(pid), 0);
+  struct journal j = journal_read();
+  const cJSON *soak = first_of(&j, "soak-started", NULL),
+              *next = first_of(&j, "device-started", "mx-ams-2");
+  cr_assert(soak && next);
+  cr_expect_eq(count_action(&j, "soak-resumed", NULL), 1);
+  cr_expect_geq(stamp_of(next) - stamp_of(soak), 2 * 3600 - 1,
+                "wave-1 started %.0f s after the soak began, before its planned end",
+                stamp_of(next) - stamp_of(soak));
+  /* The resumed run's @timestamp goes on from the journal's, never back. */
+  for (size_t i = 1; i < j.n; i++)
+    cr_expect_geq(stamp_of(j.ev[i]), stamp_of(j.ev[i - 1]) - 0.001, "line %zu goes back in time",
+                  i + 1);
+  journal_free(&j);
+}
+
+Test(run_state, resuming_a_finished_run_ends_at_once_with_its_exit_code, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* B9, and B15: a 64-character run id is the same id on resume. */
+  lab_start(2, 1, NULL);
+  write_policy("waves: {canary: 1, serial: [1], soak: 0}\n");
+  char id[RUN_ID_MAX + 1];
+  memset(id, 'a', RUN_ID_MAX);
+  id[RUN_ID_MAX] = '\0';
+  char *out;
+  int rc = sh(&out,
+              "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir "
+              "%s/state --run-id %s --yes </dev/null",
+              ISSU_BINARY, dir, dir, dir, id);
+  cr_assert_eq(rc, 0, "%s", out);
+  free(out);
+  rc = sh(&out,
+          "timeout 30 %s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
+          "--state-dir %s/state --resume %s --yes </dev/null",
+          ISSU_BINARY, dir, dir, dir, id);
+  cr_expect_eq(rc, 0, "ends at once, exit 0 (124: it hung): %s", out);
+  free(out);
+  char path[600];
+  snprintf(path, sizeof path, "%s/state/%s.lock", dir, id);
+  cr_expect_eq(access(path, F_OK), 0, "the resume took the run's own lock");
+  snprintf(path, sizeof path, "%s/state/%s.jsonl", dir, id);
+  FILE *f = fopen(path, "r");
+  cr_assert_not_null(f);
+  char *line = NULL;
+  size_t cap = 0;
+  while (getline(&line, &cap, f) > 0) {
+    cJSON *e = cJSON_Parse(line);
+    cr_expect_str_eq(str_at(e, "labels", "run_id"), id);
+    cJSON_Delete(e);
+  }
+  free(line);
+  fclose(f);
+}
+
+Test(run_state, a_resume_never_cuts_the_journal_of_a_live_run, .timeout = 300, .fini = lab_stop)
+{
+  /* B17: the second process is refused by the lock before it touches the journal. */
+  lab_start(2, 1, NULL);
+  write_policy("waves: {canary: 1, serial: [1], soak: 0, approve: [wave-1]}\n");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("gate-waiting"));
+  char path[400];
+  snprintf(path, sizeof path, "%s/state/t.jsonl", dir);
+  FILE *f = fopen(path, "a"); /* the live run is in the middle of a line */
+  fputs("{\"@timestamp\":\"2026-", f);
+  fclose(f);
+  struct stat before, after;
+  cr_assert_eq(stat(path, &before), 0);
+  char *out;
+  int rc = sh(&out,
+              "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir "
+              "%s/state --resume t --yes </dev/null",
+              ISSU_BINARY, dir, dir, dir);
+  cr_expect_eq(rc, 2, "%s", out);
+  cr_expect(strstr(out, "already being driven"), "%s", out);
+  free(out);
+  cr_assert_eq(stat(path, &after), 0);
+  cr_expect_eq(after.st_size, before.st_size, "the live run's journal was not truncated");
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+}
+
+Test(run_state, a_router_of_unknown_state_is_held_and_its_pair_partner_never_starts, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* Unknown means held: mx-ams-1 becomes unreachable mid-ISSU (sshd stopped once the ISSU runs:
+   * the reconnect after the switchover fails), so its state is unknown. Its pair partner
+   * mx-ams-2 must not start; the run says it is blocked and exits 5. */
+  lab_start(2, 1, NULL);
+  write_policy("waves: {mode: rolling, canary: 0, soak: 0}\nlimits: {exclusive: [pair]}\n"
+               "failures: {max_failed: 1}\n");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("\"phase\":\"backup-upgrade\""));
+  sh(NULL, "%s lab down %s", JUNOS_SIM_BINARY, dir);
+  cr_expect_eq(wait_exit(pid), ISSU_EXIT_HELD, "held routers: exit 5");
+  struct journal j = journal_read();
+  const cJSON *held = first_of(&j, "device-held", NULL);
+  cr_assert_not_null(held, "a held router is journaled");
+  char first[64], partner[64];
+  snprintf(first, sizeof first, "%s", host(held));
+  snprintf(partner, sizeof partner, "%s", strcmp(first, "mx-ams-1") ? "mx-ams-1" : "mx-ams-2");
+  cr_expect_str_eq(str_at(finished_of(&j, first), "event", "outcome"), "unknown");
+  cr_expect_eq(count_action(&j, "device-started", partner), 0, "the pair partner never started");
+  cr_expect_eq(count_action(&j, "run-blocked", NULL), 1, "the run said why it stopped");
+  const cJSON *fin = first_of(&j, "run-finished", NULL);
+  cr_expect_eq(
+      cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(fin, "issu"), "summary"), "held")
+          ->valueint,
+      1);
+  journal_free(&j);
+  /* The report shows it plainly. */
+  char *out;
+  sh(&out, "%s report %s/state/t.jsonl", ISSU_BINARY, dir);
+  cr_expect(strstr(out, "HELD"), "%s", out);
+  free(out);
+  /* Released with no run live: journaled with who; the resume frees the slots. */
+  int rc = sh(&out, "%s ctl %s/state/t.sock release %s", ISSU_BINARY, dir, partner);
+  cr_expect_neq(rc, 0, "%s is not held: %s", partner, out);
+  free(out);
+  rc = sh(&out, "%s ctl %s/state/t.sock release %s", ISSU_BINARY, dir, first);
+  cr_expect_eq(rc, 0, "%s", out);
+  free(out);
+  j = journal_read();
+  const cJSON *rel = first_of(&j, "device-released", first);
+  cr_assert_not_null(rel);
+  cr_expect_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(rel, "user"), "id")->valueint,
+               (int)getuid());
+  journal_free(&j);
+  rc = sh(&out, "%s lab up %s", JUNOS_SIM_BINARY, dir);
+  cr_assert_eq(rc, 0, "%s", out);
+  free(out);
+  pid = run_in_background("--resume t");
+  cr_expect_eq(wait_exit(pid), ISSU_EXIT_FAILED, "one router unknown (failed), the other done");
+  j = journal_read();
+  cr_expect_str_eq(str_at(finished_of(&j, partner), "event", "outcome"), "success",
+                   "the partner went once released");
+  cr_expect_eq(count_action(&j, "device-started", first), 1, "a released router is not retried");
+  journal_free(&j);
+}
+
+Test(run_state, a_full_journal_disk_stops_every_router_and_exits_70, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* B10: a small tmpfs for the state directory, filled while the canary's ISSU runs. */
+  lab_start(2, 1, NULL);
+  write_policy("waves: {canary: 1, serial: [1], soak: 0}\n");
+  char *out;
+  if (sh(&out, "mkdir -p %s/state && mount -t tmpfs -o size=512k tmpfs %s/state", dir, dir) != 0) {
+    free(out);
+    cr_skip_test("cannot mount a tmpfs here (needs root): %s", out);
+  }
+  free(out);
+  pid_t pid = run_in_background(NULL);
+  bool seen = journal_has("\"phase\":\"backup-upgrade\"");
+  sh(NULL, "dd if=/dev/zero of=%s/state/fill bs=4k 2>/dev/null", dir);
+  int rc = wait_exit(pid);
+  /* Read what the run said before the disk is freed. */
+  cJSON *all = lab_status();
+  const cJSON *st = router_status(all, "mx-ams-1");
+  const char *issu = str_at(st, "issu_state", NULL);
+  bool left_mid_issu = strcmp(issu, "idle") != 0;
+  char *log;
+  sh(&log, "cat %s/run.log", dir);
+  sh(NULL, "umount %s/state", dir);
+  cr_assert(seen, "the canary's ISSU began");
+  cr_expect_eq(rc, 70, "exit 70: %s", log);
+  cr_expect(strstr(log, "cannot write the journal") && strstr(log, "No space left on device"),
+            "says why (file, errno): %s", log);
+  cr_expect(left_mid_issu, "the run stopped at once, leaving mx-ams-1 mid-ISSU (%s)", issu);
+  cr_expect_eq(starts_of(router_status(all, "mx-ams-2")), 0, "nothing else started");
+  free(log);
+  cJSON_Delete(all);
+}
+
+Test(run_state, every_event_line_of_a_5000_router_plan_stays_under_16_kib, .timeout = 300)
+{
+  /* Plan-only: 5,000 routers on the local transport, the run stopped at the canary's gate (a
+   * full run of 5,000 is bench/scale's job). */
+  snprintf(dir, sizeof dir, "/tmp/issu-plan-test-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+  char path[400];
+  snprintf(path, sizeof path, "%s/inventory.yaml", dir);
+  FILE *f = fopen(path, "w");
+  fprintf(f, "all:\n  vars: {issu_transport: local, issu_local_command: /bin/false}\n"
+             "  hosts:\n    mx-long-router-name-of-a-large-fleet-[0001:5000]: {}\n");
+  fclose(f);
+  snprintf(path, sizeof path, "%s/test.yaml", dir);
+  f = fopen(path, "w");
+  fprintf(f,
+          "target: {version: 23.4R2-S3.7, package: %s}\n"
+          "waves: {canary: 1, serial: [\"20%%\"], approve: [canary]}\n",
+          PKG);
+  fclose(f);
+  /* B8 too: 1,024 descriptors at most (Debian's default), far fewer than 5,000 routers: the
+   * router locks must not take one each, and the run says the limit is too low for the plan. */
+  struct rlimit rl = {1024, 1024};
+  cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("gate-waiting"));
+  char *out;
+  cr_expect_eq(ctl(&out, "drain"), 0, "%s", out);
+  free(out);
+  cr_expect_eq(wait_exit(pid), 4);
+  sh(&out, "cat %s/run.log", dir);
+  cr_expect(strstr(out, "open-file limit is 1024, too low for 5000 routers"), "%s", out);
+  free(out);
+  snprintf(path, sizeof path, "%s/state/t.jsonl", dir);
+  f = fopen(path, "r");
+  cr_assert_not_null(f);
+  char *line = NULL;
+  size_t cap = 0, longest = 0, named = 0;
+  ssize_t n;
+  while ((n = getline(&line, &cap, f)) > 0) {
+    longest = (size_t)n > longest ? (size_t)n : longest;
+    cJSON *e = cJSON_Parse(line);
+    if (strcmp(action(e), "plan-wave") == 0)
+      named +=
+          (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "issu"), "hosts"));
+    cJSON_Delete(e);
+  }
+  free(line);
+  fclose(f);
+  cr_expect_lt(longest, 16384, "the longest line is %zu bytes", longest);
+  cr_expect_eq(named, 5000, "the plan names every router once");
+  sh(NULL, "rm -rf %s", dir);
+  dir[0] = '\0';
+}
+
+Test(run_state, a_lock_file_that_is_a_symbolic_link_is_refused, .timeout = 120, .fini = lab_stop)
+{
+  /* B13: O_NOFOLLOW; a link planted in the state directory is never followed (or truncated). */
+  lab_start(2, 1, NULL);
+  write_policy("waves: {canary: 1, serial: [1], soak: 0}\n");
+  sh(NULL, "mkdir -p %s/state && echo keep > %s/victim && ln -s %s/victim %s/state/t.lock", dir,
+     dir, dir, dir);
+  char *out;
+  int rc = issu_fleet(&out, "run", "--yes");
+  cr_expect_eq(rc, 2, "%s", out);
+  cr_expect(strstr(out, "symbolic link"), "%s", out);
+  free(out);
+  sh(&out, "cat %s/victim", dir);
+  cr_expect_str_eq(out, "keep\n", "the link's target is untouched");
+  free(out);
+  cJSON *all = lab_status();
+  cr_expect_eq(starts_of(router_status(all, "mx-ams-1")), 0);
+  cJSON_Delete(all);
+}
+
+Test(run_state, the_journal_reader_refuses_bad_numbers_without_undefined_behaviour)
+{
+  /* B16, the review's journal_ub.jsonl: a negative and a huge sequence number, an
+   * original_master far out of range (once used as an array index). UBSan aborts on the old
+   * reader's casts. */
+  char path[] = "/tmp/issu-journal-ub-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  static const char text[] =
+      "{\"event\":{\"action\":\"run-started\",\"sequence\":-5},\"labels\":{\"run_id\":\"x\"}}\n"
+      "{\"event\":{\"action\":\"phase-changed\",\"sequence\":1e300},\"host\":{\"name\":\"r1\"},"
+      "\"issu\":{\"phase\":\"validate\",\"original_master\":7e12}}\n"
+      "{\"event\":{\"action\":\"phase-changed\",\"sequence\":3},\"host\":{\"name\":\"r2\"},"
+      "\"issu\":{\"phase\":\"validate\",\"original_master\":0.5}}\n"
+      "{\"event\":{\"action\":\"gate-approved\",\"sequence\":4},\"issu\":{\"wave\":-1e300}}\n"
+      "{\"event\":{\"action\":\"soak-started\",\"sequence\":5},\"@timestamp\":\"junk\","
+      "\"issu\":{\"wave\":1e20,\"soak_s\":-3}}\n";
+  cr_assert_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+  close(fd);
+  struct journal_state s;
+  char err[256];
+  cr_assert_eq(journal_load(path, &s, err, sizeof err), 0, "%s", err);
+  cr_expect_eq(s.last_sequence, 5, "only the sequence numbers in range count");
+  cr_expect_eq(journal_host(&s, "r1")->orig_master, -1, "out of range: not recorded");
+  cr_expect_eq(journal_host(&s, "r2")->orig_master, -1, "not an RE number: not recorded");
+  cr_expect_eq(s.napproved, 0);
+  cr_expect(!s.soaking);
+  journal_state_free(&s);
+  unlink(path);
+}
+
+/* ---- Issue 18, the review's security notes ---- */
+
+Test(run_state, the_events_copy_is_created_0600_and_the_clock_override_needs_a_time_scale,
+     .timeout = 120, .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  mode_t old = umask(022);
+  char *out, extra[600];
+  snprintf(extra, sizeof extra, "--events %s/copy.jsonl --time-scale 1", dir);
+  setenv("ISSU_FLEET_CLOCK_START", "1795395420", 1); /* 2026-11-23T00:57:00Z */
+  int rc = issu_fleet(&out, "check", extra);
+  umask(old);
+  cr_expect_eq(rc, 0, "%s", out);
+  cr_expect(strstr(out, "ISSU_FLEET_CLOCK_START ignored"), "%s", out);
+  free(out);
+  char path[400];
+  snprintf(path, sizeof path, "%s/copy.jsonl", dir);
+  struct stat st;
+  cr_assert_eq(stat(path, &st), 0);
+  cr_expect_eq(st.st_mode & 0777, 0600, "the copy is 0%o", st.st_mode & 0777);
+  struct journal j = journal_read();
+  const cJSON *started = first_of(&j, "run-started", NULL);
+  cr_expect(strncmp(str_at(started, "@timestamp", NULL), "2026-11-23T00:57", 16) != 0,
+            "a real run's clock is the real one");
+  cr_expect_null(cJSON_GetObjectItem(cJSON_GetObjectItem(started, "issu"), "clock_start"));
+  journal_free(&j);
+  /* A rehearsal (time-scaled) honours it, and says so in run-started. */
+  sh(NULL, "rm -rf %s/state", dir);
+  rc = issu_fleet(&out, "check", NULL);
+  unsetenv("ISSU_FLEET_CLOCK_START");
+  cr_expect_eq(rc, 0, "%s", out);
+  free(out);
+  j = journal_read();
+  started = first_of(&j, "run-started", NULL);
+  cr_expect_str_eq(str_at(started, "issu", "clock_start"), "2026-11-23T00:57:00.000Z");
+  journal_free(&j);
+}
+
+Test(run_state, the_password_variable_never_reaches_a_local_transport_child, .timeout = 120,
+     .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  /* The router answers through the local transport, its command first recording its
+   * environment. */
+  sh(NULL, "printf '#!/bin/sh\\nenv >>%s/child.env\\nexec %s device --state \"$1\"\\n' >%s/wrap.sh",
+     dir, JUNOS_SIM_BINARY, dir);
+  sh(NULL, "chmod +x %s/wrap.sh", dir);
+  sh(NULL,
+     "sed -i 's|issu_local_command: \"[^\"]* --state |issu_transport: local, issu_password_env: "
+     "ISSU_T_SECRET, issu_local_command: \"%s/wrap.sh |' %s/inventory.yaml",
+     dir, dir);
+  setenv("ISSU_T_SECRET", "hunter2", 1);
+  char *out;
+  int rc = issu_fleet(&out, "check", NULL);
+  unsetenv("ISSU_T_SECRET");
+  cr_expect_eq(rc, 0, "%s", out);
+  free(out);
+  sh(&out, "cat %s/child.env", dir);
+  cr_expect(strstr(out, "SSH_ORIGINAL_COMMAND="), "the child ran: %s", out);
+  cr_expect_null(strstr(out, "hunter2"), "the password reached a child");
+  free(out);
+}
+
+Test(run_state, every_journal_field_in_the_html_report_is_escaped, .timeout = 60)
+{
+  char path[] = "/tmp/issu-doctored-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  static const char text[] =
+      "{\"@timestamp\":\"2026-11-24T01:00:00.000Z\",\"event\":{\"action\":\"run-started\","
+      "\"sequence\":1},\"labels\":{\"run_id\":\"t\"},\"issu\":{\"command\":\"run\"}}\n"
+      "{\"@timestamp\":\"2026-11-24T01:00:01.000Z\",\"event\":{\"action\":\"device-started\","
+      "\"sequence\":2},\"host\":{\"name\":\"mx1\"},\"issu\":{\"wave\":0}}\n"
+      "{\"@timestamp\":\"2026-11-24T01:10:00.000Z\",\"event\":{\"action\":\"device-finished\","
+      "\"sequence\":3,\"outcome\":\"<img src=x onerror=alert(1)>\"},\"host\":{\"name\":\"mx1\"},"
+      "\"issu\":{\"wave\":0,\"result\":\"\\\"><script>alert(2)</script>\",\"phase\":\"verify\"},"
+      "\"error\":{\"code\":\"x\",\"message\":\"y\"}}\n"
+      "{\"@timestamp\":\"2026-11-24T01:10:01.000Z\",\"event\":{\"action\":\"run-finished\","
+      "\"sequence\":4},\"issu\":{\"summary\":{\"exit_code\":1,\"halted\":true}}}\n";
+  cr_assert_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+  close(fd);
+  char *out;
+  sh(&out, "%s report %s --html %s.html >/dev/null; cat %s.html", ISSU_BINARY, path, path, path);
+  cr_expect_null(strstr(out, "<script>alert"), "unescaped result");
+  cr_expect_null(strstr(out, "<img src=x"), "unescaped outcome");
+  cr_expect(strstr(out, "&lt;img src=x"), "the outcome is shown, escaped");
+  free(out);
+  sh(NULL, "rm -f %s %s.html", path, path);
+}
+
+Test(run_state, a_held_router_released_through_the_live_socket_frees_its_pair_partner,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* As above, but the run is paused (so it waits for the operator instead of ending) and the
+   * release goes through the running run's control socket. */
+  lab_start(2, 1, NULL);
+  write_policy("waves: {mode: rolling, canary: 0, soak: 0}\nlimits: {exclusive: [pair]}\n"
+               "failures: {max_failed: 1}\n");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("\"phase\":\"backup-upgrade\""));
+  char *out;
+  cr_expect_eq(ctl(&out, "pause"), 0, "%s", out);
+  free(out);
+  sh(NULL, "%s lab down %s", JUNOS_SIM_BINARY, dir);
+  cr_assert(journal_has("device-held"));
+  struct journal j = journal_read();
+  char first[64], partner[64];
+  snprintf(first, sizeof first, "%s", host(first_of(&j, "device-held", NULL)));
+  snprintf(partner, sizeof partner, "%s", strcmp(first, "mx-ams-1") ? "mx-ams-1" : "mx-ams-2");
+  journal_free(&j);
+  cr_expect_eq(ctl(&out, "status"), 0, "%s", out);
+  cr_expect(strstr(out, "(1 held)"), "ctl status shows it: %s", out);
+  free(out);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "release %s", first);
+  cr_expect_eq(ctl(&out, cmd), 0, "%s", out);
+  free(out);
+  cr_expect_eq(sh(&out, "%s lab up %s", JUNOS_SIM_BINARY, dir), 0, "%s", out);
+  free(out);
+  cr_expect_eq(ctl(&out, "resume"), 0, "%s", out);
+  free(out);
+  cr_expect_eq(wait_exit(pid), ISSU_EXIT_FAILED, "one router unknown, released; the other done");
+  j = journal_read();
+  const cJSON *rel = first_of(&j, "device-released", first);
+  cr_assert_not_null(rel);
+  cr_expect_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(rel, "user"), "id")->valueint,
+               (int)getuid());
+  cr_expect_str_eq(str_at(finished_of(&j, partner), "event", "outcome"), "success");
+  journal_free(&j);
 }

@@ -1,0 +1,57 @@
+/*
+ * The journal's vocabulary, defined once: the event actions and the field names under `issu`
+ * that the run writes (scheduler/), --resume reads back (scheduler/journal.c) and the report
+ * reads (report/report_load.c). In common/ so that report/ need not depend on scheduler/.
+ * Renaming a field here renames it for all three; a string literal elsewhere
+ * would let a resume silently miss it. docs/events.md describes each.
+ */
+#ifndef ISSU_COMMON_EVENT_SCHEMA_H
+#define ISSU_COMMON_EVENT_SCHEMA_H
+
+/* event.action */
+#define EV_RUN_STARTED "run-started"
+#define EV_RUN_FINISHED "run-finished"
+#define EV_RUN_BLOCKED "run-blocked"
+#define EV_PLAN_COMPUTED "plan-computed"
+#define EV_PLAN_WAVE "plan-wave"
+#define EV_WAVE_STARTED "wave-started"
+#define EV_WAVE_FINISHED "wave-finished"
+#define EV_GATE_WAITING "gate-waiting"
+#define EV_GATE_APPROVED "gate-approved"
+#define EV_SOAK_STARTED "soak-started"
+#define EV_SOAK_RESUMED "soak-resumed"
+#define EV_SOAK_FINISHED "soak-finished"
+#define EV_BUDGET_EXCEEDED "budget-exceeded"
+#define EV_DEVICE_STARTED "device-started"
+#define EV_PHASE_CHANGED "phase-changed"
+#define EV_DEVICE_FINISHED "device-finished"
+#define EV_DEVICE_HELD "device-held"
+#define EV_DEVICE_RELEASED "device-released"
+
+/* fields under `issu` */
+#define F_INVENTORY_HASH "inventory_hash"
+#define F_POLICY_HASH "policy_hash"
+#define F_LIMIT "limit"
+#define F_RESUMED "resumed"
+#define F_CLOCK_START "clock_start"
+#define F_WAVE "wave"
+#define F_WAVE_NAME "wave_name"
+#define F_SOAK_S "soak_s"
+#define F_SOAK_LEFT_S "soak_left_s"
+#define F_REASON "reason"
+#define F_PHASE "phase"
+#define F_RESULT "result"
+#define F_ORIGINAL_MASTER "original_master"
+#define F_VERSIONS_BEFORE "versions_before"
+#define F_HELD "held"
+#define F_BY "by"
+
+/* event.outcome of a router whose state could not be established: it is held */
+#define OUTCOME_UNKNOWN "unknown"
+
+/* The longest event line the run writes. Log shippers stop at their own limit (Fluent Bit's
+ * tail: 32 KiB by default; Vector: 100 KiB); every list that grows with the fleet is cut into
+ * events, or bounded, to stay well under it. */
+#define EVENT_LINE_MAX 16384
+
+#endif
