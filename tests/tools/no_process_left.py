@@ -4,7 +4,7 @@ started is still alive.
 
 Every test runs with ISSU_TEST_SUITE=TAG (one per build directory) in its environment, which the
 processes it starts inherit; sshd does not pass it on, so a lab's sshd and the junos-sim sessions
-it starts are found by the lab's directory, which carries the tag (/tmp/issu-lab-test-TAG-*,
+it starts are found by the lab's directory, which carries the tag (/tmp/issu-lab-TAG-*,
 tests/unit/lab.h). Only this suite's processes match: others running tests on the same machine
 are left alone. Exiting processes get a few seconds to go; whatever is left is listed, ended
 (nothing outlives the suite even when this fails), and fails the test.
@@ -18,7 +18,7 @@ import time
 
 tag = sys.argv[1]
 marker = ("ISSU_TEST_SUITE=" + tag).encode()
-lab = ("/tmp/issu-lab-test-" + tag + "-").encode()
+lab = ("/tmp/issu-lab-" + tag + "-").encode()
 
 
 def left():

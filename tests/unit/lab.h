@@ -74,7 +74,7 @@ static void lab_start(int devices, int sites, const char *extra)
     /* The suite's tag in the name lets its last test find a lab's sshd-started processes,
      * which do not inherit the suite's environment (tests/tools/no_process_left.py). */
     const char *tag = getenv("ISSU_TEST_SUITE");
-    snprintf(dir, sizeof dir, "/tmp/issu-lab-test-%.16s%sXXXXXX", tag ? tag : "", tag ? "-" : "");
+    snprintf(dir, sizeof dir, "/tmp/issu-lab-%.8s%sXXXXXX", tag ? tag : "", tag ? "-" : "");
     cr_assert_not_null(mkdtemp(dir));
     /* LAB_KNOWN_HOSTS: what a test file's labs record by default (e.g. "--known-hosts both"),
      * unless a test names its own. */
