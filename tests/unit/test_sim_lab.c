@@ -420,7 +420,7 @@ Test(sim_lab, a_router_whose_state_is_locked_never_stalls_the_master_only_addres
   lab_stop();
 }
 
-Test(sim_lab, lab_down_ends_the_sessions_still_open, .timeout = 60, .fini = lab_stop)
+Test(sim_lab, lab_down_ends_the_sessions_still_open, .timeout = 300, .fini = lab_stop)
 {
   /* On RE0's own address (no forwarder between): its sshd alone holds the session. */
   lab_start(1, 1, "--fault mx-ams-1=hang:daemons");
