@@ -278,7 +278,7 @@ static bool log_has(int i, const char *needle)
 /* ---- the switchover through sshd ---- */
 
 Test(hostkeys, after_the_switchover_an_unrecorded_re_key_is_refused_whole_and_nothing_is_sent,
-     .timeout = 60, .fini = lab_fini)
+     .timeout = 300, .fini = lab_fini)
 {
   lab_init();
   /* A known_hosts path longer than the 256 bytes messages were cut at. */
@@ -329,7 +329,7 @@ Test(hostkeys, after_the_switchover_an_unrecorded_re_key_is_refused_whole_and_no
   free(after);
 }
 
-Test(hostkeys, with_both_res_keys_recorded_either_re_behind_the_address_is_accepted, .timeout = 60,
+Test(hostkeys, with_both_res_keys_recorded_either_re_behind_the_address_is_accepted, .timeout = 300,
      .fini = lab_fini)
 {
   lab_init();
@@ -364,7 +364,7 @@ Test(hostkeys, with_both_res_keys_recorded_either_re_behind_the_address_is_accep
 }
 
 Test(hostkeys, an_unknown_key_names_the_fix_and_a_plain_or_hashed_name_never_matches_another_port,
-     .timeout = 60, .fini = lab_fini)
+     .timeout = 300, .fini = lab_fini)
 {
   lab_init();
   int port = free_port();
@@ -430,7 +430,7 @@ static void scan(int port, const char *key_host, unsigned key_port, const char *
   cr_expect_eq(uv_loop_close(&loop), 0);
 }
 
-Test(hostkeys, a_scan_reads_the_key_type_recorded_for_the_master_only_name, .timeout = 60,
+Test(hostkeys, a_scan_reads_the_key_type_recorded_for_the_master_only_name, .timeout = 300,
      .fini = lab_fini)
 {
   lab_init();
@@ -742,7 +742,7 @@ Test(hostkeys, the_known_hosts_command_checks_its_arguments_and_the_per_re_varia
 /* ---- messages are whole ---- */
 
 Test(hostkeys, the_longest_refusal_fits_whole_in_a_command_result_and_longer_options_are_refused,
-     .timeout = 60, .fini = lab_fini)
+     .timeout = 300, .fini = lab_fini)
 {
   lab_init();
   /* Every option a refusal names, at its longest. */

@@ -396,7 +396,7 @@ Test(sim_lab, an_issu_session_that_stays_ends_on_the_backup_and_the_old_master_h
   lab_stop();
 }
 
-Test(sim_lab, a_router_whose_state_is_locked_never_stalls_the_master_only_addresses, .timeout = 60,
+Test(sim_lab, a_router_whose_state_is_locked_never_stalls_the_master_only_addresses, .timeout = 300,
      .fini = lab_stop)
 {
   lab_start(2, 1, NULL);
