@@ -79,9 +79,9 @@ static void lab_start(int devices, int sites, const char *extra)
     /* LAB_KNOWN_HOSTS: what a test file's labs record by default (e.g. "--known-hosts both"),
      * unless a test names its own. */
     bool keys_given = extra && strstr(extra, "--known-hosts");
-    int rc = sh(&out, "%s lab init %s --devices %d --sites %d --time-scale 600 %s %s",
-                JUNOS_SIM_BINARY, dir, devices, sites, keys_given ? "" : LAB_KNOWN_HOSTS,
-                extra ? extra : "");
+    int rc =
+        sh(&out, "%s lab init %s --devices %d --sites %d --time-scale 600 %s %s", JUNOS_SIM_BINARY,
+           dir, devices, sites, keys_given ? "" : LAB_KNOWN_HOSTS, extra ? extra : "");
     cr_assert_eq(rc, 0, "%s", out);
     free(out);
     rc = sh(&out, "%s lab up %s", JUNOS_SIM_BINARY, dir);
