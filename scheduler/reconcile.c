@@ -185,7 +185,9 @@ struct reconcile_decision reconcile_decide(const struct reconcile_input *in,
   case S_COUNT:
     break;
   }
-  if (in->timed_out && is_wait(d.action)) {
+  /* A reconnect is a wait too: a session that keeps landing on the backup RE (an address that
+   * stays with one RE) would otherwise reconnect every 200 ms until the device timeout. */
+  if (in->timed_out && (is_wait(d.action) || d.action == RA_RECONNECT)) {
     d.action = RA_HOLD;
     d.code = "phase-timeout";
   }
