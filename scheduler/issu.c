@@ -68,7 +68,7 @@ static void console_done(struct transport *t, const struct transport_result *r, 
   /* Only a console the router ended itself can carry a refusal: one cut by a dropped session
    * (a network blip while the backup RE installs, when the router still looks untouched) says
    * nothing of the ISSU, whatever `error:` line the scroll showed before the cut. */
-  bool ended = r->error == TRANSPORT_OK;
+  bool ended = r->error == TRANSPORT_OK && !r->signaled; /* a killed CLI did not refuse either */
   bool refused_exit = ended && r->exit_status != 0 && !dv->issu_idle;
   if (ended && (dv->issu_error[0] || refused_exit)) {
     dv->console_refused = true;
