@@ -1126,6 +1126,31 @@ Test(rollout, a_session_that_keeps_landing_on_the_backup_is_held_at_the_phase_ti
   cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 1);
 }
 
+Test(rollout, a_switch_check_that_never_says_ready_is_held_at_the_switchback_timeout,
+     .timeout = 400, .fini = lab_stop)
+{
+  /* Review: after the switchback's own timeout the check was asked again every 20 s until the
+   * device timeout (2 h on a real run). */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'request chassis routing-engine master switch check')\n"
+              "    [ -f \"$st.issu\" ] && exit 0 ;;\n"
+              "  *in-service-upgrade*) touch \"$st.issu\" ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  char *out;
+  issu_fleet(&out, "run", "--yes");
+  free(out);
+  struct journal j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_assert_not_null(fin);
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "unknown");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "phase-timeout", "%s",
+                   str_at(fin, "error", "message"));
+  journal_free(&j);
+  cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 1);
+}
+
 Test(rollout, storage_is_checked_on_both_routing_engines, .timeout = 300, .fini = lab_stop)
 {
   /* B14: the backup RE's /var is full; the master's is not. */
