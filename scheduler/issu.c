@@ -65,8 +65,12 @@ static void console_done(struct transport *t, const struct transport_result *r, 
   dv->watching_console = false;
   /* The router's refusal words count only if the facts agree that nothing changed (B2): an
    * `error:` line in a 40-minute install scroll does not undo a switchover. */
-  bool refused_exit = r->error == TRANSPORT_OK && r->exit_status != 0 && !dv->issu_idle;
-  if (dv->issu_error[0] || refused_exit) {
+  /* Only a console the router ended itself can carry a refusal: one cut by a dropped session
+   * (a network blip while the backup RE installs, when the router still looks untouched) says
+   * nothing of the ISSU, whatever `error:` line the scroll showed before the cut. */
+  bool ended = r->error == TRANSPORT_OK && !r->signaled; /* a killed CLI did not refuse either */
+  bool refused_exit = ended && r->exit_status != 0 && !dv->issu_idle;
+  if (ended && (dv->issu_error[0] || refused_exit)) {
     dv->console_refused = true;
     if (!dv->issu_error[0]) {
       const char *words = dv->nevidence ? dv->evidence[(dv->nevidence - 1) % EVIDENCE_LINES] : "";

@@ -185,7 +185,12 @@ struct reconcile_decision reconcile_decide(const struct reconcile_input *in,
   case S_COUNT:
     break;
   }
-  if (in->timed_out && is_wait(d.action)) {
+  /* A reconnect is a wait too: a session that keeps landing on the backup RE (an address that
+   * stays with one RE) would otherwise reconnect every 200 ms until the device timeout. */
+  /* The switchback's own phase out of time (a switch check that never says ready): asking again
+   * every poll until the device timeout is no switchback, it is a wait. */
+  bool switchback_again = d.action == RA_SWITCH_BACK && in->phase == PH_SWITCHBACK;
+  if (in->timed_out && (is_wait(d.action) || d.action == RA_RECONNECT || switchback_again)) {
     d.action = RA_HOLD;
     d.code = "phase-timeout";
   }

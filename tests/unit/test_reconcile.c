@@ -220,6 +220,18 @@ Test(reconcile, a_timeout_after_the_issu_holds_instead_of_waiting)
        facts(1, '-', 't'), RA_HOLD, "phase-timeout"},
       {"nothing answers", IN(.phase = PH_FRU_UPGRADE, .issu = RC_SENT, .timed_out = true),
        no_answer, RA_HOLD, "phase-timeout"},
+      /* A session that keeps landing on the backup RE (an inventory address that stays with
+       * one RE) must not turn the phase timeout into a reconnect loop until the device timeout. */
+      {"timed out, the session on the backup",
+       IN(.phase = PH_OLD_MASTER_REBOOT, .issu = RC_SENT, .timed_out = true,
+          .old_master = RC_OLD_REBOOT),
+       on_backup, RA_HOLD, "phase-timeout"},
+      /* The switchback's own timeout (the switch check never says ready): held, not asked
+       * again every 20 s until the device timeout. */
+      {"switchback out of time",
+       IN(.phase = PH_SWITCHBACK, .issu = RC_SENT, .timed_out = true, .old_master = RC_OLD_REBOOT,
+          .switchback = true),
+       facts(1, 't', 't'), RA_HOLD, "phase-timeout"},
       {"done by the time of the timeout",
        IN(.phase = PH_OLD_MASTER_REBOOT, .issu = RC_SENT, .timed_out = true,
           .old_master = RC_OLD_REBOOT),

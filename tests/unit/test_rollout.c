@@ -1006,6 +1006,32 @@ Test(rollout, an_error_line_in_the_install_scroll_does_not_fail_a_router_that_sw
   cr_expect_eq(commands_sent("mx-ams-1", "request system reboot"), 0);
 }
 
+Test(rollout, an_error_line_then_a_dropped_console_is_no_refusal_while_the_issu_goes_on,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* Review: a harmless `error:` line in the install scroll, then the console's session drops
+   * (a network blip) while the backup RE installs: from outside the router still looks
+   * untouched. The latched words are no refusal (the router did not end the console), so the
+   * router must not be failed (which frees its pair partner) while its ISSU goes on. */
+  lab_start(1, 1, NULL);
+  use_wrapper(
+      "case \"$SSH_ORIGINAL_COMMAND\" in\n"
+      "  *in-service-upgrade*)\n"
+      "    " JUNOS_SIM_BINARY " device --state \"$st\" > \"$st.console\" 2>&1 </dev/null &\n"
+      "    until grep -q '^Using /' \"$st.console\"; do sleep 0.05; done\n"
+      "    cat \"$st.console\"; echo 'error: could not remove /var/tmp/stale-core.0 (ignored)'\n"
+      "    kill -9 $$ ;;\n"
+      "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s",
+                   str_at(fin, "error", "message"));
+  journal_free(&j);
+  cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 1);
+  expect_lab_upgraded();
+}
+
 Test(rollout, switchback_sends_one_switch_even_when_the_switch_is_slow_to_show, .timeout = 300,
      .fini = lab_stop)
 {
@@ -1072,6 +1098,57 @@ Test(rollout, a_crash_between_the_journal_and_the_router_holds_the_router_and_se
   cJSON *all = lab_status(), *st;
   cJSON_ArrayForEach(st, all) cr_expect_eq(starts_of(st), 0, "no ISSU was ever started");
   cJSON_Delete(all);
+}
+
+Test(rollout, a_session_that_keeps_landing_on_the_backup_is_held_at_the_phase_timeout,
+     .timeout = 400, .fini = lab_stop)
+{
+  /* Review: an inventory address that stays with one RE puts every session after the switchover
+   * on the backup. Each look reconnected 200 ms later, past the phase timeout, until the device
+   * timeout (2 h on a real run); the phase timeout must hold the router instead. */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  *in-service-upgrade*) touch \"$st.issu\" ;;\n"
+              "  'show chassis routing-engine'*)\n"
+              "    if [ -f \"$st.issu\" ]; then echo '{backup}'; fi ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  char *out;
+  issu_fleet(&out, "run", "--yes");
+  free(out);
+  struct journal j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_assert_not_null(fin);
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "unknown");
+  cr_expect_str_neq(str_at(fin, "error", "code"), "device-timeout", "%s",
+                    str_at(fin, "error", "message"));
+  journal_free(&j);
+  cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 1);
+}
+
+Test(rollout, a_switch_check_that_never_says_ready_is_held_at_the_switchback_timeout,
+     .timeout = 400, .fini = lab_stop)
+{
+  /* Review: after the switchback's own timeout the check was asked again every 20 s until the
+   * device timeout (2 h on a real run). */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'request chassis routing-engine master switch check')\n"
+              "    [ -f \"$st.issu\" ] && exit 0 ;;\n"
+              "  *in-service-upgrade*) touch \"$st.issu\" ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  char *out;
+  issu_fleet(&out, "run", "--yes");
+  free(out);
+  struct journal j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_assert_not_null(fin);
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "unknown");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "phase-timeout", "%s",
+                   str_at(fin, "error", "message"));
+  journal_free(&j);
+  cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 1);
 }
 
 Test(rollout, storage_is_checked_on_both_routing_engines, .timeout = 300, .fini = lab_stop)
