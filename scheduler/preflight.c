@@ -503,6 +503,9 @@ void stage_start(struct device *dv)
     issu_start(dv);
     return;
   }
+  /* The stage line could not be made durable: nothing unjournaled acts (the copy included). */
+  if (dv->run->fatal)
+    return;
   const struct policy *p = dv->run->p;
   int rc = transport_upload(dv->t, p->target.source, p->target.package, 0, NULL, uploaded, dv);
   if (rc < 0)
