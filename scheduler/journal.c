@@ -132,7 +132,7 @@ static void on_soak_started(struct ctx *c)
   if (c->when < 0 || !num_in(c->is, F_WAVE, 0, MAX_WAVES - 1, &w) ||
       !num_in(c->is, F_SOAK_S, 0, 1e9, &soak))
     return;
-  c->s->soaking = true;
+  c->s->soaking = c->s->soak_seen = true;
   c->s->soak_wave = (size_t)w;
   c->s->soak_end = c->when + soak;
 }

@@ -38,6 +38,7 @@ struct journal_state {
   bool halted; /* the failure budget halted the run (since its last start) */
   char halt_reason[300];
   bool soaking;      /* a soak started and did not end */
+  bool soak_seen;    /* a soak started (soak_wave says after which wave), ended or not */
   size_t soak_wave;  /* the wave it follows */
   double soak_end;   /* when it ends: seconds since the epoch, on the run's clock */
   double first_wall; /* @timestamp of the first event (the run's start), epoch s; 0: none */

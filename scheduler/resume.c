@@ -98,6 +98,25 @@ static void resume_finished(struct rollout *run, struct device *dv, const struct
   }
 }
 
+/* Whether the wave before run->wave still owes its soak: the run ended (a crash) after that
+ * wave's last router and before its soak-started line, and no router of the next wave started. */
+static bool soak_owed(const struct rollout *run, const struct journal_state *js)
+{
+  size_t w = run->wave;
+  if (w == 0 || w >= run->nwaves || run->p->waves.soak_s == 0 || js->soaking)
+    return false;
+  if (run->p->waves.mode == MODE_ROLLING && w - 1 > 0)
+    return false; /* rolling: only the canary is followed by a soak */
+  if (js->soak_seen && js->soak_wave == w - 1)
+    return false;
+  for (size_t i = 0; i < run->ndev; i++) {
+    const struct journal_host *h = journal_host(js, run->dev[i].name);
+    if (run->dev[i].wave >= w && h && h->started)
+      return false;
+  }
+  return true;
+}
+
 void rollout_resume_devices(struct rollout *run, const struct journal_state *js)
 {
   for (size_t w = 0; w < run->nwaves && w < js->napproved; w++)
@@ -131,7 +150,8 @@ void rollout_resume_devices(struct rollout *run, const struct journal_state *js)
     double left = js->soak_end - event_log_wall(run->log);
     if (left > 0)
       rollout_soak(run, js->soak_wave, left, true);
-  }
+  } else if (!run->halted && soak_owed(run, js))
+    rollout_soak(run, run->wave - 1, (double)run->p->waves.soak_s, false);
   /* Then the routers in flight when the last run ended: asked where they stand. */
   for (size_t i = 0; i < run->ndev; i++) {
     struct device *dv = &run->dev[i];
