@@ -1589,8 +1589,10 @@ Test(run_state, a_full_journal_disk_stops_every_router_and_exits_70, .timeout = 
   write_policy("waves: {canary: 1, serial: [1], soak: 0}\n");
   char *out;
   if (sh(&out, "mkdir -p %s/state && mount -t tmpfs -o size=512k tmpfs %s/state", dir, dir) != 0) {
+    char why[300];
+    snprintf(why, sizeof why, "%s", out);
     free(out);
-    cr_skip_test("cannot mount a tmpfs here (needs root): %s", out);
+    cr_skip_test("cannot mount a tmpfs here (needs root): %s", why);
   }
   free(out);
   pid_t pid = run_in_background(NULL);
