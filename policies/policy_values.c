@@ -532,28 +532,42 @@ int parse_per(struct pctx *c, const struct ynode *n, void *field)
   return rc;
 }
 
-int parse_labels(struct pctx *c, const struct ynode *n, void *field)
+/* A list of words, or a single word read as a one-item list (`exclusive: pair` means [pair]);
+ * `bad` says why a word is refused (reported at the word's line:col), or NULL if it is fine. */
+static int parse_word_list(struct pctx *c, const struct ynode *n, struct policy_labels *labels,
+                           const char *what, const char *(*bad)(const char *s))
 {
-  struct policy_labels *labels = field;
-  /* A single word is read as a one-item list: `exclusive: pair` means [pair]. */
   size_t items = n && n->kind == YNODE_SEQ ? n->count : 1;
   labels->items = xcalloc(items ? items : 1, sizeof *labels->items);
   int rc = 0;
   for (size_t i = 0; i < items; i++) {
     const struct ynode *item = n && n->kind == YNODE_SEQ ? n->items[i] : n;
-    const char *s = scalar(c, item, "a name");
-    if (s == NULL) {
-      rc = -1;
-      continue;
-    }
-    if (strlen(s) > 64 || strpbrk(s, " \t\n;|'\"") != NULL) {
-      perr(c, item, "'%.64s' is not a name (expected letters, digits, - and _)", s);
+    const char *s = scalar(c, item, what);
+    const char *why = s ? bad(s) : NULL;
+    if (s == NULL || why != NULL) {
+      if (why)
+        perr(c, item, "%s", why);
       rc = -1;
       continue;
     }
     labels->items[labels->count++] = (struct policy_label){xstrdup(s), item->line, item->col};
   }
   return rc;
+}
+
+static const char *bad_label(const char *s)
+{
+  static char why[160]; /* one message at a time: the loader is single-threaded */
+  if (strlen(s) > 64 || strpbrk(s, " \t\n;|'\"") != NULL) {
+    snprintf(why, sizeof why, "'%.64s' is not a name (expected letters, digits, - and _)", s);
+    return why;
+  }
+  return NULL;
+}
+
+int parse_labels(struct pctx *c, const struct ynode *n, void *field)
+{
+  return parse_word_list(c, n, field, "a name", bad_label);
 }
 
 int parse_days(struct pctx *c, const struct ynode *n, void *field)
@@ -645,30 +659,17 @@ int parse_vmhost(struct pctx *c, const struct ynode *n, void *field)
   return 0;
 }
 
+static const char *bad_alarm_name(const char *s)
+{
+  bool clean = *s != '\0' && strlen(s) < 256;
+  for (const char *q = s; clean && *q; q++)
+    clean = (unsigned char)*q >= 0x20 && *q != 0x7f;
+  return clean ? NULL
+               : "not an alarm description (expected the description as show chassis alarms "
+                 "prints it, up to 255 printable characters)";
+}
+
 int parse_alarm_names(struct pctx *c, const struct ynode *n, void *field)
 {
-  struct policy_labels *labels = field;
-  size_t items = n && n->kind == YNODE_SEQ ? n->count : 1;
-  labels->items = xcalloc(items ? items : 1, sizeof *labels->items);
-  int rc = 0;
-  for (size_t i = 0; i < items; i++) {
-    const struct ynode *item = n && n->kind == YNODE_SEQ ? n->items[i] : n;
-    const char *s = scalar(c, item, "an alarm description");
-    if (s == NULL) {
-      rc = -1;
-      continue;
-    }
-    bool clean = *s != '\0' && strlen(s) < 256;
-    for (const char *q = s; clean && *q; q++)
-      clean = (unsigned char)*q >= 0x20 && *q != 0x7f;
-    if (!clean) {
-      perr(c, item,
-           "not an alarm description (expected the description as show chassis alarms prints "
-           "it, up to 255 printable characters)");
-      rc = -1;
-      continue;
-    }
-    labels->items[labels->count++] = (struct policy_label){xstrdup(s), item->line, item->col};
-  }
-  return rc;
+  return parse_word_list(c, n, field, "an alarm description", bad_alarm_name);
 }

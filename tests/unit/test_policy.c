@@ -267,3 +267,14 @@ Test(policy, vmhost_is_detected_unless_forced_and_accepted_alarms_are_descriptio
   cr_expect(strstr(e, "policy.yaml:3:") && strstr(e, "alarm description"), "%s", e);
   free(e);
 }
+
+Test(policy, exclusive_labels_are_names_and_a_single_word_is_a_list)
+{
+  struct policy *p = policy_ok(POLICY_TARGET "limits: {exclusive: pair}\n");
+  cr_assert_eq(p->limits.exclusive.count, 1);
+  cr_expect_str_eq(p->limits.exclusive.items[0].name, "pair");
+  policy_free(p);
+  char *e = policy_error(POLICY_TARGET "limits:\n  exclusive: [pair, \"rack;reboot\"]\n");
+  cr_expect(strstr(e, "policy.yaml:3:") && strstr(e, "'rack;reboot' is not a name"), "%s", e);
+  free(e);
+}
