@@ -359,16 +359,26 @@ static void human(uint64_t kb, char *buf, size_t len)
     snprintf(buf, len, "%.0f%c", v, units[u]);
 }
 
-static void fs_figures(const struct sim_router *r, const struct fs_row *row, uint64_t *t,
-                       uint64_t *u, uint64_t *a)
+/* One filesystem's figures in KiB, as df -h prints them, and the capacity in percent. */
+struct fs_usage {
+  uint64_t t, u, a;
+  char ts[16], us[16], as[16];
+  unsigned long long pct;
+};
+
+static void fs_figures(const struct sim_router *r, const struct fs_row *row, struct fs_usage *f)
 {
   if (row->total_kb == 0)
-    var_usage(r, t, u, a);
+    var_usage(r, &f->t, &f->u, &f->a);
   else {
-    *t = row->total_kb;
-    *u = row->used_kb;
-    *a = *t - *u;
+    f->t = row->total_kb;
+    f->u = row->used_kb;
+    f->a = f->t - f->u;
   }
+  human(f->t, f->ts, sizeof f->ts);
+  human(f->u, f->us, sizeof f->us);
+  human(f->a, f->as, sizeof f->as);
+  f->pct = f->t ? f->u * 100 / f->t : 0;
 }
 
 static void storage_block(struct sim_ctx *c, int slot)
@@ -376,14 +386,10 @@ static void storage_block(struct sim_ctx *c, int slot)
   (void)slot;
   sim_line(c->out, "Filesystem              Size       Used      Avail  Capacity   Mounted on");
   for (size_t i = 0; i < ARRAY_LEN(fs_rows); i++) {
-    uint64_t t, u, a;
-    fs_figures(c->r, &fs_rows[i], &t, &u, &a);
-    char ts[16], us[16], as[16];
-    human(t, ts, sizeof ts);
-    human(u, us, sizeof us);
-    human(a, as, sizeof as);
-    sim_line(c->out, "%-20s %7s %10s %10s %8llu%%  %s", fs_rows[i].name, ts, us, as,
-             (unsigned long long)(t ? u * 100 / t : 0), fs_rows[i].mount);
+    struct fs_usage f;
+    fs_figures(c->r, &fs_rows[i], &f);
+    sim_line(c->out, "%-20s %7s %10s %10s %8llu%%  %s", fs_rows[i].name, f.ts, f.us, f.as, f.pct,
+             fs_rows[i].mount);
   }
 }
 
@@ -394,22 +400,18 @@ static void storage_xml(struct sim_ctx *c, int slot, int indent)
   (void)slot;
   sim_line(c->out, "%*s<system-storage-information junos:style=\"brief\">", indent, "");
   for (size_t i = 0; i < ARRAY_LEN(fs_rows); i++) {
-    uint64_t t, u, a;
-    fs_figures(c->r, &fs_rows[i], &t, &u, &a);
-    char ts[16], us[16], as[16];
-    human(t, ts, sizeof ts);
-    human(u, us, sizeof us);
-    human(a, as, sizeof as);
+    struct fs_usage f;
+    fs_figures(c->r, &fs_rows[i], &f);
     int in = indent + 4;
     sim_line(c->out, "%*s<filesystem>", in, "");
     sim_xml_elem(c, in + 4, "filesystem-name", "%s", fs_rows[i].name);
-    sim_line(c->out, "%*s<total-blocks junos:format=\"%s\">%llu</total-blocks>", in + 4, "", ts,
-             (unsigned long long)t * 2);
-    sim_line(c->out, "%*s<used-blocks junos:format=\"%s\">%llu</used-blocks>", in + 4, "", us,
-             (unsigned long long)u * 2);
+    sim_line(c->out, "%*s<total-blocks junos:format=\"%s\">%llu</total-blocks>", in + 4, "", f.ts,
+             (unsigned long long)f.t * 2);
+    sim_line(c->out, "%*s<used-blocks junos:format=\"%s\">%llu</used-blocks>", in + 4, "", f.us,
+             (unsigned long long)f.u * 2);
     sim_line(c->out, "%*s<available-blocks junos:format=\"%s\">%llu</available-blocks>", in + 4, "",
-             as, (unsigned long long)a * 2);
-    sim_xml_elem(c, in + 4, "used-percent", "%3llu", (unsigned long long)(t ? u * 100 / t : 0));
+             f.as, (unsigned long long)f.a * 2);
+    sim_xml_elem(c, in + 4, "used-percent", "%3llu", f.pct);
     sim_xml_elem(c, in + 4, "mounted-on", "%s", fs_rows[i].mount);
     sim_line(c->out, "%*s</filesystem>", in, "");
   }
