@@ -59,6 +59,24 @@ struct transport_limiter {
   void *waiting_head, *waiting_tail;
 };
 
+/* One jump host of a ProxyJump chain (ssh_config's ProxyJump, `ssh -J`). Its host key is checked
+ * against its own known_hosts (under key_host:key_port when set, as HostKeyAlias) before anything
+ * is sent past it. */
+struct transport_hop {
+  const char *host;
+  unsigned port; /* 0: 22 */
+  const char *user;
+  const char *key_file;    /* NULL: the router's key_file */
+  const char *known_hosts; /* NULL: the router's known_hosts */
+  const char *key_host;    /* NULL: host */
+  unsigned key_port;       /* 0: port */
+};
+
+/* Bastion sessions shared by the routers of a run (transport/jump*.c): routers behind the same
+ * chain share one session to each hop, each router one direct-tcpip channel, at most
+ * max_channels per session (more sessions are opened as needed). */
+struct transport_jump_pool;
+
 struct transport_options {
   const char *name; /* the router, for messages */
   enum transport_kind kind;
@@ -80,6 +98,10 @@ struct transport_options {
   bool accept_new_host_keys;  /* unknown keys are appended (like OpenSSH's accept-new) */
   bool use_agent;             /* try ssh-agent identities (SSH_AUTH_SOCK) */
   struct transport_limiter *limiter;
+  /* ProxyJump: the hops, outermost first (`ssh -J a,b`: a, then b); none: connect directly. */
+  const struct transport_hop *jump;
+  size_t jump_count;
+  struct transport_jump_pool *jump_pool; /* NULL: each router opens its own hop sessions */
   /* local */
   const char *local_command; /* run by /bin/sh -c with SSH_ORIGINAL_COMMAND set */
   /* bounds (0 = default) */
