@@ -27,6 +27,11 @@
 #define EV_DEVICE_FINISHED "device-finished"
 #define EV_DEVICE_HELD "device-held"
 #define EV_DEVICE_RELEASED "device-released"
+#define EV_DEVICE_RECONNECTED "device-reconnected"
+#define EV_DEVICE_RECONCILED "device-reconciled"
+#define EV_CHECK_RESULT "check-result"
+#define EV_ALARM_BASELINE "alarm-baseline"
+#define EV_OLD_MASTER_PENDING "old-master-pending"
 
 /* fields under `issu` */
 #define F_INVENTORY_HASH "inventory_hash"
@@ -45,6 +50,39 @@
 #define F_VERSIONS_BEFORE "versions_before"
 #define F_HELD "held"
 #define F_BY "by"
+/* a router's events (scheduler/device.c, preflight.c, probe.c, post_issu.c) */
+#define F_CANARY "canary"
+#define F_PREVIOUS_PHASE "previous_phase"
+#define F_DEVICE_ELAPSED_S "device_elapsed_s"
+#define F_PHASE_DURATION_S "phase_duration_s"
+#define F_LINE "line"
+#define F_VERSIONS_AFTER "versions_after"
+#define F_RE0 "re0" /* the keys of versions_before and versions_after */
+#define F_RE1 "re1"
+#define F_DEVICE_OUTPUT "device_output"
+#define F_TIMELINE "timeline" /* [{phase, start_s, duration_s}] */
+#define F_START_S "start_s"
+#define F_DURATION_S "duration_s"
+#define F_RECONNECTS "reconnects"
+#define F_ATTEMPTS "attempts"
+#define F_DECISION "decision"
+#define F_FACTS "facts"
+#define F_OLD_MASTER "old_master"
+#define F_PENDING_INSTALL "pending_install"
+/* check-result: issu.check.{name, result, code, reason, evidence} */
+#define F_CHECK "check"
+#define F_CHECK_NAME "name"
+#define F_CHECK_CODE "code"
+#define F_CHECK_EVIDENCE "evidence"
+/* alarm-baseline: the alarms before the ISSU, [{class, description}], and whether the list was
+ * cut to keep the line small (EVENT_LINE_MAX) */
+#define F_ALARMS "alarms"
+#define F_ALARMS_CUT "alarms_cut"
+#define F_ALARM_CLASS "class"
+#define F_ALARM_DESCRIPTION "description"
+
+/* labels */
+#define L_SITE "site"
 
 /* event.outcome of a router whose state could not be established: it is held */
 #define OUTCOME_UNKNOWN "unknown"

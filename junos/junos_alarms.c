@@ -15,7 +15,7 @@ const char *junos_alarm_class_name(enum junos_alarm_class c)
   return c == JUNOS_ALARM_MAJOR ? "Major" : c == JUNOS_ALARM_MINOR ? "Minor" : "Other";
 }
 
-static enum junos_alarm_class class_of(const char *s)
+enum junos_alarm_class junos_alarm_class_parse(const char *s)
 {
   return strcasecmp(s, "Major") == 0   ? JUNOS_ALARM_MAJOR
          : strcasecmp(s, "Minor") == 0 ? JUNOS_ALARM_MINOR
@@ -105,7 +105,7 @@ bool junos_xml_alarms(const char *const *lines, size_t n, struct junos_alarm_lis
         break;
       char cls[JUNOS_NAME_MAX];
       jx_text(&x, d, F(AL_CLASS), cls, sizeof cls);
-      a->cls = class_of(cls);
+      a->cls = junos_alarm_class_parse(cls);
       jx_text(&x, d, F(AL_TIME), a->time, sizeof a->time);
       if (!jx_text(&x, d, F(AL_DESC), a->description, sizeof a->description))
         out->cut = true;

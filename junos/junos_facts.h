@@ -184,6 +184,8 @@ struct junos_alarm_list {
 /* XML (alarm-information/alarm-detail), or the text form inside <output> (PyEZ format=text). */
 bool junos_xml_alarms(const char *const *lines, size_t n, struct junos_alarm_list *out);
 const char *junos_alarm_class_name(enum junos_alarm_class c);
+/* The class a name gives (junos_alarm_class_name's, or the router's, any case); OTHER if none. */
+enum junos_alarm_class junos_alarm_class_parse(const char *s);
 unsigned junos_alarms_count(const struct junos_alarm_list *l, enum junos_alarm_class c);
 
 /* Canonical alarm descriptions, as the captures print them. The caller says which are expected

@@ -4,6 +4,7 @@
  * command, waiting on the run's clock, (re)connecting with bounded backoff, failing with a
  * stable code and the router's own words, finishing with the whole timeline.
  */
+#include "common/event_schema.h"
 #include "scheduler/sched_internal.h"
 
 #include <stdarg.h>
@@ -80,9 +81,9 @@ void device_extend_deadline(struct device *dv, double seconds)
 static void event_common(struct device *dv, cJSON *ev)
 {
   if (dv->site)
-    cJSON_AddStringToObject(event_labels(ev), "site", dv->site);
+    cJSON_AddStringToObject(event_labels(ev), L_SITE, dv->site);
   cJSON *is = event_issu(ev);
-  cJSON_AddNumberToObject(is, "wave", (double)dv->wave);
+  cJSON_AddNumberToObject(is, F_WAVE, (double)dv->wave);
 }
 
 bool device_set_phase(struct device *dv, enum junos_phase next, const char *line)
@@ -106,22 +107,22 @@ bool device_set_phase(struct device *dv, enum junos_phase next, const char *line
   dv->phase = next;
   dv->phase_started_s = now;
   dv->timed_out = false; /* a new phase has its own time */
-  cJSON *ev = event_new(run->log, next == PH_FAILED ? "error" : "info", "phase-changed", dv->name,
+  cJSON *ev = event_new(run->log, next == PH_FAILED ? "error" : "info", EV_PHASE_CHANGED, dv->name,
                         "%s: %s -> %s", dv->name, junos_phase_name(prev), junos_phase_name(next));
   event_common(dv, ev);
   cJSON *is = event_issu(ev);
-  cJSON_AddStringToObject(is, "phase", junos_phase_name(next));
-  cJSON_AddStringToObject(is, "previous_phase", junos_phase_name(prev));
-  cJSON_AddNumberToObject(is, "device_elapsed_s", now - dv->started_s);
-  cJSON_AddNumberToObject(is, "phase_duration_s", prev == PH_QUEUED ? 0 : in_phase);
+  cJSON_AddStringToObject(is, F_PHASE, junos_phase_name(next));
+  cJSON_AddStringToObject(is, F_PREVIOUS_PHASE, junos_phase_name(prev));
+  cJSON_AddNumberToObject(is, F_DEVICE_ELAPSED_S, now - dv->started_s);
+  cJSON_AddNumberToObject(is, F_PHASE_DURATION_S, prev == PH_QUEUED ? 0 : in_phase);
   if (line && *line)
-    cJSON_AddStringToObject(is, "line", line);
+    cJSON_AddStringToObject(is, F_LINE, line);
   if (next == PH_VALIDATE) {
     /* What a resumed run needs to carry on after a crash, journaled before the ISSU starts. */
-    cJSON_AddNumberToObject(is, "original_master", dv->orig_master);
-    cJSON *vb = cJSON_AddObjectToObject(is, "versions_before");
-    cJSON_AddStringToObject(vb, "re0", dv->before[0]);
-    cJSON_AddStringToObject(vb, "re1", dv->before[1]);
+    cJSON_AddNumberToObject(is, F_ORIGINAL_MASTER, dv->orig_master);
+    cJSON *vb = cJSON_AddObjectToObject(is, F_VERSIONS_BEFORE);
+    cJSON_AddStringToObject(vb, F_RE0, dv->before[0]);
+    cJSON_AddStringToObject(vb, F_RE1, dv->before[1]);
   }
   if (phase_rules[next].acts)
     rollout_emit(run, ev);
@@ -180,7 +181,7 @@ static void finish(struct device *dv, enum junos_phase terminal)
   double now = rollout_now(run);
   bool ok = dv->outcome == NULL || strcmp(dv->outcome, "success") == 0;
   cJSON *ev = event_new(
-      run->log, ok ? "info" : "error", "device-finished", dv->name, "%s: %s%s%s", dv->name,
+      run->log, ok ? "info" : "error", EV_DEVICE_FINISHED, dv->name, "%s: %s%s%s", dv->name,
       run->o->check_only ? (ok ? "ready" : "not ready") : junos_phase_name(terminal),
       ok ? "" : ": ", ok ? "" : dv->error_message);
   cJSON *e = cJSON_GetObjectItemCaseSensitive(ev, "event");
@@ -194,33 +195,33 @@ static void finish(struct device *dv, enum junos_phase terminal)
   event_common(dv, ev);
   cJSON *is = event_issu(ev);
   const char *check_result = terminal == PH_SKIPPED ? "on-target" : ok ? "ready" : "not-ready";
-  cJSON_AddStringToObject(is, "result",
+  cJSON_AddStringToObject(is, F_RESULT,
                           run->o->check_only ? check_result : junos_phase_name(terminal));
-  cJSON_AddStringToObject(is, "phase", junos_phase_name(ok ? terminal : dv->failed_in));
-  cJSON *vb = cJSON_AddObjectToObject(is, "versions_before");
-  cJSON *va = cJSON_AddObjectToObject(is, "versions_after");
+  cJSON_AddStringToObject(is, F_PHASE, junos_phase_name(ok ? terminal : dv->failed_in));
+  cJSON *vb = cJSON_AddObjectToObject(is, F_VERSIONS_BEFORE);
+  cJSON *va = cJSON_AddObjectToObject(is, F_VERSIONS_AFTER);
   for (int s = 0; s < 2; s++) {
-    char key[4] = {'r', 'e', (char)('0' + s), 0};
+    const char *key = s ? F_RE1 : F_RE0;
     cJSON_AddStringToObject(vb, key, dv->before[s]);
     cJSON_AddStringToObject(va, key, dv->after[s][0] ? dv->after[s] : dv->before[s]);
   }
   if (!ok && dv->nevidence > 0) {
-    cJSON *w = cJSON_AddArrayToObject(is, "device_output");
+    cJSON *w = cJSON_AddArrayToObject(is, F_DEVICE_OUTPUT);
     unsigned n = dv->nevidence < EVIDENCE_LINES ? dv->nevidence : EVIDENCE_LINES;
     for (unsigned i = dv->nevidence - n; i < dv->nevidence; i++)
       cJSON_AddItemToArray(w, cJSON_CreateString(dv->evidence[i % EVIDENCE_LINES]));
   }
-  cJSON *tl = cJSON_AddArrayToObject(is, "timeline");
+  cJSON *tl = cJSON_AddArrayToObject(is, F_TIMELINE);
   for (int p = PH_CONNECT; p < PH_DONE; p++) {
     if (!dv->timeline[p].seen)
       continue;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "phase", junos_phase_name((enum junos_phase)p));
-    cJSON_AddNumberToObject(o, "start_s", dv->timeline[p].start_s);
-    cJSON_AddNumberToObject(o, "duration_s", dv->timeline[p].dur_s);
+    cJSON_AddStringToObject(o, F_PHASE, junos_phase_name((enum junos_phase)p));
+    cJSON_AddNumberToObject(o, F_START_S, dv->timeline[p].start_s);
+    cJSON_AddNumberToObject(o, F_DURATION_S, dv->timeline[p].dur_s);
     cJSON_AddItemToArray(tl, o);
   }
-  cJSON_AddNumberToObject(is, "reconnects", dv->reconnects);
+  cJSON_AddNumberToObject(is, F_RECONNECTS, dv->reconnects);
   rollout_emit(run, ev);
   if (!ok)
     progress_line(run, "%-16s FAILED in %s: %s: %s", dv->name, junos_phase_name(dv->failed_in),
@@ -305,13 +306,13 @@ static void device_init(struct device *dv, bool resumed, enum junos_phase phase)
   dv->timers_live = true;
   dv->last_action = RA_COUNT;
   cJSON *ev =
-      event_new(run->log, "info", "device-started", dv->name, "%s: %s (wave %zu%s)", dv->name,
+      event_new(run->log, "info", EV_DEVICE_STARTED, dv->name, "%s: %s (wave %zu%s)", dv->name,
                 resumed ? "resumed" : "started", dv->wave, dv->canary ? ", canary" : "");
   event_common(dv, ev);
-  cJSON_AddBoolToObject(event_issu(ev), "canary", dv->canary);
+  cJSON_AddBoolToObject(event_issu(ev), F_CANARY, dv->canary);
   if (resumed) {
-    cJSON_AddBoolToObject(event_issu(ev), "resumed", true);
-    cJSON_AddStringToObject(event_issu(ev), "phase", junos_phase_name(phase));
+    cJSON_AddBoolToObject(event_issu(ev), F_RESUMED, true);
+    cJSON_AddStringToObject(event_issu(ev), F_PHASE, junos_phase_name(phase));
   }
   rollout_emit(run, ev);
   uv_timer_start(
@@ -566,12 +567,12 @@ static void on_open(struct transport *t, int error, const char *message, void *d
     bool again = dv->phase != PH_CONNECT;
     if (again) {
       dv->reconnects++;
-      cJSON *ev = event_new(run->log, "info", "device-reconnected", dv->name,
+      cJSON *ev = event_new(run->log, "info", EV_DEVICE_RECONNECTED, dv->name,
                             "%s: session re-established in %s (attempt %u)", dv->name,
                             junos_phase_name(dv->phase), dv->attempt + 1);
       event_common(dv, ev);
-      cJSON_AddStringToObject(event_issu(ev), "phase", junos_phase_name(dv->phase));
-      cJSON_AddNumberToObject(event_issu(ev), "attempts", dv->attempt + 1);
+      cJSON_AddStringToObject(event_issu(ev), F_PHASE, junos_phase_name(dv->phase));
+      cJSON_AddNumberToObject(event_issu(ev), F_ATTEMPTS, dv->attempt + 1);
       rollout_note(run, ev);
     }
     dv->attempt = 0;

@@ -7,6 +7,7 @@
 #define _DEFAULT_SOURCE /* timegm */
 #include "scheduler/journal.h"
 #include "common/event_schema.h"
+#include "junos/junos_facts.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -155,6 +156,40 @@ static void on_device_started(struct ctx *c)
   h->phase = ph ? junos_phase_parse(ph) : PH_QUEUED;
   if (h->phase == PH_COUNT || junos_phase_terminal(h->phase))
     h->phase = PH_QUEUED;
+  if (h->phase == PH_QUEUED) {
+    free(h->baseline); /* a fresh start's preflight journals its own */
+    h->baseline = NULL;
+  }
+}
+
+/* The alarms before the ISSU: what verify compares with, after a resume as in the live run. */
+static void on_alarm_baseline(struct ctx *c)
+{
+  struct journal_host *h = host_of(c->s, c->host);
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(c->is, F_ALARMS), *a;
+  if (!cJSON_IsArray(list))
+    return;
+  if (h->baseline == NULL)
+    h->baseline = xcalloc(1, sizeof *h->baseline);
+  struct junos_alarm_list *b = h->baseline;
+  memset(b, 0, sizeof *b);
+  b->found = true;
+  b->cut = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->is, F_ALARMS_CUT));
+  cJSON_ArrayForEach(a, list)
+  {
+    const char *cls = str(a, F_ALARM_CLASS, NULL), *d = str(a, F_ALARM_DESCRIPTION, NULL);
+    if (cls == NULL || d == NULL)
+      continue;
+    if (b->n == JUNOS_ALARMS_MAX) {
+      b->cut = true;
+      break;
+    }
+    struct junos_alarm *x = &b->a[b->n++];
+    x->cls = junos_alarm_class_parse(cls);
+    snprintf(x->description, sizeof x->description, "%s", d);
+  }
+  b->none = b->n == 0;
+  b->reported = (unsigned)b->n;
 }
 
 static void on_phase_changed(struct ctx *c)
@@ -184,6 +219,8 @@ static void on_device_finished(struct ctx *c)
   snprintf(h->outcome, sizeof h->outcome, "%s", out ? out : "failure");
   /* Unknown means held: the run that wrote this line held it (device-held follows). */
   h->held = strcmp(h->outcome, OUTCOME_UNKNOWN) == 0;
+  free(h->baseline);
+  h->baseline = NULL;
 }
 
 static void on_device_released(struct ctx *c)
@@ -200,7 +237,7 @@ static const struct {
     {EV_BUDGET_EXCEEDED, false, on_budget_exceeded}, {EV_SOAK_STARTED, false, on_soak_started},
     {EV_SOAK_FINISHED, false, on_soak_finished},     {EV_DEVICE_STARTED, true, on_device_started},
     {EV_PHASE_CHANGED, true, on_phase_changed},      {EV_DEVICE_FINISHED, true, on_device_finished},
-    {EV_DEVICE_RELEASED, true, on_device_released},
+    {EV_DEVICE_RELEASED, true, on_device_released},  {EV_ALARM_BASELINE, true, on_alarm_baseline},
 };
 
 static void apply(struct journal_state *s, const cJSON *ev)
@@ -285,8 +322,10 @@ int journal_drop_cut(const char *path, const struct journal_state *s, char *err,
 
 void journal_state_free(struct journal_state *s)
 {
-  for (size_t i = 0; i < s->nhosts; i++)
+  for (size_t i = 0; i < s->nhosts; i++) {
     free(s->hosts[i].name);
+    free(s->hosts[i].baseline);
+  }
   free(s->hosts);
   strmap_free(&s->index);
   free(s->run_id);

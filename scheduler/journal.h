@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+struct junos_alarm_list;
+
 struct journal_host {
   char *name;
   bool started, finished;
@@ -24,6 +26,9 @@ struct journal_host {
   enum junos_phase phase; /* the last phase it entered */
   int orig_master;        /* 0 or 1; -1 when not recorded or out of range */
   char before[2][48];
+  /* The alarms before its ISSU (alarm-baseline), kept while it is in flight only (the reader
+   * of a 5,000-router journal holds no list per finished router); NULL: none journaled. */
+  struct junos_alarm_list *baseline;
 };
 
 struct journal_state {

@@ -4,6 +4,7 @@
  * and verify. The old master (policy `issu.old_master`) is Junos's to reboot (`reboot` option)
  * or left with its pending install; the reconcile step watches it (probe.c).
  */
+#include "common/event_schema.h"
 #include "scheduler/sched_internal.h"
 
 #include "junos/junos_facts.h"
@@ -139,18 +140,18 @@ static void note_pending_install(struct device *dv)
   struct rollout *run = dv->run;
   int old = dv->orig_master;
   bool leave = run->p->issu.old_master == OLD_MASTER_LEAVE;
-  cJSON *ev = event_new(run->log, "warn", "old-master-pending", dv->name,
+  cJSON *ev = event_new(run->log, "warn", EV_OLD_MASTER_PENDING, dv->name,
                         "%s: re%d (the old master) runs %s%s", dv->name, old,
                         dv->after[old][0] ? dv->after[old] : "its old release",
                         leave ? "; the target is installed there and completes at its next "
                                 "reboot (pending install)"
                               : "; it was not upgraded (old_master: skip)");
   if (dv->site)
-    cJSON_AddStringToObject(event_labels(ev), "site", dv->site);
+    cJSON_AddStringToObject(event_labels(ev), L_SITE, dv->site);
   cJSON *is = event_issu(ev);
-  cJSON_AddNumberToObject(is, "wave", (double)dv->wave);
-  cJSON_AddNumberToObject(is, "old_master", old);
-  cJSON_AddBoolToObject(is, "pending_install", leave);
+  cJSON_AddNumberToObject(is, F_WAVE, (double)dv->wave);
+  cJSON_AddNumberToObject(is, F_OLD_MASTER, old);
+  cJSON_AddBoolToObject(is, F_PENDING_INSTALL, leave);
   rollout_note(run, ev);
 }
 

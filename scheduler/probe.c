@@ -5,6 +5,7 @@
  * after a lost or ended console, on --resume, after a phase timeout and before every command
  * that changes the router, so the live run and the resumed one never differ.
  */
+#include "common/event_schema.h"
 #include "scheduler/sched_internal.h"
 
 #include "junos/junos_facts.h"
@@ -114,15 +115,15 @@ static void note_decision(struct device *dv, const struct reconcile_decision *d)
   struct rollout *run = dv->run;
   char facts[300];
   device_facts_text(dv, facts, sizeof facts);
-  cJSON *ev = event_new(run->log, "info", "device-reconciled", dv->name, "%s: %s: %s (%s)",
+  cJSON *ev = event_new(run->log, "info", EV_DEVICE_RECONCILED, dv->name, "%s: %s: %s (%s)",
                         dv->name, reconcile_action_name(d->action), d->why, facts);
   if (dv->site)
-    cJSON_AddStringToObject(event_labels(ev), "site", dv->site);
+    cJSON_AddStringToObject(event_labels(ev), L_SITE, dv->site);
   cJSON *is = event_issu(ev);
-  cJSON_AddNumberToObject(is, "wave", (double)dv->wave);
-  cJSON_AddStringToObject(is, "phase", junos_phase_name(dv->phase));
-  cJSON_AddStringToObject(is, "decision", reconcile_action_name(d->action));
-  cJSON_AddStringToObject(is, "facts", facts);
+  cJSON_AddNumberToObject(is, F_WAVE, (double)dv->wave);
+  cJSON_AddStringToObject(is, F_PHASE, junos_phase_name(dv->phase));
+  cJSON_AddStringToObject(is, F_DECISION, reconcile_action_name(d->action));
+  cJSON_AddStringToObject(is, F_FACTS, facts);
   rollout_note(run, ev);
 }
 

@@ -4,6 +4,7 @@
 #include "common/event_schema.h"
 #include "scheduler/journal.h"
 #include "scheduler/sched_internal.h"
+#include "junos/junos_facts.h"
 
 #include <string.h>
 
@@ -160,6 +161,10 @@ void rollout_resume_devices(struct rollout *run, const struct journal_state *js)
       continue; /* never started, ended (above), or failed and queued again (--retry-failed) */
     dv->orig_master = h->orig_master;
     memcpy(dv->before, h->before, sizeof dv->before);
+    if (h->baseline) { /* what verify compares with: the alarms before the ISSU */
+      dv->baseline = xmalloc(sizeof *dv->baseline);
+      memcpy(dv->baseline, h->baseline, sizeof *dv->baseline);
+    }
     run->wave_started[dv->wave] = true;
     run_limits_take(run->limits, dv->pos);
     run->in_flight++;

@@ -99,10 +99,11 @@ Test(cli, every_documented_action_has_an_example_line_that_parses)
       text_read_file(ISSU_SOURCE_DIR "/docs/events.md", 1 << 20, &doc, &len, err, sizeof err), 0,
       "%s", err);
   static const char *const actions[] = {
-      "run-started",     "plan-computed",      "wave-started",    "device-started", "phase-changed",
-      "check-result",    "device-reconnected", "device-finished", "wave-finished",  "soak-started",
-      "budget-exceeded", "gate-waiting",       "gate-approved",   "run-paused",     "run-resumed",
-      "run-draining",    "run-detached",       "window-closed",   "window-opened",  "run-finished"};
+      "run-started",  "plan-computed",   "wave-started",       "device-started",  "phase-changed",
+      "check-result", "alarm-baseline",  "device-reconnected", "device-finished", "wave-finished",
+      "soak-started", "budget-exceeded", "gate-waiting",       "gate-approved",   "run-paused",
+      "run-resumed",  "run-draining",    "run-detached",       "window-closed",   "window-opened",
+      "run-finished"};
   for (size_t i = 0; i < sizeof actions / sizeof *actions; i++) {
     char *row = xasprintf("`%s`", actions[i]),
          *example = xasprintf("\n`%s`\n\n```json\n", actions[i]);

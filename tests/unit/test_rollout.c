@@ -1323,6 +1323,60 @@ Test(rollout, a_crash_in_the_switchback_sends_no_second_switch_on_resume, .timeo
   expect_lab_upgraded();
 }
 
+/* ==== Issue 18, the device side (engineer i18-dev): the alarm baseline across a resume, ... ====
+ */
+
+/* A minor alarm the router had before the ISSU and still has after it (the wrapper answers
+ * every `show chassis alarms` with it). */
+#define OLD_ALARM_WRAPPER                                                                          \
+  "case \"$SSH_ORIGINAL_COMMAND\" in\n"                                                            \
+  "  'show chassis alarms | display xml')\n"                                                       \
+  "    echo '<rpc-reply><alarm-information><alarm-summary><active-alarm-count>1"                   \
+  "</active-alarm-count></alarm-summary><alarm-detail><alarm-time>"                                \
+  "2026-11-23 22:14:09 UTC</alarm-time><alarm-class>Minor"                                         \
+  "</alarm-class><alarm-description>Rescue configuration is not set</alarm-description>"           \
+  "<alarm-short-description>no-rescue</alarm-short-description><alarm-type>Configuration"          \
+  "</alarm-type></alarm-detail></alarm-information></rpc-reply>'; exit ;;\n"                       \
+  "esac"
+
+Test(rollout, a_resume_after_preflight_reads_the_alarm_baseline_from_the_journal, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* The alarms before the ISSU are journaled (alarm-baseline) before anything acts; a run killed
+   * mid-ISSU and resumed compares verify's alarms with them, not with nothing (which counted the
+   * router's old alarm as new and failed an upgraded router). */
+  lab_start(1, 1, NULL);
+  use_wrapper(OLD_ALARM_WRAPPER);
+  write_policy("waves: {canary: 1, soak: 0}\n"
+               "issu: {timeouts: {daemons: 20h}}\n");
+  lab_hold("mx-ams-1", "daemons");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("\"phase\":\"backup-upgrade\""), "the ISSU is under way");
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  lab_release("mx-ams-1");
+  struct journal j = journal_read();
+  cr_assert_eq(count_action(&j, "alarm-baseline", "mx-ams-1"), 1);
+  for (size_t i = 0; i < j.n; i++) {
+    if (strcmp(action(j.ev[i]), "alarm-baseline") != 0)
+      continue;
+    const cJSON *alarms = cJSON_GetObjectItem(cJSON_GetObjectItem(j.ev[i], "issu"), "alarms");
+    cr_assert_eq(cJSON_GetArraySize(alarms), 1);
+    cr_expect_str_eq(str_at(cJSON_GetArrayItem(alarms, 0), "description", NULL),
+                     "Rescue configuration is not set");
+    cr_expect_str_eq(str_at(cJSON_GetArrayItem(alarms, 0), "class", NULL), "Minor");
+  }
+  journal_free(&j);
+  pid = run_in_background("--resume t");
+  cr_expect_eq(wait_exit(pid), 0, "the resumed run completes");
+  j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s: %s",
+                   str_at(fin, "error", "code"), str_at(fin, "error", "message"));
+  journal_free(&j);
+  cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 1);
+}
+
 /* ==== Issue 18, the run-level promises (engineer i18-run): held routers, the run state across
  * a resume, a stalled run, a full journal, rolling gates, the run id, the event line size. ==== */
 
