@@ -353,12 +353,20 @@ void device_resume(struct device *dv, enum junos_phase phase)
 
 /* ---- commands ---- */
 
-/* One line of a command's output, cleaned, into dv->out. */
-static void keep_line(struct device *dv, const char *line, size_t len)
+const char *device_error_name(int error)
+{
+  return error == DEVICE_E_OUTPUT_CUT ? "output-cut" : transport_error_name(error);
+}
+
+/* One line of a command's output, cleaned, into dv->out. `cut`: the transport cut it (longer
+ * than max_line); a line longer than our buffer is cut here: either way the reply is not whole. */
+static void keep_line(struct device *dv, const char *line, size_t len, bool cut)
 {
   struct cmd_output *o = &dv->out;
   char clean[1024];
   enum junos_line_kind kind = junos_clean_line(line, len, clean, sizeof clean);
+  if (cut || strlen(clean) >= sizeof clean - 1)
+    o->cut = true;
   if (device_line_on_backup(clean))
     o->backup = true;
   if (kind == LINE_NOISE)
@@ -375,10 +383,34 @@ static void on_line(struct transport *t, enum transport_stream stream, const cha
                     bool cut, void *data)
 {
   (void)stream;
-  (void)cut;
   struct device *dv = data;
   if (dv->t == t)
-    keep_line(dv, line, len);
+    keep_line(dv, line, len, cut);
+}
+
+/* A reply that is not whole (a line cut, lines beyond CMD_MAX_LINES, output beyond the
+ * transport's max_output) is no reply: no decision rests on it (B1's lesson: what is missing may
+ * be the line that matters, such as a major alarm after the kept lines). The step sees a failed
+ * command (DEVICE_E_OUTPUT_CUT): before the ISSU a failure, after it the facts stay unknown and
+ * the router is held when its phase's time runs out. */
+static const struct transport_result *
+whole_or_cut(struct device *dv, const struct transport_result *r, struct transport_result *cut)
+{
+  if (r->error != TRANSPORT_OK || (!dv->out.cut && !r->truncated))
+    return r;
+  *cut = *r;
+  cut->error = DEVICE_E_OUTPUT_CUT;
+  char why[80];
+  if (r->truncated)
+    snprintf(why, sizeof why, "output beyond the transport's limit was dropped");
+  else if (dv->out.n >= CMD_MAX_LINES)
+    snprintf(why, sizeof why, "over %d lines; the rest were dropped", CMD_MAX_LINES);
+  else
+    snprintf(why, sizeof why, "a line was cut at its length limit");
+  snprintf(cut->message, sizeof cut->message,
+           "%s: in %s, a reply was not whole (%s): nothing is decided on it", dv->name,
+           junos_phase_name(dv->phase), why);
+  return cut;
 }
 
 static void on_done(struct transport *t, const struct transport_result *r, void *data)
@@ -388,6 +420,8 @@ static void on_done(struct transport *t, const struct transport_result *r, void 
     return;
   device_next_fn next = dv->next;
   dv->next = NULL;
+  struct transport_result cut;
+  r = whole_or_cut(dv, r, &cut);
   if (r->error != TRANSPORT_OK) {
     /* A session that failed a command is not trusted with the next: the next step opens a new
      * one (device_with_session). The transport's words stay as evidence. */
@@ -445,10 +479,9 @@ static void re_line(struct transport *t, enum transport_stream stream, const cha
                     bool cut, void *data)
 {
   (void)stream;
-  (void)cut;
   struct device *dv = data;
   if (dv->t_re == t)
-    keep_line(dv, line, len);
+    keep_line(dv, line, len, cut);
 }
 
 static void re_done(struct transport *t, const struct transport_result *r, void *data)
@@ -456,7 +489,8 @@ static void re_done(struct transport *t, const struct transport_result *r, void 
   struct device *dv = data;
   if (dv->t_re != t || dv->finished)
     return;
-  re_session_end(dv, r);
+  struct transport_result cut;
+  re_session_end(dv, whole_or_cut(dv, r, &cut));
 }
 
 static void re_opened(struct transport *t, int error, const char *message, void *data)

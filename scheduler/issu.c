@@ -44,12 +44,13 @@ static void console_line(struct transport *t, enum transport_stream stream, cons
                          size_t len, bool cut, void *data)
 {
   (void)stream;
-  (void)cut;
   struct device *dv = data;
   if (dv->t != t || dv->finished)
     return;
   char clean[1024];
   enum junos_line_kind kind = junos_clean_line(line, len, clean, sizeof clean);
+  if (cut || strlen(clean) >= sizeof clean - 1)
+    dv->console_cut = true;
   if (device_line_on_backup(clean))
     dv->out.backup = true; /* the console's session stayed on the old master, now backup */
   if (kind == LINE_NOISE)
@@ -68,7 +69,10 @@ static void console_done(struct transport *t, const struct transport_result *r, 
   /* Only a console the router ended itself can carry a refusal: one cut by a dropped session
    * (a network blip while the backup RE installs, when the router still looks untouched) says
    * nothing of the ISSU, whatever `error:` line the scroll showed before the cut. */
-  bool ended = r->error == TRANSPORT_OK && !r->signaled; /* a killed CLI did not refuse either */
+  /* A console whose words were cut or dropped (a line over the limit, output over max_output)
+   * is no refusal either: no decision rests on words not seen whole; the facts decide. */
+  bool whole = !r->truncated && !dv->console_cut;
+  bool ended = r->error == TRANSPORT_OK && !r->signaled && whole; /* a killed CLI did not refuse */
   bool refused_exit = ended && r->exit_status != 0 && !dv->issu_idle;
   if (ended && (dv->issu_error[0] || refused_exit)) {
     dv->console_refused = true;

@@ -399,7 +399,7 @@ static void check_done(struct device *dv, const struct transport_result *r)
   struct rollout *run = dv->run;
   const struct check *c = &checks[dv->step];
   if (r->error != TRANSPORT_OK) {
-    device_fail(dv, transport_error_name(r->error), "failure", "preflight %s: %s", c->name,
+    device_fail(dv, device_error_name(r->error), "failure", "preflight %s: %s", c->name,
                 r->message);
     return;
   }
@@ -497,7 +497,7 @@ static void staged_checksum(struct device *dv, const struct transport_result *r)
 {
   const struct policy *p = dv->run->p;
   if (r->error != TRANSPORT_OK) {
-    device_fail(dv, transport_error_name(r->error), "failure", "stage: %s", r->message);
+    device_fail(dv, device_error_name(r->error), "failure", "stage: %s", r->message);
     return;
   }
   struct junos_checksum_xml x;

@@ -41,6 +41,9 @@ struct cmd_output {
                 * refusal (captures show-chassis-hardware-on-backup-re, crtc-accepted) */
 };
 #define CMD_MAX_LINES 4000
+/* A command whose reply was not whole (cmd_output.cut, or transport_result.truncated): the
+ * steps see it as a failed command, named "output-cut" (device_error_name). */
+#define DEVICE_E_OUTPUT_CUT (-2001)
 #define EVIDENCE_LINES 6
 
 struct phase_span {
@@ -96,6 +99,7 @@ struct device {
   /* the reconcile step (probe.c, reconcile.h) */
   bool issu_unconfirmed;           /* resumed in validate: the ISSU may or may not have gone out */
   bool console_refused;            /* the ISSU console ended with the router's refusal words */
+  bool console_cut;                /* a console line was cut, or output dropped: not whole */
   bool timed_out;                  /* the phase's timeout ran out: no more waiting */
   const char *timeout_code;        /* its error code (device.c's phase table) */
   char timeout_why[200];           /* which timeout, how long */
@@ -274,6 +278,8 @@ void device_with_session(struct device *dv, device_then_fn then);
 void device_note(struct device *dv, const char *line);
 /* Extends the current phase's deadline (an announced hold-down is not a hang). */
 void device_extend_deadline(struct device *dv, double seconds);
+/* A command's error code as events name it: transport_error_name's, or "output-cut". */
+const char *device_error_name(int error);
 /* A line of the output that contains `needle`, or the first line, or "". */
 const char *device_out_line(const struct device *dv, const char *needle);
 

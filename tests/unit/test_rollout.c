@@ -1377,6 +1377,48 @@ Test(rollout, a_resume_after_preflight_reads_the_alarm_baseline_from_the_journal
   cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 1);
 }
 
+Test(rollout, no_decision_rests_on_a_reply_that_is_not_whole, .timeout = 300, .fini = lab_stop)
+{
+  /* Review: out.cut and transport_result.truncated were never read. A major alarm after the
+   * 4,000 lines kept of a reply was simply not seen, and preflight passed: a reply that is not
+   * whole is no reply (output-cut). */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show chassis alarms | display xml')\n"
+              "    awk 'BEGIN { print \"<rpc-reply><alarm-information>\"; "
+              "for (i = 0; i < 4100; i++) print \"<!-- padding -->\"; "
+              "print \"<alarm-summary><active-alarm-count>1</active-alarm-count></alarm-summary>"
+              "<alarm-detail><alarm-time>2026-11-23 22:14:09 UTC</alarm-time><alarm-class>Major"
+              "</alarm-class><alarm-description>Host 0 fan tray failure</alarm-description>"
+              "<alarm-short-description>fan fail</alarm-short-description><alarm-type>Chassis"
+              "</alarm-type></alarm-detail></alarm-information></rpc-reply>\" }'; exit ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("check", NULL, 1);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "output-cut", "%s",
+                   str_at(fin, "error", "message"));
+  cr_expect(strstr(str_at(fin, "error", "message"), "preflight alarms"), "%s",
+            str_at(fin, "error", "message"));
+  journal_free(&j);
+  /* A line cut at the transport's length limit: the same. */
+  char *out;
+  cr_assert_eq(sh(&out, "rm -rf %s/state", dir), 0, "%s", out);
+  free(out);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show chassis routing-engine | display xml')\n"
+              "    " JUNOS_SIM_BINARY " device --state \"$st\" | awk '{print} "
+              "NR == 1 { s = \"<!--\"; for (i = 0; i < 5000; i++) s = s \"x\"; print s \"-->\" }'; "
+              "exit ;;\n"
+              "esac");
+  j = run_expect("check", NULL, 1);
+  fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "output-cut", "%s",
+                   str_at(fin, "error", "message"));
+  journal_free(&j);
+  cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 0);
+}
+
 /* ==== Issue 18, the run-level promises (engineer i18-run): held routers, the run state across
  * a resume, a stalled run, a full journal, rolling gates, the run id, the event line size. ==== */
 
