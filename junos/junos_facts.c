@@ -214,7 +214,11 @@ static void finish_re(struct junos_routing_engines *out)
     re->vmhost = reason_is_vmhost(re->reboot_reason) || junos_model_is_vmhost(re->model);
     if (re->mastership == JUNOS_RE_MASTER && out->master < 0)
       out->master = s;
+    else if (re->mastership == JUNOS_RE_MASTER)
+      out->two_masters = true;
   }
+  if (out->two_masters)
+    out->master = -1; /* unknown, not the first one read */
 }
 
 static void read_route_engine(struct jx *x, xmlNodePtr n, bool alone,

@@ -112,10 +112,11 @@ struct junos_re_info {
 };
 struct junos_routing_engines {
   struct junos_reply reply;
-  bool found;     /* at least one route-engine */
-  bool no_slot;   /* one route-engine without <slot> (MX80 form): reported as slot 0 */
-  unsigned count; /* route-engines read (slots 0/1) */
-  int master;     /* slot, or -1 */
+  bool found;       /* at least one route-engine */
+  bool no_slot;     /* one route-engine without <slot> (MX80 form): reported as slot 0 */
+  unsigned count;   /* route-engines read (slots 0/1) */
+  int master;       /* slot, or -1 (none, or both: two_masters) */
+  bool two_masters; /* both REs say master: which one is cannot be known (never re0 by default) */
   struct junos_re_info re[2];
 };
 bool junos_xml_routing_engines(const char *const *lines, size_t n,

@@ -234,7 +234,15 @@ static void verify_master(struct device *dv, const struct transport_result *r)
   }
   int want = wants_switchback(dv) ? dv->orig_master : 1 - dv->orig_master;
   int master = parsed ? s->master : -1;
+  bool two = parsed && s->two_masters;
   free(s);
+  if (two) {
+    device_note(dv, device_out_line(dv, "mastership-state"));
+    device_fail(dv, "state-unknown", OUTCOME_UNKNOWN,
+                "verify: re0 and re1 both say they are master; the router is held until an "
+                "operator looks");
+    return;
+  }
   if (master != want) {
     device_note(dv, device_out_line(dv, "mastership-state"));
     device_fail(dv, "verify-failed", "failure", "re%d should be master, the router says %s%d", want,

@@ -57,7 +57,13 @@ static void judge_routing_engines(struct device *dv, struct judgement *j)
   bool up[2] = {s->re[0].mastership == JUNOS_RE_MASTER || s->re[0].mastership == JUNOS_RE_BACKUP,
                 s->re[1].mastership == JUNOS_RE_MASTER || s->re[1].mastership == JUNOS_RE_BACKUP};
   dv->vmhost_seen = s->re[0].vmhost || s->re[1].vmhost;
-  if (!present[0] || !present[1]) {
+  if (s->two_masters) {
+    /* Never re0 by default: which RE would take the ISSU cannot be known. */
+    j->v = V_FAIL, j->code = "state-unknown";
+    snprintf(j->why, sizeof j->why,
+             "re0 and re1 both say they are master: the router's state cannot be established, "
+             "and no ISSU is started on it");
+  } else if (!present[0] || !present[1]) {
     j->v = V_FAIL, j->code = "single-re";
     snprintf(j->why, sizeof j->why, "unified ISSU needs two routing engines; re%d is absent",
              present[0] ? 1 : 0);

@@ -54,6 +54,10 @@ void device_facts_text(const struct device *dv, char *buf, size_t len)
     snprintf(buf, len, "the session is on the backup RE");
     return;
   }
+  if (f->answered && f->two_masters) {
+    snprintf(buf, len, "re0 and re1 both say master");
+    return;
+  }
   if (!f->answered) {
     snprintf(buf, len, "the router did not answer");
     return;
@@ -253,6 +257,7 @@ static void probe_routing_engines(struct device *dv, const struct transport_resu
   }
   f->answered = true;
   f->master = re->master;
+  f->two_masters = re->two_masters;
   for (int s = 0; s < 2; s++)
     if (re->re[s].vmhost)
       dv->vmhost_seen = true;

@@ -12,6 +12,7 @@
 enum situation {
   S_NO_ANSWER,         /* no session, or no RE names itself master */
   S_ON_BACKUP,         /* our session sits on the backup RE */
+  S_TWO_MASTERS,       /* both REs say master */
   S_UNTOUCHED,         /* original master, both REs answer on one release, none on the target */
   S_BACKUP_DOWN,       /* original master; the other RE does not answer */
   S_BACKUP_UPGRADED,   /* original master on its release; the other RE answers on the target */
@@ -27,6 +28,8 @@ static enum situation classify(const struct reconcile_input *in, const struct re
 {
   if (f->on_backup)
     return S_ON_BACKUP;
+  if (f->answered && f->two_masters)
+    return S_TWO_MASTERS;
   if (!f->answered || f->master < 0 || f->master > 1)
     return S_NO_ANSWER;
   int o = in->orig_master;
@@ -66,6 +69,9 @@ static const struct row {
                      "the router does not answer or names no master"},
     [S_ON_BACKUP] = {RA_RECONNECT, RA_RECONNECT, RA_RECONNECT, PH_COUNT, NULL,
                      "the session is on the backup RE"},
+    [S_TWO_MASTERS] = {RA_HOLD, RA_HOLD, RA_HOLD, PH_COUNT, "state-unknown",
+                       "both REs say they are master: which one would act cannot be known, so "
+                       "nothing is sent"},
     [S_UNTOUCHED] = {RA_START_ISSU, RA_WAIT_ISSU, RA_HOLD, PH_COUNT, "issu-unconfirmed",
                      "the original master is master and both REs answer on the release they ran "
                      "before: nothing of an ISSU is visible"},
@@ -179,6 +185,7 @@ struct reconcile_decision reconcile_decide(const struct reconcile_input *in,
     }
     break;
   case S_ON_BACKUP:
+  case S_TWO_MASTERS:
   case S_SWITCHED_OLD_DOWN:
   case S_BACK_BOTH:
   case S_OTHER:

@@ -28,7 +28,8 @@ enum reconcile_old_master { RC_OLD_REBOOT, RC_OLD_LEAVE, RC_OLD_SKIP };
 struct reconcile_facts {
   bool answered;     /* the probe got answers (false: no session, or the commands failed) */
   bool on_backup;    /* the session is on the backup RE ({backup}, or the master-only refusal) */
-  int master;        /* the slot the router names master, -1 if none */
+  int master;        /* the slot the router names master, -1 if none (or both) */
+  bool two_masters;  /* both REs say master: no action can be chosen (held) */
   bool up[2];        /* the RE answered (its release is known) */
   bool on_target[2]; /* its release is the target's (junos/'s release rule) */
   bool same_release; /* both REs answered and run one release (junos/'s rule) */

@@ -181,6 +181,19 @@ Test(junos_facts, a_reply_cut_short_still_yields_what_arrived)
   cr_expect_neq(r.re[1].mastership, JUNOS_RE_BACKUP);
 }
 
+Test(junos_facts, two_res_that_both_say_master_give_no_master)
+{
+  struct lines *L = split("<rpc-reply><route-engine-information><route-engine><slot>0</slot>"
+                          "<mastership-state>master</mastership-state></route-engine>\n"
+                          "<route-engine><slot>1</slot><mastership-state>master"
+                          "</mastership-state></route-engine></route-engine-information>"
+                          "</rpc-reply>\n");
+  struct junos_routing_engines r;
+  cr_assert(junos_xml_routing_engines(L->l, L->n, &r));
+  cr_expect(r.two_masters);
+  cr_expect_eq(r.master, -1, "never re0 by default");
+}
+
 Test(junos_facts, no_reply_at_all)
 {
   struct junos_routing_engines r;

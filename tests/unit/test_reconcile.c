@@ -52,6 +52,25 @@ static void check(const struct row *rows, size_t n)
 
 #define CHECK(rows) check(rows, sizeof rows / sizeof rows[0])
 
+Test(reconcile, two_res_that_both_say_master_are_held_never_acted_on)
+{
+  struct reconcile_facts two = facts(-1, 'o', 'o');
+  two.answered = true, two.two_masters = true;
+  struct reconcile_facts two_t = facts(-1, 't', 't');
+  two_t.answered = true, two_t.two_masters = true;
+  const struct row rows[] = {
+      {"before the ISSU", IN(.phase = PH_STAGE), two, RA_HOLD, "state-unknown"},
+      {"ISSU sent", IN(.phase = PH_BACKUP_UPGRADE, .issu = RC_SENT), two, RA_HOLD, "state-unknown"},
+      {"ISSU maybe sent", IN(.phase = PH_VALIDATE, .issu = RC_MAYBE_SENT), two, RA_HOLD,
+       "state-unknown"},
+      {"switchback due",
+       IN(.phase = PH_OLD_MASTER_REBOOT, .issu = RC_SENT, .old_master = RC_OLD_REBOOT,
+          .switchback = true),
+       two_t, RA_HOLD, "state-unknown"},
+  };
+  CHECK(rows);
+}
+
 Test(reconcile, before_the_issu_only_an_untouched_router_is_started)
 {
   const struct row rows[] = {

@@ -1419,6 +1419,44 @@ Test(rollout, no_decision_rests_on_a_reply_that_is_not_whole, .timeout = 300, .f
   cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 0);
 }
 
+Test(rollout, two_res_that_both_say_master_hold_the_router_and_nothing_is_sent, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* Review: both REs claiming master made the probe pick re0, the original master, and the
+   * router looked untouched: the ISSU went out. Unknown means held: never an action. Preflight
+   * reads the real answer; the look before the ISSU sees both masters. */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show chassis routing-engine | display xml')\n"
+              "    n=$(cat \"$st.looks\" 2>/dev/null || echo 0); echo $((n + 1)) > \"$st.looks\"\n"
+              "    if [ \"$n\" -ge 1 ]; then " JUNOS_SIM_BINARY " device --state \"$st\" | "
+              "sed 's#<mastership-state>backup#<mastership-state>master#'; exit; fi ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  char *out;
+  int rc = issu_fleet(&out, "run", "--yes");
+  cr_expect_neq(rc, 0, "a held router is not a success:\n%s", out);
+  free(out);
+  struct journal j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "unknown");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "state-unknown", "%s",
+                   str_at(fin, "error", "message"));
+  cr_expect(strstr(str_at(fin, "error", "message"), "both say"), "%s",
+            str_at(fin, "error", "message"));
+  journal_free(&j);
+  cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 0, "nothing acted");
+  /* A new check: preflight meets both masters and says so. */
+  cr_assert_eq(sh(&out, "rm -rf %s/state", dir), 0, "%s", out);
+  free(out);
+  j = run_expect("check", NULL, 1);
+  fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "state-unknown");
+  cr_expect(strstr(str_at(fin, "error", "message"), "re0 and re1 both say they are master"), "%s",
+            str_at(fin, "error", "message"));
+  journal_free(&j);
+}
+
 /* ==== Issue 18, the run-level promises (engineer i18-run): held routers, the run state across
  * a resume, a stalled run, a full journal, rolling gates, the run id, the event line size. ==== */
 
