@@ -78,11 +78,24 @@ enum junos_old_master { JUNOS_OLD_MASTER_REBOOT, JUNOS_OLD_MASTER_LEAVE, JUNOS_O
 
 /* ---- parsers: each takes the cleaned lines of one command's output ---- */
 
-/* `show configuration | display set`: which ISSU prerequisites are configured. */
+/* `show configuration | display set`: which ISSU prerequisites are configured and active. */
 struct junos_config {
   bool gres, nsr, commit_sync;
 };
 void junos_parse_config(const char *const *lines, size_t n, struct junos_config *out);
+
+/* One configuration statement (its path, words separated by one space, "chassis redundancy
+ * graceful-switchover") in `| display set` output. Juniper's `show | display set` page: the set
+ * lines come first, then `deactivate P` for every inactive P, and an inactive P switches off all
+ * below it; the text form marks one `inactive: WORD`. */
+enum junos_config_state {
+  JUNOS_CONFIG_ABSENT,   /* no set line for it */
+  JUNOS_CONFIG_ACTIVE,   /* set, and nothing above it or itself deactivated */
+  JUNOS_CONFIG_INACTIVE, /* set, but deactivated (itself or a level above it) */
+};
+/* `*line` (may be NULL): the line that decided (the set line, or the deactivate/inactive one). */
+enum junos_config_state junos_config_statement(const char *const *lines, size_t n, const char *path,
+                                               const char **line);
 
 /* What `file checksum` found (junos_facts.h reads it). */
 enum junos_checksum { CHECKSUM_FOUND, CHECKSUM_MISSING, CHECKSUM_UNPARSED };

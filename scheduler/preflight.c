@@ -123,37 +123,47 @@ static void judge_versions(struct device *dv, struct judgement *j)
   free(v);
 }
 
-static void judge_config(struct device *dv, struct judgement *j, bool want, const char *code,
+/* A statement ISSU needs: set and active. An inactive one (`deactivate ...` after the set
+ * lines, Juniper's `show | display set` page) does not take effect at commit: it is as absent,
+ * and the message names the line that switched it off. */
+static void judge_config(struct device *dv, struct judgement *j, const char *code,
                          const char *statement)
 {
-  cite(j, device_out_line(dv, statement));
-  if (!want) {
-    j->v = V_FAIL, j->code = code;
-    snprintf(j->why, sizeof j->why, "'set %s' is not in the configuration (ISSU needs it)",
-             statement);
-  } else
+  const char *line = NULL;
+  enum junos_config_state st = junos_config_statement(L(dv), dv->out.n, statement, &line);
+  cite(j, line ? line : device_out_line(dv, NULL));
+  switch (st) {
+  case JUNOS_CONFIG_ACTIVE:
     snprintf(j->why, sizeof j->why, "%s is configured", statement);
+    return;
+  case JUNOS_CONFIG_INACTIVE:
+    j->v = V_FAIL, j->code = code;
+    snprintf(j->why, sizeof j->why,
+             "'set %s' is in the configuration but inactive ('%.200s'): ISSU needs it active "
+             "(activate it and commit)",
+             statement, line);
+    return;
+  case JUNOS_CONFIG_ABSENT:
+    break;
+  }
+  j->v = V_FAIL, j->code = code;
+  snprintf(j->why, sizeof j->why, "'set %s' is not in the configuration (ISSU needs it)",
+           statement);
 }
 
 static void judge_gres(struct device *dv, struct judgement *j)
 {
-  struct junos_config c;
-  junos_parse_config(L(dv), dv->out.n, &c);
-  judge_config(dv, j, c.gres, "gres-off", "chassis redundancy graceful-switchover");
+  judge_config(dv, j, "gres-off", "chassis redundancy graceful-switchover");
 }
 
 static void judge_nsr(struct device *dv, struct judgement *j)
 {
-  struct junos_config c;
-  junos_parse_config(L(dv), dv->out.n, &c);
-  judge_config(dv, j, c.nsr, "nsr-off", "routing-options nonstop-routing");
+  judge_config(dv, j, "nsr-off", "routing-options nonstop-routing");
 }
 
 static void judge_commit_sync(struct device *dv, struct judgement *j)
 {
-  struct junos_config c;
-  junos_parse_config(L(dv), dv->out.n, &c);
-  judge_config(dv, j, c.commit_sync, "commit-sync-off", "system commit synchronize");
+  judge_config(dv, j, "commit-sync-off", "system commit synchronize");
 }
 
 static void judge_replication(struct device *dv, struct judgement *j)

@@ -86,3 +86,32 @@ Test(junos, configuration_checks_read_display_set)
   junos_parse_config(cfg, 2, &c);
   cr_expect(c.gres && c.nsr && !c.commit_sync);
 }
+
+Test(junos, an_inactive_statement_is_not_configured)
+{
+  /* Juniper's `show | display set`: the set lines, then `deactivate P` for each inactive P. */
+  const char *own[] = {"set chassis redundancy graceful-switchover",
+                       "deactivate chassis redundancy graceful-switchover"};
+  const char *line = NULL;
+  cr_expect_eq(junos_config_statement(own, 2, "chassis redundancy graceful-switchover", &line),
+               JUNOS_CONFIG_INACTIVE);
+  cr_expect_str_eq(line, own[1]);
+  const char *above[] = {"set chassis redundancy graceful-switchover",
+                         "set chassis redundancy routing-engine 0 master",
+                         "deactivate chassis redundancy"};
+  cr_expect_eq(junos_config_statement(above, 3, "chassis redundancy graceful-switchover", NULL),
+               JUNOS_CONFIG_INACTIVE);
+  /* A sibling whose name starts the same is not a level above. */
+  const char *sibling[] = {"set system commit synchronize", "deactivate system commit-x",
+                           "deactivate system commit synchronize-foo"};
+  cr_expect_eq(junos_config_statement(sibling, 3, "system commit synchronize", NULL),
+               JUNOS_CONFIG_ACTIVE);
+  const char *text[] = {"set routing-options nonstop-routing", "inactive: nonstop-routing;"};
+  cr_expect_eq(junos_config_statement(text, 2, "routing-options nonstop-routing", NULL),
+               JUNOS_CONFIG_INACTIVE);
+  struct junos_config c;
+  junos_parse_config(own, 2, &c);
+  cr_expect_not(c.gres, "inactive is not configured");
+  cr_expect_eq(junos_config_statement(own, 0, "chassis redundancy graceful-switchover", NULL),
+               JUNOS_CONFIG_ABSENT);
+}

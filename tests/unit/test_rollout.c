@@ -1457,6 +1457,36 @@ Test(rollout, two_res_that_both_say_master_hold_the_router_and_nothing_is_sent, 
   journal_free(&j);
 }
 
+Test(rollout, an_inactive_gres_statement_fails_preflight_naming_it, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* Review: `deactivate chassis redundancy graceful-switchover` (the set line stays, and a
+   * deactivate line follows it in `| display set`) passed the GRES check. */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show configuration chassis redundancy | display set')\n"
+              "    " JUNOS_SIM_BINARY " device --state \"$st\"; "
+              "echo 'deactivate chassis redundancy graceful-switchover'; exit ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  char *out;
+  int rc = issu_fleet(&out, "run", "--yes");
+  cr_expect_neq(rc, 0, "%s", out);
+  cr_expect(strstr(out, "mx-ams-1") && strstr(out, "preflight") && strstr(out, "inactive"),
+            "the operator reads the router, the phase and the statement: %s", out);
+  free(out);
+  struct journal j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "gres-off");
+  cr_expect_str_eq(str_at(fin, "issu", "phase"), "preflight");
+  cr_expect(strstr(str_at(fin, "error", "message"),
+                   "'set chassis redundancy graceful-switchover' is in the configuration but "
+                   "inactive ('deactivate chassis redundancy graceful-switchover')"),
+            "%s", str_at(fin, "error", "message"));
+  journal_free(&j);
+  cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 0);
+}
+
 /* ==== Issue 18, the run-level promises (engineer i18-run): held routers, the run state across
  * a resume, a stalled run, a full journal, rolling gates, the run id, the event line size. ==== */
 
