@@ -206,10 +206,39 @@ static void verify_alarms(struct device *dv, const struct transport_result *r)
   device_succeed(dv, PH_DONE);
 }
 
+/* Errors of an RE's own address that asking again does not mend: its host key (changed,
+ * unknown, unreadable), or our credentials. */
+static bool lasting(int error)
+{
+  switch (error) {
+  case TRANSPORT_E_HOSTKEY_CHANGED:
+  case TRANSPORT_E_HOSTKEY_UNKNOWN:
+  case TRANSPORT_E_HOSTKEY:
+  case TRANSPORT_E_AUTH:
+  case TRANSPORT_E_KEY:
+  case TRANSPORT_E_OPTIONS:
+    return true;
+  default:
+    return false;
+  }
+}
+
 static void verify_switchover(struct device *dv, const struct transport_result *r)
 {
   struct junos_switchover_xml s;
   junos_xml_switchover(L(dv), dv->out.n, &s);
+  if (lasting(r->error)) {
+    /* Not a slow router: asking every 30 s until verify's timeout only hid it behind a
+     * phase-timeout. The upgrade is done but not confirmed: held, in the transport's own words
+     * (the address, the key presented and those recorded, and the fix). */
+    int slot = 1 - dv->final_master;
+    device_fail(dv, transport_error_name(r->error), OUTCOME_UNKNOWN,
+                "verify: re%d's own address (issu_re%d_host) cannot be used, so the backup RE's "
+                "switchover readiness is not confirmed; the router is held until an operator "
+                "looks: %s",
+                slot, slot, r->message);
+    return;
+  }
   /* This one is asked on the backup RE itself: its {backup} banner is expected. */
   if (r->error != TRANSPORT_OK) {
     device_wait(dv, VERIFY_RETRY_S, POLL_FLOOR_MS, verify_versions);

@@ -463,7 +463,7 @@ static void run_check(struct device *dv)
 {
   if (dv->step == ARRAY_LEN(checks)) {
     if (dv->failed_checks > 0) {
-      char code[48], msg[700];
+      char code[48], msg[sizeof dv->error_message + 64];
       snprintf(code, sizeof code, "%s", dv->error_code);
       snprintf(msg, sizeof msg, "%s%s", dv->error_message,
                dv->failed_checks > 1 ? " (and more checks failed: see check-result events)" : "");

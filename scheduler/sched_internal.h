@@ -117,7 +117,7 @@ struct device {
   /* the end */
   const char *outcome; /* success, failure, unknown */
   char error_code[48];
-  char error_message[600];
+  char error_message[2048]; /* whole: a host-key message (address, fingerprints, fix) is ~1.2 KB */
 };
 
 struct rollout {

@@ -1487,6 +1487,47 @@ Test(rollout, an_inactive_gres_statement_fails_preflight_naming_it, .timeout = 3
   cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 0);
 }
 
+Test(rollout, a_changed_host_key_on_an_re_address_at_verify_holds_the_router_and_says_why,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* Review: re1's own address (issu_re1_host) presenting another key at verify was asked again
+   * every 30 s and ended as a phase-timeout. It is a host-key error: named with the address,
+   * the fingerprints and the fix, and the router held (upgraded, not confirmed). */
+  lab_start(1, 1, NULL);
+  write_policy("waves: {canary: 1, soak: 0}\n"
+               "issu: {timeouts: {daemons: 20h}}\n");
+  lab_hold("mx-ams-1", "daemons");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("\"phase\":\"backup-upgrade\""), "the ISSU is under way");
+  /* re1's own address now holds re0's key only: re1 presents a key known_hosts does not have. */
+  char *out;
+  cr_assert_eq(
+      sh(&out,
+         "cd %s && p0=$(sed -n 's/.*issu_re0_port: \\([0-9]*\\).*/\\1/p' inventory.yaml) && "
+         "p1=$(sed -n 's/.*issu_re1_port: \\([0-9]*\\).*/\\1/p' inventory.yaml) && "
+         "k0=$(grep \"^\\[127.0.0.1\\]:$p0 \" known_hosts | cut -d' ' -f2-) && "
+         "sed -i \"s#^\\[127.0.0.1\\]:$p1 .*#[127.0.0.1]:$p1 $k0#\" known_hosts && "
+         "printf '127.0.0.1:%%s ' $p1",
+         dir),
+      0, "%s", out);
+  char addr[64];
+  snprintf(addr, sizeof addr, "%s", out); /* "127.0.0.1:PORT " */
+  free(out);
+  lab_release("mx-ams-1");
+  cr_expect_neq(wait_exit(pid), 0, "a held router is not a success");
+  struct journal j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  const char *msg = str_at(fin, "error", "message");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "unknown");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "hostkey-changed", "%s", msg);
+  cr_expect_str_eq(str_at(fin, "issu", "phase"), "verify");
+  cr_expect(strstr(msg, "re1's own address (issu_re1_host)") && strstr(msg, addr) &&
+                strstr(msg, "CHANGED") && strstr(msg, "SHA256:") &&
+                strstr(msg, "issu-fleet known-hosts"),
+            "the address, the fingerprints and the fix: %s", msg);
+  journal_free(&j);
+}
+
 /* ==== Issue 18, the run-level promises (engineer i18-run): held routers, the run state across
  * a resume, a stalled run, a full journal, rolling gates, the run id, the event line size. ==== */
 
