@@ -5,8 +5,11 @@
  */
 #include "scheduler/reconcile.h"
 
+#include "common/common.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Rows leave `code` out when the action has none. */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -267,4 +270,67 @@ Test(reconcile, a_wait_names_the_phase_the_facts_show_and_never_an_earlier_one)
   in.phase = PH_DAEMONS;
   cr_expect_eq(reconcile_decide(&in, &f).phase, PH_COUNT);
   cr_expect_str_eq(reconcile_action_name(RA_HOLD), "hold");
+}
+
+/* docs/operations.md's table is the same table: every code and every action the function can
+ * give, over a grid of every phase, what was sent, the policy and each shape of facts, is named
+ * in the documented section (a row added here and not there fails). */
+Test(reconcile, the_documented_table_names_every_code_and_action_the_function_gives)
+{
+  char *doc, err[256];
+  size_t len;
+  cr_assert_eq(
+      text_read_file(ISSU_SOURCE_DIR "/docs/operations.md", 1 << 20, &doc, &len, err, sizeof err),
+      0, "%s", err);
+  char *from = strstr(doc, "## What issu-fleet does in every state");
+  cr_assert_not_null(from);
+  char *to = strstr(from + 1, "\n## ");
+  if (to)
+    *to = '\0';
+  static const char shapes[] = "-ot";
+  static const char *const doc_words[RA_COUNT] = {
+      [RA_START_ISSU] = "send the ISSU",  [RA_WAIT_ISSU] = "wait",   [RA_WAIT_OLD_MASTER] = "wait",
+      [RA_SWITCH_BACK] = "one switch",    [RA_WAIT_SWITCH] = "wait", [RA_VERIFY] = "verify",
+      [RA_RECONNECT] = "a fresh session", [RA_FAIL] = "not started", [RA_HOLD] = "held",
+  };
+  bool seen[RA_COUNT] = {0};
+  for (int ph = PH_PREFLIGHT; ph <= PH_VERIFY; ph++)
+    for (int sent = RC_NOT_SENT; sent <= RC_MAYBE_SENT; sent++)
+      for (int sw = RC_NOT_SENT; sw <= RC_MAYBE_SENT; sw++)
+        for (int bits = 0; bits < 32; bits++)
+          for (int master = -1; master <= 1; master++)
+            for (int a = 0; a < 3; a++)
+              for (int b = 0; b < 3; b++) {
+                struct reconcile_input in = {
+                    .phase = (enum junos_phase)ph,
+                    .orig_master = bits & 1 ? -1 : 0,
+                    .issu = (enum reconcile_sent)sent,
+                    .sw = (enum reconcile_sent)sw,
+                    .console_open = bits & 2,
+                    .console_refused = bits & 4,
+                    .timed_out = bits & 8,
+                    .settled = bits & 16,
+                    .old_master = (enum reconcile_old_master)(ph % 3),
+                    .switchback = ph % 2,
+                };
+                struct reconcile_facts f = facts(master, shapes[a], shapes[b]);
+                f.two_masters = master < 0 && a == b && a == 1;
+                f.answered = f.answered || f.two_masters;
+                f.on_backup = master == 1 && a == 0 && b == 0;
+                struct reconcile_decision d = reconcile_decide(&in, &f);
+                cr_assert_lt(d.action, RA_COUNT);
+                seen[d.action] = true;
+                if (d.code && (d.action == RA_FAIL || d.action == RA_HOLD)) {
+                  char quoted[64];
+                  snprintf(quoted, sizeof quoted, "`%s`", d.code);
+                  cr_expect(strstr(from, quoted), "%s (%s) is not in docs/operations.md's table",
+                            quoted, reconcile_action_name(d.action));
+                }
+              }
+  for (int a = 0; a < RA_COUNT; a++) {
+    cr_expect(seen[a], "the grid never gives %s", reconcile_action_name((enum reconcile_action)a));
+    cr_expect(strstr(from, doc_words[a]), "%s: '%s' is not in the table",
+              reconcile_action_name((enum reconcile_action)a), doc_words[a]);
+  }
+  free(doc);
 }
