@@ -1377,6 +1377,53 @@ Test(rollout, a_resume_after_preflight_reads_the_alarm_baseline_from_the_journal
   cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 1);
 }
 
+Test(rollout, the_alarm_baseline_line_stays_under_16_kib_however_long_the_alarms, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* 32 alarms (all a reply keeps) of 250 backslashes each: 16 KiB of JSON once escaped. The
+   * line is bounded and says it was cut; the live run still compares with the whole list. */
+  lab_start(1, 1, NULL);
+  char path[400];
+  snprintf(path, sizeof path, "%s/alarms.xml", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fprintf(f, "<rpc-reply><alarm-information><alarm-summary><active-alarm-count>32"
+             "</active-alarm-count></alarm-summary>\n");
+  for (int i = 0; i < 32; i++) {
+    fprintf(f,
+            "<alarm-detail><alarm-time>2026-11-23 22:14:09 UTC</alarm-time><alarm-class>Minor"
+            "</alarm-class><alarm-description>%02d",
+            i);
+    for (int k = 0; k < 248; k++)
+      fputc('\\', f);
+    fprintf(f, "</alarm-description><alarm-type>Chassis</alarm-type></alarm-detail>\n");
+  }
+  fprintf(f, "</alarm-information></rpc-reply>\n");
+  fclose(f);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show chassis alarms | display xml')\n"
+              "    cat \"$(dirname \"$st\")/../alarms.xml\"; exit ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "success");
+  bool found = false;
+  for (size_t i = 0; i < j.n; i++) {
+    if (strcmp(action(j.ev[i]), "alarm-baseline") != 0)
+      continue;
+    found = true;
+    char *line = cJSON_PrintUnformatted(j.ev[i]);
+    cr_expect_lt(strlen(line), 16384, "the line is %zu bytes", strlen(line));
+    free(line);
+    const cJSON *is = cJSON_GetObjectItem(j.ev[i], "issu");
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(is, "alarms_cut")));
+    int kept = cJSON_GetArraySize(cJSON_GetObjectItem(is, "alarms"));
+    cr_expect(kept > 0 && kept < 32, "%d kept", kept);
+  }
+  cr_expect(found, "alarm-baseline journaled");
+  journal_free(&j);
+}
+
 Test(rollout, no_decision_rests_on_a_reply_that_is_not_whole, .timeout = 300, .fini = lab_stop)
 {
   /* Review: out.cut and transport_result.truncated were never read. A major alarm after the
