@@ -482,7 +482,8 @@ static void resolve_ssh_config(const struct inventory *inv, struct targets *ts, 
       struct transport_jump_spec *specs;
       size_t ns;
       char *error = NULL;
-      if (q && q->error == 0 && chain_of(&c, t->ssh_config, &q->config, 0, &specs, &ns, &error) == 0)
+      if (q && q->error == 0 &&
+          chain_of(&c, t->ssh_config, &q->config, 0, &specs, &ns, &error) == 0)
         transport_jump_specs_free(specs, ns);
       free(error);
     }

@@ -71,10 +71,18 @@ struct field {
   size_t offset;       /* of the char * (F_TEXT), unsigned (numbers) or char ** (lists) */
   size_t count_offset; /* lists: of the size_t count */
 };
-#define TEXT(k, m) {k, F_TEXT, offsetof(struct transport_ssh_config, m), 0}
-#define NUM(k, kind, m) {k, kind, offsetof(struct transport_ssh_config, m), 0}
+#define TEXT(k, m)                                                                                 \
+  {                                                                                                \
+    k, F_TEXT, offsetof(struct transport_ssh_config, m), 0                                         \
+  }
+#define NUM(k, kind, m)                                                                            \
+  {                                                                                                \
+    k, kind, offsetof(struct transport_ssh_config, m), 0                                           \
+  }
 #define LIST(k, kind, m, c)                                                                        \
-  {k, kind, offsetof(struct transport_ssh_config, m), offsetof(struct transport_ssh_config, c)}
+  {                                                                                                \
+    k, kind, offsetof(struct transport_ssh_config, m), offsetof(struct transport_ssh_config, c)    \
+  }
 static const struct field fields[] = {
     TEXT("hostname", hostname),
     TEXT("user", user),
@@ -108,7 +116,8 @@ static int parse_line(const char *line, size_t len, struct transport_ssh_config 
         set_text((char **)(base + f->offset), v);
       break;
     case F_PORT:
-      if (!parse_uint(v, 65535, (unsigned *)(base + f->offset)) || *(unsigned *)(base + f->offset) == 0)
+      if (!parse_uint(v, 65535, (unsigned *)(base + f->offset)) ||
+          *(unsigned *)(base + f->offset) == 0)
         rc = -1;
       break;
     case F_SECONDS: /* "none" (connecttimeout unset) and 0 mean OpenSSH's default */
@@ -142,8 +151,8 @@ int transport_ssh_config_parse(const char *text, size_t len, struct transport_ss
   memset(out, 0, sizeof *out);
   *error = NULL;
   if (len > SSH_G_MAX_OUTPUT) {
-    *error = xasprintf("ssh -G printed %zu bytes, more than the %u expected", len,
-                       SSH_G_MAX_OUTPUT);
+    *error =
+        xasprintf("ssh -G printed %zu bytes, more than the %u expected", len, SSH_G_MAX_OUTPUT);
     return -1;
   }
   /* OpenSSH's own defaults, for the settings it does not print when unset. */
@@ -323,8 +332,8 @@ struct job {
   uv_timer_t timer;
   char *obuf, *ebuf;
   size_t olen, elen, ocap;
-  unsigned pending;   /* exit and the two EOFs we wait for */
-  unsigned open;      /* handles not yet closed */
+  unsigned pending; /* exit and the two EOFs we wait for */
+  unsigned open;    /* handles not yet closed */
   bool exited, timed_out, too_long, out_eof, err_eof;
   int64_t status;
   int term_signal;

@@ -227,11 +227,11 @@ struct transport_ssh_config {
   size_t identity_count;
   char **known_hosts_files; /* UserKnownHostsFile, in order */
   size_t known_hosts_count;
-  char *proxy_jump;               /* NULL: none */
-  char *proxy_command;            /* NULL: none (issu-fleet refuses one: it cannot run it) */
-  char *host_key_alias;           /* NULL: none */
-  char *strict_host_key_checking; /* "yes", "ask", "accept-new", "no", ... */
-  unsigned connect_timeout_s;     /* 0: none set */
+  char *proxy_jump;                 /* NULL: none */
+  char *proxy_command;              /* NULL: none (issu-fleet refuses one: it cannot run it) */
+  char *host_key_alias;             /* NULL: none */
+  char *strict_host_key_checking;   /* "yes", "ask", "accept-new", "no", ... */
+  unsigned connect_timeout_s;       /* 0: none set */
   unsigned server_alive_interval_s; /* 0: off */
   unsigned server_alive_count_max;
 };
