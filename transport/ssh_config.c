@@ -100,9 +100,10 @@ static const struct field fields[] = {
 
 static int parse_line(const char *line, size_t len, struct transport_ssh_config *c, char **error)
 {
-  size_t klen = strcspn(line, " ");
-  if (klen >= len)
+  const char *space = memchr(line, ' ', len); /* the line is not NUL-terminated */
+  if (space == NULL)
     return 0; /* a key without a value: nothing we use */
+  size_t klen = (size_t)(space - line);
   for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
     const struct field *f = &fields[i];
     if (strlen(f->key) != klen || strncmp(f->key, line, klen) != 0)

@@ -152,6 +152,21 @@ Test(ssh_config, parser_refuses_what_ssh_G_never_prints)
   transport_ssh_config_free(&c);
 }
 
+/* The fuzzer's first find: a last line without a space was scanned past `len` for one
+ * (ASan reports it; the runner's buffer is NUL-terminated, the API's promise is `len`). */
+Test(ssh_config, the_parser_reads_only_the_bytes_it_is_given)
+{
+  const char text[] = "hostname h\nproxyjump";
+  char *exact = xmalloc(sizeof text - 1);
+  memcpy(exact, text, sizeof text - 1);
+  struct transport_ssh_config c;
+  char *error;
+  cr_assert_eq(transport_ssh_config_parse(exact, sizeof text - 1, &c, &error), 0, "%s", error);
+  cr_expect_str_eq(c.hostname, "h");
+  transport_ssh_config_free(&c);
+  free(exact);
+}
+
 Test(ssh_config, proxyjump_values_split_into_hops)
 {
   struct transport_jump_spec *j;
