@@ -1,5 +1,5 @@
 /*
- * Private to the SSH back end (ssh_session.c, ssh_exec.c, ssh_scp.c): one session's
+ * Private to the SSH back end (ssh_session.c, ssh_exec.c, ssh_scp.c, jump.c): one session's
  * state machine. Every state is one function (a row of the step table in ssh_session.c) that
  * calls its libssh2 function once and says what to do next: go on to the next state, wait for
  * the socket in the directions libssh2 is blocked on, or stop (the step ended the operation or
@@ -16,6 +16,8 @@
 enum ssh_state {
   S_RESOLVING,
   S_CONNECTING,
+  S_JUMP_WAIT, /* behind a jump host: waiting for the hop's session (jump.c) */
+  S_FORWARD,   /* behind a jump host: opening the direct-tcpip channel on it (jump.c) */
   S_HANDSHAKE,
   S_HOSTKEY,
   S_AUTH_LIST,
@@ -48,6 +50,9 @@ enum step {
   STEP_STOP, /* nothing more to do now (done, dead, or the caller was called back) */
 };
 
+struct jump_link;
+struct jump_hop;
+
 struct ssh {
   struct transport *t;
   enum ssh_state state;
@@ -75,6 +80,17 @@ struct ssh {
   char *buf;
   size_t buf_len, buf_off;
   uint64_t size, sent, reported;
+  /* ProxyJump (jump.c). `link`: the channel this session runs over (NULL when direct). For a
+   * jump host's own session: `hop`, its pool entry, and `children`, the channels on it. */
+  struct jump_link *link;
+  struct jump_link *children;
+  struct jump_hop *hop;
+  struct jump_link *forwarding; /* the one channel open in progress (libssh2 opens one at once) */
+  struct jump_link *tx_blocked; /* a channel whose write is half sent: it goes first */
+  struct transport_jump_pool *own_pool; /* no pool given: this router's own */
+  uv_timer_t kick; /* runs jump__service soon (the outermost session of a chain) */
+  bool kick_open;
+  bool in_service, service_again;
 };
 
 typedef enum step (*ssh_step_fn)(struct ssh *s);
@@ -83,6 +99,8 @@ typedef enum step (*ssh_step_fn)(struct ssh *s);
 void ssh__run(struct ssh *s);
 void ssh__arm(struct ssh *s);
 void ssh__stop_poll(struct ssh *s);
+/* Waits for the socket in exactly `events` (UV_READABLE, UV_WRITABLE). */
+void ssh__poll(struct ssh *s, int events);
 void ssh__dead(struct ssh *s, int error, const char *fmt, ...) ISSU_PRINTF(3, 4);
 const char *ssh__last_error(struct ssh *s);
 bool ssh__gone(int rc);
@@ -106,5 +124,25 @@ enum step ssh__scp_open(struct ssh *s);
 enum step ssh__scp_write(struct ssh *s);
 enum step ssh__scp_eof(struct ssh *s);
 enum step ssh__scp_wait_eof(struct ssh *s);
+
+/* jump.c: the ProxyJump chain. */
+/* Starts a session behind its jump hosts (instead of resolving and connecting). */
+void jump__begin(struct ssh *s);
+enum step jump__forward(struct ssh *s);
+/* The socket a session's libssh2 calls are made with: its own, or the outermost one of its chain
+ * (libssh2 only checks its blocking mode: the bytes go through the hooks). */
+int jump__socket(const struct ssh *s);
+/* Waits for the chain: a session behind jump hosts asks its outermost session to run again. */
+void jump__arm(struct ssh *s);
+/* The session is dead or closing: its channel on the hop is released, and if it is a jump host's
+ * session, the sessions behind it end with TRANSPORT_E_DROPPED. */
+void jump__detach(struct ssh *s, int error, const char *why);
+/* The outermost socket is ready: pump every channel of the chain, run every session on it. */
+void jump__service(struct ssh *s);
+/* Closes the router's own pool (no pool given) once the session is gone. */
+void jump__release_own_pool(struct ssh *s);
+/* I/O hooks of a session behind a jump host: its bytes go through the hop's channel. */
+ssize_t jump__send(libssh2_socket_t fd, const void *buf, size_t len, int flags, void **abstract);
+ssize_t jump__recv(libssh2_socket_t fd, void *buf, size_t len, int flags, void **abstract);
 
 #endif

@@ -45,6 +45,10 @@ static void on_poll(uv_poll_t *h, int status, int events);
 /* Waits for the socket in the directions libssh2 is blocked on. */
 void ssh__arm(struct ssh *s)
 {
+  if (s->link != NULL) {
+    jump__arm(s); /* behind a jump host: the outermost socket waits for the whole chain */
+    return;
+  }
   int dirs = s->session ? libssh2_session_block_directions(s->session) : 0;
   int events = 0;
   if (dirs & LIBSSH2_SESSION_BLOCK_INBOUND)
@@ -53,6 +57,12 @@ void ssh__arm(struct ssh *s)
     events |= UV_WRITABLE;
   if (events == 0)
     events = UV_READABLE | UV_WRITABLE; /* libssh2 said EAGAIN with no direction: retry soon */
+  if (s->poll_open)
+    uv_poll_start(&s->poll, events, on_poll);
+}
+
+void ssh__poll(struct ssh *s, int events)
+{
   if (s->poll_open)
     uv_poll_start(&s->poll, events, on_poll);
 }
@@ -75,6 +85,7 @@ void ssh__dead(struct ssh *s, int error, const char *fmt, ...)
   char *detail = transport__vformat(fmt, ap);
   va_end(ap);
   transport__slot_release(t);
+  jump__detach(s, error, detail);
   if (was < S_READY && t->state == T_OPENING)
     transport__opened(t, error, "%s: %s", t->o.name, detail);
   else
@@ -119,7 +130,12 @@ bool ssh__session_init(struct ssh *s)
     ssh__dead(s, TRANSPORT_E_PROTOCOL, "cannot create an SSH session");
     return false;
   }
-  libssh2_session_callback_set(s->session, LIBSSH2_CALLBACK_RECV, (void *)recv_hook);
+  if (s->link != NULL) {
+    /* Behind a jump host: the bytes go through the hop's channel (jump.c). */
+    libssh2_session_callback_set(s->session, LIBSSH2_CALLBACK_SEND, (void *)jump__send);
+    libssh2_session_callback_set(s->session, LIBSSH2_CALLBACK_RECV, (void *)jump__recv);
+  } else
+    libssh2_session_callback_set(s->session, LIBSSH2_CALLBACK_RECV, (void *)recv_hook);
   libssh2_session_set_blocking(s->session, 0);
   libssh2_keepalive_config(s->session, 1, s->t->o.keepalive_s);
   char pref[160];
@@ -287,7 +303,7 @@ static enum step step_idle(struct ssh *s)
 
 static enum step step_handshake(struct ssh *s)
 {
-  int rc = libssh2_session_handshake(s->session, s->fd);
+  int rc = libssh2_session_handshake(s->session, jump__socket(s));
   if (rc == LIBSSH2_ERROR_EAGAIN)
     return STEP_WAIT;
   if (rc != 0) {
@@ -417,6 +433,8 @@ static enum step step_auth_kbd(struct ssh *s)
 static const ssh_step_fn steps[S_COUNT] = {
     [S_RESOLVING] = step_idle,
     [S_CONNECTING] = step_idle,
+    [S_JUMP_WAIT] = step_idle,
+    [S_FORWARD] = jump__forward,
     [S_HANDSHAKE] = step_handshake,
     [S_HOSTKEY] = step_hostkey,
     [S_AUTH_LIST] = step_auth_list,
@@ -480,7 +498,10 @@ static void on_poll(uv_poll_t *h, int status, int events)
     if (!ssh__session_init(s))
       return;
   }
-  ssh__run(s);
+  if (s->hop != NULL)
+    jump__service(s); /* a jump host's session: the sessions behind it run too */
+  else
+    ssh__run(s);
 }
 
 /* Every half second: the connect deadline while opening; keepalives and the dead-peer check
@@ -592,7 +613,13 @@ static void ssh_open(struct transport *t)
   s->tick.data = s;
   s->tick_open = true;
   uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
-  transport__slot_acquire(t, begin);
+  uv_timer_init(t->loop, &s->kick);
+  s->kick.data = s;
+  s->kick_open = true;
+  if (t->o.jump_count > 0)
+    jump__begin(s); /* the handshake slot is taken once the hop's channel can be asked for */
+  else
+    transport__slot_acquire(t, begin);
 }
 
 static void ssh_start(struct transport *t)
@@ -646,6 +673,8 @@ static void ssh_close(struct transport *t)
     return;
   }
   ssh__stop_poll(s);
+  jump__detach(s, TRANSPORT_E_CLOSED, "the transport was closed");
+  jump__release_own_pool(s);
   if (s->file)
     fclose(s->file);
   s->file = NULL;
@@ -669,7 +698,7 @@ static void ssh_close(struct transport *t)
     s->channel = NULL;
   }
   s->state = S_DEAD;
-  s->closing = (s->poll_open ? 1 : 0) + (s->tick_open ? 1 : 0);
+  s->closing = (s->poll_open ? 1 : 0) + (s->tick_open ? 1 : 0) + (s->kick_open ? 1 : 0);
   if (s->poll_open) {
     s->poll_open = false;
     uv_close((uv_handle_t *)&s->poll, on_handle_closed);
@@ -677,6 +706,10 @@ static void ssh_close(struct transport *t)
   if (s->tick_open) {
     s->tick_open = false;
     uv_close((uv_handle_t *)&s->tick, on_handle_closed);
+  }
+  if (s->kick_open) {
+    s->kick_open = false;
+    uv_close((uv_handle_t *)&s->kick, on_handle_closed);
   }
   if (s->closing == 0)
     finalize(s);

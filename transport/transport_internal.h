@@ -65,6 +65,9 @@ struct transport {
   struct transport_options o; /* its strings point into owned[] */
   char *owned[12];
   size_t nowned;
+  struct transport_hop *jump_copy; /* o.jump points here */
+  char **jump_strings;
+  size_t njump_strings;
   const struct transport_ops *ops;
   enum transport_state state;
   int failure;                        /* why T_FAILED */
