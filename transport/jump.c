@@ -31,6 +31,9 @@
 #define READ_CHUNK 32768
 #define BACKOFF_BASE_MS 500
 #define BACKOFF_MAX_MS 30000
+/* An idle bastion session is kept this long: a router that reconnects after its switchover finds
+ * it still there (and a rollout's routers come and go through it). */
+#define LINGER_MS 15000
 
 struct buf {
   char *data;
@@ -60,8 +63,9 @@ struct jump_hop {
   struct transport *t;
   struct ssh *s; /* t's session, once opened */
   enum hop_state state;
-  uint64_t open_at;  /* HOP_DELAYED: when to open (backoff) */
-  unsigned channels; /* links on it (waiting, open, or being freed) */
+  uint64_t open_at;    /* HOP_DELAYED: when to open (backoff) */
+  uint64_t idle_until; /* no channels: when to close (0: in use) */
+  unsigned channels;   /* links on it (waiting, open, or being freed) */
   struct jump_link *waiting;
   bool closing;
   struct jump_hop *next;
@@ -262,7 +266,20 @@ static void unlink_hop(struct jump_hop *h)
     }
 }
 
-/* A link is done with: its hop has one channel less, and closes with its last one. */
+static void on_pool_timer(uv_timer_t *timer);
+
+/* A hop without channels: a ready one lingers a while (LINGER_MS), any other one closes. */
+static void hop_idle(struct jump_hop *h)
+{
+  if (h->state != HOP_READY || h->pool->freeing) {
+    hop_close(h);
+    return;
+  }
+  h->idle_until = uv_now(h->pool->loop) + LINGER_MS;
+  on_pool_timer(&h->pool->timer);
+}
+
+/* A link is done with: its hop has one channel less. */
 static void link_free(struct jump_link *l)
 {
   struct jump_hop *h = l->hop;
@@ -270,7 +287,7 @@ static void link_free(struct jump_link *l)
   free(l->tx.data);
   free(l);
   if (h != NULL && --h->channels == 0)
-    hop_close(h);
+    hop_idle(h);
 }
 
 static void remove_child_link(struct ssh *p, struct jump_link *l)
@@ -377,14 +394,22 @@ static void on_pool_timer(uv_timer_t *timer)
   uint64_t now = uv_now(p->loop), next = 0;
   for (struct jump_hop *h = p->hops, *n; h; h = n) {
     n = h->next;
-    if (h->state != HOP_DELAYED)
+    uint64_t at = 0;
+    if (h->state == HOP_DELAYED)
+      at = h->open_at;
+    else if (h->channels == 0 && h->state == HOP_READY)
+      at = h->idle_until;
+    if (at == 0)
       continue;
-    if (h->open_at <= now)
+    if (at > now) {
+      if (next == 0 || at < next)
+        next = at;
+    } else if (h->state == HOP_DELAYED)
       open_hop(h);
-    else if (next == 0 || h->open_at < next)
-      next = h->open_at;
+    else
+      hop_close(h);
   }
-  if (next != 0)
+  if (next != 0 && !p->freeing)
     uv_timer_start(&p->timer, on_pool_timer, next - now, 0);
 }
 
@@ -440,6 +465,7 @@ static struct jump_hop *acquire(struct transport_jump_pool *p, const struct tran
         strcmp(h->key, key) == 0) {
       free(key);
       h->channels++;
+      h->idle_until = 0;
       return h;
     }
   struct jump_hop *h = xcalloc(1, sizeof *h);
@@ -493,7 +519,7 @@ void jump__release_own_pool(struct ssh *s)
 void jump__begin(struct ssh *s)
 {
   struct transport *t = s->t;
-  struct transport_jump_pool *p = t->o.jump_pool;
+  struct transport_jump_pool *p = t->o.jump_pool ? t->o.jump_pool : s->own_pool;
   if (p == NULL)
     p = s->own_pool = transport_jump_pool_new(t->loop, 1);
   s->state = S_JUMP_WAIT;
@@ -543,8 +569,17 @@ enum step jump__forward(struct ssh *s)
       return STEP_WAIT;
     p->forwarding = NULL;
     if (ssh__gone(rc)) {
+      /* The hop's session went away while idle (nothing watched it): this session asks for
+       * another one (after backoff), the others on it see their sessions dropped. */
+      remove_child_link(p, l);
+      s->link = NULL;
+      l->child = NULL;
+      l->parent = NULL;
+      link_free(l);
+      transport__slot_release(s->t);
       ssh__dead(p, TRANSPORT_E_DROPPED, "the session dropped (opening a forward): %s",
                 ssh__last_error(p));
+      jump__begin(s);
       return STEP_STOP;
     }
     ssh__dead(s, TRANSPORT_E_JUMP_REFUSED,
@@ -569,7 +604,8 @@ void jump__detach(struct ssh *s, int error, const char *why)
     struct jump_hop *h = s->hop;
     if (h->state == HOP_READY) {
       h->state = HOP_DEAD;
-      failure_of(h->pool, h->key, true)->attempts++;
+      if (!h->closing) /* it dropped (a close of an idle session is no failure) */
+        failure_of(h->pool, h->key, true)->attempts++;
       unlink_hop(h);
     }
     h->channels++; /* held while the links go, so the hop is closed once, below */
@@ -698,7 +734,9 @@ static bool pump_reads(struct ssh *p, bool *moved)
     return true; /* reading may send (window adjustments): the half-sent packet goes first */
   char chunk[READ_CHUNK];
   for (struct jump_link *l = p->children; l; l = l->next) {
-    if (l->channel == NULL || l->child == NULL || l->eof)
+    /* A channel that ended is still read once: libssh2 reads the socket for every channel on
+     * each read, and a readable socket nobody reads would wake the loop forever. */
+    if (l->channel == NULL || l->child == NULL)
       continue;
     for (;;) {
       ssize_t n = libssh2_channel_read(l->channel, chunk, sizeof chunk);
@@ -713,7 +751,7 @@ static bool pump_reads(struct ssh *p, bool *moved)
         hop_failed(p);
         return false;
       }
-      if (n < 0 || libssh2_channel_eof(l->channel)) {
+      if (!l->eof && (n < 0 || libssh2_channel_eof(l->channel))) {
         l->eof = true; /* the router closed the connection (a switchover): a dropped session */
         *moved = true;
       }
