@@ -39,6 +39,7 @@ enum transport_error {
   TRANSPORT_E_REMOTE = -1015,    /* the far side refused an upload */
   TRANSPORT_E_BUSY = -1016,      /* misuse: an operation while not ready */
   TRANSPORT_E_OPTIONS = -1017,   /* an option is too long to be named whole in a message */
+  TRANSPORT_E_JUMP_REFUSED = -1018, /* a jump host refused to forward to the next hop */
 };
 
 /* Every message a transport writes fits here whole: transport_open refuses options longer than
@@ -76,6 +77,12 @@ struct transport_hop {
  * chain share one session to each hop, each router one direct-tcpip channel, at most
  * max_channels per session (more sessions are opened as needed). */
 struct transport_jump_pool;
+/* max_channels 0: 10, OpenSSH's default MaxSessions. Free it once every transport using it is
+ * closed; it goes once its sessions have closed (run the loop). */
+struct transport_jump_pool *transport_jump_pool_new(uv_loop_t *loop, unsigned max_channels);
+void transport_jump_pool_free(struct transport_jump_pool *pool);
+/* Sessions opened to jump hosts so far (every hop, reconnects included). */
+unsigned transport_jump_pool_sessions_opened(const struct transport_jump_pool *pool);
 
 struct transport_options {
   const char *name; /* the router, for messages */
