@@ -6,6 +6,8 @@
  * OpenSSH's ssh skips, saying so, when it is not installed.
  */
 #define LAB_KNOWN_HOSTS "--known-hosts both"
+/* sshd.h before lab.h: its parameter `dir` would shadow lab.h's global of that name. */
+#include "sshd.h"
 #include "lab.h"
 #include "helpers.h"
 #include "scheduler/scheduler.h"
@@ -436,6 +438,75 @@ static void inventory_through_ssh_config(const char *proxy_jump)
   free(out);
 }
 
+static struct test_sshd bastion;
+
+static void bastion_stop(void)
+{
+  test_sshd_stop(&bastion);
+  lab_stop();
+}
+
+static void expect_upgraded(void)
+{
+  const char *routers[] = {"mx-ams-1", "mx-ams-2"};
+  for (size_t i = 0; i < ARRAY_LEN(routers); i++) {
+    cJSON *st = status_of(routers[i]);
+    cr_expect_str_eq(cJSON_GetObjectItem(st, "re0_version")->valuestring, TARGET, "%s", routers[i]);
+    cr_expect_str_eq(cJSON_GetObjectItem(st, "re1_version")->valuestring, TARGET, "%s", routers[i]);
+    cJSON_Delete(st);
+  }
+}
+
+/* The same lab behind a bastion (a real sshd that forwards) that only ssh_config names: a
+ * ProxyJump for the routers' Host pattern, and for the bastion its own Host block with a
+ * HostKeyAlias, its own known_hosts and key. The switchovers drop sessions behind it. */
+Test(ssh_config, a_lab_rollout_goes_through_the_bastion_ssh_config_names, .timeout = 300,
+     .fini = bastion_stop)
+{
+  need_ssh();
+  lab_start(2, 1, NULL);
+  write_policy("waves: {canary: [mx-ams-1], serial: [\"100%\"], soak: 0}\n");
+  char *out, lines[1200];
+  cr_assert_eq(sh(&out, "mkdir -p %s/bastion && ssh-keygen -q -t ed25519 -N '' -f %s/bastion/host",
+                  dir, dir),
+               0, "%s", out);
+  free(out);
+  snprintf(lines, sizeof lines,
+           "AllowTcpForwarding yes\nHostKey %s/bastion/host\n"
+           "AuthorizedKeysFile %s/ssh/authorized_keys\nLogLevel VERBOSE\n",
+           dir, dir);
+  test_sshd_start(&bastion, dir, "bastion/sshd", 0, lines);
+  /* Its key under the alias only: a check under 127.0.0.1 would find nothing and refuse. */
+  cr_assert_eq(sh(&out,
+                  "printf 'lab-bastion %%s\\n' \"$(cut -d' ' -f1,2 %s/bastion/host.pub)\" > "
+                  "%s/bastion/known_hosts",
+                  dir, dir),
+               0, "%s", out);
+  free(out);
+  char jump[900];
+  snprintf(jump, sizeof jump,
+           "  ProxyJump bastion\nHost bastion\n  HostName 127.0.0.1\n  Port %d\n  User root\n"
+           "  IdentityFile %s/ssh/id_ed25519\n  UserKnownHostsFile %s/bastion/known_hosts\n"
+           "  HostKeyAlias lab-bastion\n",
+           bastion.port, dir, dir);
+  inventory_through_ssh_config(jump);
+  int rc =
+      sh(&out, "%s plan -i %s/inventory.ssh.yaml -p %s/test.yaml --sources", ISSU_BINARY, dir, dir);
+  cr_assert_eq(rc, 0, "%s", out);
+  char want[64];
+  snprintf(want, sizeof want, "root@127.0.0.1:%d", bastion.port);
+  cr_expect_not_null(strstr(out, want), "%s", out);
+  free(out);
+  rc = sh(&out,
+          "%s run -i %s/inventory.ssh.yaml -p %s/test.yaml --time-scale 600 --state-dir %s/state "
+          "--run-id t --yes </dev/null",
+          ISSU_BINARY, dir, dir, dir);
+  cr_assert_eq(rc, 0, "%s", out);
+  free(out);
+  expect_upgraded();
+  cr_expect(test_sshd_log_has(&bastion, "Accepted publickey for root"), "the bastion was not used");
+}
+
 Test(ssh_config, a_lab_rollout_reaches_its_routers_through_ssh_config_alone, .timeout = 300,
      .fini = lab_stop)
 {
@@ -455,11 +526,5 @@ Test(ssh_config, a_lab_rollout_reaches_its_routers_through_ssh_config_alone, .ti
           ISSU_BINARY, dir, dir, dir);
   cr_assert_eq(rc, 0, "%s", out);
   free(out);
-  const char *routers[] = {"mx-ams-1", "mx-ams-2"};
-  for (size_t i = 0; i < ARRAY_LEN(routers); i++) {
-    cJSON *st = status_of(routers[i]);
-    cr_expect_str_eq(cJSON_GetObjectItem(st, "re0_version")->valuestring, TARGET, "%s", routers[i]);
-    cr_expect_str_eq(cJSON_GetObjectItem(st, "re1_version")->valuestring, TARGET, "%s", routers[i]);
-    cJSON_Delete(st);
-  }
+  expect_upgraded();
 }
