@@ -202,10 +202,16 @@ bool transport_ssh_host_ok(const char *host)
 {
   if (host == NULL || host[0] == '\0' || host[0] == '-' || strlen(host) > TRANSPORT_MAX_NAME)
     return false;
-  for (const char *p = host; *p; p++)
-    if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '_' || *p == '-'))
-      return false;
-  return true;
+  /* A name or an IPv4 address; or an IPv6 address (an ansible_host may be one): hex digits,
+   * ':' and '.', with at least two ':'. */
+  const char *colon = strchr(host, ':');
+  bool name = true, ipv6 = colon && strchr(colon + 1, ':');
+  for (const char *p = host; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    name = name && (isalnum(c) || c == '.' || c == '_' || c == '-');
+    ipv6 = ipv6 && (isxdigit(c) || c == ':' || c == '.');
+  }
+  return name || ipv6;
 }
 
 /* One entry of a ProxyJump value: [ssh://][user@]host[:port] (ssh(1) -J). */

@@ -257,7 +257,8 @@ struct transport_jump_spec {
 int transport_ssh_proxyjump_parse(const char *value, struct transport_jump_spec **out, size_t *n,
                                   char **error);
 void transport_jump_specs_free(struct transport_jump_spec *j, size_t n);
-/* A name that may be put on ssh's command line: [A-Za-z0-9._-], not starting with '-'. */
+/* A name that may be put on ssh's command line: [A-Za-z0-9._-] not starting with '-', or an
+ * IPv6 address ([0-9A-Fa-f:.] with two ':' or more). */
 bool transport_ssh_host_ok(const char *host);
 /* OpenSSH's stderr made fit for a message (printable ASCII, lines joined by "; "); caller frees. */
 char *transport_ssh_sanitise(const char *s, size_t len);

@@ -211,6 +211,12 @@ Test(ssh_config, a_bad_line_is_named_with_its_file_and_line, .fini = cleanup)
 
 Test(ssh_config, a_host_name_that_could_be_an_option_is_never_passed)
 {
+  cr_expect(transport_ssh_host_ok("mx-ams-1.example.net"));
+  cr_expect(transport_ssh_host_ok("10.0.0.1"));
+  cr_expect(transport_ssh_host_ok("2001:db8::1"), "an ansible_host may be an IPv6 address");
+  const char *refused[] = {"-oProxyCommand=x", "a b", "a;b", "h$(x)", "", "::1%eth0", "a:b"};
+  for (size_t i = 0; i < ARRAY_LEN(refused); i++)
+    cr_expect_not(transport_ssh_host_ok(refused[i]), "%s", refused[i]);
   struct transport_ssh_query q = ask(NULL, "-oProxyCommand=touch /tmp/x");
   cr_expect_eq(q.error, TRANSPORT_E_OPTIONS);
   cr_expect_not_null(strstr(q.message, "not a host name"), "%s", q.message);
