@@ -65,7 +65,7 @@ static char *jump_text(const struct transport_options *o)
 
 /* The default view: one line that counts, per setting, where the routers' values came from, so
  * 60 routers stay one screen; --sources has the detail. Silent when ssh_config set nothing. */
-static void print_sources_summary(const struct targets *ts, const size_t *hosts, size_t n)
+void cli_sources_summary(FILE *out, const struct targets *ts, const size_t *hosts, size_t n)
 {
   size_t count[TARGET_FIELDS][3] = {{0}};
   size_t ssh = 0, from_config = 0;
@@ -87,14 +87,15 @@ static void print_sources_summary(const struct targets *ts, const size_t *hosts,
   }
   if (from_config == 0)
     return;
-  printf("\nConnections: %zu routers read ssh_config (%s); settings from "
-         "inventory/ssh_config/default:\n ",
-         ssh, files_differ ? "several files" : file);
+  fprintf(out,
+          "\nConnections: %zu routers read ssh_config (%s); settings from "
+          "inventory/ssh_config/default:\n ",
+          ssh, files_differ ? "several files" : file);
   for (int k = 0; k < TARGET_FIELDS; k++)
-    printf(" %s %zu/%zu/%zu%s", field_names[k], count[k][TARGET_FROM_INVENTORY],
-           count[k][TARGET_FROM_SSH_CONFIG], count[k][TARGET_FROM_DEFAULT],
-           k + 1 < TARGET_FIELDS ? "," : "\n");
-  printf("  (every router: issu-fleet plan --sources)\n");
+    fprintf(out, " %s %zu/%zu/%zu%s", field_names[k], count[k][TARGET_FROM_INVENTORY],
+            count[k][TARGET_FROM_SSH_CONFIG], count[k][TARGET_FROM_DEFAULT],
+            k + 1 < TARGET_FIELDS ? "," : "\n");
+  fprintf(out, "  (every router: issu-fleet plan --sources)\n");
 }
 
 /* --sources: a block per router, each setting with its value and where it came from. */
@@ -346,7 +347,7 @@ int cmd_plan(int argc, char **argv)
     if (a.sources)
       print_sources(ts, f.inv, hosts, nhosts);
     else
-      print_sources_summary(ts, hosts, nhosts);
+      cli_sources_summary(stdout, ts, hosts, nhosts);
   }
 out:
   diag_print(&d, stderr);

@@ -526,6 +526,17 @@ Test(ssh_config, a_lab_rollout_reaches_its_routers_through_ssh_config_alone, .ti
   cr_assert_eq(rc, 0, "%s", out);
   cr_expect(strstr(out, "port         ") && strstr(out, "ssh_config"), "%s", out);
   free(out);
+  /* check reaches every router the same way, and says where the settings came from. */
+  rc = sh(&out,
+          "%s check -i %s/inventory.ssh.yaml -p %s/test.yaml --time-scale 600 --state-dir "
+          "%s/state-check </dev/null",
+          ISSU_BINARY, dir, dir, dir);
+  cr_assert_eq(rc, 0, "%s", out);
+  /* (user is not counted here: User root is the default when the test runs as root) */
+  cr_expect(strstr(out, "Connections: 2 routers read ssh_config") && strstr(out, "port 0/2/0") &&
+                strstr(out, "key 0/2/0, known_hosts 0/2/0"),
+            "%s", out);
+  free(out);
   rc = sh(&out,
           "%s run -i %s/inventory.ssh.yaml -p %s/test.yaml --time-scale 600 --state-dir %s/state "
           "--run-id t --yes </dev/null",
