@@ -395,6 +395,46 @@ Test(ssh_config, issu_ssh_config_false_reads_none, .fini = cleanup)
   free(yaml);
 }
 
+Test(ssh_config, plan_json_sources_names_each_settings_origin, .fini = cleanup)
+{
+  need_ssh();
+  const char *cfg = write_config(sites);
+  char path[400];
+  snprintf(path, sizeof path, "%s/inv.yaml", tmp);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fprintf(f,
+          "all:\n  vars: {issu_ssh_config: %s}\n  hosts:\n    mx-ams-1: {ansible_port: 2200}\n"
+          "    core-1: {issu_ssh_config: false}\n",
+          cfg);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/policy.yaml", tmp);
+  f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fprintf(f, "target: {version: 23.4R2-S3.7, package: %s}\nwaves: {canary: 1}\n", PKG);
+  fclose(f);
+  char *out;
+  int rc = sh(&out, "%s plan -i %s/inv.yaml -p %s/policy.yaml --json --sources 2>/dev/null",
+              ISSU_BINARY, tmp, tmp);
+  cr_assert_eq(rc, 0, "%s", out);
+  cJSON *j = cJSON_Parse(out);
+  cr_assert_not_null(j, "%s", out);
+  cJSON *c = cJSON_GetObjectItem(j, "connections");
+  cJSON *ams = cJSON_GetObjectItem(c, "mx-ams-1"), *core = cJSON_GetObjectItem(c, "core-1");
+  cr_assert(ams && core, "%s", out);
+  cJSON *src = cJSON_GetObjectItem(ams, "sources");
+  cr_expect_str_eq(cJSON_GetObjectItem(src, "port")->valuestring, "inventory");
+  cr_expect_str_eq(cJSON_GetObjectItem(src, "host")->valuestring, "ssh_config");
+  cr_expect_str_eq(cJSON_GetObjectItem(src, "jump")->valuestring, "ssh_config");
+  cr_expect_str_eq(cJSON_GetObjectItem(ams, "jump")->valuestring, "ops@10.0.0.1:2222");
+  cr_expect_eq(cJSON_GetObjectItem(ams, "port")->valueint, 2200);
+  cr_expect(cJSON_IsNull(cJSON_GetObjectItem(core, "ssh_config")), "%s", out);
+  cr_expect_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(core, "sources"), "host")->valuestring,
+                   "default");
+  cJSON_Delete(j);
+  free(out);
+}
+
 /* ---- end to end: a lab reached through ssh_config alone ---- */
 
 /* Rewrites the lab's inventory without ansible_host/port/user/key or issu_known_hosts, naming
