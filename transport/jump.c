@@ -361,7 +361,8 @@ static void on_hop_opened(struct transport *t, int error, const char *message, v
     return;
   }
   h->state = HOP_DEAD;
-  b->attempts++;
+  if (!h->closing)
+    b->attempts++; /* closed while opening (no router wanted it any more): no failure */
   /* Every router waiting for this hop fails with the hop's own error and words. */
   h->channels++; /* held while the waiters go, so the hop is closed once, below */
   while (h->waiting) {
