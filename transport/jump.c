@@ -337,6 +337,8 @@ static void forward_go(struct transport *t)
 static void attach(struct jump_link *l)
 {
   struct jump_hop *h = l->hop;
+  if (h->s->children == NULL)
+    h->s->last_rx = uv_now(h->pool->loop); /* its silence counts from when it is used again */
   l->parent = h->s;
   l->next = h->s->children;
   h->s->children = l;
@@ -618,8 +620,16 @@ void jump__detach(struct ssh *s, int error, const char *why)
       if (c != NULL)
         c->link = NULL;
       link_free(l);
-      if (c != NULL && c->state != S_DEAD)
-        ssh__dead(c, TRANSPORT_E_DROPPED, "the session through %s ended: %s", h->label, why);
+      if (c == NULL || c->state == S_DEAD)
+        continue;
+      if (c->state == S_FORWARD && c->session == NULL) {
+        /* Nothing was sent for it yet: it asks for another session to the hop (after backoff)
+         * rather than failing. */
+        transport__slot_release(c->t);
+        jump__begin(c);
+        continue;
+      }
+      ssh__dead(c, TRANSPORT_E_DROPPED, "the session through %s ended: %s", h->label, why);
     }
     if (--h->channels == 0 && h->state == HOP_DEAD)
       hop_close(h);
@@ -643,6 +653,29 @@ void jump__detach(struct ssh *s, int error, const char *why)
     link_free(l);
   } else
     request_service(l->parent); /* the pump frees the channel (a libssh2 call on the hop) */
+}
+
+/* ---- keepalives ---- */
+
+void jump__tick(struct ssh *s, uint64_t now)
+{
+  if (s->children == NULL) {
+    s->last_rx = now; /* idle: nothing reads its socket, and nothing needs it */
+    return;
+  }
+  /* Never behind a half-sent packet: libssh2 would refuse (or garble) the next one. */
+  if (s->tx_blocked == NULL &&
+      !(libssh2_session_block_directions(s->session) & LIBSSH2_SESSION_BLOCK_OUTBOUND)) {
+    int next;
+    libssh2_keepalive_send(s->session, &next);
+    request_service(s);
+  }
+  const struct transport_options *o = &s->t->o;
+  uint64_t silence = (uint64_t)o->keepalive_s * o->keepalive_count * 1000;
+  if (now - s->last_rx > silence)
+    ssh__dead(s, TRANSPORT_E_DEAD_PEER,
+              "the jump host has not answered for %llu s (keepalives unanswered)",
+              (unsigned long long)(silence / 1000));
 }
 
 /* ---- the pump ---- */

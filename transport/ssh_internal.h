@@ -139,6 +139,9 @@ void jump__arm(struct ssh *s);
 void jump__detach(struct ssh *s, int error, const char *why);
 /* The outermost socket is ready: pump every channel of the chain, run every session on it. */
 void jump__service(struct ssh *s);
+/* Every tick of a jump host's ready session: a keepalive while sessions run behind it, and the
+ * dead-peer check (a frozen bastion's kernel still acknowledges, so TCP alone never notices). */
+void jump__tick(struct ssh *s, uint64_t now);
 /* Closes the router's own pool (no pool given) once the session is gone. */
 void jump__release_own_pool(struct ssh *s);
 /* I/O hooks of a session behind a jump host: its bytes go through the hop's channel. */

@@ -494,3 +494,42 @@ Test(transport_jump, a_bastion_that_drops_drops_the_routers_behind_it_and_is_reo
   transport_jump_pool_free(pool);
   finish();
 }
+
+Test(transport_jump, a_frozen_bastion_is_found_silent_and_replaced, .timeout = 120,
+     .init = lab_init, .fini = lab_fini)
+{
+  sshd_up(0, "AllowTcpForwarding yes\n", true);
+  sshd_up(1, NULL, true);
+  uv_loop_init(&loop);
+  struct transport_jump_pool *pool = transport_jump_pool_new(&loop, 10);
+  struct transport_hop j = hop(0);
+  struct transport_options o = router(1, &j, 1, pool);
+  o.keepalive_s = 1; /* silence of 2 s is a dead peer, the bastion's and the router's */
+  o.keepalive_count = 2;
+  struct session a;
+  open_session(&a, &o);
+  loop_until(&a.opened);
+  cr_assert_eq(a.open_error, 0, "%s", a.open_message);
+  run_cmd(&a, "sleep 30");
+  for (int i = 0; i < 20; i++)
+    uv_run(&loop, UV_RUN_NOWAIT);
+  /* The bastion's session freezes: its kernel still acknowledges, so TCP notices nothing. */
+  test_sshd_signal_sessions(&sshds[0], SIGSTOP);
+  loop_until(&a.done);
+  cr_expect(a.result.error == TRANSPORT_E_DEAD_PEER || a.result.error == TRANSPORT_E_DROPPED,
+            "%s: %s", transport_error_name(a.result.error), a.result.message);
+  close_session(&a);
+  /* The next router is not handed the frozen session: a new one is opened. */
+  struct session b;
+  open_session(&b, &o);
+  loop_until(&b.opened);
+  cr_assert_eq(b.open_error, 0, "%s", b.open_message);
+  run_cmd(&b, "echo after");
+  loop_until(&b.done);
+  cr_expect_str_eq(b.out, "after\n");
+  cr_expect_eq(transport_jump_pool_sessions_opened(pool), 2);
+  close_session(&b);
+  transport_jump_pool_free(pool);
+  test_sshd_signal_sessions(&sshds[0], SIGCONT);
+  finish();
+}
