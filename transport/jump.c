@@ -397,6 +397,8 @@ static void on_pool_timer(uv_timer_t *timer)
   uint64_t now = uv_now(p->loop), next = 0;
   for (struct jump_hop *h = p->hops, *n; h; h = n) {
     n = h->next;
+    if (h->closing)
+      continue;
     uint64_t at = 0;
     if (h->state == HOP_DELAYED)
       at = h->open_at;
@@ -449,9 +451,11 @@ static char *chain_key(const struct transport_options *o, size_t i)
   for (size_t j = 0; j <= i; j++) {
     struct transport_options ho;
     hop_options(o, j, &ho);
-    char *next = xasprintf("%s%s@%s:%u|%s:%u|%s|%s;", key, ho.user ? ho.user : "", ho.host, ho.port,
-                           ho.key_host ? ho.key_host : ho.host, ho.key_port ? ho.key_port : ho.port,
-                           ho.key_file ? ho.key_file : "", ho.known_hosts ? ho.known_hosts : "");
+    char *next =
+        xasprintf("%s%s@%s:%u|%s:%u|%s|%s|%s|%d%d;", key, ho.user ? ho.user : "", ho.host, ho.port,
+                  ho.key_host ? ho.key_host : ho.host, ho.key_port ? ho.key_port : ho.port,
+                  ho.key_file ? ho.key_file : "", ho.known_hosts ? ho.known_hosts : "",
+                  ho.password_env ? ho.password_env : "", ho.accept_new_host_keys, ho.use_agent);
     free(key);
     key = next;
   }
@@ -477,10 +481,24 @@ static struct jump_hop *acquire(struct transport_jump_pool *p, const struct tran
   struct transport_options ho;
   hop_options(o, last, &ho);
   ho.jump_pool = p;
+  /* The hops before this one as the router resolved them (user, key, known_hosts), so this hop's
+   * session asks the pool for the very sessions the router's key named. */
+  struct transport_hop *before = xcalloc(last > 0 ? last : 1, sizeof *before);
+  for (size_t i = 0; i < last; i++) {
+    struct transport_options bo;
+    hop_options(o, i, &bo);
+    before[i] = o->jump[i];
+    before[i].user = bo.user;
+    before[i].key_file = bo.key_file;
+    before[i].known_hosts = bo.known_hosts;
+  }
+  ho.jump = last > 0 ? before : NULL;
+  ho.jump_count = last;
   h->label = ho.port == 22 ? xasprintf("jump host %s", ho.host)
                            : xasprintf("jump host %s:%u", ho.host, ho.port);
   ho.name = h->label;
-  transport_new(p->loop, &ho, &h->t);
+  transport_new(p->loop, &ho, &h->t); /* copies the hops */
+  free(before);
   h->channels = 1;
   h->next = p->hops;
   p->hops = h;

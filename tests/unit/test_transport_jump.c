@@ -278,24 +278,33 @@ Test(transport_jump, commands_and_an_upload_go_through_a_bastion, .timeout = 180
   finish();
 }
 
-Test(transport_jump, two_hops_are_chained, .timeout = 180, .init = lab_init, .fini = lab_fini)
+Test(transport_jump, two_hops_are_chained_and_shared, .timeout = 180, .init = lab_init,
+     .fini = lab_fini)
 {
   sshd_up(0, "AllowTcpForwarding yes\n", true);
   sshd_up(1, "AllowTcpForwarding yes\n", true);
   sshd_up(2, NULL, true);
   uv_loop_init(&loop);
+  struct transport_jump_pool *pool = transport_jump_pool_new(&loop, 10);
   struct transport_hop j[2] = {hop(0), hop(1)};
-  struct transport_options o = router(2, j, 2, NULL);
-  struct session s;
-  open_session(&s, &o);
-  loop_until(&s.opened);
-  cr_assert_eq(s.open_error, 0, "%s", s.open_message);
-  run_cmd(&s, "echo through-two");
-  loop_until(&s.done);
-  cr_assert_eq(s.result.error, 0, "%s", s.result.message);
-  cr_expect_str_eq(s.out, "through-two\n");
+  j[1].user = "root"; /* the second hop names its user, the first takes the router's */
+  struct transport_options o = router(2, j, 2, pool);
+  struct session s[2];
+  for (int i = 0; i < 2; i++)
+    open_session(&s[i], &o);
+  for (int i = 0; i < 2; i++) {
+    loop_until(&s[i].opened);
+    cr_assert_eq(s[i].open_error, 0, "%s", s[i].open_message);
+    run_cmd(&s[i], "echo through-two");
+    loop_until(&s[i].done);
+    cr_assert_eq(s[i].result.error, 0, "%s", s[i].result.message);
+    cr_expect_str_eq(s[i].out, "through-two\n");
+  }
   cr_expect(log_has(0, "Accepted publickey") && log_has(1, "Accepted publickey"));
-  close_session(&s);
+  cr_expect_eq(transport_jump_pool_sessions_opened(pool), 2, "one session to each hop, shared");
+  for (int i = 0; i < 2; i++)
+    close_session(&s[i]);
+  transport_jump_pool_free(pool);
   finish();
 }
 
