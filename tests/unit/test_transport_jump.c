@@ -551,3 +551,28 @@ Test(transport_jump, a_frozen_bastion_is_found_silent_and_replaced, .timeout = 1
   test_sshd_signal_sessions(&sshds[0], SIGCONT);
   finish();
 }
+
+Test(transport_jump, a_host_key_scan_reaches_a_router_behind_a_bastion, .timeout = 120,
+     .init = lab_init, .fini = lab_fini)
+{
+  sshd_up(0, "AllowTcpForwarding yes\n", true);
+  sshd_up(1, NULL, false); /* the router's key is what the scan is for */
+  uv_loop_init(&loop);
+  struct transport_hop j = hop(0);
+  j.known_hosts = known_hosts; /* the bastion is checked; the router is only scanned */
+  struct transport_options o = router(1, &j, 1, NULL);
+  o.known_hosts = NULL;
+  o.scan_host_key = true;
+  struct session s;
+  open_session(&s, &o);
+  loop_until(&s.opened);
+  cr_assert_eq(s.open_error, 0, "%s", s.open_message);
+  const struct transport_host_key *k = transport_host_key(s.t);
+  cr_assert_not_null(k);
+  char want[1024];
+  snprintf(want, sizeof want, "%s %s", k->type, k->base64);
+  cr_expect_str_eq(want, host_pub[1], "the router's key, read through the bastion");
+  cr_expect(!log_has(1, "Accepted"), "nothing was sent to the router");
+  close_session(&s);
+  finish();
+}
