@@ -125,7 +125,7 @@ enum step ssh__scp_write(struct ssh *s);
 enum step ssh__scp_eof(struct ssh *s);
 enum step ssh__scp_wait_eof(struct ssh *s);
 
-/* jump.c: the ProxyJump chain. */
+/* jump.c, jump_pool.c: the ProxyJump chain. */
 /* Starts a session behind its jump hosts (instead of resolving and connecting). */
 void jump__begin(struct ssh *s);
 enum step jump__forward(struct ssh *s);
