@@ -125,7 +125,7 @@ enum step ssh__scp_write(struct ssh *s);
 enum step ssh__scp_eof(struct ssh *s);
 enum step ssh__scp_wait_eof(struct ssh *s);
 
-/* jump.c: the ProxyJump chain. */
+/* jump.c, jump_pool.c: the ProxyJump chain. */
 /* Starts a session behind its jump hosts (instead of resolving and connecting). */
 void jump__begin(struct ssh *s);
 enum step jump__forward(struct ssh *s);
@@ -139,6 +139,9 @@ void jump__arm(struct ssh *s);
 void jump__detach(struct ssh *s, int error, const char *why);
 /* The outermost socket is ready: pump every channel of the chain, run every session on it. */
 void jump__service(struct ssh *s);
+/* Every tick of a jump host's ready session: a keepalive while sessions run behind it, and the
+ * dead-peer check (a frozen bastion's kernel still acknowledges, so TCP alone never notices). */
+void jump__tick(struct ssh *s, uint64_t now);
 /* Closes the router's own pool (no pool given) once the session is gone. */
 void jump__release_own_pool(struct ssh *s);
 /* I/O hooks of a session behind a jump host: its bytes go through the hop's channel. */

@@ -519,6 +519,10 @@ static void on_tick(uv_timer_t *timer)
                 t->o.connect_timeout_ms / 1000);
     return;
   }
+  if (s->hop != NULL && s->state == S_READY) {
+    jump__tick(s, now); /* a jump host's session: keepalives while routers use it */
+    return;
+  }
   if (s->state < S_CH_OPEN || s->state == S_DEAD)
     return;
   if (s->state == S_CH_READ) {

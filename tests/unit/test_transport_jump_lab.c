@@ -8,27 +8,17 @@
 #include "transport/transport.h"
 #include "common/common.h"
 
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
-#include <netinet/in.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
+
+/* sshd.h first: its parameter names would shadow lab.h's globals. */
+#include "sshd.h"
 
 #include "lab.h"
 
-static pid_t bastion_pid;
-static int bastion_port;
+static struct test_sshd bastion;
 static char bastion_dir[300];
-
-static void write_text(const char *path, const char *text)
-{
-  FILE *f = fopen(path, "w");
-  cr_assert_not_null(f, "%s", path);
-  fputs(text, f);
-  fclose(f);
-}
 
 /* A bastion sshd on 127.0.0.1 that accepts the lab's key and forwards; its host key goes into
  * BASTION_DIR/known_hosts, apart from the routers'. */
@@ -37,60 +27,22 @@ static void bastion_up(void)
   snprintf(bastion_dir, sizeof bastion_dir, "%s/bastion", dir);
   cr_assert_eq(mkdir(bastion_dir, 0755), 0);
   cr_assert_eq(sh(NULL, "ssh-keygen -q -t ed25519 -N '' -f %s/host", bastion_dir), 0);
-  mkdir("/run/sshd", 0755);
-  char conf[2048], path[400], pidfile[400], log[400];
-  snprintf(path, sizeof path, "%s/sshd_config", bastion_dir);
-  snprintf(pidfile, sizeof pidfile, "%s/sshd.pid", bastion_dir);
-  snprintf(log, sizeof log, "%s/sshd.log", bastion_dir);
-  bool up = false;
-  for (int attempt = 0; attempt < 10 && !up; attempt++) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    bastion_port = ntohs(a.sin_port);
-    close(fd);
-    snprintf(conf, sizeof conf,
-             "AllowTcpForwarding yes\nPort %d\nListenAddress 127.0.0.1\nHostKey %s/host\n"
-             "PidFile %s\nAuthorizedKeysFile %s/ssh/authorized_keys\nStrictModes no\nUsePAM no\n"
-             "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-             "PermitRootLogin prohibit-password\nLogLevel VERBOSE\n",
-             bastion_port, bastion_dir, pidfile, dir);
-    write_text(path, conf);
-    bastion_pid = fork();
-    if (bastion_pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      freopen("/dev/null", "r", stdin);
-      freopen("/dev/null", "w", stdout);
-      freopen(log, "w", stderr);
-      execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", path, (char *)NULL);
-      _exit(127);
-    }
-    bool exited = false;
-    for (int n = 0; n < 1500 && !up && !exited; n++) {
-      up = access(pidfile, F_OK) == 0;
-      exited = !up && waitpid(bastion_pid, NULL, WNOHANG) == bastion_pid;
-      if (!up && !exited)
-        pause_ms(20);
-    }
-  }
-  cr_assert(up, "the bastion sshd did not start");
+  char lines[1024];
+  snprintf(lines, sizeof lines,
+           "AllowTcpForwarding yes\nHostKey %s/host\nAuthorizedKeysFile %s/ssh/authorized_keys\n"
+           "LogLevel VERBOSE\n",
+           bastion_dir, dir);
+  test_sshd_start(&bastion, bastion_dir, "sshd", 0, lines);
   cr_assert_eq(sh(NULL,
                   "printf '[127.0.0.1]:%d %%s\\n' \"$(cut -d' ' -f1,2 %s/host.pub)\" > "
                   "%s/known_hosts",
-                  bastion_port, bastion_dir, bastion_dir),
+                  bastion.port, bastion_dir, bastion_dir),
                0);
 }
 
 static void fini(void)
 {
-  if (bastion_pid > 0) {
-    kill(bastion_pid, SIGTERM);
-    waitpid(bastion_pid, NULL, 0);
-    bastion_pid = 0;
-  }
+  test_sshd_stop(&bastion);
   lab_stop();
 }
 
@@ -185,7 +137,7 @@ Test(transport_jump_lab, a_switchover_behind_a_bastion_drops_the_session_as_it_d
   uv_loop_init(&loop);
   struct transport_jump_pool *pool = transport_jump_pool_new(&loop, 10);
   struct transport_hop hop = {.host = "127.0.0.1",
-                              .port = (unsigned)bastion_port,
+                              .port = (unsigned)bastion.port,
                               .user = "root",
                               .known_hosts = bastion_kh};
   struct transport_options o = {.name = "mx-ams-1",
