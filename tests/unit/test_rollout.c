@@ -1306,8 +1306,8 @@ Test(rollout, a_crash_in_the_switchback_sends_no_second_switch_on_resume, .timeo
   lab_start(1, 1, NULL);
   use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
               "  'request chassis routing-engine master switch')\n"
-              "    if [ -f \"$(dirname \"$st\")/../hold\" ]; then touch \"$st.held\"; sleep 5; "
-              "exit 1; fi ;;\n"
+              "    if [ -f \"$(dirname \"$st\")/../hold\" ]; then touch \"$st.held\"; while [ -f "
+              "\"$(dirname \"$st\")/../hold\" ]; do sleep 0.05; done; exit 1; fi ;;\n"
               "esac");
   char *out;
   cr_assert_eq(sh(&out, "touch %s/hold", dir), 0, "%s", out);
@@ -1406,7 +1406,7 @@ Test(run_state, rolling_mode_every_gate_can_be_approved, .timeout = 300, .fini =
   journal_free(&j);
 }
 
-Test(run_state, a_canary_failure_stays_fatal_across_a_resume_unless_retry_failed, .timeout = 300,
+Test(run_state, a_canary_failure_stays_fatal_across_a_resume_unless_retry_failed, .timeout = 600,
      .fini = lab_stop)
 {
   /* B6 */
@@ -1414,10 +1414,12 @@ Test(run_state, a_canary_failure_stays_fatal_across_a_resume_unless_retry_failed
   write_policy("waves: {canary: 1, serial: [1], soak: 0}\nfailures: {max_failed: 0}\n");
   struct journal j = run_expect("run", "--yes", 3);
   journal_free(&j);
-  /* The resume is halted again at once: nothing new starts, the same exit code. */
+  /* The resume is halted again at once: nothing new starts, the same exit code. (No time limit
+   * of its own: a hang shows as the test's timeout, and issu-fleet stays traced under valgrind,
+   * which does not follow a program through `timeout`.) */
   char *out;
   int rc = sh(&out,
-              "timeout 60 %s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
+              "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
               "--state-dir %s/state --resume t --yes </dev/null",
               ISSU_BINARY, dir, dir, dir);
   cr_expect_eq(rc, 3, "the resumed run stays halted: %s", out);
@@ -1432,7 +1434,7 @@ Test(run_state, a_canary_failure_stays_fatal_across_a_resume_unless_retry_failed
   /* --retry-failed gives the canary a new chance (its fault repaired): the run goes on. */
   sh(NULL, "sed -i 's/\"validation-fail\"//' %s/routers/mx-ams-1.json", dir);
   rc = sh(&out,
-          "timeout 120 %s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
+          "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
           "--state-dir %s/state --resume t --retry-failed --yes </dev/null",
           ISSU_BINARY, dir, dir, dir);
   cr_expect_eq(rc, 0, "retried and finished: %s", out);
@@ -1508,10 +1510,10 @@ Test(run_state, resuming_a_finished_run_ends_at_once_with_its_exit_code, .timeou
   cr_assert_eq(rc, 0, "%s", out);
   free(out);
   rc = sh(&out,
-          "timeout 30 %s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
+          "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
           "--state-dir %s/state --resume %s --yes </dev/null",
           ISSU_BINARY, dir, dir, dir, id);
-  cr_expect_eq(rc, 0, "ends at once, exit 0 (124: it hung): %s", out);
+  cr_expect_eq(rc, 0, "ends at once, exit 0 (a hang shows as the test's timeout): %s", out);
   free(out);
   char path[600];
   snprintf(path, sizeof path, "%s/state/%s.lock", dir, id);
