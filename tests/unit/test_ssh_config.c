@@ -435,6 +435,28 @@ Test(ssh_config, plan_json_sources_names_each_settings_origin, .fini = cleanup)
   free(out);
 }
 
+Test(ssh_config, without_ssh_it_is_off_unless_a_file_is_named, .fini = cleanup)
+{
+  setenv("ISSU_SSH", "/nonexistent/ssh", 1);
+  struct inventory *inv;
+  struct diag d = {0};
+  struct targets *ts = build("all:\n  hosts:\n    mx-1:\n", &inv, &d);
+  cr_expect_eq(d.count, 0, "%s", d.count ? d.lines[0] : "");
+  cr_expect_null(targets_ssh_config(ts, 0), "no ssh: ssh_config is not read, silently");
+  targets_free(ts);
+  inventory_free(inv);
+  diag_free(&d);
+  ts = build("all:\n  hosts:\n    mx-1: {issu_ssh_config: /etc/fleet_config}\n", &inv, &d);
+  cr_assert_eq(d.count, 1);
+  cr_expect(strstr(d.lines[0], "inv.yaml:3:") && strstr(d.lines[0], "host 'mx-1'") &&
+                strstr(d.lines[0], "not on PATH"),
+            "%s", d.lines[0]);
+  targets_free(ts);
+  inventory_free(inv);
+  diag_free(&d);
+  unsetenv("ISSU_SSH");
+}
+
 /* ---- end to end: a lab reached through ssh_config alone ---- */
 
 /* Rewrites the lab's inventory without ansible_host/port/user/key or issu_known_hosts, naming
