@@ -62,6 +62,11 @@ struct cli_fleet {
 int cli_load_plan(const struct cli_fleet_args *a, struct cli_fleet *f, struct diag *d);
 void cli_fleet_free(struct cli_fleet *f);
 
+/* One line per run that counts, per connection setting, how many routers took it from the
+ * inventory, ssh_config or the defaults (nothing when ssh_config set nothing): plan, check. */
+struct targets;
+void cli_sources_summary(FILE *out, const struct targets *ts, const size_t *hosts, size_t n);
+
 int cmd_inventory(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -1,9 +1,13 @@
 /*
  * issu-fleet plan: what would happen, before anything happens. Reads the inventory and the
- * policy, builds the waves, and prints them (a table, or JSON with --json). Touches no router.
+ * policy, builds the waves, and prints them (a table, or JSON with --json). Touches no router;
+ * asks OpenSSH (`ssh -G`) how each router is reached, and says where each setting came from:
+ * a summary line by default, every router with --sources.
  */
 #include "cli/cli.h"
 #include "policies/policies.h"
+#include "scheduler/scheduler.h"
+#include "transport/transport.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -12,7 +16,154 @@
 struct plan_args {
   struct cli_fleet_args fleet;
   bool json;
+  bool sources; /* --sources: every router's connection settings and where each came from */
 };
+
+/* The settings plan explains, in the order it prints them. */
+static const char *const field_names[TARGET_FIELDS] = {
+    [TARGET_HOST] = "host",
+    [TARGET_PORT] = "port",
+    [TARGET_USER] = "user",
+    [TARGET_KEY] = "key",
+    [TARGET_KNOWN_HOSTS] = "known_hosts",
+    [TARGET_JUMP] = "jump",
+    [TARGET_OTHER] = "other",
+};
+static const char *const source_names[] = {
+    [TARGET_FROM_DEFAULT] = "default",
+    [TARGET_FROM_INVENTORY] = "inventory",
+    [TARGET_FROM_SSH_CONFIG] = "ssh_config",
+};
+
+/* Every host of the plan, in wave order. */
+static size_t *plan_hosts(const struct plan *plan, size_t *n)
+{
+  *n = 0;
+  for (size_t w = 0; w < plan->nwaves; w++)
+    *n += plan->waves[w].nhosts;
+  size_t *hosts = xcalloc(*n + 1, sizeof *hosts);
+  for (size_t w = 0, k = 0; w < plan->nwaves; w++)
+    for (size_t i = 0; i < plan->waves[w].nhosts; i++)
+      hosts[k++] = plan->waves[w].hosts[i];
+  return hosts;
+}
+
+/* "user@host:port,..." of a ProxyJump chain, or "-" (caller frees). */
+static char *jump_text(const struct transport_options *o)
+{
+  if (o->jump_count == 0)
+    return xstrdup("-");
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  for (size_t i = 0; i < o->jump_count; i++) {
+    const struct transport_hop *h = &o->jump[i];
+    text_appendf(&buf, &len, &cap, "%s%s%s%s:%u", i ? "," : "", h->user ? h->user : "",
+                 h->user ? "@" : "", h->host, h->port ? h->port : 22);
+  }
+  return buf;
+}
+
+/* The default view: one line that counts, per setting, where the routers' values came from, so
+ * 60 routers stay one screen; --sources has the detail. Silent when ssh_config set nothing. */
+void cli_sources_summary(FILE *out, const struct targets *ts, const size_t *hosts, size_t n)
+{
+  size_t count[TARGET_FIELDS][3] = {{0}};
+  size_t ssh = 0, from_config = 0;
+  const char *file = NULL;
+  bool files_differ = false;
+  for (size_t i = 0; i < n; i++) {
+    const char *f = targets_ssh_config(ts, hosts[i]);
+    if (f == NULL)
+      continue;
+    ssh++;
+    if (file && strcmp(file, f) != 0)
+      files_differ = true;
+    file = f;
+    for (int k = 0; k < TARGET_FIELDS; k++) {
+      enum target_source src = targets_source(ts, hosts[i], (enum target_field)k);
+      count[k][src]++;
+      from_config += src == TARGET_FROM_SSH_CONFIG;
+    }
+  }
+  if (from_config == 0)
+    return;
+  fprintf(out,
+          "\nConnections: %zu routers read ssh_config (%s); settings from "
+          "inventory/ssh_config/default:\n ",
+          ssh, files_differ ? "several files" : file);
+  for (int k = 0; k < TARGET_FIELDS; k++)
+    fprintf(out, " %s %zu/%zu/%zu%s", field_names[k], count[k][TARGET_FROM_INVENTORY],
+            count[k][TARGET_FROM_SSH_CONFIG], count[k][TARGET_FROM_DEFAULT],
+            k + 1 < TARGET_FIELDS ? "," : "\n");
+  fprintf(out, "  (every router: issu-fleet plan --sources)\n");
+}
+
+/* --sources: a block per router, each setting with its value and where it came from. */
+static void print_sources(const struct targets *ts, const struct inventory *inv,
+                          const size_t *hosts, size_t n)
+{
+  printf("\nConnection settings (inventory wins over ssh_config, which wins over defaults):\n");
+  for (size_t i = 0; i < n; i++) {
+    size_t h = hosts[i];
+    const struct transport_options *o = targets_options(ts, h);
+    const char *file = targets_ssh_config(ts, h);
+    if (o->kind != TRANSPORT_SSH) {
+      printf("  %s: issu_transport local\n", inv->hosts[h].name);
+      continue;
+    }
+    printf("  %s (ssh_config: %s)\n", inv->hosts[h].name, file ? file : "not read");
+    char *jump = jump_text(o);
+    char other[160];
+    snprintf(other, sizeof other, "%s%s%s", o->key_host ? "HostKeyAlias " : "",
+             o->key_host ? o->key_host : "", o->accept_new_host_keys ? " accept-new" : "");
+    char port[16];
+    snprintf(port, sizeof port, "%u", o->port);
+    const char *values[TARGET_FIELDS] = {
+        [TARGET_HOST] = o->host,
+        [TARGET_PORT] = port,
+        [TARGET_USER] = o->user ? o->user : "-",
+        [TARGET_KEY] = o->key_file ? o->key_file : "- (ssh-agent)",
+        [TARGET_KNOWN_HOSTS] = o->known_hosts ? o->known_hosts : "-",
+        [TARGET_JUMP] = jump,
+        [TARGET_OTHER] = other[0] ? other : "-",
+    };
+    for (int k = 0; k < TARGET_FIELDS; k++)
+      printf("    %-12s %-40s %s\n", field_names[k], values[k],
+             source_names[targets_source(ts, h, (enum target_field)k)]);
+    free(jump);
+  }
+}
+
+static cJSON *sources_json(const struct targets *ts, const struct inventory *inv,
+                           const size_t *hosts, size_t n)
+{
+  cJSON *all = cJSON_CreateObject();
+  for (size_t i = 0; i < n; i++) {
+    size_t h = hosts[i];
+    const struct transport_options *o = targets_options(ts, h);
+    cJSON *r = cJSON_AddObjectToObject(all, inv->hosts[h].name);
+    if (r == NULL)
+      continue;
+    const char *file = targets_ssh_config(ts, h);
+    if (file)
+      cJSON_AddStringToObject(r, "ssh_config", file);
+    else
+      cJSON_AddNullToObject(r, "ssh_config");
+    if (o->kind != TRANSPORT_SSH)
+      continue;
+    char *jump = jump_text(o);
+    cJSON_AddStringToObject(r, "host", o->host);
+    cJSON_AddNumberToObject(r, "port", o->port);
+    cJSON_AddStringToObject(r, "user", o->user ? o->user : "");
+    cJSON_AddStringToObject(r, "jump", jump);
+    free(jump);
+    cJSON *src = cJSON_AddObjectToObject(r, "sources");
+    for (int k = 0; src && k < TARGET_FIELDS; k++)
+      cJSON_AddStringToObject(src, field_names[k],
+                              source_names[targets_source(ts, h, (enum target_field)k)]);
+  }
+  return all;
+}
 
 static void offset(uint64_t s, char *buf, size_t len)
 {
@@ -129,6 +280,7 @@ static int parse_args(int argc, char **argv, struct plan_args *a, int *exit_code
   static const struct option options[] = {
       CLI_FLEET_OPTIONS,
       {"json", no_argument, NULL, 'j'},
+      {"sources", no_argument, NULL, 'S'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -141,6 +293,9 @@ static int parse_args(int argc, char **argv, struct plan_args *a, int *exit_code
     switch (opt) {
     case 'j':
       a->json = true;
+      break;
+    case 'S':
+      a->sources = true;
       break;
     default:
       *exit_code = cli_option_other("plan", opt, argv);
@@ -163,11 +318,21 @@ int cmd_plan(int argc, char **argv)
 
   struct diag d = {0};
   struct cli_fleet f = {0};
+  struct targets *ts = NULL;
+  size_t nhosts = 0, *hosts = NULL;
   if (cli_load_plan(&a.fleet, &f, &d) < 0)
+    goto out;
+  /* How each router is reached, as check and run will: bad connection settings and a bad
+   * ssh_config are errors here already, before the window. */
+  hosts = plan_hosts(&f.plan, &nhosts);
+  struct rollout_options ro = {.inventory_path = a.fleet.inventory};
+  if (targets_build(f.inv, hosts, nhosts, &ro, &ts, &d) < 0)
     goto out;
   rc = ISSU_EXIT_OK;
   if (a.json) {
     cJSON *json = plan_to_json(&f.plan, f.inv);
+    if (a.sources)
+      cJSON_AddItemToObject(json, "connections", sources_json(ts, f.inv, hosts, nhosts));
     char *text = cJSON_PrintUnformatted(json);
     if (text)
       printf("%s\n", text);
@@ -177,11 +342,18 @@ int cmd_plan(int argc, char **argv)
     cJSON_Delete(json);
     for (size_t i = 0; i < f.plan.nwarnings; i++)
       fprintf(stderr, "warning: %s\n", f.plan.warnings[i]);
-  } else
+  } else {
     print_text(&a, f.p, f.inv, &f.plan);
+    if (a.sources)
+      print_sources(ts, f.inv, hosts, nhosts);
+    else
+      cli_sources_summary(stdout, ts, hosts, nhosts);
+  }
 out:
   diag_print(&d, stderr);
   diag_free(&d);
+  targets_free(ts);
+  free(hosts);
   cli_fleet_free(&f);
   return rc;
 }

@@ -221,6 +221,8 @@ static int run_or_check(const char *name, int argc, char **argv)
     for (size_t i = 0; i < plan.waves[w].nhosts; i++)
       hosts[k++] = plan.waves[w].hosts[i];
   int trc = targets_build(inv, hosts, n, &a.o, &targets, &d);
+  if (trc == 0 && check && a.o.progress) /* where the connection settings came from */
+    cli_sources_summary(a.o.progress, targets, hosts, n);
   free(hosts);
   if (trc < 0)
     goto out;

@@ -9,12 +9,14 @@
 #include <string.h>
 
 static const struct cli_command commands[] = {
-    {"plan", "plan -i INVENTORY -p POLICY [--limit PATTERN] [--json]",
+    {"plan", "plan -i INVENTORY -p POLICY [--limit PATTERN] [--json] [--sources]",
      "show the waves, their constraints and the expected duration; touches no router",
      "Reads the inventory and the rollout policy, and prints the plan: the canary, then each\n"
      "wave with its routers, the limits that moved a router to a later wave and why, when each\n"
      "wave is expected to start and end, the expected makespan and the lower bound no schedule\n"
-     "could beat under the same canary and limits.\n"
+     "could beat under the same canary and limits. How each router is reached is read as check\n"
+     "and run read it (inventory variables over ssh_config, asked of `ssh -G`, over defaults;\n"
+     "docs/inventory.md), and a line counts where the settings came from.\n"
      "\n"
      "Options:\n"
      "  -i, --inventory FILE   Ansible YAML inventory\n"
@@ -25,6 +27,9 @@ static const struct cli_command commands[] = {
      "                         "
      "{\"waves\":[{\"index\":0,\"name\":\"canary\",\"hosts\":[...]},...],\n"
      "                          \"makespan_s\":N,\"lower_bound_s\":N,...}\n"
+     "      --sources          every router's host, port, user, key, known_hosts and jump\n"
+     "                         chain, each with where it came from (inventory, ssh_config or\n"
+     "                         default); with --json, a \"connections\" object\n"
      "  -h, --help             this text\n"
      "\n"
      "Exit status: 0 the plan was printed; 2 the inventory, the policy or the options are wrong\n"

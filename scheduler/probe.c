@@ -193,16 +193,62 @@ static void act(struct device *dv, const struct reconcile_decision *d)
               facts);
 }
 
-static void decide(struct device *dv)
+static void conclude(struct device *dv)
 {
-  if (dv->switch_sent != RC_NOT_SENT)
-    dv->switch_looks++;
   struct reconcile_input in = input_of(dv);
   struct reconcile_decision d = reconcile_decide(&in, &dv->facts);
   if (in.orig_master < 0 && dv->facts.answered && dv->facts.master >= 0 && !dv->issu_sent)
     dv->orig_master = dv->facts.master;
   note_decision(dv, &d);
   act(dv, &d);
+}
+
+/* The master read again after the releases: the same master both times, and the releases read
+ * between them belong to that master's time (only issu-fleet's own switch, never sent while a
+ * look runs, could move it twice). Another master: the ISSU went on between the reads (a
+ * switchover, an old master's reboot), so those reads are no one moment: look again. */
+static void probe_master_again(struct device *dv, const struct transport_result *r)
+{
+  struct junos_routing_engines *re = xcalloc(1, sizeof *re);
+  bool parsed = r->error == TRANSPORT_OK && junos_xml_routing_engines(L(dv), dv->out.n, re);
+  bool same = parsed && re->found && !device_reply_on_backup(dv, &re->reply) &&
+              re->master == dv->facts.master;
+  int master = parsed && re->found ? re->master : -1;
+  free(re);
+  if (same) {
+    conclude(dv);
+    return;
+  }
+  char line[160];
+  snprintf(line, sizeof line,
+           "the master moved while the router was read (re%d, then %s%d): look again",
+           dv->facts.master, master < 0 ? "none: " : "re", master);
+  device_note(dv, line);
+  reconcile_step(dv);
+}
+
+/* A decision that changes the router or ends the router's run (not a wait, not a reconnect). */
+static bool is_act(enum reconcile_action a)
+{
+  return a != RA_WAIT_ISSU && a != RA_WAIT_OLD_MASTER && a != RA_WAIT_SWITCH && a != RA_RECONNECT;
+}
+
+static void decide(struct device *dv)
+{
+  if (dv->switch_sent != RC_NOT_SENT)
+    dv->switch_looks++;
+  /* Two reads are two moments. Once the ISSU is out the router changes on its own, and a look
+   * that acts (verify, switch back, fail, hold) must rest on one moment: the master is read a
+   * second time first. A wait looks again anyway; before the ISSU nothing changes it; out of
+   * time, the router is held or failed whatever a second read says (and a router whose every
+   * third read fails is not looked at forever). */
+  struct reconcile_input in = input_of(dv);
+  struct reconcile_decision d = reconcile_decide(&in, &dv->facts);
+  if (in.issu != RC_NOT_SENT && dv->facts.answered && !in.timed_out && is_act(d.action)) {
+    device_exec(dv, junos_show_command(JUNOS_SHOW_ROUTING_ENGINES), NULL, probe_master_again);
+    return;
+  }
+  conclude(dv);
 }
 
 static void probe_versions(struct device *dv, const struct transport_result *r)

@@ -21,6 +21,16 @@ struct target {
    * answers (`show system switchover` on the backup); NULL when the inventory gives none. */
   char *re_host[2];
   unsigned re_port[2];
+  /* ssh_config (targets.c): the ProxyJump chain, the key and known-hosts lists the options point
+   * into, the strings they own, and where each setting came from (enum target_source). */
+  struct transport_hop *jump;
+  const char **key_files, **known_hosts_files;
+  char **owned;
+  size_t nowned;
+  unsigned char source[TARGET_FIELDS];
+  bool use_ssh_config;
+  char *ssh_config; /* -F FILE; NULL with use_ssh_config: OpenSSH's own files */
+  const char *ask;  /* the name OpenSSH is asked about: ansible_host, else the host's name */
 };
 const struct target *targets_get(const struct targets *ts, size_t host);
 

@@ -42,6 +42,23 @@ int targets_build(const struct inventory *inv, const size_t *hosts, size_t n,
 void targets_free(struct targets *t);
 /* How issu-fleet reaches one router (the host index of the inventory): for `known-hosts`. */
 const struct transport_options *targets_options(const struct targets *ts, size_t host);
+/* Where each connection setting of a router came from (plan shows it): the inventory wins over
+ * ssh_config (`ssh -G`), which wins over issu-fleet's defaults. */
+enum target_field {
+  TARGET_HOST,
+  TARGET_PORT,
+  TARGET_USER,
+  TARGET_KEY,
+  TARGET_KNOWN_HOSTS,
+  TARGET_JUMP,
+  TARGET_OTHER, /* HostKeyAlias, StrictHostKeyChecking, ConnectTimeout, ServerAlive* */
+  TARGET_FIELDS
+};
+enum target_source { TARGET_FROM_DEFAULT, TARGET_FROM_INVENTORY, TARGET_FROM_SSH_CONFIG };
+enum target_source targets_source(const struct targets *ts, size_t host, enum target_field f);
+/* The ssh_config file OpenSSH read for the router: FILE of issu_ssh_config, "~/.ssh/config" for
+ * OpenSSH's own; NULL when ssh_config was not read (off, no ssh, or issu_transport local). */
+const char *targets_ssh_config(const struct targets *ts, size_t host);
 
 /* Runs the plan (or the check) to its end; returns the exit code of DESIGN.md §3. */
 int rollout_run(const struct policy *p, const struct inventory *inv, const struct plan *plan,

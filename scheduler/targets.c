@@ -1,14 +1,18 @@
 /*
  * How to reach each router, from its inventory variables (DESIGN.md §4): ansible_host,
- * ansible_port, ansible_user, ansible_ssh_private_key_file, and our issu_* settings. Every value
- * is checked here, before any router is contacted, and a bad one names the file, line and column
- * where it was written.
+ * ansible_port, ansible_user, ansible_ssh_private_key_file, and our issu_* settings, over what
+ * OpenSSH's ssh_config decides for the host (`ssh -G`, asked once per distinct host; issue 16).
+ * The order is Ansible's: inventory variables win, then ssh_config, then our defaults. Every
+ * value is checked here, before any router is contacted, and a bad one names the file, line and
+ * column where it was written (and OpenSSH's "FILE line N" for a bad ssh_config).
  */
 #include "scheduler/sched_internal.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 struct targets {
   size_t nhosts;
@@ -48,6 +52,35 @@ static void bad(struct diag *d, const struct inventory *inv, size_t host, const 
   diag_add(d, inv->file, line, col, "host '%s': %s: %s", inv->hosts[host].name, key, what);
 }
 
+/* issu_ssh_config: absent or true, OpenSSH's own files when ssh is installed; false, off; a path,
+ * that file (`ssh -F`). False when the value is bad (reported into d). */
+static bool ssh_config_choice(const struct inventory *inv, size_t h, struct target *t,
+                              struct diag *d)
+{
+  char buf[1024];
+  const struct ynode *n;
+  const char *v = text_var(inv, h, "issu_ssh_config", &n, buf, sizeof buf);
+  if (v != NULL && strcmp(v, "false") == 0)
+    return true;
+  if (v == NULL || strcmp(v, "true") == 0) {
+    t->use_ssh_config = transport_ssh_available();
+    return true;
+  }
+  if (*v == '\0' || strlen(v) > TRANSPORT_MAX_PATH) {
+    bad(d, inv, h, n, "issu_ssh_config", "expected false, true or an ssh_config file");
+    return false;
+  }
+  if (!transport_ssh_available()) {
+    bad(d, inv, h, n, "issu_ssh_config",
+        "an ssh_config file is named but OpenSSH's ssh is not on PATH to read it (install "
+        "openssh-client, or set issu_ssh_config: false)");
+    return false;
+  }
+  t->use_ssh_config = true;
+  t->ssh_config = home_path(v);
+  return true;
+}
+
 static void build_one(const struct inventory *inv, size_t h, const struct rollout_options *o,
                       struct target *t, struct diag *d)
 {
@@ -85,9 +118,14 @@ static void build_one(const struct inventory *inv, size_t h, const struct rollou
   }
   v = text_var(inv, h, "ansible_host", &n, buf, sizeof buf);
   to->host = t->host = xstrdup(v ? v : inv->hosts[h].name);
+  t->ask = t->host; /* as Ansible runs `ssh ansible_host`: ssh_config matches this name */
+  t->source[TARGET_HOST] = v ? TARGET_FROM_INVENTORY : TARGET_FROM_DEFAULT;
+  if (!ssh_config_choice(inv, h, t, d))
+    return;
   v = text_var(inv, h, "ansible_port", &n, buf, sizeof buf);
   to->port = 22;
   if (v != NULL) {
+    t->source[TARGET_PORT] = TARGET_FROM_INVENTORY;
     char *end;
     unsigned long port = strtoul(v, &end, 10);
     if (*end != '\0' || port == 0 || port > 65535) {
@@ -117,13 +155,17 @@ static void build_one(const struct inventory *inv, size_t h, const struct rollou
     }
   }
   v = text_var(inv, h, "ansible_user", &n, buf, sizeof buf);
+  t->source[TARGET_USER] = v ? TARGET_FROM_INVENTORY : TARGET_FROM_DEFAULT;
   if (v == NULL)
     v = getenv("USER");
   to->user = t->user = xstrdup(v ? v : "root");
   v = text_var(inv, h, "ansible_ssh_private_key_file", &n, buf, sizeof buf);
-  if (v != NULL)
+  if (v != NULL) {
     to->key_file = t->key_file = home_path(v);
+    t->source[TARGET_KEY] = TARGET_FROM_INVENTORY;
+  }
   v = text_var(inv, h, "issu_known_hosts", &n, buf, sizeof buf);
+  t->source[TARGET_KNOWN_HOSTS] = v ? TARGET_FROM_INVENTORY : TARGET_FROM_DEFAULT;
   to->known_hosts = t->known_hosts = home_path(v ? v : "~/.ssh/known_hosts");
   v = text_var(inv, h, "issu_password_env", &n, buf, sizeof buf);
   if (v != NULL) {
@@ -144,6 +186,336 @@ static void build_one(const struct inventory *inv, size_t h, const struct rollou
   }
 }
 
+/* ---- ssh_config: what OpenSSH decides, asked once per distinct (file, host) ---- */
+
+enum { SSH_G_PARALLEL = 8, SSH_G_TIMEOUT_MS = 10000 };
+
+/* The answers of `ssh -G`, by "FILE\nHOST"; entry 0 is OpenSSH's defaults (`-F /dev/null`),
+ * against which a setting is told to come from ssh_config or not. */
+struct ssh_cache {
+  struct strmap map;
+  struct transport_ssh_query *q;
+  char **keys;
+  size_t n, cap, asked;
+};
+
+static size_t cache_want(struct ssh_cache *c, const char *file, const char *host)
+{
+  char *key = xasprintf("%s\n%s", file ? file : "", host);
+  size_t at;
+  if (strmap_get(&c->map, key, &at)) {
+    free(key);
+    return at;
+  }
+  c->q = xgrow(c->q, &c->cap, c->n + 1, sizeof *c->q);
+  c->keys = xrealloc(c->keys, (c->n + 1) * sizeof *c->keys);
+  c->keys[c->n] = key; /* the map borrows it */
+  memset(&c->q[c->n], 0, sizeof *c->q);
+  c->q[c->n].host = xstrdup(host);
+  c->q[c->n].config_file = file ? xstrdup(file) : NULL;
+  strmap_put(&c->map, key, c->n);
+  return c->n++;
+}
+
+static void cache_free(struct ssh_cache *c)
+{
+  transport_ssh_query_free(c->q, c->n);
+  for (size_t i = 0; i < c->n; i++) {
+    free(c->keys[i]);
+    free((void *)(uintptr_t)c->q[i].host);
+    free((void *)(uintptr_t)c->q[i].config_file);
+  }
+  free(c->keys);
+  free(c->q);
+  strmap_free(&c->map);
+}
+
+/* The answer for (file, host): NULL while it is not asked yet (and asked in the next round). */
+static const struct transport_ssh_query *cache_get(struct ssh_cache *c, const char *file,
+                                                   const char *host)
+{
+  size_t i = cache_want(c, file, host);
+  return i < c->asked ? &c->q[i] : NULL;
+}
+
+static char *keep(struct target *t, char *s)
+{
+  t->owned = xrealloc(t->owned, (t->nowned + 1) * sizeof *t->owned);
+  return t->owned[t->nowned++] = s;
+}
+
+static bool same_list(char *const *a, size_t na, char *const *b, size_t nb)
+{
+  if (na != nb)
+    return false;
+  for (size_t i = 0; i < na; i++)
+    if (strcmp(a[i], b[i]) != 0)
+      return false;
+  return true;
+}
+
+/* The full ProxyJump chain for an answer, outermost first: its ProxyJump entries, after the
+ * first hop's own chain (OpenSSH reaches the first hop with that hop's own ssh_config; the later
+ * hops are reached through the earlier ones). 0 complete, 1 waiting for answers, -1 *error. */
+static int chain_of(struct ssh_cache *c, const char *file, const struct transport_ssh_config *cfg,
+                    unsigned depth, struct transport_jump_spec **out, size_t *n, char **error)
+{
+  *out = NULL;
+  *n = 0;
+  if (cfg->proxy_command) {
+    *error = xasprintf("ProxyCommand '%.120s' is set, and issu-fleet cannot run one: reach "
+                       "routers through ProxyJump instead",
+                       cfg->proxy_command);
+    return -1;
+  }
+  if (cfg->proxy_jump == NULL)
+    return 0;
+  struct transport_jump_spec *specs;
+  size_t ns;
+  if (transport_ssh_proxyjump_parse(cfg->proxy_jump, &specs, &ns, error) < 0)
+    return -1;
+  if (ns == 0) {
+    free(specs);
+    return 0;
+  }
+  const struct transport_ssh_query *first = NULL;
+  int rc = 0;
+  for (size_t i = 0; i < ns; i++) {
+    const struct transport_ssh_query *hq = cache_get(c, file, specs[i].host);
+    if (i == 0)
+      first = hq;
+    if (hq == NULL)
+      rc = 1;
+  }
+  if (rc == 0 && first->error == 0 && first->config.proxy_jump) {
+    if (depth >= TRANSPORT_MAX_HOPS) {
+      *error = xasprintf("ProxyJump chain longer than %d hops (a loop?) at '%s'",
+                         TRANSPORT_MAX_HOPS, specs[0].host);
+      rc = -1;
+    } else {
+      struct transport_jump_spec *pre;
+      size_t npre;
+      rc = chain_of(c, file, &first->config, depth + 1, &pre, &npre, error);
+      if (rc == 0 && npre + ns > TRANSPORT_MAX_HOPS) {
+        *error = xasprintf("ProxyJump chain longer than %d hops (a loop?) at '%s'",
+                           TRANSPORT_MAX_HOPS, specs[0].host);
+        rc = -1;
+      }
+      if (rc == 0) {
+        pre = xrealloc(pre, (npre + ns) * sizeof *pre);
+        memcpy(pre + npre, specs, ns * sizeof *specs);
+        free(specs);
+        specs = pre;
+        ns += npre;
+      } else
+        transport_jump_specs_free(pre, npre);
+    }
+  }
+  if (rc != 0) {
+    transport_jump_specs_free(specs, ns);
+    return rc;
+  }
+  *out = specs;
+  *n = ns;
+  return 0;
+}
+
+/* Expanded paths of a list OpenSSH printed, kept by the target. */
+static const char **paths_of(struct target *t, char *const *items, size_t n)
+{
+  const char **out = xcalloc(n + 1, sizeof *out);
+  for (size_t i = 0; i < n; i++)
+    out[i] = keep(t, home_path(items[i]));
+  return out;
+}
+
+/* The first readable key: the transport uses one key today (OpenSSH tries each in turn). */
+static const char *first_readable(const char **files, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (access(files[i], R_OK) == 0)
+      return files[i];
+  return n ? files[0] : NULL;
+}
+
+/* ssh_config's settings under the inventory's: each one the inventory did not set, and that
+ * OpenSSH's answer sets apart from its defaults. */
+static int apply(struct ssh_cache *c, struct target *t, const struct transport_ssh_config *cfg,
+                 const struct transport_ssh_config *def, char **error)
+{
+  struct transport_options *to = &t->options;
+  if (strcasecmp(cfg->hostname, t->ask) != 0) {
+    /* As with `ssh ansible_host`: HostName maps the name, wherever the name came from. */
+    to->host = keep(t, xstrdup(cfg->hostname));
+    t->source[TARGET_HOST] = TARGET_FROM_SSH_CONFIG;
+  }
+  if (t->source[TARGET_PORT] != TARGET_FROM_INVENTORY && cfg->port != def->port) {
+    to->port = cfg->port;
+    t->source[TARGET_PORT] = TARGET_FROM_SSH_CONFIG;
+  }
+  if (t->source[TARGET_USER] != TARGET_FROM_INVENTORY && cfg->user && def->user &&
+      strcmp(cfg->user, def->user) != 0) {
+    to->user = keep(t, xstrdup(cfg->user));
+    t->source[TARGET_USER] = TARGET_FROM_SSH_CONFIG;
+  }
+  /* OpenSSH's default key list is not used: the transport takes ed25519 and ECDSA keys only, and
+   * ssh-agent already serves whatever keys the engineer loaded. */
+  if (t->source[TARGET_KEY] != TARGET_FROM_INVENTORY && cfg->identity_count &&
+      !same_list(cfg->identity_files, cfg->identity_count, def->identity_files,
+                 def->identity_count)) {
+    t->key_files = paths_of(t, cfg->identity_files, cfg->identity_count);
+    to->key_files = t->key_files;
+    to->key_file_count = cfg->identity_count;
+    to->key_file = first_readable(t->key_files, cfg->identity_count);
+    t->source[TARGET_KEY] = TARGET_FROM_SSH_CONFIG;
+  }
+  if (t->source[TARGET_KNOWN_HOSTS] != TARGET_FROM_INVENTORY && cfg->known_hosts_count &&
+      !same_list(cfg->known_hosts_files, cfg->known_hosts_count, def->known_hosts_files,
+                 def->known_hosts_count)) {
+    t->known_hosts_files = paths_of(t, cfg->known_hosts_files, cfg->known_hosts_count);
+    to->known_hosts_files = t->known_hosts_files;
+    to->known_hosts_file_count = cfg->known_hosts_count;
+    to->known_hosts = t->known_hosts_files[0];
+    t->source[TARGET_KNOWN_HOSTS] = TARGET_FROM_SSH_CONFIG;
+  }
+  if (cfg->host_key_alias) {
+    /* OpenSSH records an aliased key under the bare alias, whatever the port. */
+    to->key_host = keep(t, xstrdup(cfg->host_key_alias));
+    to->key_port = 22;
+    t->source[TARGET_OTHER] = TARGET_FROM_SSH_CONFIG;
+  }
+  /* accept-new, and no (which issu-fleet reads as accept-new: a changed key is always refused). */
+  const char *strict = cfg->strict_host_key_checking;
+  if (strict && (strcmp(strict, "accept-new") == 0 || strcmp(strict, "false") == 0 ||
+                 strcmp(strict, "no") == 0 || strcmp(strict, "off") == 0)) {
+    to->accept_new_host_keys = true;
+    t->source[TARGET_OTHER] = TARGET_FROM_SSH_CONFIG;
+  }
+  if (cfg->connect_timeout_s) {
+    to->connect_timeout_ms = cfg->connect_timeout_s * 1000;
+    t->source[TARGET_OTHER] = TARGET_FROM_SSH_CONFIG;
+  }
+  if (cfg->server_alive_interval_s) {
+    to->keepalive_s = cfg->server_alive_interval_s;
+    to->keepalive_count = cfg->server_alive_count_max ? cfg->server_alive_count_max : 1;
+    t->source[TARGET_OTHER] = TARGET_FROM_SSH_CONFIG;
+  }
+  struct transport_jump_spec *specs;
+  size_t ns;
+  int rc = chain_of(c, t->ssh_config, cfg, 0, &specs, &ns, error);
+  if (rc != 0 || ns == 0)
+    return rc;
+  t->jump = xcalloc(ns, sizeof *t->jump);
+  for (size_t i = 0; i < ns && rc == 0; i++) {
+    const struct transport_ssh_query *hq = cache_get(c, t->ssh_config, specs[i].host);
+    if (hq == NULL || hq->error) {
+      *error = xasprintf("jump host %s: %s", specs[i].host,
+                         hq ? hq->message : "not asked (chain too deep)");
+      rc = -1;
+      break;
+    }
+    const struct transport_ssh_config *hc = &hq->config;
+    if (hc->proxy_command) {
+      *error = xasprintf("jump host %s: ProxyCommand is set, and issu-fleet cannot run one",
+                         specs[i].host);
+      rc = -1;
+      break;
+    }
+    struct transport_hop *hop = &t->jump[i];
+    hop->host = keep(t, xstrdup(hc->hostname));
+    hop->port = specs[i].port ? specs[i].port : hc->port;
+    hop->user = keep(t, xstrdup(specs[i].user ? specs[i].user : hc->user ? hc->user : "root"));
+    if (!same_list(hc->identity_files, hc->identity_count, def->identity_files,
+                   def->identity_count) &&
+        hc->identity_count) {
+      const char **keys = paths_of(t, hc->identity_files, hc->identity_count);
+      hop->key_file = first_readable(keys, hc->identity_count);
+      free(keys);
+    }
+    if (!same_list(hc->known_hosts_files, hc->known_hosts_count, def->known_hosts_files,
+                   def->known_hosts_count) &&
+        hc->known_hosts_count)
+      hop->known_hosts = keep(t, home_path(hc->known_hosts_files[0]));
+    if (hc->host_key_alias) {
+      hop->key_host = keep(t, xstrdup(hc->host_key_alias));
+      hop->key_port = 22;
+    }
+  }
+  if (rc == 0) {
+    to->jump = t->jump;
+    to->jump_count = ns;
+    t->source[TARGET_JUMP] = TARGET_FROM_SSH_CONFIG;
+  }
+  transport_jump_specs_free(specs, ns);
+  return rc;
+}
+
+/* Asks OpenSSH about every selected ssh router (and then their jump hosts, a round per level of
+ * ProxyJump), then merges the answers under the inventory's settings. */
+static void resolve_ssh_config(const struct inventory *inv, struct targets *ts, const size_t *hosts,
+                               size_t n, struct diag *d)
+{
+  struct ssh_cache c = {0};
+  strmap_init(&c.map);
+  cache_want(&c, "/dev/null", "issu-fleet-defaults");
+  bool any = false;
+  for (size_t i = 0; i < n; i++) {
+    struct target *t = &ts->items[hosts[i]];
+    if (t->use_ssh_config && t->options.kind == TRANSPORT_SSH && t->ask) {
+      cache_want(&c, t->ssh_config, t->ask);
+      any = true;
+    }
+  }
+  if (!any) {
+    cache_free(&c);
+    return;
+  }
+  /* Rounds: each asks what the last one's answers named (jump hosts), until nothing is new. */
+  for (unsigned round = 0; round <= TRANSPORT_MAX_HOPS + 1 && c.asked < c.n; round++) {
+    transport_ssh_config_run(c.q + c.asked, c.n - c.asked, SSH_G_PARALLEL, SSH_G_TIMEOUT_MS);
+    c.asked = c.n;
+    for (size_t i = 0; i < n; i++) {
+      struct target *t = &ts->items[hosts[i]];
+      if (!t->use_ssh_config || t->options.kind != TRANSPORT_SSH || t->ask == NULL)
+        continue;
+      const struct transport_ssh_query *q = cache_get(&c, t->ssh_config, t->ask);
+      struct transport_jump_spec *specs;
+      size_t ns;
+      char *error = NULL;
+      if (q && q->error == 0 &&
+          chain_of(&c, t->ssh_config, &q->config, 0, &specs, &ns, &error) == 0)
+        transport_jump_specs_free(specs, ns);
+      free(error);
+    }
+  }
+  const struct transport_ssh_query *def = &c.q[0];
+  if (def->error) {
+    diag_add(d, inv->file, 0, 0, "ssh_config: OpenSSH's defaults could not be read: %s",
+             def->message);
+    cache_free(&c);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t h = hosts[i];
+    struct target *t = &ts->items[h];
+    if (!t->use_ssh_config || t->options.kind != TRANSPORT_SSH || t->ask == NULL)
+      continue;
+    const struct transport_ssh_query *q = cache_get(&c, t->ssh_config, t->ask);
+    char *error = NULL;
+    if (q == NULL)
+      error = xstrdup("ProxyJump chain too deep to resolve");
+    else if (q->error)
+      error = xstrdup(q->message);
+    else if (apply(&c, t, &q->config, &def->config, &error) != 0 && error == NULL)
+      error = xstrdup("ProxyJump chain too deep to resolve");
+    if (error) {
+      bad(d, inv, h, inventory_host_var(inv, h, "issu_ssh_config"), "ssh_config", error);
+      free(error);
+    }
+  }
+  cache_free(&c);
+}
+
 int targets_build(const struct inventory *inv, const size_t *hosts, size_t n,
                   const struct rollout_options *o, struct targets **out, struct diag *d)
 {
@@ -153,6 +525,8 @@ int targets_build(const struct inventory *inv, const size_t *hosts, size_t n,
   size_t before = d->count;
   for (size_t i = 0; i < n; i++)
     build_one(inv, hosts[i], o, &ts->items[hosts[i]], d);
+  if (d->count == before)
+    resolve_ssh_config(inv, ts, hosts, n, d);
   *out = ts;
   return d->count > before ? -1 : 0;
 }
@@ -171,6 +545,13 @@ void targets_free(struct targets *ts)
     free(t->local_command);
     free(t->re_host[0]);
     free(t->re_host[1]);
+    for (size_t k = 0; k < t->nowned; k++)
+      free(t->owned[k]);
+    free(t->owned);
+    free(t->jump);
+    free(t->key_files);
+    free(t->known_hosts_files);
+    free(t->ssh_config);
   }
   free(ts->items);
   free(ts);
@@ -184,4 +565,17 @@ const struct target *targets_get(const struct targets *ts, size_t host)
 const struct transport_options *targets_options(const struct targets *ts, size_t host)
 {
   return &ts->items[host].options;
+}
+
+enum target_source targets_source(const struct targets *ts, size_t host, enum target_field f)
+{
+  return (enum target_source)ts->items[host].source[f];
+}
+
+const char *targets_ssh_config(const struct targets *ts, size_t host)
+{
+  const struct target *t = &ts->items[host];
+  if (!t->use_ssh_config || t->options.kind != TRANSPORT_SSH)
+    return NULL;
+  return t->ssh_config ? t->ssh_config : "~/.ssh/config";
 }

@@ -350,7 +350,7 @@ int transport_known_hosts_append(const char *file, const char *lines, char **err
   return 0;
 }
 
-/* ---- for ssh.c ---- */
+/* ---- for ssh_session.c ---- */
 
 const struct transport_host_key *transport_host_key(const struct transport *t)
 {

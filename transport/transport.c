@@ -32,6 +32,7 @@ static const struct {
     {TRANSPORT_E_REMOTE, "upload-refused"},
     {TRANSPORT_E_BUSY, "busy"},
     {TRANSPORT_E_OPTIONS, "bad-options"},
+    {TRANSPORT_E_JUMP_REFUSED, "jump-refused"},
 };
 
 const char *transport_error_name(int error)
@@ -57,6 +58,30 @@ static const char *own(struct transport *t, const char *s)
   return copy;
 }
 
+/* The jump chain is copied too, hops and strings, into one block freed with the transport. */
+static void copy_jump(struct transport *t, const struct transport_options *o)
+{
+  t->o.jump = NULL;
+  t->o.jump_count = o->jump ? o->jump_count : 0;
+  if (t->o.jump_count == 0)
+    return;
+  struct transport_hop *hops = xcalloc(o->jump_count, sizeof *hops);
+  t->jump_copy = hops;
+  for (size_t i = 0; i < o->jump_count; i++) {
+    hops[i] = o->jump[i];
+    const char **fields[] = {&hops[i].host, &hops[i].user, &hops[i].key_file, &hops[i].known_hosts,
+                             &hops[i].key_host};
+    for (size_t f = 0; f < ARRAY_LEN(fields); f++)
+      if (*fields[f] != NULL) {
+        char *copy = xstrdup(*fields[f]);
+        t->jump_strings = xrealloc(t->jump_strings, (t->njump_strings + 1) * sizeof(char *));
+        t->jump_strings[t->njump_strings++] = copy;
+        *fields[f] = copy;
+      }
+  }
+  t->o.jump = hops;
+}
+
 int transport_new(uv_loop_t *loop, const struct transport_options *o, struct transport **out)
 {
   struct transport *t = xcalloc(1, sizeof *t);
@@ -71,6 +96,7 @@ int transport_new(uv_loop_t *loop, const struct transport_options *o, struct tra
   t->o.local_command = own(t, o->local_command);
   t->o.key_host = own(t, o->key_host);
   t->o.inventory_file = own(t, o->inventory_file);
+  copy_jump(t, o);
   if (!t->o.port)
     t->o.port = 22;
   if (!t->o.connect_timeout_ms)
@@ -127,6 +153,16 @@ static const char *too_long(const struct transport_options *o)
     const char *v = *(const char *const *)(const void *)((const char *)o + bounds[i].offset);
     if (v != NULL && strlen(v) > bounds[i].max)
       return bounds[i].what;
+  }
+  for (size_t i = 0; i < o->jump_count; i++) {
+    const struct transport_hop *h = &o->jump[i];
+    if ((h->host && strlen(h->host) > TRANSPORT_MAX_NAME) ||
+        (h->user && strlen(h->user) > TRANSPORT_MAX_NAME) ||
+        (h->key_host && strlen(h->key_host) > TRANSPORT_MAX_NAME))
+      return "a jump host's name or user";
+    if ((h->key_file && strlen(h->key_file) > TRANSPORT_MAX_PATH) ||
+        (h->known_hosts && strlen(h->known_hosts) > TRANSPORT_MAX_PATH))
+      return "a jump host's key or known_hosts path";
   }
   return NULL;
 }
@@ -400,6 +436,10 @@ static void on_timer_closed(uv_handle_t *h)
   void *data = t->close_data;
   for (size_t i = 0; i < t->nowned; i++)
     free(t->owned[i]);
+  for (size_t i = 0; i < t->njump_strings; i++)
+    free(t->jump_strings[i]);
+  free(t->jump_strings);
+  free(t->jump_copy);
   free(t->failure_message);
   free(t->host_key.base64);
   free(t->host_key.blob);

@@ -39,6 +39,7 @@ enum transport_error {
   TRANSPORT_E_REMOTE = -1015,    /* the far side refused an upload */
   TRANSPORT_E_BUSY = -1016,      /* misuse: an operation while not ready */
   TRANSPORT_E_OPTIONS = -1017,   /* an option is too long to be named whole in a message */
+  TRANSPORT_E_JUMP_REFUSED = -1018, /* a jump host refused to forward to the next hop */
 };
 
 /* Every message a transport writes fits here whole: transport_open refuses options longer than
@@ -76,6 +77,12 @@ struct transport_hop {
  * chain share one session to each hop, each router one direct-tcpip channel, at most
  * max_channels per session (more sessions are opened as needed). */
 struct transport_jump_pool;
+/* max_channels 0: 10, OpenSSH's default MaxSessions. Free it once every transport using it is
+ * closed; it goes once its sessions have closed (run the loop). */
+struct transport_jump_pool *transport_jump_pool_new(uv_loop_t *loop, unsigned max_channels);
+void transport_jump_pool_free(struct transport_jump_pool *pool);
+/* Sessions opened to jump hosts so far (every hop, reconnects included). */
+unsigned transport_jump_pool_sessions_opened(const struct transport_jump_pool *pool);
 
 struct transport_options {
   const char *name; /* the router, for messages */
@@ -110,6 +117,13 @@ struct transport_options {
   unsigned keepalive_count;    /* silence of keepalive_s * count = dead peer: default 3 */
   size_t max_line;             /* longer lines are cut and flagged: default 4096 */
   size_t max_output;           /* per command, further output is dropped: default 8 MiB */
+  /* ssh_config (issue 16, i16-config; additive): every IdentityFile and UserKnownHostsFile
+   * OpenSSH would use, in order. key_file and known_hosts above hold the one the transport uses
+   * today (the first readable key, the first file); NULL/0: just those. */
+  const char *const *key_files;
+  size_t key_file_count;
+  const char *const *known_hosts_files;
+  size_t known_hosts_file_count;
 };
 
 enum transport_stream { TRANSPORT_STDOUT = 0, TRANSPORT_STDERR = 1 };
@@ -204,5 +218,66 @@ int transport_known_hosts_append(const char *file, const char *lines, char **err
 
 /* Reconnect backoff: base * 2^attempt, capped, with up to 25% jitter from `seed`. */
 unsigned transport_backoff_ms(unsigned attempt, unsigned base_ms, unsigned max_ms, uint64_t seed);
+
+/* ---- ssh_config through `ssh -G` (ssh_config.c), issue 16 ---- */
+
+/* The longest ProxyJump chain issu-fleet follows. */
+#define TRANSPORT_MAX_HOPS 8
+
+/* What `ssh -G HOST` decided, for the settings issu-fleet uses. Paths are as OpenSSH printed them
+ * (IdentityFile keeps its "~/"). */
+struct transport_ssh_config {
+  char *hostname;
+  char *user;
+  unsigned port;
+  char **identity_files; /* IdentityFile, in order */
+  size_t identity_count;
+  char **known_hosts_files; /* UserKnownHostsFile, in order */
+  size_t known_hosts_count;
+  char *proxy_jump;                 /* NULL: none */
+  char *proxy_command;              /* NULL: none (issu-fleet refuses one: it cannot run it) */
+  char *host_key_alias;             /* NULL: none */
+  char *strict_host_key_checking;   /* "yes", "ask", "accept-new", "no", ... */
+  unsigned connect_timeout_s;       /* 0: none set */
+  unsigned server_alive_interval_s; /* 0: off */
+  unsigned server_alive_count_max;
+};
+/* Parses `ssh -G` output. 0, or -1 with *error set (caller frees). */
+int transport_ssh_config_parse(const char *text, size_t len, struct transport_ssh_config *out,
+                               char **error);
+void transport_ssh_config_free(struct transport_ssh_config *c);
+
+/* One entry of a ProxyJump value: [ssh://][user@]host[:port]. */
+struct transport_jump_spec {
+  char *user; /* NULL: the hop's own ssh_config decides */
+  char *host;
+  unsigned port; /* 0: the hop's own ssh_config decides */
+};
+/* Splits a ProxyJump value ("a,u@b:2222"; "none": no hop). 0, or -1 with *error set. */
+int transport_ssh_proxyjump_parse(const char *value, struct transport_jump_spec **out, size_t *n,
+                                  char **error);
+void transport_jump_specs_free(struct transport_jump_spec *j, size_t n);
+/* A name that may be put on ssh's command line: [A-Za-z0-9._-] not starting with '-', or an
+ * IPv6 address ([0-9A-Fa-f:.] with two ':' or more). */
+bool transport_ssh_host_ok(const char *host);
+/* OpenSSH's stderr made fit for a message (printable ASCII, lines joined by "; "); caller frees. */
+char *transport_ssh_sanitise(const char *s, size_t len);
+
+/* One question to OpenSSH: `ssh -G [-F config_file] -- host`. */
+struct transport_ssh_query {
+  const char *host;        /* asked as is; refused unless transport_ssh_host_ok */
+  const char *config_file; /* NULL: OpenSSH's own (~/.ssh/config, then /etc/ssh/ssh_config) */
+  struct transport_ssh_config config; /* the answer, when error is 0 */
+  int error;     /* 0, TRANSPORT_E_SPAWN, _TIMEOUT, _OPTIONS (ssh refused the config), _PROTOCOL */
+  char *message; /* why, naming the host and, where OpenSSH gave one, "FILE line N: ..." */
+};
+/* Asks every query on a loop of its own, at most `parallel` ssh processes at once (0: 8), each
+ * within timeout_ms (0: 10 s); returns when all have answered: 0, or -1 if any failed (see each
+ * query). The program is "ssh" on PATH, or $ISSU_SSH. Free with transport_ssh_query_free. */
+int transport_ssh_config_run(struct transport_ssh_query *q, size_t n, unsigned parallel,
+                             unsigned timeout_ms);
+void transport_ssh_query_free(struct transport_ssh_query *q, size_t n);
+/* Whether ssh (or $ISSU_SSH) can be run: ssh_config is read only then. */
+bool transport_ssh_available(void);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * Private to transport/: the common object, the operation queue, and the back-end table
- * (ssh.c, local.c). Not part of the module's interface (that is transport.h).
+ * (ssh_session.c and its parts, local.c). Not part of the module's interface (that is transport.h).
  */
 #ifndef ISSU_TRANSPORT_INTERNAL_H
 #define ISSU_TRANSPORT_INTERNAL_H
@@ -65,6 +65,9 @@ struct transport {
   struct transport_options o; /* its strings point into owned[] */
   char *owned[12];
   size_t nowned;
+  struct transport_hop *jump_copy; /* o.jump points here */
+  char **jump_strings;
+  size_t njump_strings;
   const struct transport_ops *ops;
   enum transport_state state;
   int failure;                        /* why T_FAILED */
@@ -110,7 +113,7 @@ void transport__hmac_sha1(const unsigned char *key, size_t klen, const unsigned 
 void transport__fingerprint(const unsigned char *blob, size_t len, char *out, size_t outlen);
 long transport__base64_decode(const char *in, size_t len, unsigned char *out, size_t outlen);
 
-/* ssh_hostkey.c, for ssh.c */
+/* ssh_hostkey.c, for ssh_session.c */
 /* Records the key the server presented (transport_host_key); false if its blob is malformed. */
 bool transport__set_host_key(struct transport *t, const unsigned char *blob, size_t len);
 /* The host-key algorithms to offer, those known_hosts holds for the key's name first (libssh2

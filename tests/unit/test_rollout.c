@@ -1009,9 +1009,6 @@ Test(rollout, an_error_line_in_the_install_scroll_does_not_fail_a_router_that_sw
 Test(rollout, an_error_line_then_a_dropped_console_is_no_refusal_while_the_issu_goes_on,
      .timeout = 300, .fini = lab_stop)
 {
-  if (getenv("ISSU_TEST_UNDER_VALGRIND"))
-    cr_skip_test("under valgrind the dropped console's timing reaches verify with re1 still "
-                 "master (open: to be reproduced without valgrind)");
   /* Review: a harmless `error:` line in the install scroll, then the console's session drops
    * (a network blip) while the backup RE installs: from outside the router still looks
    * untouched. The latched words are no refusal (the router did not end the console), so the
@@ -1033,6 +1030,41 @@ Test(rollout, an_error_line_then_a_dropped_console_is_no_refusal_while_the_issu_
   journal_free(&j);
   cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 1);
   expect_lab_upgraded();
+}
+
+Test(rollout, a_look_whose_two_reads_span_the_switchover_looks_again_before_it_acts, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* The reconcile step reads the master, then both REs' releases: two commands, two moments.
+   * Under valgrind or load (with --time-scale, seconds of wall clock are minutes of router time)
+   * the ISSU went on between them: re0 master read before the switchover, both REs on the target
+   * read after the old master's reboot, with re1 master by then. Taken as one moment that is
+   * "switched back already": verify, and verify found re1 master (the dropped-console test's
+   * failure under valgrind). Here the first releases read after the console drops waits until
+   * the ISSU has ended, so the two reads always span it. */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  *in-service-upgrade*)\n"
+              "    " JUNOS_SIM_BINARY
+              " device --state \"$st\" > \"$st.console\" 2>&1 </dev/null &\n"
+              "    until grep -q '^Using /' \"$st.console\"; do sleep 0.05; done\n"
+              "    cat \"$st.console\"; touch \"$st.dropped\"\n"
+              "    kill -9 $$ ;;\n"
+              "  'show version invoke-on all-routing-engines'*)\n"
+              "    if [ -f \"$st.dropped\" ]; then\n"
+              "      rm -f \"$st.dropped\"\n"
+              "      until [ \"$(" JUNOS_SIM_BINARY " device --state \"$st\" </dev/null | grep -c "
+              "'<junos-version>" TARGET "</junos-version>')\" = 2 ]; do sleep 0.05; done\n"
+              "    fi ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s",
+                   str_at(fin, "error", "message"));
+  journal_free(&j);
+  cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 1);
+  expect_lab_upgraded(); /* re0 master again: the switchback happened */
 }
 
 Test(rollout, switchback_sends_one_switch_even_when_the_switch_is_slow_to_show, .timeout = 300,
@@ -1274,8 +1306,8 @@ Test(rollout, a_crash_in_the_switchback_sends_no_second_switch_on_resume, .timeo
   lab_start(1, 1, NULL);
   use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
               "  'request chassis routing-engine master switch')\n"
-              "    if [ -f \"$(dirname \"$st\")/../hold\" ]; then touch \"$st.held\"; sleep 5; "
-              "exit 1; fi ;;\n"
+              "    if [ -f \"$(dirname \"$st\")/../hold\" ]; then touch \"$st.held\"; while [ -f "
+              "\"$(dirname \"$st\")/../hold\" ]; do sleep 0.05; done; exit 1; fi ;;\n"
               "esac");
   char *out;
   cr_assert_eq(sh(&out, "touch %s/hold", dir), 0, "%s", out);
@@ -1626,7 +1658,7 @@ Test(run_state, rolling_mode_every_gate_can_be_approved, .timeout = 300, .fini =
   journal_free(&j);
 }
 
-Test(run_state, a_canary_failure_stays_fatal_across_a_resume_unless_retry_failed, .timeout = 300,
+Test(run_state, a_canary_failure_stays_fatal_across_a_resume_unless_retry_failed, .timeout = 600,
      .fini = lab_stop)
 {
   /* B6 */
@@ -1634,10 +1666,12 @@ Test(run_state, a_canary_failure_stays_fatal_across_a_resume_unless_retry_failed
   write_policy("waves: {canary: 1, serial: [1], soak: 0}\nfailures: {max_failed: 0}\n");
   struct journal j = run_expect("run", "--yes", 3);
   journal_free(&j);
-  /* The resume is halted again at once: nothing new starts, the same exit code. */
+  /* The resume is halted again at once: nothing new starts, the same exit code. (No time limit
+   * of its own: a hang shows as the test's timeout, and issu-fleet stays traced under valgrind,
+   * which does not follow a program through `timeout`.) */
   char *out;
   int rc = sh(&out,
-              "timeout 60 %s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
+              "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
               "--state-dir %s/state --resume t --yes </dev/null",
               ISSU_BINARY, dir, dir, dir);
   cr_expect_eq(rc, 3, "the resumed run stays halted: %s", out);
@@ -1652,7 +1686,7 @@ Test(run_state, a_canary_failure_stays_fatal_across_a_resume_unless_retry_failed
   /* --retry-failed gives the canary a new chance (its fault repaired): the run goes on. */
   sh(NULL, "sed -i 's/\"validation-fail\"//' %s/routers/mx-ams-1.json", dir);
   rc = sh(&out,
-          "timeout 120 %s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
+          "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
           "--state-dir %s/state --resume t --retry-failed --yes </dev/null",
           ISSU_BINARY, dir, dir, dir);
   cr_expect_eq(rc, 0, "retried and finished: %s", out);
@@ -1728,10 +1762,10 @@ Test(run_state, resuming_a_finished_run_ends_at_once_with_its_exit_code, .timeou
   cr_assert_eq(rc, 0, "%s", out);
   free(out);
   rc = sh(&out,
-          "timeout 30 %s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
+          "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
           "--state-dir %s/state --resume %s --yes </dev/null",
           ISSU_BINARY, dir, dir, dir, id);
-  cr_expect_eq(rc, 0, "ends at once, exit 0 (124: it hung): %s", out);
+  cr_expect_eq(rc, 0, "ends at once, exit 0 (a hang shows as the test's timeout): %s", out);
   free(out);
   char path[600];
   snprintf(path, sizeof path, "%s/state/%s.lock", dir, id);

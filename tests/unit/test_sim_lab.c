@@ -408,10 +408,17 @@ Test(sim_lab, a_router_whose_state_is_locked_never_stalls_the_master_only_addres
   cr_assert_eq(sh(&out, "(ssh -F %s/ssh_config mx-ams-1 'show version' >/dev/null 2>&1 &)", dir),
                0);
   free(out);
-  pause_ms(300);
-  cr_expect_eq(
-      sh(&out, "timeout 20 ssh -F %s/ssh_config mx-ams-2 'show version | match Hostname'", dir), 0,
-      "another router's master-only address still answers: %s", out);
+  /* Once its session runs, the forwarder has joined it and the CLI waits on the lock we hold. */
+  bool waiting = false;
+  for (int i = 0; i < 3000 && !waiting; i++) {
+    waiting = sh(NULL, "pgrep -f '[d]evice --state %s/routers/mx-ams-1.json' >/dev/null", dir) == 0;
+    if (!waiting)
+      pause_ms(20);
+  }
+  cr_assert(waiting, "mx-ams-1's session runs, waiting on its lock");
+  /* No time limit of its own: a stalled forwarder shows as this test's timeout. */
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-2 'show version | match Hostname'", dir), 0,
+               "another router's master-only address still answers: %s", out);
   cr_expect(strstr(out, "Hostname: mx-ams-2"), "%s", out);
   free(out);
   flock(fd, LOCK_UN);

@@ -7,6 +7,7 @@
  */
 #include "transport/transport.h"
 #include "common/common.h"
+#include "sshd.h"
 
 /* From transport_internal.h: the tests need base64 for a random password. */
 void transport__base64(const unsigned char *in, size_t len, char *out, size_t outlen);
@@ -34,8 +35,8 @@ static void transport__test_base64(const unsigned char *in, size_t len, char *ou
 
 struct sshd {
   char dir[256];
-  int port;
-  pid_t pid;
+  int port; /* sshd's, or a refused one */
+  struct test_sshd d;
   char known_hosts[512], key[512], host_pub[1024];
 };
 
@@ -54,30 +55,6 @@ static int sh(const char *cmd)
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* A loopback port bound by `*fd` but not listening: connections to it are refused for as long
- * as the test keeps it, and no other program can take it meanwhile. */
-static int reserved_port(int *fd)
-{
-  *fd = socket(AF_INET, SOCK_STREAM, 0);
-  cr_assert_geq(*fd, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  cr_assert_eq(bind(*fd, (struct sockaddr *)&a, sizeof a), 0);
-  cr_assert_eq(getsockname(*fd, (struct sockaddr *)&a, &len), 0);
-  return ntohs(a.sin_port);
-}
-
-static bool accepts(int port)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-  close(fd);
-  return ok;
-}
-
 static void write_file(const char *path, const char *text)
 {
   FILE *f = fopen(path, "w");
@@ -88,11 +65,11 @@ static void write_file(const char *path, const char *text)
 
 static char *read_all(const char *path)
 {
-  char *buf = NULL, err[128];
-  size_t len;
-  return text_read_file(path, 1 << 20, &buf, &len, err, sizeof err) == 0 ? buf : xstrdup("");
+  return test_sshd_read(path);
 }
 
+/* A fresh directory with a host key and a client key, an sshd on a free port with the test's
+ * `extra` sshd_config lines, and a known_hosts holding its key. */
 static void sshd_start(const char *extra)
 {
   snprintf(srv.dir, sizeof srv.dir, "/tmp/issu-sshd-XXXXXX");
@@ -103,57 +80,14 @@ static void sshd_start(const char *extra)
            "&& cp %s/id.pub %s/authorized_keys",
            srv.dir, srv.dir, srv.dir, srv.dir);
   cr_assert_eq(sh(cmd), 0);
+  char lines[4096];
+  snprintf(lines, sizeof lines,
+           "%sHostKey %s/host\nAuthorizedKeysFile %s/authorized_keys\nMaxStartups 400\n"
+           "MaxSessions 100\nLogLevel ERROR\n",
+           extra ? extra : "", srv.dir, srv.dir);
+  test_sshd_start(&srv.d, srv.dir, "sshd", 0, lines);
+  srv.port = srv.d.port;
   char path[600];
-  snprintf(path, sizeof path, "%s/sshd_config", srv.dir);
-  mkdir("/run/sshd", 0755);
-  /* A port that was free a moment ago may be taken by the time sshd binds it: sshd then exits
-   * saying so, and is started again on another port. It is up when it has written its pid file
-   * (after binding), so a stranger listening on the port is never mistaken for it. */
-  bool up = false;
-  char pidfile[600], log[600];
-  snprintf(pidfile, sizeof pidfile, "%s/sshd.pid", srv.dir);
-  snprintf(log, sizeof log, "%s/sshd.log", srv.dir);
-  for (int attempt = 0; attempt < 10 && !up; attempt++) {
-    int hold;
-    srv.port = reserved_port(&hold);
-    close(hold);
-    char conf[4096];
-    /* sshd takes the first value of a keyword: the test's own settings go first. */
-    snprintf(
-        conf, sizeof conf,
-        "%sPort %d\nListenAddress 127.0.0.1\nHostKey %s/host\nPidFile %s\n"
-        "AuthorizedKeysFile %s/authorized_keys\nStrictModes no\nUsePAM no\n"
-        "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-        "PermitRootLogin prohibit-password\nMaxStartups 400\nMaxSessions 100\nLogLevel ERROR\n",
-        extra ? extra : "", srv.port, srv.dir, pidfile, srv.dir);
-    write_file(path, conf);
-    unlink(pidfile);
-    srv.pid = fork();
-    if (srv.pid == 0) {
-      /* The sshd dies with this test process, whatever path the test takes, and holds none of
-       * the runner's pipes (a leaked sshd would keep ctest waiting on them). */
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      freopen("/dev/null", "r", stdin);
-      freopen("/dev/null", "w", stdout);
-      freopen(log, "w", stderr);
-      execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", path, (char *)NULL);
-      _exit(127);
-    }
-    bool exited = false;
-    for (int i = 0; i < 1500 && !up && !exited; i++) {
-      up = access(pidfile, F_OK) == 0;
-      exited = !up && waitpid(srv.pid, NULL, WNOHANG) == srv.pid;
-      struct timespec ts = {0, 20000000};
-      if (!up && !exited)
-        nanosleep(&ts, NULL);
-    }
-    char *why = read_all(log);
-    bool in_use = strstr(why, "Address already in use") != NULL;
-    cr_assert(up || (exited && in_use), "sshd did not start: %s", why);
-    free(why);
-  }
-  cr_assert(up, "sshd found no free port in 10 tries");
-  cr_assert(accepts(srv.port), "sshd did not start");
   snprintf(path, sizeof path, "%s/host.pub", srv.dir);
   char *pub = read_all(path);
   pub[strcspn(pub, " ")] = ' ';
@@ -167,57 +101,16 @@ static void sshd_start(const char *extra)
   write_file(srv.known_hosts, line);
 }
 
-/* Sends `sig` to every process below sshd (its sessions), not to the listener. All of them are
- * found before any is signalled: a session killed first would orphan its children (a `sleep`
- * reparented to init), which would then outlive the test. */
 static void signal_sessions(int sig)
 {
-  DIR *d = opendir("/proc");
-  struct dirent *e;
-  pid_t found[4096];
-  size_t nfound = 0;
-  while ((e = readdir(d)) != NULL) {
-    pid_t pid = (pid_t)atoi(e->d_name);
-    if (pid <= 0)
-      continue;
-    pid_t p = pid;
-    for (int depth = 0; depth < 6 && p > 1; depth++) {
-      char path[64], buf[512];
-      snprintf(path, sizeof path, "/proc/%d/stat", (int)p);
-      FILE *f = fopen(path, "r");
-      if (!f)
-        break;
-      size_t n = fread(buf, 1, sizeof buf - 1, f);
-      fclose(f);
-      buf[n] = '\0';
-      char *paren = strrchr(buf, ')');
-      int ppid = 0;
-      if (!paren || sscanf(paren + 2, "%*c %d", &ppid) != 1)
-        break;
-      if (ppid == srv.pid) {
-        if (nfound < sizeof found / sizeof *found)
-          found[nfound++] = pid;
-        break;
-      }
-      p = ppid;
-    }
-  }
-  closedir(d);
-  for (size_t i = 0; i < nfound; i++)
-    kill(found[i], sig);
+  test_sshd_signal_sessions(&srv.d, sig);
 }
 
 /* Stops the test's sshd and removes its files; safe to call twice (tests call it, and .fini
  * calls it again so a failed assertion never leaves an sshd behind). */
 static void sshd_stop(void)
 {
-  if (srv.pid > 0) {
-    signal_sessions(SIGCONT);
-    signal_sessions(SIGKILL);
-    kill(srv.pid, SIGTERM);
-    waitpid(srv.pid, NULL, 0);
-    srv.pid = 0;
-  }
+  test_sshd_stop(&srv.d);
   if (srv.dir[0] != '\0') {
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", srv.dir);
@@ -524,7 +417,8 @@ Test(transport, a_frozen_server_is_detected_as_a_silent_peer, .timeout = 60, .fi
 Test(transport, a_refused_port_and_a_missing_known_hosts_setting_fail_to_open, .timeout = 30)
 {
   int reserved;
-  srv.port = reserved_port(&reserved); /* bound, not listening: refused, and ours meanwhile */
+  srv.port =
+      test_sshd_reserved_port(&reserved); /* bound, not listening: refused, and ours meanwhile */
   snprintf(srv.known_hosts, sizeof srv.known_hosts, "/nonexistent/known_hosts");
   struct run r;
   struct transport_options o = ssh_options();

@@ -1,0 +1,151 @@
+/*
+ * Private to the SSH back end (ssh_session.c, ssh_exec.c, ssh_scp.c, jump.c): one session's
+ * state machine. Every state is one function (a row of the step table in ssh_session.c) that
+ * calls its libssh2 function once and says what to do next: go on to the next state, wait for
+ * the socket in the directions libssh2 is blocked on, or stop (the step ended the operation or
+ * the session, or handed control back to the caller).
+ */
+#ifndef ISSU_TRANSPORT_SSH_INTERNAL_H
+#define ISSU_TRANSPORT_SSH_INTERNAL_H
+
+#include "transport/transport_internal.h"
+
+#include <libssh2.h>
+#include <stdio.h>
+
+enum ssh_state {
+  S_RESOLVING,
+  S_CONNECTING,
+  S_JUMP_WAIT, /* behind a jump host: waiting for the hop's session (jump.c) */
+  S_FORWARD,   /* behind a jump host: opening the direct-tcpip channel on it (jump.c) */
+  S_HANDSHAKE,
+  S_HOSTKEY,
+  S_AUTH_LIST,
+  S_AUTH_NEXT,
+  S_AUTH_KEY,
+  S_AUTH_AGENT,
+  S_AUTH_PASSWORD,
+  S_AUTH_KBD,
+  S_READY,
+  S_CH_OPEN,
+  S_CH_EXEC,
+  S_CH_INPUT,
+  S_CH_EOF,
+  S_CH_READ,
+  S_SCP_OPEN,
+  S_SCP_WRITE,
+  S_SCP_EOF,
+  S_SCP_WAIT_EOF,
+  S_CH_CLOSE,
+  S_CH_WAIT_CLOSED,
+  S_CH_FREE,
+  S_DEAD,
+  S_COUNT
+};
+
+/* What a state function tells the loop of ssh__run. */
+enum step {
+  STEP_NEXT, /* the state changed: run the next one now */
+  STEP_WAIT, /* libssh2 would block: wait for the socket (or the hop), then run this state again */
+  STEP_STOP, /* nothing more to do now (done, dead, or the caller was called back) */
+};
+
+struct jump_link;
+struct jump_hop;
+
+struct ssh {
+  struct transport *t;
+  enum ssh_state state;
+  uv_getaddrinfo_t gai;
+  bool gai_active;
+  int fd; /* the socket; -1 behind a jump host (the bytes go through `link`) */
+  uv_poll_t poll;
+  bool poll_open;
+  uv_timer_t tick;
+  bool tick_open;
+  int closing; /* handles still closing */
+  LIBSSH2_SESSION *session;
+  LIBSSH2_CHANNEL *channel;
+  LIBSSH2_AGENT *agent;
+  struct libssh2_agent_publickey *identity;
+  char *methods; /* what the server offers, whole */
+  bool tried_key, tried_agent, tried_password, tried_kbd;
+  char *auth_failure; /* why the last method failed, whole; NULL if none did */
+  int auth_error;
+  uint64_t started_ms;
+  uint64_t last_rx;
+  /* the current operation */
+  size_t input_sent;
+  FILE *file;
+  char *buf;
+  size_t buf_len, buf_off;
+  uint64_t size, sent, reported;
+  /* ProxyJump (jump.c). `link`: the channel this session runs over (NULL when direct). For a
+   * jump host's own session: `hop`, its pool entry, and `children`, the channels on it. */
+  struct jump_link *link;
+  struct jump_link *children;
+  struct jump_hop *hop;
+  struct jump_link *forwarding; /* the one channel open in progress (libssh2 opens one at once) */
+  struct jump_link *tx_blocked; /* a channel whose write is half sent: it goes first */
+  struct transport_jump_pool *own_pool; /* no pool given: this router's own */
+  uv_timer_t kick; /* runs jump__service soon (the outermost session of a chain) */
+  bool kick_open;
+  bool in_service, service_again;
+};
+
+typedef enum step (*ssh_step_fn)(struct ssh *s);
+
+/* ssh_session.c */
+void ssh__run(struct ssh *s);
+void ssh__arm(struct ssh *s);
+void ssh__stop_poll(struct ssh *s);
+/* Waits for the socket in exactly `events` (UV_READABLE, UV_WRITABLE). */
+void ssh__poll(struct ssh *s, int events);
+void ssh__dead(struct ssh *s, int error, const char *fmt, ...) ISSU_PRINTF(3, 4);
+const char *ssh__last_error(struct ssh *s);
+bool ssh__gone(int rc);
+/* A command or upload failed at `what`: the session dropped, or SSH itself failed. */
+enum step ssh__op_failed(struct ssh *s, int rc, const char *what);
+/* Creates the libssh2 session (non-blocking, keepalive, host-key preference, I/O hooks). */
+bool ssh__session_init(struct ssh *s);
+
+/* ssh_exec.c: the exec states, and the channel close shared with SCP. */
+enum step ssh__ch_open(struct ssh *s);
+enum step ssh__ch_exec(struct ssh *s);
+enum step ssh__ch_input(struct ssh *s);
+enum step ssh__ch_eof(struct ssh *s);
+enum step ssh__ch_read(struct ssh *s);
+enum step ssh__ch_close(struct ssh *s);
+enum step ssh__ch_wait_closed(struct ssh *s);
+enum step ssh__ch_free(struct ssh *s);
+
+/* ssh_scp.c */
+enum step ssh__scp_open(struct ssh *s);
+enum step ssh__scp_write(struct ssh *s);
+enum step ssh__scp_eof(struct ssh *s);
+enum step ssh__scp_wait_eof(struct ssh *s);
+
+/* jump.c, jump_pool.c: the ProxyJump chain. */
+/* Starts a session behind its jump hosts (instead of resolving and connecting). */
+void jump__begin(struct ssh *s);
+enum step jump__forward(struct ssh *s);
+/* The socket a session's libssh2 calls are made with: its own, or the outermost one of its chain
+ * (libssh2 only checks its blocking mode: the bytes go through the hooks). */
+int jump__socket(const struct ssh *s);
+/* Waits for the chain: a session behind jump hosts asks its outermost session to run again. */
+void jump__arm(struct ssh *s);
+/* The session is dead or closing: its channel on the hop is released, and if it is a jump host's
+ * session, the sessions behind it end with TRANSPORT_E_DROPPED. */
+void jump__detach(struct ssh *s, int error, const char *why);
+/* The outermost socket is ready: pump every channel of the chain, run every session on it. */
+void jump__service(struct ssh *s);
+/* Every tick of a jump host's ready session: a keepalive while sessions run behind it, and the
+ * dead-peer check (a frozen bastion's kernel still acknowledges, so TCP alone never notices). */
+void jump__tick(struct ssh *s, uint64_t now);
+/* Closes the router's own pool (no pool given) once the session is gone. */
+void jump__release_own_pool(struct ssh *s);
+/* I/O hooks of a session behind a jump host: its bytes go through the hop's channel. */
+ssize_t jump__send(libssh2_socket_t fd, const void *buf, size_t len, int flags, void **abstract);
+ssize_t jump__recv(libssh2_socket_t fd, void *buf, size_t len, int flags, void **abstract);
+
+#endif
