@@ -124,6 +124,7 @@ struct policy {
   } waves;
   struct {
     unsigned max_parallel; /* 0 = no cap */
+    unsigned jump_channels; /* routers per session to a jump host; 0 = 10 */
     struct policy_pers per;
     struct policy_labels exclusive;
   } limits;

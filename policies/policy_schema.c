@@ -78,6 +78,10 @@ static const struct schema_key schema[] = {
      "wave's routers wait for each other and the rollout takes longer (for comparison)."},
     {"limits", "max_parallel", parse_positive, AT(limits.max_parallel), false, "count", "unlimited",
      "Routers in flight at once, over the whole run."},
+    {"limits", "jump_channels", parse_positive, AT(limits.jump_channels), false, "count", "10",
+     "Routers that share one SSH session to a jump host (ProxyJump), one direct-tcpip channel "
+     "each; more sessions are opened as needed. Keep it at or under the bastion's sshd "
+     "MaxSessions (OpenSSH's default is 10)."},
     {"limits", "per", parse_per, AT(limits.per), false, "variable: count | \"N%\"", "{}",
      "At most this many routers in flight per value of a host variable (or per `group`); a "
      "percentage is of the hosts sharing that value."},

@@ -523,6 +523,7 @@ bool device_exec_on_re(struct device *dv, int slot, const char *command, device_
   o.host = tg->re_host[slot];
   o.port = tg->re_port[slot];
   o.limiter = &run->limiter;
+  o.jump_pool = run->jump_pool;
   clear_output(&dv->out);
   snprintf(dv->re_command, sizeof dv->re_command, "%s", command);
   dv->re_next = next;
@@ -635,6 +636,7 @@ static void try_connect(struct device *dv)
   const struct target *tg = targets_get(run->targets, dv->host);
   struct transport_options o = tg->options;
   o.limiter = &run->limiter;
+  o.jump_pool = run->jump_pool;
   struct transport *t;
   int rc = transport_new(&run->loop, &o, &t);
   if (rc < 0) {

@@ -531,6 +531,9 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
   /* A reader of --events that goes away must not kill a run in the middle of an ISSU. */
   signal(SIGPIPE, SIG_IGN);
   run.limiter.max_handshakes = MAX_HANDSHAKES;
+  /* Routers behind the same jump hosts share their sessions to them (limits.jump_channels
+   * routers per session), so 200 routers behind one bastion open 20 sessions, not 200. */
+  run.jump_pool = transport_jump_pool_new(&run.loop, p->limits.jump_channels);
   uv_timer_init(&run.loop, &run.pump_timer);
   uv_timer_init(&run.loop, &run.soak_timer);
   uv_timer_init(&run.loop, &run.window_timer);
@@ -570,6 +573,10 @@ out:
       uv_close((uv_handle_t *)&run.sigterm, NULL);
     }
     /* Sessions of finished routers are still saying goodbye: let them, then close the rest. */
+    uv_run(&run.loop, UV_RUN_DEFAULT);
+    if (run.jump_pool) /* every router's transport is closed: the bastion sessions go now */
+      transport_jump_pool_free(run.jump_pool);
+    run.jump_pool = NULL;
     uv_run(&run.loop, UV_RUN_DEFAULT);
     uv_walk(&run.loop, close_walk, NULL);
     uv_run(&run.loop, UV_RUN_DEFAULT);

@@ -141,6 +141,7 @@ struct rollout {
   struct state_locks *locks;
   struct run_limits *limits;
   struct transport_limiter limiter;
+  struct transport_jump_pool *jump_pool; /* bastion sessions shared by routers behind them */
   double scale;
 
   struct device *dev;
