@@ -342,6 +342,7 @@ static const struct {
     {"waves.seed", "`seed: 42`"},
     {"waves.pack", "`pack: false`"},
     {"limits.max_parallel", "`max_parallel: 8`"},
+    {"limits.jump_channels", "`jump_channels: 8`"},
     {"limits.per", "`per: {site: 1, region: \"25%\"}`"},
     {"limits.exclusive", "`exclusive: [pair]`"},
     {"failures.max_failed", "`max_failed: 2`"},

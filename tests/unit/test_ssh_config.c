@@ -573,6 +573,16 @@ Test(ssh_config, a_lab_rollout_goes_through_the_bastion_ssh_config_names, .timeo
   free(out);
   expect_upgraded();
   cr_expect(test_sshd_log_has(&bastion, "Accepted publickey for root"), "the bastion was not used");
+  /* The run's routers share their bastion sessions (limits.jump_channels): the whole run logs in
+   * to the bastion once, or again after an idle bastion session closed between waves. Each router
+   * session opening its own bastion session logged in 10 times here. */
+  char *log = test_sshd_read(bastion.log);
+  unsigned logins = 0;
+  for (const char *q = log; (q = strstr(q, "Accepted publickey for root")); q++)
+    logins++;
+  free(log);
+  cr_expect(logins >= 1 && logins <= 3, "%u logins to the bastion: its sessions were not shared",
+            logins);
 }
 
 Test(ssh_config, a_lab_rollout_reaches_its_routers_through_ssh_config_alone, .timeout = 300,
