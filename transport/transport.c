@@ -274,7 +274,8 @@ int transport_upload(struct transport *t, const char *local_path, const char *re
 }
 
 /* Bounded line splitting: a line longer than max_line is delivered cut (flagged) and the rest
- * of it dropped; output past max_output is counted but not delivered. */
+ * of it dropped; output past max_output is counted but not delivered. The buffer is scanned a
+ * line at a time (memchr, memcpy), not a byte at a time: every byte a router prints passes here. */
 static void emit(struct transport *t, struct transport_op *op, enum transport_stream s,
                  const char *buf, size_t len)
 {
@@ -282,31 +283,36 @@ static void emit(struct transport *t, struct transport_op *op, enum transport_st
   size_t max = t->o.max_line;
   if (lb->buf == NULL)
     lb->buf = xmalloc(max + 1);
-  for (size_t i = 0; i < len; i++) {
-    char c = buf[i];
-    if (c == '\n') {
-      if (!lb->skipping) {
-        size_t n = lb->len;
-        if (n > 0 && lb->buf[n - 1] == '\r')
-          n--;
-        lb->buf[n] = '\0';
+  const char *p = buf, *end = buf + len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t seg = (size_t)((nl ? nl : end) - p);
+    if (!lb->skipping && seg > 0) {
+      size_t room = max - lb->len;
+      memcpy(lb->buf + lb->len, p, seg < room ? seg : room);
+      if (seg < room)
+        lb->len += seg;
+      else { /* the line reached max_line: delivered cut, the rest of it dropped */
+        lb->buf[max] = '\0';
         if (op->on_line)
-          op->on_line(t, s, lb->buf, n, false, op->data);
+          op->on_line(t, s, lb->buf, max, true, op->data);
+        lb->len = 0;
+        lb->skipping = true;
       }
-      lb->len = 0;
-      lb->skipping = false;
-      continue;
     }
-    if (lb->skipping)
-      continue;
-    lb->buf[lb->len++] = c;
-    if (lb->len == max) {
-      lb->buf[max] = '\0';
+    if (nl == NULL)
+      break;
+    if (!lb->skipping) {
+      size_t n = lb->len;
+      if (n > 0 && lb->buf[n - 1] == '\r')
+        n--;
+      lb->buf[n] = '\0';
       if (op->on_line)
-        op->on_line(t, s, lb->buf, max, true, op->data);
-      lb->len = 0;
-      lb->skipping = true;
+        op->on_line(t, s, lb->buf, n, false, op->data);
     }
+    lb->len = 0;
+    lb->skipping = false;
+    p = nl + 1;
   }
 }
 
