@@ -29,6 +29,7 @@ struct event_log {
   double scale;
   bool clock_set; /* ISSU_FLEET_CLOCK_START was honoured */
   int last_errno; /* why the journal could not be written, or 0 */
+  bool unsynced;  /* a line of event_write_deferred waits for its fsync */
 };
 
 /* The --events copy: created 0600 like the journal (it holds router output and names). */
@@ -265,6 +266,31 @@ int event_write_note(struct event_log *log, cJSON *ev)
   return write_line(log, ev, false);
 }
 
+int event_write_deferred(struct event_log *log, cJSON *ev)
+{
+  int rc = write_line(log, ev, false);
+  if (rc == 0)
+    log->unsynced = true;
+  return rc;
+}
+
+bool event_log_unsynced(const struct event_log *log)
+{
+  return log->unsynced;
+}
+
+int event_log_sync(struct event_log *log)
+{
+  if (!log->unsynced)
+    return 0;
+  if (fsync(log->fd) < 0) {
+    log->last_errno = errno;
+    return -1;
+  }
+  log->unsynced = false;
+  return 0;
+}
+
 static int write_line(struct event_log *log, cJSON *ev, bool durable)
 {
   add_created(log, ev);
@@ -286,9 +312,12 @@ static int write_line(struct event_log *log, cJSON *ev, bool durable)
     }
     off += (size_t)w;
   }
-  if (rc == 0 && durable && fsync(log->fd) < 0) {
-    log->last_errno = errno;
-    rc = -1;
+  if (rc == 0 && durable) {
+    if (fsync(log->fd) < 0) {
+      log->last_errno = errno;
+      rc = -1;
+    } else
+      log->unsynced = false; /* the fsync covers every line before it */
   }
   if (log->copy) {
     fwrite(text, 1, len + 1, log->copy);

@@ -204,10 +204,62 @@ static void on_op_timeout(uv_timer_t *timer)
     t->ops->timeout(t);
 }
 
+/* ---- the send gate ---- */
+
+static void hold(struct transport *t)
+{
+  struct transport_limiter *l = t->o.limiter;
+  t->held = true;
+  t->next_held = NULL;
+  if (l->held_tail)
+    ((struct transport *)l->held_tail)->next_held = t;
+  else
+    l->held_head = t;
+  l->held_tail = t;
+}
+
+static void unhold(struct transport *t)
+{
+  struct transport_limiter *l = t->o.limiter;
+  if (!t->held)
+    return;
+  struct transport *prev = NULL;
+  for (struct transport *w = l->held_head; w; prev = w, w = w->next_held)
+    if (w == t) {
+      if (prev)
+        prev->next_held = w->next_held;
+      else
+        l->held_head = w->next_held;
+      if (l->held_tail == w)
+        l->held_tail = prev;
+      break;
+    }
+  t->held = false;
+}
+
+void transport_release_held(struct transport_limiter *l)
+{
+  /* Only those held now: an operation that a started one's callback queues and the gate holds
+   * again goes to the back, for the next release. */
+  size_t n = 0;
+  for (struct transport *w = l->held_head; w; w = w->next_held)
+    n++;
+  while (n-- > 0 && l->held_head != NULL) {
+    struct transport *t = l->held_head;
+    unhold(t);
+    start_next(t);
+  }
+}
+
 static void start_next(struct transport *t)
 {
-  if (t->state != T_READY || t->current != NULL || t->head == NULL)
+  if (t->state != T_READY || t->current != NULL || t->head == NULL || t->held)
     return;
+  struct transport_limiter *l = t->o.limiter;
+  if (l != NULL && l->hold != NULL && l->hold(l->hold_data)) {
+    hold(t);
+    return;
+  }
   t->current = t->head;
   t->head = t->head->next;
   if (t->head == NULL)
@@ -432,6 +484,7 @@ void transport_close(struct transport *t, transport_close_cb cb, void *data)
     ocb(t, TRANSPORT_E_CLOSED, "closed while connecting", t->open_data);
   }
   t->state = T_CLOSING;
+  unhold(t);
   t->ops->close(t);
 }
 

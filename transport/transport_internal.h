@@ -83,6 +83,8 @@ struct transport {
   void (*slot_go)(struct transport *t); /* what to do once a handshake slot is ours */
   bool holds_slot;
   bool waiting_slot;
+  struct transport *next_held; /* in the send gate's queue (transport_limiter.hold) */
+  bool held;
 };
 
 /* Back ends report through these. */
