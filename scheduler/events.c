@@ -4,6 +4,7 @@
  * not durable before it acted.
  */
 #include "scheduler/events.h"
+#include "scheduler/event_json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -294,12 +295,17 @@ int event_log_sync(struct event_log *log)
 static int write_line(struct event_log *log, cJSON *ev, bool durable)
 {
   add_created(log, ev);
-  char *text = cJSON_PrintUnformatted(ev);
+  size_t len;
+  char *text = event_json_line(ev, &len);
+  if (text == NULL) { /* a tree only cJSON prints (none the run builds) */
+    text = cJSON_PrintUnformatted(ev);
+    if (text == NULL)
+      abort();
+    len = strlen(text);
+    text[len++] = '\n'; /* replaces the terminator: one write for the whole line */
+  }
   cJSON_Delete(ev);
-  if (text == NULL)
-    abort();
-  size_t len = strlen(text);
-  text[len] = '\n'; /* replaces the terminator: one write for the whole line */
+  len--; /* the newline is counted below, as before */
   int rc = 0;
   for (size_t off = 0; off < len + 1;) {
     ssize_t w = write(log->fd, text + off, len + 1 - off);
