@@ -325,6 +325,8 @@ int transport_upload(struct transport *t, const char *local_path, const char *re
   return enqueue(t, op);
 }
 
+#define LINE_BUF_MIN 128
+
 /* Bounded line splitting: a line longer than max_line is delivered cut (flagged) and the rest
  * of it dropped; output past max_output is counted but not delivered. The buffer is scanned a
  * line at a time (memchr, memcpy), not a byte at a time: every byte a router prints passes here. */
@@ -333,12 +335,22 @@ static void emit(struct transport *t, struct transport_op *op, enum transport_st
 {
   struct line_buf *lb = &op->lines[s];
   size_t max = t->o.max_line;
-  if (lb->buf == NULL)
-    lb->buf = xmalloc(max + 1);
   const char *p = buf, *end = buf + len;
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     size_t seg = (size_t)((nl ? nl : end) - p);
+    if (!lb->skipping) {
+      /* Grown to what the lines need, not max_line at once: thousands of routers in flight
+       * each have a buffer per stream, and most lines are short. Room for the terminator. */
+      size_t need = lb->len + (seg < max - lb->len ? seg : max - lb->len) + 1;
+      if (need > lb->cap) {
+        size_t cap = lb->cap ? lb->cap : LINE_BUF_MIN;
+        while (cap < need)
+          cap *= 2;
+        lb->cap = cap < max + 1 ? cap : max + 1;
+        lb->buf = xrealloc(lb->buf, lb->cap);
+      }
+    }
     if (!lb->skipping && seg > 0) {
       size_t room = max - lb->len;
       memcpy(lb->buf + lb->len, p, seg < room ? seg : room);
