@@ -62,12 +62,24 @@ bool jx_node_text(xmlNodePtr node, char *out, size_t len)
  * thousands of replies: compiling each time cost as much as parsing). One thread reads replies. */
 static xmlXPathCompExprPtr compiled[JF_COUNT];
 
+/* One XPath context and one parser context for the process, for the same reason: a new XPath
+ * context registers every XPath function in a fresh hash table (a tenth of a reply's cost), a new
+ * parser context allocates its tables and a dictionary of names. The XPath context is pointed at
+ * the reply's document before each evaluation, so two replies may be open at once. */
+static xmlXPathContextPtr shared_xp;
+static xmlParserCtxtPtr shared_parser;
+/* The parser's dictionary keeps every element and attribute name it has seen (and short or blank
+ * texts); a router that sends ever new names must not grow it without end: past this many entries
+ * the context is replaced (an open document keeps its own reference to the old dictionary). */
+#define PARSER_DICT_MAX 4096
+
 xmlXPathObjectPtr jx_eval(struct jx *x, xmlNodePtr ctx, enum jx_fact f)
 {
   if (x->xp == NULL || (unsigned)f >= JF_COUNT)
     return NULL;
   if (compiled[f] == NULL && (compiled[f] = xmlXPathCompile((const xmlChar *)jx_xpath(f))) == NULL)
     return NULL;
+  x->xp->doc = x->doc;
   x->xp->node = ctx ? ctx : xmlDocGetRootElement(x->doc);
   return xmlXPathCompiledEval(compiled[f], x->xp);
 }
@@ -143,24 +155,33 @@ static const char *doc_start(const char *b, const char *end, const char **name, 
   return NULL;
 }
 
-/* Where the document ends: after the last `</root>`, else after the last '>' (a cut reply). */
+/* Where the document ends: after the last `</root>`, else after the last '>' (a cut reply). The
+ * search runs backwards from the end, where the root's end tag is: the first match is the last.
+ * `end` is the reply's terminating NUL. */
 static const char *doc_end(const char *start, const char *end, const char *name, size_t nlen)
 {
-  const char *best = NULL;
-  for (const char *p = start; (p = strstr(p, "</")) != NULL && p < end; p += 2)
-    if (strncmp(p + 2, name, nlen) == 0) {
-      const char *q = p + 2 + nlen;
-      while (q < end && is_blank((unsigned char)*q))
-        q++;
-      if (q < end && *q == '>')
-        best = q + 1;
-    }
-  if (best)
-    return best;
+  for (const char *p = end - 1; p > start; p--) {
+    if (p[-1] != '<' || p[0] != '/' || strncmp(p + 1, name, nlen) != 0)
+      continue;
+    const char *q = p + 1 + nlen;
+    while (q < end && is_blank((unsigned char)*q))
+      q++;
+    if (q < end && *q == '>')
+      return q + 1;
+  }
   for (const char *p = end; p > start; p--)
     if (p[-1] == '>')
       return p;
   return end;
+}
+
+/* A DTD or an entity declaration anywhere in the reply (one pass over it). */
+static bool declares_dtd(const char *buf)
+{
+  for (const char *p = buf; (p = strstr(p, "<!")) != NULL; p += 2)
+    if (strncmp(p + 2, "DOCTYPE", 7) == 0 || strncmp(p + 2, "ENTITY", 6) == 0)
+      return true;
+  return false;
 }
 
 static int slot_of_name(const char *s)
@@ -209,15 +230,28 @@ static void walk(xmlNodePtr n, struct layout *L)
     if (n->type != XML_ELEMENT_NODE)
       continue;
     const char *name = (const char *)n->name;
-    if (strcmp(name, "multi-routing-engine-item") == 0)
-      keep(L->item, &L->nitem, n, &L->more_items);
-    else if (strcmp(name, "rpc-error") == 0)
-      keep(L->error, &L->nerror, n, NULL);
-    else if (strcmp(name, "output") == 0)
-      keep(L->output, &L->noutput, n, NULL);
-    else if (strcmp(name, "banner") == 0 && n->parent && n->parent->name &&
-             strcmp((const char *)n->parent->name, "cli") == 0 && L->banner == NULL)
-      L->banner = n;
+    /* Most elements are none of the four: their first letter rules them out. */
+    switch (name[0]) {
+    case 'm':
+      if (strcmp(name, "multi-routing-engine-item") == 0)
+        keep(L->item, &L->nitem, n, &L->more_items);
+      break;
+    case 'r':
+      if (strcmp(name, "rpc-error") == 0)
+        keep(L->error, &L->nerror, n, NULL);
+      break;
+    case 'o':
+      if (strcmp(name, "output") == 0)
+        keep(L->output, &L->noutput, n, NULL);
+      break;
+    case 'b':
+      if (strcmp(name, "banner") == 0 && n->parent && n->parent->name &&
+          strcmp((const char *)n->parent->name, "cli") == 0 && L->banner == NULL)
+        L->banner = n;
+      break;
+    default:
+      break;
+    }
     walk(n->children, L);
   }
 }
@@ -268,6 +302,22 @@ static void read_layout(struct jx *x, struct junos_reply *reply, struct junos_re
     reply->banner = junos_prompt_of(name, strlen(name));
 }
 
+/* The document, parsed in recover mode with no network and no DTD (see the top of the file). */
+static xmlDocPtr parse(const char *text, int len)
+{
+  if (shared_parser == NULL && (shared_parser = xmlNewParserCtxt()) == NULL)
+    return NULL;
+  xmlDocPtr doc = xmlCtxtReadMemory(shared_parser, text, len, NULL, "UTF-8",
+                                    XML_PARSE_RECOVER | XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                        XML_PARSE_NOWARNING | XML_PARSE_NOCDATA |
+                                        XML_PARSE_NOBLANKS | XML_PARSE_COMPACT);
+  if (shared_parser->dict == NULL || xmlDictSize(shared_parser->dict) > PARSER_DICT_MAX) {
+    xmlFreeParserCtxt(shared_parser);
+    shared_parser = NULL;
+  }
+  return doc;
+}
+
 static bool refuse(struct junos_reply *reply, const char *why)
 {
   jx_copy(reply->error, sizeof reply->error, why, strlen(why));
@@ -306,7 +356,7 @@ bool jx_open(struct jx *x, const char *const *lines, size_t n, struct junos_repl
       reply->text = lines[i][0] != '\0';
     return refuse(reply, "no XML in the reply");
   }
-  if (strstr(x->buf, "<!DOCTYPE") || strstr(x->buf, "<!ENTITY"))
+  if (declares_dtd(x->buf))
     return refuse(reply, "the reply declares a DTD (Junos never does): not read");
   const char *stop = doc_end(start, end, name, nlen);
   size_t body = (size_t)(stop - start);
@@ -317,15 +367,14 @@ bool jx_open(struct jx *x, const char *const *lines, size_t n, struct junos_repl
   memcpy(wrapped, ROOT_OPEN, sizeof ROOT_OPEN - 1);
   memcpy(wrapped + sizeof ROOT_OPEN - 1, start, body);
   memcpy(wrapped + sizeof ROOT_OPEN - 1 + body, ROOT_CLOSE, sizeof ROOT_CLOSE);
-  x->doc =
-      xmlReadMemory(wrapped, (int)wl, NULL, "UTF-8",
-                    XML_PARSE_RECOVER | XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                        XML_PARSE_NOCDATA | XML_PARSE_NOBLANKS | XML_PARSE_COMPACT);
+  x->doc = parse(wrapped, (int)wl);
   free(wrapped);
   if (x->doc == NULL || xmlDocGetRootElement(x->doc) == NULL)
     return refuse(reply, "the XML in the reply could not be read");
   strip_ns(xmlDocGetRootElement(x->doc));
-  x->xp = xmlXPathNewContext(x->doc);
+  if (shared_xp == NULL)
+    shared_xp = xmlXPathNewContext(x->doc);
+  x->xp = shared_xp;
   if (x->xp == NULL)
     return refuse(reply, "out of memory reading the reply");
   reply->xml = true;
@@ -335,8 +384,10 @@ bool jx_open(struct jx *x, const char *const *lines, size_t n, struct junos_repl
 
 void jx_close(struct jx *x)
 {
-  if (x->xp)
-    xmlXPathFreeContext(x->xp);
+  if (x->xp && x->xp->doc == x->doc) {
+    x->xp->doc = NULL; /* the shared context outlives the document */
+    x->xp->node = NULL;
+  }
   if (x->doc)
     xmlFreeDoc(x->doc);
   free(x->buf);

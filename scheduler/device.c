@@ -230,6 +230,9 @@ static void finish(struct device *dv, enum junos_phase terminal)
     progress_line(run, "%-16s %s", dv->name, dv->phase == PH_SKIPPED ? "skipped" : "done");
   device_detach(dv);
   clear_output(&dv->out);
+  free(dv->out.lines); /* nor the array of line pointers, grown to its longest reply */
+  dv->out.lines = NULL;
+  dv->out.cap = 0;
   free(dv->baseline); /* a finished router keeps no per-router buffers (B8: memory in flight) */
   dv->baseline = NULL;
   rollout_device_finished(run, dv);

@@ -4,6 +4,7 @@
  * not durable before it acted.
  */
 #include "scheduler/events.h"
+#include "scheduler/event_json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +30,7 @@ struct event_log {
   double scale;
   bool clock_set; /* ISSU_FLEET_CLOCK_START was honoured */
   int last_errno; /* why the journal could not be written, or 0 */
+  bool unsynced;  /* a line of event_write_deferred waits for its fsync */
 };
 
 /* The --events copy: created 0600 like the journal (it holds router output and names). */
@@ -265,15 +267,45 @@ int event_write_note(struct event_log *log, cJSON *ev)
   return write_line(log, ev, false);
 }
 
+int event_write_deferred(struct event_log *log, cJSON *ev)
+{
+  int rc = write_line(log, ev, false);
+  if (rc == 0)
+    log->unsynced = true;
+  return rc;
+}
+
+bool event_log_unsynced(const struct event_log *log)
+{
+  return log->unsynced;
+}
+
+int event_log_sync(struct event_log *log)
+{
+  if (!log->unsynced)
+    return 0;
+  if (fsync(log->fd) < 0) {
+    log->last_errno = errno;
+    return -1;
+  }
+  log->unsynced = false;
+  return 0;
+}
+
 static int write_line(struct event_log *log, cJSON *ev, bool durable)
 {
   add_created(log, ev);
-  char *text = cJSON_PrintUnformatted(ev);
+  size_t len;
+  char *text = event_json_line(ev, &len);
+  if (text == NULL) { /* a tree only cJSON prints (none the run builds) */
+    text = cJSON_PrintUnformatted(ev);
+    if (text == NULL)
+      abort();
+    len = strlen(text);
+    text[len++] = '\n'; /* replaces the terminator: one write for the whole line */
+  }
   cJSON_Delete(ev);
-  if (text == NULL)
-    abort();
-  size_t len = strlen(text);
-  text[len] = '\n'; /* replaces the terminator: one write for the whole line */
+  len--; /* the newline is counted below, as before */
   int rc = 0;
   for (size_t off = 0; off < len + 1;) {
     ssize_t w = write(log->fd, text + off, len + 1 - off);
@@ -286,9 +318,12 @@ static int write_line(struct event_log *log, cJSON *ev, bool durable)
     }
     off += (size_t)w;
   }
-  if (rc == 0 && durable && fsync(log->fd) < 0) {
-    log->last_errno = errno;
-    rc = -1;
+  if (rc == 0 && durable) {
+    if (fsync(log->fd) < 0) {
+      log->last_errno = errno;
+      rc = -1;
+    } else
+      log->unsynced = false; /* the fsync covers every line before it */
   }
   if (log->copy) {
     fwrite(text, 1, len + 1, log->copy);

@@ -48,6 +48,14 @@ int event_write(struct event_log *log, cJSON *ev);
 /* The same for a line that records no state change (a check's verdict, a reconnect): written at
  * once, but not fsync'ed; the next event_write makes it durable. A resume never needs these. */
 int event_write_note(struct event_log *log, cJSON *ev);
+/* Group commit: the line is written at once as event_write's, its fsync left to the next
+ * event_log_sync. The caller must not act on it before that sync succeeded (the run holds every
+ * router operation until then: transport_limiter.hold). */
+int event_write_deferred(struct event_log *log, cJSON *ev);
+/* Lines written by event_write_deferred (or notes after them) and not yet fsync'ed. */
+bool event_log_unsynced(const struct event_log *log);
+/* fsyncs the journal if it has unsynced lines. 0, or -1 (event_log_errno says why). */
+int event_log_sync(struct event_log *log);
 /* The run's wall clock: seconds since the epoch, advancing `time_scale` times faster than real
  * time (the clock maintenance windows are judged on). */
 double event_log_wall(const struct event_log *log);

@@ -164,6 +164,10 @@ struct rollout {
   size_t peak_in_flight;
   uv_timer_t pump_timer, soak_timer;
   uv_signal_t sigint, sigterm;
+  /* Group commit (run.c): durable lines are fsync'ed once per loop turn, before any router
+   * operation of that turn starts (limiter.hold holds them until then). */
+  uv_prepare_t journal_sync;
+  bool group_commit;
   /* control (control.c) */
   uv_pipe_t control;
   struct control_client *clients; /* connected, closed with the run (control.c) */

@@ -240,10 +240,62 @@ static void on_op_timeout(uv_timer_t *timer)
     t->ops->timeout(t);
 }
 
+/* ---- the send gate ---- */
+
+static void hold(struct transport *t)
+{
+  struct transport_limiter *l = t->o.limiter;
+  t->held = true;
+  t->next_held = NULL;
+  if (l->held_tail)
+    ((struct transport *)l->held_tail)->next_held = t;
+  else
+    l->held_head = t;
+  l->held_tail = t;
+}
+
+static void unhold(struct transport *t)
+{
+  struct transport_limiter *l = t->o.limiter;
+  if (!t->held)
+    return;
+  struct transport *prev = NULL;
+  for (struct transport *w = l->held_head; w; prev = w, w = w->next_held)
+    if (w == t) {
+      if (prev)
+        prev->next_held = w->next_held;
+      else
+        l->held_head = w->next_held;
+      if (l->held_tail == w)
+        l->held_tail = prev;
+      break;
+    }
+  t->held = false;
+}
+
+void transport_release_held(struct transport_limiter *l)
+{
+  /* Only those held now: an operation that a started one's callback queues and the gate holds
+   * again goes to the back, for the next release. */
+  size_t n = 0;
+  for (struct transport *w = l->held_head; w; w = w->next_held)
+    n++;
+  while (n-- > 0 && l->held_head != NULL) {
+    struct transport *t = l->held_head;
+    unhold(t);
+    start_next(t);
+  }
+}
+
 static void start_next(struct transport *t)
 {
-  if (t->state != T_READY || t->current != NULL || t->head == NULL)
+  if (t->state != T_READY || t->current != NULL || t->head == NULL || t->held)
     return;
+  struct transport_limiter *l = t->o.limiter;
+  if (l != NULL && l->hold != NULL && l->hold(l->hold_data)) {
+    hold(t);
+    return;
+  }
   t->current = t->head;
   t->head = t->head->next;
   if (t->head == NULL)
@@ -309,40 +361,58 @@ int transport_upload(struct transport *t, const char *local_path, const char *re
   return enqueue(t, op);
 }
 
+#define LINE_BUF_MIN 128
+
 /* Bounded line splitting: a line longer than max_line is delivered cut (flagged) and the rest
- * of it dropped; output past max_output is counted but not delivered. */
+ * of it dropped; output past max_output is counted but not delivered. The buffer is scanned a
+ * line at a time (memchr, memcpy), not a byte at a time: every byte a router prints passes here. */
 static void emit(struct transport *t, struct transport_op *op, enum transport_stream s,
                  const char *buf, size_t len)
 {
   struct line_buf *lb = &op->lines[s];
   size_t max = t->o.max_line;
-  if (lb->buf == NULL)
-    lb->buf = xmalloc(max + 1);
-  for (size_t i = 0; i < len; i++) {
-    char c = buf[i];
-    if (c == '\n') {
-      if (!lb->skipping) {
-        size_t n = lb->len;
-        if (n > 0 && lb->buf[n - 1] == '\r')
-          n--;
-        lb->buf[n] = '\0';
-        if (op->on_line)
-          op->on_line(t, s, lb->buf, n, false, op->data);
+  const char *p = buf, *end = buf + len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t seg = (size_t)((nl ? nl : end) - p);
+    if (!lb->skipping) {
+      /* Grown to what the lines need, not max_line at once: thousands of routers in flight
+       * each have a buffer per stream, and most lines are short. Room for the terminator. */
+      size_t need = lb->len + (seg < max - lb->len ? seg : max - lb->len) + 1;
+      if (need > lb->cap) {
+        size_t cap = lb->cap ? lb->cap : LINE_BUF_MIN;
+        while (cap < need)
+          cap *= 2;
+        lb->cap = cap < max + 1 ? cap : max + 1;
+        lb->buf = xrealloc(lb->buf, lb->cap);
       }
-      lb->len = 0;
-      lb->skipping = false;
-      continue;
     }
-    if (lb->skipping)
-      continue;
-    lb->buf[lb->len++] = c;
-    if (lb->len == max) {
-      lb->buf[max] = '\0';
+    if (!lb->skipping && seg > 0) {
+      size_t room = max - lb->len;
+      memcpy(lb->buf + lb->len, p, seg < room ? seg : room);
+      if (seg < room)
+        lb->len += seg;
+      else { /* the line reached max_line: delivered cut, the rest of it dropped */
+        lb->buf[max] = '\0';
+        if (op->on_line)
+          op->on_line(t, s, lb->buf, max, true, op->data);
+        lb->len = 0;
+        lb->skipping = true;
+      }
+    }
+    if (nl == NULL)
+      break;
+    if (!lb->skipping) {
+      size_t n = lb->len;
+      if (n > 0 && lb->buf[n - 1] == '\r')
+        n--;
+      lb->buf[n] = '\0';
       if (op->on_line)
-        op->on_line(t, s, lb->buf, max, true, op->data);
-      lb->len = 0;
-      lb->skipping = true;
+        op->on_line(t, s, lb->buf, n, false, op->data);
     }
+    lb->len = 0;
+    lb->skipping = false;
+    p = nl + 1;
   }
 }
 
@@ -466,6 +536,7 @@ void transport_close(struct transport *t, transport_close_cb cb, void *data)
     ocb(t, TRANSPORT_E_CLOSED, "closed while connecting", t->open_data);
   }
   t->state = T_CLOSING;
+  unhold(t);
   t->ops->close(t);
 }
 

@@ -58,7 +58,17 @@ struct transport_limiter {
   unsigned max_handshakes; /* 0 = no cap */
   unsigned active;
   void *waiting_head, *waiting_tail;
+  /* The send gate (optional): while hold(hold_data) is true, no operation of these transports
+   * starts; each waits, queued, until transport_release_held(). The scheduler holds them while
+   * a journal line is written but not yet fsync'ed, and releases them all after one fsync: the
+   * lines of one loop turn share it (group commit), and nothing leaves before its line is
+   * durable. */
+  bool (*hold)(void *hold_data);
+  void *hold_data;
+  void *held_head, *held_tail;
 };
+/* Starts the operations the gate held (each asks the gate again first). */
+void transport_release_held(struct transport_limiter *l);
 
 /* One jump host of a ProxyJump chain (ssh_config's ProxyJump, `ssh -J`). Its host key is checked
  * against its own known_hosts (under key_host:key_port when set, as HostKeyAlias) before anything

@@ -15,8 +15,8 @@ enum op_kind { OP_EXEC, OP_UPLOAD };
 /* Splits a byte stream into bounded lines. */
 struct line_buf {
   char *buf;
-  size_t len;
-  bool skipping; /* a line was cut: drop bytes up to its end */
+  size_t len, cap; /* grown to the longest line so far (at most max_line + 1) */
+  bool skipping;   /* a line was cut: drop bytes up to its end */
 };
 
 struct transport_op {
@@ -86,6 +86,8 @@ struct transport {
   void (*slot_go)(struct transport *t); /* what to do once a handshake slot is ours */
   bool holds_slot;
   bool waiting_slot;
+  struct transport *next_held; /* in the send gate's queue (transport_limiter.hold) */
+  bool held;
 };
 
 /* Back ends report through these. */

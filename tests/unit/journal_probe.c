@@ -1,6 +1,6 @@
 /*
  * An LD_PRELOAD probe for the journal-before-act test (test_rollout.c): logs, in order, every
- * fsync of a journal (*.jsonl) with the journal's last line at that moment, and every command a
+ * fsync of a journal (*.jsonl) with each line it made durable, and every command a
  * local-transport router is sent (posix_spawn with SSH_ORIGINAL_COMMAND). The test then checks
  * that the line announcing a step was durable before the step's command left.
  * Log: $JOURNAL_PROBE_LOG, one "fsync LINE" or "spawn COMMAND" per line.
@@ -44,23 +44,30 @@ int fsync(int fd)
   path[n] = '\0';
   if (strcmp(path + n - 6, ".jsonl") != 0)
     return rc;
-  /* The journal is open for appending only: read its end through a descriptor of our own. */
+  /* Every line this fsync made durable: those written since the last one (the run fsyncs once
+   * per loop turn for all the lines the turn wrote). The journal is open for appending only: read
+   * them through a descriptor of our own. One journal per run: one offset. */
+  static off_t synced;
+  if (st.st_size < synced)
+    synced = 0;
+  size_t want = (size_t)(st.st_size - synced);
   int in = open(path, O_RDONLY | O_CLOEXEC);
-  if (in < 0)
-    return rc;
-  char tail[8192];
-  off_t from = st.st_size > (off_t)sizeof tail ? st.st_size - (off_t)sizeof tail : 0;
-  ssize_t got = pread(in, tail, sizeof tail, from);
-  close(in);
-  if (got <= 1)
-    return rc;
-  size_t end = (size_t)got;
-  if (tail[end - 1] == '\n')
-    end--;
-  size_t start = end;
-  while (start > 0 && tail[start - 1] != '\n')
-    start--;
-  probe_log("fsync", tail + start, end - start);
+  char *text = want ? malloc(want) : NULL;
+  ssize_t got = in >= 0 && text ? pread(in, text, want, synced) : -1;
+  if (in >= 0)
+    close(in);
+  if (got > 0) {
+    size_t end = (size_t)got;
+    for (size_t at = 0; at < end;) {
+      const char *nl = memchr(text + at, '\n', end - at);
+      size_t len = nl ? (size_t)(nl - (text + at)) : end - at;
+      if (len > 0)
+        probe_log("fsync", text + at, len);
+      at += len + 1;
+    }
+    synced = st.st_size;
+  }
+  free(text);
   return rc;
 }
 
