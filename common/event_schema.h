@@ -27,6 +27,11 @@
 #define EV_DEVICE_FINISHED "device-finished"
 #define EV_DEVICE_HELD "device-held"
 #define EV_DEVICE_RELEASED "device-released"
+/* issue 15's health checks (docs/checks.md) */
+#define EV_CHECK_SNAPSHOT "check-snapshot"
+#define EV_CHECK_ATTEMPT "check-attempt"
+#define EV_CHECK_PASSED "check-passed"
+#define EV_CHECK_FAILED "check-failed"
 
 /* fields under `issu` */
 #define F_INVENTORY_HASH "inventory_hash"
@@ -45,6 +50,18 @@
 #define F_VERSIONS_BEFORE "versions_before"
 #define F_HELD "held"
 #define F_BY "by"
+/* under issu.checks: the health checks of one router (check-* events) */
+#define F_CHECKS "checks"
+#define F_CHECK_MOMENT "moment" /* pre, post, check (issu-fleet check) */
+#define F_CHECK_FILE "file"
+#define F_CHECK_REUSED "reused"
+#define F_CHECK_ATTEMPT "attempt"
+#define F_CHECK_TESTS "tests"
+#define F_CHECK_PASSED "passed"
+#define F_CHECK_FAILED "failed"
+#define F_CHECK_CONVERGE_S "converge_s" /* time from the first post attempt to the last */
+#define F_CHECK_FAILURES "failures"     /* [{test, command, item, rule, pre, post, message}] */
+#define F_CHECK_FAILURES_LEFT "failures_left_off"
 
 /* event.outcome of a router whose state could not be established: it is held */
 #define OUTCOME_UNKNOWN "unknown"

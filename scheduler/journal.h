@@ -24,6 +24,7 @@ struct journal_host {
   enum junos_phase phase; /* the last phase it entered */
   int orig_master;        /* 0 or 1; -1 when not recorded or out of range */
   char before[2][48];
+  bool check_pre; /* a pre snapshot was journaled since it (last) started */
 };
 
 struct journal_state {

@@ -412,10 +412,7 @@ static void run_check(struct device *dv)
       device_fail(dv, code, "failure", "%s", msg);
       return;
     }
-    if (dv->run->o->check_only)
-      device_succeed(dv, PH_DONE);
-    else
-      stage_start(dv);
+    checks_pre_start(dv); /* then stage, or the end of `issu-fleet check` */
     return;
   }
   const struct check *c = &checks[dv->step];
