@@ -87,8 +87,8 @@ int parse_check_builtin(struct pctx *c, const struct ynode *n, void *field)
         names[j] = check_builtin_name((enum check_builtin)j);
       const char *near = text_nearest(k->text, names, CHECK_BUILTIN_COUNT);
       perr(c, k, "unknown built-in check '%s' (%s%s%s)", k->text,
-           near ? "did you mean '" : "expected bgp-peers, bgp-state, ..., nsr",
-           near ? near : "", near ? "'?" : "");
+           near ? "did you mean '" : "expected bgp-peers, bgp-state, ..., nsr", near ? near : "",
+           near ? "'?" : "");
       rc = -1;
       continue;
     }

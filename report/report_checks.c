@@ -186,8 +186,8 @@ void report_checks_html(const struct report *r, FILE *out, void (*esc)(FILE *, c
     cell(out, esc, r->routers[i].name);
     fprintf(out, "<td class=\"%s\">%s</td>", c->verdict && !c->passed ? "bad" : "",
             verdict(c, v, sizeof v));
-    fprintf(out, "<td class=\"n\">%u</td><td class=\"n\">%u</td><td class=\"n\">%u</td>",
-            c->tests, c->tests_failed, c->attempts);
+    fprintf(out, "<td class=\"n\">%u</td><td class=\"n\">%u</td><td class=\"n\">%u</td>", c->tests,
+            c->tests_failed, c->attempts);
     fprintf(out, "<td class=\"n\">%s</td></tr>\n",
             c->verdict && c->converge_s >= 0 ? report_duration(c->converge_s, d, sizeof d) : "-");
   }

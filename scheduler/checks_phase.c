@@ -80,8 +80,8 @@ static char *snapshot_path(const struct device *dv, const char *moment, bool cre
 {
   const char *journal = event_log_path(dv->run->log);
   const char *slash = strrchr(journal, '/');
-  char *folder = slash ? xasprintf("%.*s/checks", (int)(slash - journal), journal)
-                       : xstrdup("checks");
+  char *folder =
+      slash ? xasprintf("%.*s/checks", (int)(slash - journal), journal) : xstrdup("checks");
   if (create)
     dir_create(folder, 0700);
   char *path = xasprintf("%s/%s.%s.xml", folder, dv->name, moment);
@@ -198,8 +198,7 @@ static void command_done(struct device *dv, const struct transport_result *r)
   if (r->error != TRANSPORT_OK || dv->out.backup) {
     if (!st->post_phase) {
       device_fail(dv, r->error != TRANSPORT_OK ? transport_error_name(r->error) : "verify-failed",
-                  "failure", "pre snapshot: %s: %s",
-                  check_suite_command(dv->run->checks, st->cmd),
+                  "failure", "pre snapshot: %s: %s", check_suite_command(dv->run->checks, st->cmd),
                   r->error != TRANSPORT_OK ? r->message : "the session is on the backup RE");
       return;
     }
@@ -269,7 +268,10 @@ static void pre_check(struct device *dv, const char *moment)
   cJSON *ck;
   char what[600];
   snprintf(what, sizeof what, "pre-check %s", failed ? first : "passed");
-  cJSON *ev = check_event(dv, refuse ? "error" : failed ? "warning" : "info",
+  cJSON *ev = check_event(dv,
+                          refuse   ? "error"
+                          : failed ? "warn"
+                                   : "info",
                           failed ? EV_CHECK_FAILED : EV_CHECK_PASSED, moment, &ck, what);
   add_outcome(ck, &out);
   cJSON_AddBoolToObject(ck, "refused", refuse);
@@ -360,9 +362,9 @@ static void post_taken(struct device *dv)
   st->post = st->taking;
   st->taking = NULL;
   struct check_outcome out = {0};
-  bool evaluated = st->post != NULL &&
-                   (st->pre ? check_evaluate(run->checks, st->pre, st->post, &out)
-                            : check_evaluate(run->checks, st->post, NULL, &out)) == 0;
+  bool evaluated =
+      st->post != NULL && (st->pre ? check_evaluate(run->checks, st->pre, st->post, &out)
+                                   : check_evaluate(run->checks, st->post, NULL, &out)) == 0;
   bool passed = evaluated && out.tests_failed == 0;
   double now = rollout_now(run);
   char first[512];
