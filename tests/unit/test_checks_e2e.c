@@ -9,6 +9,7 @@
 #define LAB_KNOWN_HOSTS "--known-hosts both"
 #include "lab.h"
 #include "policies/policies.h"
+#include "report/report.h"
 
 #include <sys/stat.h>
 
@@ -129,6 +130,71 @@ Test(checks_policy, bad_values_name_file_line_and_col)
               d.count ? d.lines[0] : "(nothing)");
     diag_free(&d);
   }
+}
+
+/* ---- the report ---- */
+
+Test(checks_report, each_router_shows_its_checks_and_the_html_a_row_per_failed_item)
+{
+  static const char events[] =
+      "{\"@timestamp\":\"2026-12-01T10:00:00.000Z\",\"event\":{\"action\":\"device-started\"},"
+      "\"host\":{\"name\":\"mx-1\"},\"issu\":{\"wave\":0}}\n"
+      "{\"@timestamp\":\"2026-12-01T10:00:01.000Z\",\"event\":{\"action\":\"check-snapshot\"},"
+      "\"host\":{\"name\":\"mx-1\"},\"issu\":{\"checks\":{\"moment\":\"pre\",\"file\":\"x\"}}}\n"
+      "{\"@timestamp\":\"2026-12-01T10:30:00.000Z\",\"event\":{\"action\":\"check-attempt\"},"
+      "\"host\":{\"name\":\"mx-1\"},\"issu\":{\"checks\":{\"moment\":\"post\",\"attempt\":1}}}\n"
+      "{\"@timestamp\":\"2026-12-01T10:31:00.000Z\",\"event\":{\"action\":\"check-attempt\"},"
+      "\"host\":{\"name\":\"mx-1\"},\"issu\":{\"checks\":{\"moment\":\"post\",\"attempt\":2}}}\n"
+      "{\"@timestamp\":\"2026-12-01T10:31:00.000Z\",\"event\":{\"action\":\"check-failed\"},"
+      "\"host\":{\"name\":\"mx-1\"},\"issu\":{\"checks\":{\"moment\":\"post\",\"attempt\":2,"
+      "\"converge_s\":60,\"tests\":15,\"passed\":13,\"failed\":2,\"failures\":["
+      "{\"test\":\"bgp-state\",\"item\":\"peer-address=10.0.0.2\",\"rule\":\"no-diff peer-state\","
+      "\"pre\":\"Established\",\"post\":\"Active\"},"
+      "{\"test\":\"fpc\",\"item\":\"slot=1\",\"rule\":\"is-equal state, Online\",\"pre\":\"\","
+      "\"post\":\"<Offline>\"}],\"failures_left_off\":3}}}\n"
+      "{\"@timestamp\":\"2026-12-01T10:32:00.000Z\",\"event\":{\"action\":\"check-passed\"},"
+      "\"host\":{\"name\":\"mx-2\"},\"issu\":{\"checks\":{\"moment\":\"post\",\"attempt\":1,"
+      "\"converge_s\":0,\"tests\":15,\"passed\":15,\"failed\":0}}}\n";
+  struct report *r = report_from_buffer("t", events, strlen(events));
+  cr_assert_eq(r->nrouters, 2);
+  const struct report_checks *c = &r->routers[0].checks;
+  cr_expect(c->verdict && !c->passed);
+  cr_expect_eq(c->attempts, 2);
+  cr_expect_eq(c->tests, 15);
+  cr_expect_eq(c->tests_failed, 2);
+  cr_expect_eq(c->converge_s, 60);
+  cr_expect_eq(c->nitems, 2);
+  cr_expect_eq(c->items_left, 3);
+  cr_expect(r->routers[1].checks.passed);
+
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  report_text(r, f);
+  fclose(f);
+  cr_expect(strstr(text, "FAILED (post)"), "%s", text);
+  cr_expect(strstr(text, "bgp-state peer-address=10.0.0.2: Established -> Active (no-diff "
+                         "peer-state)"),
+            "%s", text);
+  free(text);
+
+  f = open_memstream(&text, &len);
+  cr_assert_eq(report_html(r, f), 0);
+  fclose(f);
+  size_t rows = 0;
+  for (const char *p = text; (p = strstr(p, "<tr class=\"check-item\">")) != NULL; p++)
+    rows++;
+  cr_expect_eq(rows, 2, "a row per failed item");
+  cr_expect(strstr(text, "&lt;Offline&gt;"), "escaped");
+  free(text);
+
+  cJSON *j = report_json(r);
+  char *js = cJSON_PrintUnformatted(j);
+  cr_expect(strstr(js, "\"checks\":{\"result\":\"failed\",\"moment\":\"post\",\"tests\":15"), "%s",
+            js);
+  free(js);
+  cJSON_Delete(j);
+  report_free(r);
 }
 
 /* ---- end to end ---- */
