@@ -803,6 +803,7 @@ Test(checks_jsnapy, values_xpaths_and_templates_are_checked_at_load)
       {"- no-diff: \"active-route-count[\"", "the node 'active-route-count[' is not a valid XPath"},
       {"- no-diff: x\n          err: \"{{ pre.x }}\"", "only {{pre['NODE']}}, {{post['NODE']}}"},
       {"- no-diff: x\n          info: \"{% if x %}\"", "{% ... %} blocks are not supported"},
+      {"- no-diff: x\n          err: \"{{post['a[']}}\"", "the message's node 'a[' is not a valid"},
       {"- no-diff: x\n          ignore-null: maybe", "ignore-null must be true or false"},
       {"- no-diff: x\n          is-equal: x, 1", "one operator per test"},
       {"- err: x", "this test names no operator"},
