@@ -1161,3 +1161,24 @@ Test(checks_ops, a_snapshot_of_a_smaller_suite_lacks_the_new_commands)
   check_suite_free(s);
   diag_free(&d);
 }
+
+Test(checks_ops, many_items_with_one_id_stay_linear)
+{
+  /* 20,000 interfaces whose id selects nothing: all share the empty id. */
+  char *buf = xcalloc(1, 1);
+  size_t len = 0, cap = 1;
+  text_appendf(&buf, &len, &cap, "<interface-information>");
+  for (int i = 0; i < 20000; i++)
+    text_appendf(&buf, &len, &cap,
+                 "<physical-interface><name>ge-%d</name><oper-status>up</oper-status>"
+                 "</physical-interface>",
+                 i);
+  text_appendf(&buf, &len, &cap, "</interface-information>");
+  struct check_outcome o = run_rules(
+      "show interfaces terse", "iterate:\n      xpath: physical-interface\n      id: description\n",
+      "        - no-diff: oper-status\n", buf, buf);
+  cr_assert_eq(o.failure_count, 0);
+  cr_assert_eq(o.tests_passed, 1);
+  check_outcome_free(&o);
+  free(buf);
+}
