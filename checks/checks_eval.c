@@ -293,7 +293,9 @@ static void fail(struct ev *e, const struct check_test *t, const struct check_ru
   f->rule = xstrdup(r->text);
   f->pre = xstrdup(pre ? pre : "");
   f->post = xstrdup(post ? post : "");
-  if (r->err)
+  /* The test's own message is about an item; a failure of no item (the answer unusable, no item
+   * selected) keeps issu-fleet's, which says what went wrong. */
+  if (r->err && it != NULL)
     f->message = fill(r->err, w);
   else {
     char *who = subject(t, it);

@@ -780,6 +780,10 @@ Test(checks_jsnapy, commands_are_plain_show_commands)
   refused("t:\n  - command: show version; request system reboot\n", "contains ';'");
   refused("t:\n  - command: request system reboot\n", "is not a `show` command");
   refused("t:\n  - command: \"show version\\nrequest system halt\"\n", "contains a line break");
+  refused("t:\n  - command: \"show version\\tdetail\"\n", "not printable ASCII");
+  refused("t:\n  - command: \"show version \xc2\xa0"
+          "detail\"\n",
+          "not printable ASCII");
   char *y = xasprintf("t:\n  - command: show %0300d\n", 0);
   refused(y, "is longer than 256 characters");
   free(y);
@@ -1111,6 +1115,10 @@ Test(checks_ops, missing_nodes_and_items_with_and_without_ignore_null)
   check_outcome_free(&o);
   cr_assert_eq(failures(c, none, "        - list-not-less:\n          ignore-null: true\n", x, x),
                0);
+  o = run_rules(c, none, "        - list-not-less:\n          err: \"{{id_0}} lost\"\n", x, x);
+  cr_assert_str_eq(o.failures[0].message, "t: no item matches //ospf-neighbor (list-not-less)",
+                   "a failure of no item keeps the message that says why");
+  check_outcome_free(&o);
   cr_assert_eq(failures(c, none, "        - is-equal: x, y\n", x, NULL), 1);
   cr_assert_eq(failures(c, none, "        - not-exists: x\n", x, NULL), 0);
   /* Every item gone after the ISSU is never a pass. */
