@@ -37,6 +37,13 @@ static void vals_push(struct vals *v, char *s)
   v->v[v->n++] = s;
 }
 
+/* A growable string that starts empty (text_appendf allocates nothing for empty output). */
+static char *empty(size_t *cap)
+{
+  *cap = 1;
+  return xcalloc(1, 1);
+}
+
 static char *trimmed(const char *s)
 {
   while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
@@ -77,7 +84,7 @@ static char *vals_join(const struct vals *v)
 {
   char *buf = NULL;
   size_t len = 0, cap = 0;
-  text_appendf(&buf, &len, &cap, "%s", "");
+  buf = empty(&cap);
   for (size_t i = 0; i < v->n; i++)
     text_appendf(&buf, &len, &cap, "%s%s", i ? ", " : "", v->v[i]);
   return buf;
@@ -90,6 +97,7 @@ struct item {
   char *label; /* "peer-address=10.0.0.2" */
   struct vals ids;
   xmlNodePtr node;
+  unsigned repeats; /* later items with this item's id */
 };
 
 /* One snapshot's view of a test: its answer and the items selected in it. */
@@ -119,9 +127,8 @@ static void item_add(struct side *s, const struct check_test *t, xmlNodePtr node
 {
   struct item it = {0};
   it.node = node;
-  char *key = NULL, *label = NULL;
   size_t kl = 0, kc = 0, ll = 0, lc = 0;
-  text_appendf(&label, &ll, &lc, "%s", "");
+  char *key = empty(&kc), *label = empty(&lc);
   if (t->nids == 0) {
     text_appendf(&key, &kl, &kc, "[%zu]", pos + 1);
     if (!t->first_only)
@@ -137,18 +144,13 @@ static void item_add(struct side *s, const struct check_test *t, xmlNodePtr node
     vals_push(&it.ids, one);
   }
   /* A repeated id (two alarms with one description) is told apart by its occurrence, so the
-   * second one before matches the second one after. */
+   * second one before matches the second one after. The first item of an id counts its repeats
+   * (a linear search would make 10,000 interfaces with an empty id quadratic); the occurrence is
+   * joined with a control character XML text cannot hold, so it never meets a real id. */
   size_t first;
   if (strmap_get(&s->index, key, &first)) {
-    unsigned k = 2;
-    char *alt;
-    for (;; k++) {
-      alt = xasprintf("%s\x1f#%u", key, k);
-      size_t dummy;
-      if (!strmap_get(&s->index, alt, &dummy))
-        break;
-      free(alt);
-    }
+    unsigned k = ++s->items[first].repeats + 1;
+    char *alt = xasprintf("%s\x1e%u", key, k);
     free(key);
     key = alt;
     text_appendf(&label, &ll, &lc, " #%u", k);
@@ -225,7 +227,7 @@ static char *fill(const char *tmpl, const struct where *w)
 {
   char *buf = NULL;
   size_t len = 0, cap = 0;
-  text_appendf(&buf, &len, &cap, "%s", "");
+  buf = empty(&cap);
   const struct item *any = w->ipost ? w->ipost : w->ipre;
   for (const char *p = tmpl; *p;) {
     const char *open = strstr(p, "{{");
@@ -265,7 +267,7 @@ static char *subject(const struct check_test *t, const struct item *it)
   if (t->noun && it) {
     char *buf = NULL;
     size_t len = 0, cap = 0, k = 0;
-    text_appendf(&buf, &len, &cap, "%s", "");
+    buf = empty(&cap);
     for (const char *p = t->noun; *p; p++)
       if (p[0] == '%' && p[1] == 's') {
         text_appendf(&buf, &len, &cap, "%s", k < it->ids.n ? it->ids.v[k] : "");
@@ -291,7 +293,9 @@ static void fail(struct ev *e, const struct check_test *t, const struct check_ru
   f->rule = xstrdup(r->text);
   f->pre = xstrdup(pre ? pre : "");
   f->post = xstrdup(post ? post : "");
-  if (r->err)
+  /* The test's own message is about an item; a failure of no item (the answer unusable, no item
+   * selected) keeps issu-fleet's, which says what went wrong. */
+  if (r->err && it != NULL)
     f->message = fill(r->err, w);
   else {
     char *who = subject(t, it);
@@ -614,8 +618,12 @@ int check_evaluate(const struct check_suite *s, const struct check_snapshot *pre
   for (size_t i = 0; i < s->ntests; i++) {
     const struct check_test *t = &s->tests[i];
     struct side a, b;
-    bool a_ok = side_open(&a, t, &pre->answers[t->command]);
-    bool b_ok = post ? side_open(&b, t, &post->answers[t->command]) : false;
+    /* A snapshot taken before a file was added to the suite lacks that file's commands. */
+    const struct check_answer *pa = t->command < pre->count ? &pre->answers[t->command] : NULL;
+    const struct check_answer *qa =
+        post && t->command < post->count ? &post->answers[t->command] : NULL;
+    bool a_ok = side_open(&a, t, pa);
+    bool b_ok = post ? side_open(&b, t, qa) : false;
     if (post == NULL)
       memset(&b, 0, sizeof b);
     for (size_t k = 0; k < t->nrules; k++)

@@ -115,6 +115,23 @@ static void read_template(struct reader *r, const struct ynode *v, char **out, c
   const char *why = check_template_invalid(v->text, &where);
   if (why)
     ERR(r, v, "%s message at character %zu: %s", key, where + 1, why);
+  /* Each {{pre['NODE']}} names an XPath: one that does not compile is an error now, not an
+   * empty value in the message when the check fails. */
+  for (const char *p = v->text; why == NULL && (p = strstr(p, "{{")) != NULL;) {
+    char kind;
+    const char *node;
+    size_t nl = 0;
+    unsigned idx;
+    size_t l = check_placeholder(p + 2, &kind, &node, &nl, &idx);
+    if (kind != 'i') {
+      char *x = xstrndup(node, nl);
+      xmlXPathCompExprPtr e = compile(r, v, x, "the message's node");
+      if (e)
+        xmlXPathFreeCompExpr(e);
+      free(x);
+    }
+    p += 2 + l;
+  }
   free(*out);
   *out = xstrdup(v->text);
 }

@@ -142,8 +142,8 @@ const char *check_command_invalid(const char *command)
       return "contains ';'";
     if (c == '\n' || c == '\r')
       return "contains a line break";
-    if (c < 0x20 || c == 0x7f)
-      return "contains a control character";
+    if (c < 0x20 || c >= 0x7f)
+      return "contains a character that is not printable ASCII";
   }
   return NULL;
 }

@@ -10,6 +10,7 @@
  */
 #include "checks/checks.h"
 
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -62,6 +63,49 @@ static char *replace_free(char *s, const char *from, const char *to)
   char *r = replace(s, from, to);
   free(s);
   return r;
+}
+
+/* Junos `| display json` as the XML it stands for: each key an element, each "data" its text,
+ * "attributes" dropped (namespaces are stripped when read anyway). Keys repeated in one object
+ * (show task replication's flat pairs) stay in their order. */
+static void json_to_xml(const cJSON *obj, char **buf, size_t *len, size_t *cap)
+{
+  for (const cJSON *k = obj ? obj->child : NULL; k; k = k->next) {
+    if (strcmp(k->string, "attributes") == 0 || strcmp(k->string, "data") == 0)
+      continue;
+    for (const cJSON *e = cJSON_IsArray(k) ? k->child : k; e;
+         e = cJSON_IsArray(k) ? e->next : NULL) {
+      text_appendf(buf, len, cap, "<%s>", k->string);
+      const cJSON *data = cJSON_GetObjectItemCaseSensitive(e, "data");
+      if (cJSON_IsString(data))
+        for (const char *c = data->valuestring; *c; c++)
+          text_appendf(buf, len, cap, "%s",
+                       *c == '<'   ? "&lt;"
+                       : *c == '&' ? "&amp;"
+                       : *c == '>' ? "&gt;"
+                                   : (char[]){*c, 0});
+      json_to_xml(e, buf, len, cap);
+      text_appendf(buf, len, cap, "</%s>", k->string);
+    }
+  }
+}
+
+/* A `| display json` capture (bare, or inside PyEZ's <output>) as XML. */
+static char *capture_json_as_xml(const char *dir, const char *file)
+{
+  char *raw = capture(dir, file);
+  char *open = strchr(raw, '{'), *close = strrchr(raw, '}');
+  cr_assert(open && close && close > open, "%s holds no JSON", file);
+  cJSON *j = cJSON_ParseWithLength(open, (size_t)(close - open + 1));
+  cr_assert_not_null(j, "%s: not JSON", file);
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  buf = xcalloc(1, 1);
+  cap = 1;
+  json_to_xml(j, &buf, &len, &cap);
+  cJSON_Delete(j);
+  free(raw);
+  return buf;
 }
 
 static struct check_suite *builtin_suite(void)
@@ -736,6 +780,10 @@ Test(checks_jsnapy, commands_are_plain_show_commands)
   refused("t:\n  - command: show version; request system reboot\n", "contains ';'");
   refused("t:\n  - command: request system reboot\n", "is not a `show` command");
   refused("t:\n  - command: \"show version\\nrequest system halt\"\n", "contains a line break");
+  refused("t:\n  - command: \"show version\\tdetail\"\n", "not printable ASCII");
+  refused("t:\n  - command: \"show version \xc2\xa0"
+          "detail\"\n",
+          "not printable ASCII");
   char *y = xasprintf("t:\n  - command: show %0300d\n", 0);
   refused(y, "is longer than 256 characters");
   free(y);
@@ -759,6 +807,7 @@ Test(checks_jsnapy, values_xpaths_and_templates_are_checked_at_load)
       {"- no-diff: \"active-route-count[\"", "the node 'active-route-count[' is not a valid XPath"},
       {"- no-diff: x\n          err: \"{{ pre.x }}\"", "only {{pre['NODE']}}, {{post['NODE']}}"},
       {"- no-diff: x\n          info: \"{% if x %}\"", "{% ... %} blocks are not supported"},
+      {"- no-diff: x\n          err: \"{{post['a[']}}\"", "the message's node 'a[' is not a valid"},
       {"- no-diff: x\n          ignore-null: maybe", "ignore-null must be true or false"},
       {"- no-diff: x\n          is-equal: x, 1", "one operator per test"},
       {"- err: x", "this test names no operator"},
@@ -788,4 +837,356 @@ Test(checks_jsnapy, a_missing_file_is_an_error_naming_it)
   cr_assert(diag_contains(&d, "/nonexistent/checks.yml"));
   check_suite_free(s);
   diag_free(&d);
+}
+
+/* ---- every operator, on the captures' shapes ---- */
+
+/* Evaluates the one test of `rules` (a `tests:` list) over `xpath`/`id` of `command`'s answers
+ * `pre` and `post` (post NULL: one snapshot). Returns the outcome; the suite is freed. */
+static struct check_outcome run_rules(const char *command, const char *block, const char *rules,
+                                      const char *pre_xml, const char *post_xml)
+{
+  char *yaml = xasprintf("t:\n  - command: %s\n  - %s\n      tests:\n%s", command, block, rules);
+  struct diag d = {0};
+  struct check_suite *s = jsnapy(yaml, &d);
+  if (s == NULL) {
+    diag_print(&d, stderr);
+    cr_assert_fail("refused:\n%s", yaml);
+  }
+  struct check_snapshot *pre = check_snapshot_new(s), *post = NULL;
+  put(pre, s, command, pre_xml);
+  if (post_xml) {
+    post = check_snapshot_new(s);
+    put(post, s, command, post_xml);
+  }
+  struct check_outcome o;
+  cr_assert_eq(check_evaluate(s, pre, post, &o), 0);
+  dump(&o);
+  check_snapshot_free(pre);
+  check_snapshot_free(post);
+  check_suite_free(s);
+  diag_free(&d);
+  free(yaml);
+  return o;
+}
+
+/* How many items failed, and that the rule's counters agree. */
+static size_t failures(const char *command, const char *block, const char *rules,
+                       const char *pre_xml, const char *post_xml)
+{
+  struct check_outcome o = run_rules(command, block, rules, pre_xml, post_xml);
+  size_t n = o.failure_count;
+  cr_assert_eq(o.tests_run, o.tests_passed + o.tests_failed);
+  check_outcome_free(&o);
+  return n;
+}
+
+#define IFACES "iterate:\n      xpath: physical-interface\n      id: name\n"
+
+Test(checks_ops, interfaces_terse_capture_single_snapshot_operators)
+{
+  NEED_CAPTURES(dir);
+  /* show-interfaces-terse__pyez-display-json__16.1I0.json as XML: 18 physical interfaces, all
+   * oper-status up, mtun admin-status down, em0 and lo0 with logical interfaces. */
+  char *x = capture_json_as_xml(dir, "show-interfaces-terse__pyez-display-json__16.1I0.json");
+  const char *c = "show interfaces terse";
+  cr_assert_eq(failures(c, IFACES, "        - is-equal: oper-status, up\n", x, NULL), 0);
+  cr_assert_eq(failures(c, IFACES, "        - is-equal: admin-status, up\n", x, NULL), 1);
+  struct check_outcome o = run_rules(c, IFACES, "        - is-equal: admin-status, up\n", x, NULL);
+  cr_assert(has_failure(&o, "t", "name=mtun", "name=mtun: down (is-equal admin-status, up)"));
+  cr_assert_str_eq(o.failures[0].pre, "");
+  cr_assert_str_eq(o.failures[0].post, "down");
+  check_outcome_free(&o);
+  cr_assert_eq(failures(c, IFACES, "        - not-equal: oper-status, down\n", x, NULL), 0);
+  cr_assert_eq(failures(c, IFACES, "        - not-equal: admin-status, down\n", x, NULL), 1);
+  cr_assert_eq(failures(c, IFACES, "        - is-in: admin-status, up, down\n", x, NULL), 0);
+  cr_assert_eq(failures(c, IFACES, "        - is-in: admin-status, up, testing\n", x, NULL), 1);
+  cr_assert_eq(failures(c, IFACES, "        - not-in: admin-status, down, testing\n", x, NULL), 1);
+  cr_assert_eq(failures(c, IFACES, "        - not-in: oper-status, down, testing\n", x, NULL), 0);
+  cr_assert_eq(failures(c, IFACES, "        - contains: name, p\n", x, NULL), 18 - 8,
+               "of cbp0 demux0 dsc em0 esi gre ipip irb lo0 lsi mtun pimd pime pip0 pp0 rbeb tap "
+               "vtep, eight hold a 'p'");
+  cr_assert_eq(failures(c, IFACES, "        - all-same: oper-status\n", x, NULL), 0);
+  cr_assert_eq(failures(c, IFACES, "        - all-same: admin-status\n", x, NULL), 1);
+  cr_assert_eq(failures(c, IFACES,
+                        "        - all-same: admin-status, "
+                        "physical-interface[name='mtun']/admin-status\n",
+                        x, NULL),
+               17, "against a reference XPath, every interface but mtun differs");
+  cr_assert_eq(failures(c, IFACES, "        - exists: logical-interface\n", x, NULL), 16,
+               "only em0 and lo0 have logical interfaces");
+  cr_assert_eq(failures(c, IFACES, "        - not-exists: logical-interface\n", x, NULL), 2);
+  cr_assert_eq(failures(c,
+                        "iterate:\n      xpath: physical-interface[logical-interface]\n"
+                        "      id: name\n",
+                        "        - exists: logical-interface/address-family\n", x, NULL),
+               0);
+  cr_assert_eq(failures(c, "item:\n      xpath: //physical-interface\n",
+                        "        - is-equal: name, cbp0\n", x, NULL),
+               0, "item: only the first match");
+  free(x);
+}
+
+Test(checks_ops, interfaces_terse_capture_pre_post_operators_and_items_that_come_and_go)
+{
+  NEED_CAPTURES(dir);
+  char *x = capture_json_as_xml(dir, "show-interfaces-terse__pyez-display-json__16.1I0.json");
+  const char *c = "show interfaces terse";
+  /* em0 goes down, vtep disappears, xe-0/0/0 appears. */
+  char *y = replace(x, "<name>em0</name>", "<name>em0</name>");
+  y = replace_free(y, "<oper-status>up</oper-status><logical-interface>",
+                   "<oper-status>down</oper-status><logical-interface>");
+  y = replace_free(y,
+                   "<physical-interface><oper-status>up</oper-status><admin-status>up"
+                   "</admin-status><name>vtep</name></physical-interface>",
+                   "<physical-interface><oper-status>up</oper-status><admin-status>up"
+                   "</admin-status><name>xe-0/0/0</name></physical-interface>");
+  cr_assert_eq(failures(c, IFACES, "        - no-diff: oper-status\n", x, x), 0);
+  struct check_outcome o = run_rules(c, IFACES, "        - no-diff: oper-status\n", x, y);
+  cr_assert_eq(o.failure_count, 3);
+  cr_assert(has_failure(&o, "t", "name=em0", "name=em0: up -> down (no-diff oper-status)"));
+  cr_assert(has_failure(&o, "t", "name=vtep", "name=vtep: missing after (no-diff oper-status)"));
+  cr_assert(
+      has_failure(&o, "t", "name=xe-0/0/0", "name=xe-0/0/0: new after (no-diff oper-status)"));
+  check_outcome_free(&o);
+  o = run_rules(c, IFACES, "        - list-not-less:\n", x, y);
+  cr_assert_eq(o.failure_count, 1);
+  cr_assert(has_failure(&o, "t", "name=vtep", NULL));
+  check_outcome_free(&o);
+  o = run_rules(c, IFACES, "        - list-not-more:\n", x, y);
+  cr_assert_eq(o.failure_count, 1);
+  cr_assert(has_failure(&o, "t", "name=xe-0/0/0", NULL));
+  check_outcome_free(&o);
+  /* With a node: the values of the node must not be fewer (more) per item. */
+  const char *whole = "item:\n      xpath: /interface-information\n";
+  o = run_rules(c, whole, "        - list-not-less: physical-interface/name\n", x, y);
+  cr_assert_eq(o.failure_count, 1);
+  cr_assert(strstr(o.failures[0].message, "vtep missing after") != NULL, "%s",
+            o.failures[0].message);
+  check_outcome_free(&o);
+  o = run_rules(c, whole, "        - list-not-more: physical-interface/name\n", x, y);
+  cr_assert_eq(o.failure_count, 1);
+  cr_assert(strstr(o.failures[0].message, "xe-0/0/0 new after") != NULL);
+  check_outcome_free(&o);
+  /* Pre/post operators do not run on one snapshot. */
+  o = run_rules(c, IFACES, "        - no-diff: oper-status\n        - list-not-less:\n", x, NULL);
+  cr_assert_eq(o.tests_run, 0);
+  check_outcome_free(&o);
+  free(x), free(y);
+}
+
+static char *route_summary_with(const char *dir, const char *inet0_active)
+{
+  char *x = capture(dir, "show-route-summary__pyez-factory__12.1X46.xml");
+  char *to = xasprintf("<active-route-count>%s</active-route-count>", inet0_active);
+  char *y = replace(x, "<active-route-count>8</active-route-count>", to);
+  free(x), free(to);
+  return y;
+}
+
+Test(checks_ops, route_summary_capture_numbers_delta_forms_and_ranges)
+{
+  NEED_CAPTURES(dir);
+  const char *c = "show route summary";
+  const char *b = "iterate:\n      xpath: route-table\n      id: table-name\n";
+  char *pre = route_summary_with(dir, "8");
+  static const struct {
+    const char *delta, *post;
+    size_t fails;
+  } cases[] = {
+      {"1", "9", 0},    {"1", "7", 0},    {"1", "10", 1},    {"+-1", "7", 0},   {"+-1", "6", 1},
+      {"+1", "9", 0},   {"+1", "7", 1},   {"-1", "7", 0},    {"-1", "9", 1},    {"25%", "10", 0},
+      {"25%", "6", 0},  {"25%", "11", 1}, {"+-25%", "5", 1}, {"+25%", "10", 0}, {"+25%", "6", 1},
+      {"-25%", "6", 0}, {"-25%", "9", 1}, {"0", "8", 0},     {"0%", "9", 1},    {"5%", "abc", 1},
+  };
+  for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+    char *rules = xasprintf("        - delta: active-route-count, %s\n", cases[i].delta);
+    char *post = route_summary_with(dir, cases[i].post);
+    cr_assert_eq(failures(c, b, rules, pre, post), cases[i].fails, "delta %s, 8 -> %s",
+                 cases[i].delta, cases[i].post);
+    free(rules), free(post);
+  }
+  cr_assert_eq(failures(c, b, "        - in-range: active-route-count, 4, 8\n", pre, NULL), 0);
+  cr_assert_eq(failures(c, b, "        - in-range: active-route-count, 4, 7.5\n", pre, NULL), 1);
+  cr_assert_eq(failures(c, b, "        - not-range: active-route-count, 0, 3\n", pre, NULL), 0);
+  cr_assert_eq(failures(c, b, "        - not-range: active-route-count, 4, 8\n", pre, NULL), 3);
+  cr_assert_eq(failures(c, b, "        - is-gt: active-route-count, 3\n", pre, NULL), 0);
+  cr_assert_eq(failures(c, b, "        - is-gt: active-route-count, 4\n", pre, NULL), 2);
+  cr_assert_eq(failures(c, b, "        - is-lt: total-route-count, 5\n", pre, NULL), 1);
+  cr_assert_eq(failures(c, b, "        - is-equal: destination-count, 8.0\n", pre, NULL), 2,
+               "numbers compare as numbers: 8 equals 8.0, 4 does not");
+  char *text = route_summary_with(dir, "many");
+  cr_assert_eq(failures(c, b, "        - is-gt: active-route-count, 3\n", text, NULL), 1,
+               "a value that is not a number fails a numeric operator");
+  free(text);
+  free(pre);
+}
+
+#define ISIS "iterate:\n      xpath: //isis-adjacency\n      id: [interface-name, ./system-name]\n"
+
+Test(checks_ops, isis_capture_several_ids_and_the_err_message)
+{
+  NEED_CAPTURES(dir);
+  /* show-isis-adjacency__junos-upgrader-display-json__22.4R0.json as XML: two adjacencies to
+   * one system over ae17.100 and ae27.100. */
+  char *x =
+      capture_json_as_xml(dir, "show-isis-adjacency__junos-upgrader-display-json__22.4R0.json");
+  const char *c = "show isis adjacency";
+  const char *rules = "        - no-diff: adjacency-state\n"
+                      "          err: \"{{id_0}} to {{ id_1 }}: <{{pre['adjacency-state']}}> then "
+                      "<{{post[\\\"adjacency-state\\\"]}}>, level {{post['level']}}\"\n";
+  /* ae17.100 goes Initializing; ae27.100's neighbour is replaced by another system. */
+  char *y = replace(x, "<adjacency-state>Up</adjacency-state>",
+                    "<adjacency-state>Initializing</adjacency-state>");
+  y = replace_free(y, "<interface-name>ae27.100</interface-name><system-name>ABCD37383937",
+                   "<interface-name>ae27.100</interface-name><system-name>EFGH00000001");
+  struct check_outcome o = run_rules(c, ISIS, rules, x, y);
+  cr_assert_eq(o.failure_count, 3);
+  cr_assert(has_failure(&o, "t", "interface-name=ae17.100, system-name=ABCD37383937",
+                        "ae17.100 to ABCD37383937: <Up> then <Initializing>, level 1"));
+  /* The one that disappeared has no post values; the one that appeared no pre values. */
+  cr_assert(has_failure(&o, "t", "interface-name=ae27.100, system-name=ABCD37383937",
+                        "ae27.100 to ABCD37383937: <Up> then <>, level "));
+  cr_assert(has_failure(&o, "t", "interface-name=ae27.100, system-name=EFGH00000001",
+                        "ae27.100 to EFGH00000001: <> then <Up>, level 1"));
+  check_outcome_free(&o);
+  o = run_rules(c, ISIS, "        - list-not-less:\n", x, y);
+  cr_assert_eq(o.failure_count, 1);
+  cr_assert_str_eq(o.failures[0].item, "interface-name=ae27.100, system-name=ABCD37383937");
+  cr_assert_str_eq(o.failures[0].message,
+                   "interface-name=ae27.100, system-name=ABCD37383937: missing after "
+                   "(list-not-less)");
+  check_outcome_free(&o);
+  /* Nothing but the ISIS element names of the capture: the built-in isis check passes on it. */
+  struct check_suite *s = builtin_suite();
+  struct check_snapshot *pre = empty_snapshot(s), *post = empty_snapshot(s);
+  put(pre, s, c, x);
+  put(post, s, c, x);
+  cr_assert_eq(check_evaluate(s, pre, post, &o), 0);
+  cr_assert_eq(o.failure_count, 0);
+  check_outcome_free(&o);
+  put(post, s, c, y);
+  cr_assert_eq(check_evaluate(s, pre, post, &o), 0);
+  cr_assert(has_failure(&o, "isis", NULL,
+                        "IS-IS adjacency ae27.100 to ABCD37383937: missing after (list-not-less)"));
+  cr_assert(has_failure(&o, "isis", NULL,
+                        "IS-IS adjacency ae17.100 to ABCD37383937: Up -> Initializing (no-diff "
+                        "adjacency-state)"));
+  check_outcome_free(&o);
+  check_snapshot_free(pre);
+  check_snapshot_free(post);
+  check_suite_free(s);
+  free(x), free(y);
+}
+
+Test(checks_ops, missing_nodes_and_items_with_and_without_ignore_null)
+{
+  NEED_CAPTURES(dir);
+  char *x =
+      capture_json_as_xml(dir, "show-isis-adjacency__junos-upgrader-display-json__22.4R0.json");
+  const char *c = "show isis adjacency";
+  /* After: ae17.100 lost its level node. */
+  char *y = replace(x, "<level>1</level>", "");
+  struct check_outcome o = run_rules(c, ISIS, "        - no-diff: level\n", x, y);
+  cr_assert_eq(o.failure_count, 1);
+  cr_assert(strstr(o.failures[0].message, "node missing after (no-diff level)") != NULL);
+  cr_assert_str_eq(o.failures[0].pre, "1");
+  cr_assert_str_eq(o.failures[0].post, "");
+  check_outcome_free(&o);
+  cr_assert_eq(failures(c, ISIS, "        - no-diff: level\n          ignore-null: true\n", x, y),
+               0);
+  cr_assert_eq(failures(c, ISIS, "        - delta: level, 0\n", y, x), 1, "missing before fails");
+  cr_assert_eq(failures(c, ISIS, "        - delta: level, 0\n          ignore-null: yes\n", y, x),
+               0);
+  /* A node no item has, in one snapshot. */
+  cr_assert_eq(failures(c, ISIS, "        - is-equal: metric, 10\n", x, NULL), 2);
+  cr_assert_eq(
+      failures(c, ISIS, "        - is-equal: metric, 10\n          ignore-null: True\n", x, NULL),
+      0);
+  cr_assert_eq(failures(c, ISIS, "        - not-exists: metric\n", x, NULL), 0);
+  cr_assert_eq(
+      failures(c, ISIS, "        - exists: metric\n          ignore-null: true\n", x, NULL), 2,
+      "exists is about presence: ignore-null does not excuse it");
+  /* No item at all: a failure naming the XPath, unless ignore-null. */
+  const char *none = "iterate:\n      xpath: //ospf-neighbor\n      id: neighbor-address\n";
+  o = run_rules(c, none, "        - list-not-less:\n", x, x);
+  cr_assert_eq(o.failure_count, 1);
+  cr_assert_str_eq(o.failures[0].message, "t: no item matches //ospf-neighbor (list-not-less)");
+  check_outcome_free(&o);
+  cr_assert_eq(failures(c, none, "        - list-not-less:\n          ignore-null: true\n", x, x),
+               0);
+  o = run_rules(c, none, "        - list-not-less:\n          err: \"{{id_0}} lost\"\n", x, x);
+  cr_assert_str_eq(o.failures[0].message, "t: no item matches //ospf-neighbor (list-not-less)",
+                   "a failure of no item keeps the message that says why");
+  check_outcome_free(&o);
+  cr_assert_eq(failures(c, none, "        - is-equal: x, y\n", x, NULL), 1);
+  cr_assert_eq(failures(c, none, "        - not-exists: x\n", x, NULL), 0);
+  /* Every item gone after the ISSU is never a pass. */
+  cr_assert_eq(
+      failures(c, ISIS, "        - no-diff: adjacency-state\n", x, "<isis-adjacency-information/>"),
+      2);
+  cr_assert_eq(
+      failures(c, ISIS, "        - delta: holdtime, 100%\n", x, "<isis-adjacency-information/>"),
+      2);
+  free(x), free(y);
+}
+
+Test(checks_ops, repeated_ids_are_matched_by_occurrence)
+{
+  const char *c = "show chassis alarms";
+  const char *b = "iterate:\n      xpath: //alarm-detail\n      id: alarm-description\n";
+  char *one = alarms("PEM 0 Absent", NULL), *two = alarms("PEM 0 Absent", "PEM 0 Absent");
+  struct check_outcome o = run_rules(c, b, "        - list-not-more:\n", one, two);
+  cr_assert_eq(o.failure_count, 1);
+  cr_assert_str_eq(o.failures[0].item, "alarm-description=PEM 0 Absent #2");
+  check_outcome_free(&o);
+  cr_assert_eq(failures(c, b, "        - list-not-less:\n", one, two), 0);
+  cr_assert_eq(failures(c, b, "        - list-not-less:\n", two, one), 1);
+  free(one), free(two);
+}
+
+Test(checks_ops, a_snapshot_of_a_smaller_suite_lacks_the_new_commands)
+{
+  struct diag d = {0};
+  struct check_suite *s = check_suite_new(NULL, NULL, 0, 0, &d);
+  struct check_snapshot *old = check_snapshot_new(s);
+  cr_assert_eq(check_suite_add_buffer(s, "t.yml",
+                                      "t:\n  - command: show version\n  - item:\n"
+                                      "      xpath: software-information\n      tests:\n"
+                                      "        - exists: host-name\n",
+                                      strlen("t:\n  - command: show version\n  - item:\n"
+                                             "      xpath: software-information\n      tests:\n"
+                                             "        - exists: host-name\n"),
+                                      &d),
+               0);
+  struct check_outcome o;
+  cr_assert_eq(check_evaluate(s, old, NULL, &o), 0);
+  cr_assert_eq(o.failure_count, 1);
+  cr_assert(strstr(o.failures[0].message, "the pre answer to `show version` is unusable") != NULL,
+            "%s", o.failures[0].message);
+  check_outcome_free(&o);
+  check_snapshot_free(old);
+  check_suite_free(s);
+  diag_free(&d);
+}
+
+Test(checks_ops, many_items_with_one_id_stay_linear)
+{
+  /* 20,000 interfaces whose id selects nothing: all share the empty id. */
+  char *buf = xcalloc(1, 1);
+  size_t len = 0, cap = 1;
+  text_appendf(&buf, &len, &cap, "<interface-information>");
+  for (int i = 0; i < 20000; i++)
+    text_appendf(&buf, &len, &cap,
+                 "<physical-interface><name>ge-%d</name><oper-status>up</oper-status>"
+                 "</physical-interface>",
+                 i);
+  text_appendf(&buf, &len, &cap, "</interface-information>");
+  struct check_outcome o = run_rules(
+      "show interfaces terse", "iterate:\n      xpath: physical-interface\n      id: description\n",
+      "        - no-diff: oper-status\n", buf, buf);
+  cr_assert_eq(o.failure_count, 0);
+  cr_assert_eq(o.tests_passed, 1);
+  check_outcome_free(&o);
+  free(buf);
 }
