@@ -198,7 +198,7 @@ static size_t build_interfaces(struct sim_net *n, uint64_t *s, unsigned scale, u
   unsigned b = 16 + pick(s, 0, 199), no = 0;
   *block = b;
   *up_ports = 0;
-  char name[24], addr[48];
+  char name[64], addr[48];
   for (size_t f = 0; f < n->nfpc; f++) {
     unsigned ports = pick(s, 2, 3) * scale;
     bool spare = pick(s, 0, 1); /* the last port of PIC 1 has no cable */
