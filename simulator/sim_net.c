@@ -60,6 +60,16 @@ double sim_net_recovery(const struct sim_router *r)
   return r->net_recovery > 0 ? r->net_recovery : SIM_NET_RECOVERY_DEFAULT;
 }
 
+const char *sim_net_state(const struct sim_router *r, double now)
+{
+  double t_sw = r->mastership_changed;
+  if (!(t_sw > 0 && now >= t_sw))
+    return "healthy";
+  if (now - t_sw < sim_net_recovery(r))
+    return "converging";
+  return (r->net_faults & ~NET_SLOW_CONVERGE) ? "degraded" : "healthy";
+}
+
 /* ---- the generator ---- */
 
 static uint64_t next(uint64_t *s) /* splitmix64 */

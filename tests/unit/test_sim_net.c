@@ -785,3 +785,30 @@ Test(sim_net, xml_forms_have_the_elements_of_the_captures)
   }
   remove_lab();
 }
+
+/* `lab status --json` says where the network is: what an end-to-end test waits on. */
+Test(sim_net, the_network_state_word_follows_the_dip_and_the_faults)
+{
+  const char *s = make_lab("--router mx-ams-1=peer-lost --router mx-ams-1=slow-converge:2");
+  struct sim_router r = load(s);
+  cr_expect_str_eq(sim_net_state(&r, sim_now(&r)), "healthy");
+  switchover(s);
+  r = load(s);
+  double t = r.mastership_changed;
+  cr_expect_str_eq(sim_net_state(&r, t + 119), "converging");
+  cr_expect_str_eq(sim_net_state(&r, t + 121), "degraded");
+  r.net_faults = NET_SLOW_CONVERGE;
+  cr_expect_str_eq(sim_net_state(&r, t + 121), "healthy");
+  at(s, 30);
+  char *cmd = xasprintf("%s lab status %s/lab --json", JUNOS_SIM_BINARY, lab);
+  FILE *p = popen(cmd, "r");
+  char buf[4096] = "";
+  size_t got = fread(buf, 1, sizeof buf - 1, p);
+  buf[got] = '\0';
+  pclose(p);
+  free(cmd);
+  cr_expect(strstr(buf, "\"network\":\"converging\",\"net_faults\":\"peer-lost,slow-converge:2\""),
+            "%s", buf);
+  cr_expect(strstr(buf, "\"network\":\"healthy\",\"net_faults\":\"\""), "mx-ams-2: %s", buf);
+  remove_lab();
+}
