@@ -575,6 +575,36 @@ Test(sim_net, net_scale_multiplies_the_network)
   remove_lab();
 }
 
+static int by_text(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every item's id is unique, also in a lab scaled up for benchmarks (the checks key on them). */
+Test(sim_net, item_ids_are_unique_at_scale)
+{
+  const char *s = make_lab("--net-scale 200");
+  const size_t checks[] = {BGP, OSPF, ISIS, LDP, INTERFACES, ROUTES, FPC, PIC};
+  for (size_t c = 0; c < ARRAY_LEN(checks); c++) {
+    size_t n;
+    char *text = items(s, &contract[checks[c]], &n);
+    char **ids = xcalloc(n + 1, sizeof *ids);
+    size_t k = 0;
+    for (char *line = strtok(text, "\n"); line && k < n; line = strtok(NULL, "\n")) {
+      char *eq = strstr(line, " = ");
+      if (eq)
+        *eq = '\0';
+      ids[k++] = line;
+    }
+    qsort(ids, k, sizeof *ids, by_text);
+    for (size_t i = 1; i < k; i++)
+      cr_expect_str_neq(ids[i - 1], ids[i], "%s: a duplicate id", contract[checks[c]].name);
+    free(ids);
+    free(text);
+  }
+  remove_lab();
+}
+
 /* ---- the captures are the oracle ---- */
 
 /* The captures directory: ISSU_CAPTURES, else ../shared/captures beside the source tree. */
