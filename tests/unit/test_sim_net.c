@@ -390,6 +390,40 @@ Test(sim_net, the_dip_and_the_recovery_follow_simulated_time)
   remove_lab();
 }
 
+/* The ISSU's own switchover starts the dip: a whole ISSU in a child junos-sim (its session is cut
+ * at the switchover, as a real one is), then the network just after it and once recovered. */
+Test(sim_net, the_issu_switchover_starts_the_dip)
+{
+  const char *s = make_lab("--steady --router mx-ams-1=peer-lost");
+  struct snap pre;
+  take(s, &pre);
+  char *cmd = xasprintf("%s device --state %s -c 'request system software in-service-upgrade "
+                        "/var/tmp/junos-install-mx-x86-64-23.4R2-S3.7.tgz reboot' >/dev/null 2>&1",
+                        JUNOS_SIM_BINARY, s);
+  int status = system(cmd);
+  free(cmd);
+  cr_expect_neq(status, 0, "the session is cut at the switchover");
+  struct sim_router r = load(s);
+  cr_assert(r.re[1].master && r.mastership_changed > 0,
+            "RE1 is master after the ISSU's switchover");
+  at(s, 1);
+  size_t n;
+  char *bgp = items(s, &contract[BGP], &n);
+  cr_expect_eq(lines_with(bgp, "= Established|"), 0, "%s", bgp);
+  free(bgp);
+  at(s, 61);
+  struct snap post;
+  take(s, &post);
+  cr_expect_eq(lines_with(post.text[BGP], "= Established|"), pre.count[BGP] - 1, "%s",
+               post.text[BGP]);
+  for (size_t i = 0; i < ARRAY_LEN(contract); i++)
+    if (i != BGP && i != ROUTES && i != ALARMS)
+      cr_expect_str_eq(post.text[i], pre.text[i], "%s", contract[i].name);
+  drop(&pre);
+  drop(&post);
+  remove_lab();
+}
+
 /* ---- the faults, once the network has recovered ---- */
 
 /* The pre and post snapshots around a switchover of a router with `options`, post at `since`. */
