@@ -946,6 +946,10 @@ static int lab_status(const char *dir, bool json)
       cJSON_AddNumberToObject(o, "sessions_dropped", r.sessions_dropped);
       cJSON_AddBoolToObject(o, "re0_up", sim_re_up(&r, 0, now));
       cJSON_AddBoolToObject(o, "re1_up", sim_re_up(&r, 1, now));
+      char net_faults[128];
+      sim_net_fault_list(&r, net_faults, sizeof net_faults);
+      cJSON_AddStringToObject(o, "network", sim_net_state(&r, now));
+      cJSON_AddStringToObject(o, "net_faults", net_faults);
       static const char *const ports[] = {"port", "re0_port", "re1_port"};
       for (size_t k = 0; k < ARRAY_LEN(ports); k++) {
         const cJSON *p = cJSON_GetObjectItem(rj, ports[k]);

@@ -60,6 +60,16 @@ double sim_net_recovery(const struct sim_router *r)
   return r->net_recovery > 0 ? r->net_recovery : SIM_NET_RECOVERY_DEFAULT;
 }
 
+const char *sim_net_state(const struct sim_router *r, double now)
+{
+  double t_sw = r->mastership_changed;
+  if (!(t_sw > 0 && now >= t_sw))
+    return "healthy";
+  if (now - t_sw < sim_net_recovery(r))
+    return "converging";
+  return (r->net_faults & ~NET_SLOW_CONVERGE) ? "degraded" : "healthy";
+}
+
 /* ---- the generator ---- */
 
 static uint64_t next(uint64_t *s) /* splitmix64 */
@@ -198,7 +208,7 @@ static size_t build_interfaces(struct sim_net *n, uint64_t *s, unsigned scale, u
   unsigned b = 16 + pick(s, 0, 199), no = 0;
   *block = b;
   *up_ports = 0;
-  char name[24], addr[48];
+  char name[64], addr[48];
   for (size_t f = 0; f < n->nfpc; f++) {
     unsigned ports = pick(s, 2, 3) * scale;
     bool spare = pick(s, 0, 1); /* the last port of PIC 1 has no cable */
@@ -331,8 +341,13 @@ static void build_adjacencies(struct sim_net *n, uint64_t *s, uint64_t *ts, cons
     const struct link *l = nlinks ? &links[i % nlinks] : NULL;
     snprintf(a->interface, sizeof a->interface, "%s", l ? n->ifd[l->ifd].unit[0].name : "ae0.0");
     if (ospf) {
-      link_address(b, l ? l->no : (unsigned)i, 2, a->address, sizeof a->address);
-      snprintf(a->id, sizeof a->id, "10.255.%u.%zu", id_b, k % 250 + 1);
+      /* The neighbor's end of the port's link; past the ports (a scaled-up lab), an address of
+       * its own, so every neighbor-address stays unique. */
+      if (l && i < nlinks)
+        link_address(b, l->no, 2, a->address, sizeof a->address);
+      else
+        snprintf(a->address, sizeof a->address, "172.31.%zu.%zu", (k >> 8) & 255, k & 255);
+      snprintf(a->id, sizeof a->id, "10.255.%zu.%zu", (id_b + k / 250) % 256, k % 250 + 1);
       a->hold = 30 + (unsigned)(((uint64_t)now + k * 7) % 10);
     } else {
       snprintf(a->id, sizeof a->id, "core%02zu", k + 1);
@@ -353,7 +368,7 @@ static void build_ldp(struct sim_net *n, uint64_t *s, uint64_t *ts, const struct
     if (!returned(m, ret))
       continue;
     struct net_ldp *l = &n->ldp[n->nldp++];
-    snprintf(l->address, sizeof l->address, "10.254.%u.%zu", id_b, i % 250 + 1);
+    snprintf(l->address, sizeof l->address, "10.254.%zu.%zu", (id_b + i / 250) % 256, i % 250 + 1);
     l->hold = 20 + (unsigned)(((uint64_t)now + i * 3) % 10);
   }
 }

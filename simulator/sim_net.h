@@ -123,6 +123,9 @@ struct sim_net {
 
 /* Seconds from the switchover until the network is back (slow-converge or --net-recovery). */
 double sim_net_recovery(const struct sim_router *r);
+/* The network at `now` in one word, for `lab status --json`: "healthy", "converging" (in the dip)
+ * or "degraded" (recovered, but a fault other than slow-converge keeps something broken). */
+const char *sim_net_state(const struct sim_router *r, double now);
 /* The router's network at `now` (free with sim_net_free). */
 void sim_net_view(const struct sim_router *r, double now, struct sim_net *n);
 void sim_net_free(struct sim_net *n);

@@ -390,6 +390,40 @@ Test(sim_net, the_dip_and_the_recovery_follow_simulated_time)
   remove_lab();
 }
 
+/* The ISSU's own switchover starts the dip: a whole ISSU in a child junos-sim (its session is cut
+ * at the switchover, as a real one is), then the network just after it and once recovered. */
+Test(sim_net, the_issu_switchover_starts_the_dip)
+{
+  const char *s = make_lab("--steady --router mx-ams-1=peer-lost");
+  struct snap pre;
+  take(s, &pre);
+  char *cmd = xasprintf("%s device --state %s -c 'request system software in-service-upgrade "
+                        "/var/tmp/junos-install-mx-x86-64-23.4R2-S3.7.tgz reboot' >/dev/null 2>&1",
+                        JUNOS_SIM_BINARY, s);
+  int status = system(cmd);
+  free(cmd);
+  cr_expect_neq(status, 0, "the session is cut at the switchover");
+  struct sim_router r = load(s);
+  cr_assert(r.re[1].master && r.mastership_changed > 0,
+            "RE1 is master after the ISSU's switchover");
+  at(s, 1);
+  size_t n;
+  char *bgp = items(s, &contract[BGP], &n);
+  cr_expect_eq(lines_with(bgp, "= Established|"), 0, "%s", bgp);
+  free(bgp);
+  at(s, 61);
+  struct snap post;
+  take(s, &post);
+  cr_expect_eq(lines_with(post.text[BGP], "= Established|"), pre.count[BGP] - 1, "%s",
+               post.text[BGP]);
+  for (size_t i = 0; i < ARRAY_LEN(contract); i++)
+    if (i != BGP && i != ROUTES && i != ALARMS)
+      cr_expect_str_eq(post.text[i], pre.text[i], "%s", contract[i].name);
+  drop(&pre);
+  drop(&post);
+  remove_lab();
+}
+
 /* ---- the faults, once the network has recovered ---- */
 
 /* The pre and post snapshots around a switchover of a router with `options`, post at `since`. */
@@ -572,6 +606,36 @@ Test(sim_net, net_scale_multiplies_the_network)
   free(items(s, &contract[INTERFACES], &ifds));
   cr_expect_eq(big, 10 * small);
   cr_expect_gt(ifds, 80);
+  remove_lab();
+}
+
+static int by_text(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every item's id is unique, also in a lab scaled up for benchmarks (the checks key on them). */
+Test(sim_net, item_ids_are_unique_at_scale)
+{
+  const char *s = make_lab("--net-scale 200");
+  const size_t checks[] = {BGP, OSPF, ISIS, LDP, INTERFACES, ROUTES, FPC, PIC};
+  for (size_t c = 0; c < ARRAY_LEN(checks); c++) {
+    size_t n;
+    char *text = items(s, &contract[checks[c]], &n);
+    char **ids = xcalloc(n + 1, sizeof *ids);
+    size_t k = 0;
+    for (char *line = strtok(text, "\n"); line && k < n; line = strtok(NULL, "\n")) {
+      char *eq = strstr(line, " = ");
+      if (eq)
+        *eq = '\0';
+      ids[k++] = line;
+    }
+    qsort(ids, k, sizeof *ids, by_text);
+    for (size_t i = 1; i < k; i++)
+      cr_expect_str_neq(ids[i - 1], ids[i], "%s: a duplicate id", contract[checks[c]].name);
+    free(ids);
+    free(text);
+  }
   remove_lab();
 }
 
@@ -783,5 +847,32 @@ Test(sim_net, xml_forms_have_the_elements_of_the_captures)
     free(out);
     free(capture);
   }
+  remove_lab();
+}
+
+/* `lab status --json` says where the network is: what an end-to-end test waits on. */
+Test(sim_net, the_network_state_word_follows_the_dip_and_the_faults)
+{
+  const char *s = make_lab("--router mx-ams-1=peer-lost --router mx-ams-1=slow-converge:2");
+  struct sim_router r = load(s);
+  cr_expect_str_eq(sim_net_state(&r, sim_now(&r)), "healthy");
+  switchover(s);
+  r = load(s);
+  double t = r.mastership_changed;
+  cr_expect_str_eq(sim_net_state(&r, t + 119), "converging");
+  cr_expect_str_eq(sim_net_state(&r, t + 121), "degraded");
+  r.net_faults = NET_SLOW_CONVERGE;
+  cr_expect_str_eq(sim_net_state(&r, t + 121), "healthy");
+  at(s, 30);
+  char *cmd = xasprintf("%s lab status %s/lab --json", JUNOS_SIM_BINARY, lab);
+  FILE *p = popen(cmd, "r");
+  char buf[4096] = "";
+  size_t got = fread(buf, 1, sizeof buf - 1, p);
+  buf[got] = '\0';
+  pclose(p);
+  free(cmd);
+  cr_expect(strstr(buf, "\"network\":\"converging\",\"net_faults\":\"peer-lost,slow-converge:2\""),
+            "%s", buf);
+  cr_expect(strstr(buf, "\"network\":\"healthy\",\"net_faults\":\"\""), "mx-ams-2: %s", buf);
   remove_lab();
 }
