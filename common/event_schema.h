@@ -60,6 +60,7 @@
 #define F_CHECK_PASSED "passed"
 #define F_CHECK_FAILED "failed"
 #define F_CHECK_CONVERGE_S "converge_s" /* time from the first post attempt to the last */
+#define F_CHECK_TOOK_S "took_s"         /* what taking one snapshot took (its commands) */
 #define F_CHECK_FAILURES "failures"     /* [{test, command, item, rule, pre, post, message}] */
 #define F_CHECK_FAILURES_LEFT "failures_left_off"
 

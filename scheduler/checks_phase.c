@@ -27,6 +27,7 @@ struct checks_state {
   unsigned attempts;   /* post attempts */
   double first_s;      /* run clock: the first post attempt */
   double deadline_s;   /* run clock: when checks.converge runs out */
+  double taking_s;     /* run clock: when the snapshot being taken was started (its cost) */
   char put_error[200]; /* the last answer that was not XML */
 };
 
@@ -238,6 +239,7 @@ static void snapshot_start(struct device *dv)
   check_snapshot_free(st->taking);
   st->taking = check_snapshot_new(dv->run->checks);
   st->cmd = 0;
+  st->taking_s = rollout_now(dv->run);
   snapshot_next(dv);
 }
 
@@ -292,6 +294,8 @@ static void pre_journal(struct device *dv, const char *moment, const char *path,
                           reused ? "pre snapshot reused" : "snapshot taken");
   cJSON_AddStringToObject(ck, F_CHECK_FILE, path);
   cJSON_AddBoolToObject(ck, F_CHECK_REUSED, reused);
+  if (!reused)
+    cJSON_AddNumberToObject(ck, F_CHECK_TOOK_S, rollout_now(dv->run) - dv->checks->taking_s);
   cJSON_AddNumberToObject(ck, F_CHECK_TESTS, (double)check_suite_test_count(dv->run->checks));
   /* Journaled (fsync'ed) before the next step acts: a resume finds it and reuses the file. */
   if (rollout_emit(dv->run, ev) < 0 || dv->run->fatal)
@@ -377,7 +381,12 @@ static void post_taken(struct device *dv)
   char what[600];
   snprintf(what, sizeof what, "post-check attempt %u %s", st->attempts, passed ? "passed" : first);
   cJSON *ev = check_event(dv, "info", EV_CHECK_ATTEMPT, "post", &ck, what);
+  /* The live view: each attempt, so a router waiting for its network is seen waiting. */
+  progress_line(run, "%-16s checks attempt %u: %u of %u tests %s", dv->name, st->attempts,
+                passed ? out.tests_passed : out.tests_failed, out.tests_run,
+                passed ? "passed" : "failed");
   cJSON_AddNumberToObject(ck, F_CHECK_ATTEMPT, st->attempts);
+  cJSON_AddNumberToObject(ck, F_CHECK_TOOK_S, now - st->taking_s);
   cJSON_AddNumberToObject(ck, F_CHECK_TESTS, out.tests_run);
   cJSON_AddNumberToObject(ck, F_CHECK_PASSED, out.tests_passed);
   cJSON_AddNumberToObject(ck, F_CHECK_FAILED, out.tests_failed);
