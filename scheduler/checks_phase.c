@@ -19,6 +19,11 @@
 #define FAILURES_BUDGET 10000
 #define FIELD_MAX 300
 #define WAIT_FLOOR_MS 20
+/* A command's answer is kept whole (the device's own output keeps 4,000 lines, and `show
+ * interfaces terse | display xml` of a large MX is longer): up to this many bytes. */
+#define ANSWER_MAX (64u * 1024 * 1024)
+#define COMMAND_S 300.0
+#define COMMAND_FLOOR_MS 15000
 
 struct checks_state {
   struct check_snapshot *pre, *post, *taking;
@@ -29,6 +34,10 @@ struct checks_state {
   double deadline_s;   /* run clock: when checks.converge runs out */
   double taking_s;     /* run clock: when the snapshot being taken was started (its cost) */
   char put_error[200]; /* the last answer that was not XML */
+  char *answer;        /* the command's answer as it comes */
+  size_t answer_len, answer_cap;
+  bool answer_cut; /* longer than ANSWER_MAX, or a line the transport cut */
+  bool on_backup;  /* the session is on the backup RE (device_line_on_backup) */
 };
 
 /* ---- the run's suite, built on first use ---- */
@@ -72,6 +81,7 @@ void checks_device_free(struct device *dv)
   check_snapshot_free(st->pre);
   check_snapshot_free(st->post);
   check_snapshot_free(st->taking);
+  free(st->answer);
   free(st);
   dv->checks = NULL;
 }
@@ -168,35 +178,104 @@ static void snapshot_next(struct device *dv);
 static void pre_taken(struct device *dv);
 static void post_taken(struct device *dv);
 
-/* The XML document of a command's answer: from its first '<' to its last '>' (the cleaned lines
- * may end with a prompt). */
+/* The XML document of a command's answer: from its first '<' to its last '>' (a prompt may
+ * follow it). */
 static void put_answer(struct device *dv, struct checks_state *st)
 {
-  size_t total = 1;
-  for (size_t i = 0; i < dv->out.n; i++)
-    total += strlen(dv->out.lines[i]) + 1;
-  char *buf = xmalloc(total);
-  size_t used = 0;
-  for (size_t i = 0; i < dv->out.n; i++) {
-    size_t l = strlen(dv->out.lines[i]);
-    memcpy(buf + used, dv->out.lines[i], l);
-    used += l;
-    buf[used++] = '\n';
-  }
-  buf[used] = '\0';
+  const char *buf = st->answer ? st->answer : "";
   const char *start = strchr(buf, '<');
   const char *end = strrchr(buf, '>');
   size_t len = start && end && end >= start ? (size_t)(end - start) + 1 : 0;
-  if (check_snapshot_put(st->taking, st->cmd, start ? start : "", len, st->put_error,
+  if (st->answer_cut) {
+    snprintf(st->put_error, sizeof st->put_error, "the answer to `%s` was cut (over %u bytes)",
+             check_suite_command(dv->run->checks, st->cmd), ANSWER_MAX);
+    device_note(dv, st->put_error);
+    len = 0; /* the test that needs it fails, saying the answer is unusable */
+  }
+  if (check_snapshot_put(st->taking, st->cmd, start && len ? start : "", len, st->put_error,
                          sizeof st->put_error) < 0)
     device_note(dv, st->put_error);
-  free(buf);
+}
+
+static void answer_append(struct checks_state *st, const char *s, size_t n)
+{
+  if (st->answer_len + n + 2 > ANSWER_MAX) {
+    st->answer_cut = true;
+    return;
+  }
+  st->answer = xgrow(st->answer, &st->answer_cap, st->answer_len + n + 2, 1);
+  memcpy(st->answer + st->answer_len, s, n);
+  st->answer_len += n;
+  st->answer[st->answer_len++] = '\n';
+  st->answer[st->answer_len] = '\0';
+}
+
+static void answer_line(struct transport *t, enum transport_stream stream, const char *line,
+                        size_t len, bool cut, void *data)
+{
+  struct device *dv = data;
+  struct checks_state *st = dv->checks;
+  if (dv->t != t || st == NULL)
+    return;
+  char clean[1024];
+  enum junos_line_kind kind = junos_clean_line(line, len, clean, sizeof clean);
+  if (device_line_on_backup(clean))
+    st->on_backup = true;
+  if (stream == TRANSPORT_STDERR) {
+    if (kind != LINE_NOISE)
+      device_note(dv, clean);
+    return;
+  }
+  st->answer_cut |= cut;
+  /* Cleaned as every other answer is (timestamps, banners, CRs); a line longer than the clean
+   * buffer is kept as it came rather than cut. */
+  if (len < sizeof clean) {
+    if (kind != LINE_NOISE)
+      answer_append(st, clean, strlen(clean));
+    return;
+  }
+  answer_append(st, line, line[len - 1] == '\r' ? len - 1 : len);
+}
+
+static void command_done(struct device *dv, const struct transport_result *r);
+
+static void answer_done(struct transport *t, const struct transport_result *r, void *data)
+{
+  struct device *dv = data;
+  if (dv->t != t || dv->finished)
+    return;
+  if (r->error != TRANSPORT_OK) {
+    /* As device_exec's: a session that failed a command is not trusted with the next. */
+    device_note(dv, r->message);
+    device_drop_session(dv);
+  }
+  command_done(dv, r);
+}
+
+/* Runs one command of the suite with its answer kept whole in st->answer. */
+static void answer_exec(struct device *dv, const char *command)
+{
+  struct checks_state *st = dv->checks;
+  if (dv->run->fatal)
+    return; /* the journal cannot be written: nothing more is sent (the run stops) */
+  st->answer_len = 0;
+  if (st->answer)
+    st->answer[0] = '\0';
+  st->answer_cut = st->on_backup = false;
+  uint64_t limit = rollout_real_ms(dv->run, COMMAND_S, COMMAND_FLOOR_MS);
+  int rc = transport_exec(dv->t, command, NULL, (unsigned)limit, answer_line, answer_done, dv);
+  if (rc < 0) {
+    struct transport_result r = {.error = rc};
+    snprintf(r.message, sizeof r.message, "%s: cannot run '%s': %s", dv->name, command,
+             transport_error_name(rc));
+    command_done(dv, &r);
+  }
 }
 
 static void command_done(struct device *dv, const struct transport_result *r)
 {
   struct checks_state *st = dv->checks;
-  if (r->error != TRANSPORT_OK || dv->out.backup) {
+  if (r->error != TRANSPORT_OK || st->on_backup) {
     if (!st->post_phase) {
       device_fail(dv, r->error != TRANSPORT_OK ? transport_error_name(r->error) : "verify-failed",
                   "failure", "pre snapshot: %s: %s", check_suite_command(dv->run->checks, st->cmd),
@@ -230,7 +309,7 @@ static void snapshot_next(struct device *dv)
   }
   char cmd[400];
   snprintf(cmd, sizeof cmd, "%s | display xml", check_suite_command(s, st->cmd));
-  device_exec(dv, cmd, NULL, command_done);
+  answer_exec(dv, cmd);
 }
 
 static void snapshot_start(struct device *dv)

@@ -418,9 +418,9 @@ Test(checks_e2e, each_network_fault_fails_its_router_with_post_check_failed_and_
     cr_expect_not_null(cJSON_GetObjectItem(first, "rule"), "%s: the diff has the rule", r);
     cr_expect_not_null(cJSON_GetObjectItem(first, "pre"), "%s: the diff has the pre value", r);
     cr_expect_not_null(cJSON_GetObjectItem(first, "post"), "%s: the diff has the post value", r);
-    /* Retried until checks.converge ran out (each attempt's commands take simulated minutes
-     * at the lab's time scale). */
-    cr_expect_geq(count_of(&j, "check-attempt", r, "post"), 2, "%s: retried", r);
+    /* How many attempts fit depends on how long each one's commands take on this machine (at
+     * the lab's time scale, simulated minutes): what is certain is that it gave up only when
+     * another attempt would have ended past checks.converge. */
     /* It gave up only when another attempt would have ended past checks.converge. */
     cr_expect_gt(cJSON_GetObjectItem(checks_of(failed), "converge_s")->valuedouble, 29 * 60, "%s",
                  r);
@@ -428,13 +428,17 @@ Test(checks_e2e, each_network_fault_fails_its_router_with_post_check_failed_and_
   journal_free(&j);
 }
 
-static void slow_converge(const char *converge, bool pass)
+/* The network of mx-ams-1 comes back `minutes` simulated minutes after its switchover: far
+ * more than the rest of the ISSU takes to reach verify (about 20 minutes here, more on a loaded
+ * machine, where each command costs simulated minutes at the lab's time scale). */
+static void slow_converge(int minutes, const char *converge, bool pass)
 {
-  /* The network of mx-ams-1 comes back 60 simulated minutes after its switchover. */
-  lab_start(1, 1, "--router mx-ams-1=slow-converge:60");
+  char extra[100];
+  snprintf(extra, sizeof extra, "--router mx-ams-1=slow-converge:%d", minutes);
+  lab_start(1, 1, extra);
   char policy[300];
   snprintf(policy, sizeof policy,
-           "waves: {canary: 1, soak: 0}\nissu: {timeouts: {device: 6h}}\n"
+           "waves: {canary: 1, soak: 0}\nissu: {timeouts: {device: 12h}}\n"
            "checks: {converge: %s, interval: 2m}\n",
            converge);
   write_policy(policy);
@@ -452,11 +456,14 @@ static void slow_converge(const char *converge, bool pass)
     cr_expect_gt(cJSON_GetObjectItem(checks_of(passed), "attempt")->valuedouble, 1,
                  "it took several attempts");
     cr_expect_gt(cJSON_GetObjectItem(checks_of(passed), "converge_s")->valuedouble, 0);
+    cr_expect_eq(count_of(&j, "check-attempt", "mx-ams-1", "post"),
+                 cJSON_GetObjectItem(checks_of(passed), "attempt")->valuedouble,
+                 "every attempt is an event");
   } else {
     cr_expect_str_eq(str_at(fin, "error", "code"), "post-check-failed");
     const cJSON *failed = last_of(&j, "check-failed", "mx-ams-1", "post");
     cr_assert_not_null(failed);
-    cr_expect_leq(cJSON_GetObjectItem(checks_of(failed), "converge_s")->valuedouble, 10 * 60,
+    cr_expect_leq(cJSON_GetObjectItem(checks_of(failed), "converge_s")->valuedouble, 60 * 60,
                   "it gave up at checks.converge");
   }
   journal_free(&j);
@@ -465,15 +472,15 @@ static void slow_converge(const char *converge, bool pass)
 Test(checks_e2e, slow_convergence_passes_when_converge_is_long_enough, .timeout = 300,
      .fini = lab_stop)
 {
-  NEED_SIM("slow-converge:60");
-  slow_converge("3h", true);
+  NEED_SIM("slow-converge:180");
+  slow_converge(180, "5h", true);
 }
 
 Test(checks_e2e, slow_convergence_fails_when_converge_is_too_short, .timeout = 300,
      .fini = lab_stop)
 {
-  NEED_SIM("slow-converge:60");
-  slow_converge("5m", false);
+  NEED_SIM("slow-converge:240");
+  slow_converge(240, "5m", false);
 }
 
 Test(checks_e2e, a_canary_post_check_failure_halts_the_run, .timeout = 300, .fini = lab_stop)
@@ -558,6 +565,39 @@ Test(checks_e2e, a_failing_pre_check_refuses_the_router_or_warns_as_the_policy_s
   cr_expect_eq(cJSON_GetObjectItem(st, "issu_starts")->valueint, 1, "the ISSU went out");
   cJSON_Delete(st);
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "error", "code"), "post-check-failed");
+  journal_free(&j);
+}
+
+Test(checks_e2e, a_long_diff_is_cut_so_the_event_line_stays_under_16_kib, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* Every port of a scaled-up router fails, each with a long message. */
+  lab_start(1, 1, "--net-scale 20");
+  char path[400];
+  snprintf(path, sizeof path, "%s/ports.yaml", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fprintf(f,
+          "ports:\n  - command: show interfaces terse\n  - iterate:\n"
+          "      xpath: //physical-interface\n      id: name\n      tests:\n"
+          "        - is-equal: oper-status, sideways\n"
+          "          err: \"interface {{id_0}} %s\"\n",
+          "is not sideways, which this deliberately impossible rule wants it to be, so that "
+          "every interface fails with a message long enough to fill an event line with them "
+          "and make the writer cut the list well before it reaches sixteen kibibytes");
+  fclose(f);
+  write_policy("waves: {canary: 1}\nchecks: {builtin: off, files: [ports.yaml]}\n");
+  char *out;
+  int rc = issu_fleet(&out, "check", NULL);
+  cr_expect_eq(rc, 1, "the pre-check fails: not ready\n%s", out);
+  free(out);
+  struct journal j = journal_read(); /* asserts every line is under 16 KiB */
+  const cJSON *failed = last_of(&j, "check-failed", "mx-ams-1", "check");
+  cr_assert_not_null(failed);
+  const cJSON *ck = checks_of(failed);
+  cr_expect_gt(cJSON_GetArraySize(cJSON_GetObjectItem(ck, "failures")), 5, "some are listed");
+  cr_expect_gt(cJSON_GetObjectItem(ck, "failures_left_off")->valuedouble, 0, "the rest counted");
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "error", "code"), "pre-check-failed");
   journal_free(&j);
 }
 
