@@ -277,7 +277,8 @@ static void command_done(struct device *dv, const struct transport_result *r)
   struct checks_state *st = dv->checks;
   if (r->error != TRANSPORT_OK || st->on_backup) {
     if (!st->post_phase) {
-      device_fail(dv, r->error != TRANSPORT_OK ? transport_error_name(r->error) : "verify-failed",
+      device_fail(dv,
+                  r->error != TRANSPORT_OK ? transport_error_name(r->error) : "pre-check-failed",
                   "failure", "pre snapshot: %s: %s", check_suite_command(dv->run->checks, st->cmd),
                   r->error != TRANSPORT_OK ? r->message : "the session is on the backup RE");
       return;
