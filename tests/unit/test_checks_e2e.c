@@ -10,6 +10,7 @@
 #include "lab.h"
 #include "policies/policies.h"
 #include "report/report.h"
+#include "scheduler/journal.h"
 
 #include <sys/stat.h>
 
@@ -130,6 +131,50 @@ Test(checks_policy, bad_values_name_file_line_and_col)
               d.count ? d.lines[0] : "(nothing)");
     diag_free(&d);
   }
+}
+
+/* ---- the journal: which pre snapshot a resume may reuse ---- */
+
+Test(checks_journal, a_resume_knows_the_pre_snapshot_this_run_journaled_and_only_that_one)
+{
+  char path[] = "/tmp/issu-checks-journalXXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  static const char lines[] =
+      "{\"@timestamp\":\"2026-12-01T10:00:00.000Z\",\"event\":{\"action\":\"run-started\","
+      "\"sequence\":1},\"labels\":{\"run_id\":\"t\"},\"issu\":{}}\n"
+      /* mx-1: snapshot journaled, then a resume took it over: it keeps it */
+      "{\"@timestamp\":\"2026-12-01T10:00:01.000Z\",\"event\":{\"action\":\"device-started\","
+      "\"sequence\":2},\"host\":{\"name\":\"mx-1\"},\"issu\":{}}\n"
+      "{\"@timestamp\":\"2026-12-01T10:00:02.000Z\",\"event\":{\"action\":\"check-snapshot\","
+      "\"sequence\":3},\"host\":{\"name\":\"mx-1\"},\"issu\":{\"checks\":{\"moment\":\"pre\"}}}\n"
+      "{\"@timestamp\":\"2026-12-01T10:00:03.000Z\",\"event\":{\"action\":\"device-started\","
+      "\"sequence\":4},\"host\":{\"name\":\"mx-1\"},\"issu\":{\"resumed\":true,"
+      "\"phase\":\"validate\"}}\n"
+      /* mx-2: snapshot journaled, failed, then started afresh (--retry-failed): a new one is owed
+       */
+      "{\"@timestamp\":\"2026-12-01T10:00:04.000Z\",\"event\":{\"action\":\"device-started\","
+      "\"sequence\":5},\"host\":{\"name\":\"mx-2\"},\"issu\":{}}\n"
+      "{\"@timestamp\":\"2026-12-01T10:00:05.000Z\",\"event\":{\"action\":\"check-snapshot\","
+      "\"sequence\":6},\"host\":{\"name\":\"mx-2\"},\"issu\":{\"checks\":{\"moment\":\"pre\"}}}\n"
+      "{\"@timestamp\":\"2026-12-01T10:00:06.000Z\",\"event\":{\"action\":\"device-started\","
+      "\"sequence\":7},\"host\":{\"name\":\"mx-2\"},\"issu\":{}}\n"
+      /* mx-3: only `issu-fleet check`'s snapshot, which a run never reuses */
+      "{\"@timestamp\":\"2026-12-01T10:00:07.000Z\",\"event\":{\"action\":\"device-started\","
+      "\"sequence\":8},\"host\":{\"name\":\"mx-3\"},\"issu\":{}}\n"
+      "{\"@timestamp\":\"2026-12-01T10:00:08.000Z\",\"event\":{\"action\":\"check-snapshot\","
+      "\"sequence\":9},\"host\":{\"name\":\"mx-3\"},\"issu\":{\"checks\":{\"moment\":\"check\"}}}"
+      "\n";
+  cr_assert_eq(write(fd, lines, strlen(lines)), (ssize_t)strlen(lines));
+  close(fd);
+  struct journal_state js;
+  char err[256];
+  cr_assert_eq(journal_load(path, &js, err, sizeof err), 0, "%s", err);
+  cr_expect(journal_host(&js, "mx-1")->check_pre);
+  cr_expect_not(journal_host(&js, "mx-2")->check_pre);
+  cr_expect_not(journal_host(&js, "mx-3")->check_pre);
+  journal_state_free(&js);
+  unlink(path);
 }
 
 /* ---- the report ---- */
