@@ -402,6 +402,9 @@ Test(checks_e2e, a_healthy_lab_passes_with_the_built_in_suite_on, .timeout = 300
     cr_expect_gt(cJSON_GetObjectItem(checks_of(passed), "tests")->valuedouble, 0);
     cr_expect_eq(cJSON_GetObjectItem(checks_of(passed), "failed")->valuedouble, 0);
     cr_expect_geq(count_of(&j, "check-attempt", r, "post"), 1);
+    if (cJSON_GetObjectItem(checks_of(passed), "attempt")->valuedouble == 1)
+      cr_expect_eq(cJSON_GetObjectItem(checks_of(passed), "converge_s")->valuedouble, 0,
+                   "%s: converged at the first attempt", r);
     cr_expect_eq(count_of(&j, "check-failed", r, NULL), 0, "%s", r);
   }
   journal_free(&j);
