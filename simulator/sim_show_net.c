@@ -107,6 +107,8 @@ static void bgp_text(struct sim_ctx *c, const struct sim_net *n)
     const struct net_peer *p = &n->peers[i];
     char when[40];
     up_down(p->elapsed, when, sizeof when);
+    /* A down peer's row ends in its state word, with no table line: UNVERIFIED (the captures
+     * show only established peers). */
     sim_line(c->out, "%-15s%12u%11lu%11lu%8u%8u %12s %s", p->address, p->as, p->in_msgs,
              p->out_msgs, 0, p->flaps, when, p->up ? "Establ" : p->state);
     if (p->up)
