@@ -735,6 +735,75 @@ Test(checks_e2e, a_resume_after_the_issu_went_out_reuses_the_pre_snapshot, .time
   journal_free(&j);
 }
 
+/* Routes the lab's routers through a wrapper (the local transport) that runs `body` before the
+ * simulator; as test_rollout's. */
+static void use_wrapper(const char *body)
+{
+  char path[400];
+  snprintf(path, sizeof path, "%s/wrap.sh", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fprintf(f, "#!/bin/sh\nst=\"$1\"\n%s\nexec %s device --state \"$st\"\n", body, JUNOS_SIM_BINARY);
+  fclose(f);
+  char *out;
+  cr_assert_eq(sh(&out,
+                  "chmod +x %s/wrap.sh && sed -i 's#issu_local_command: \"%s device --state "
+                  "#issu_transport: local, issu_local_command: \"%s/wrap.sh #' %s/inventory.yaml "
+                  "&& grep -q wrap.sh %s/inventory.yaml",
+                  dir, JUNOS_SIM_BINARY, dir, dir, dir),
+               0, "%s", out);
+  free(out);
+}
+
+Test(checks_e2e, a_resume_before_the_issu_reuses_the_journaled_pre_snapshot, .timeout = 300,
+     .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  /* Once the pre snapshot is journaled, the router's next command (the look before the ISSU)
+   * waits while DIR/hold exists: the run is killed there, before validate. */
+  char body[1600];
+  snprintf(body, sizeof body,
+           "if [ -f %s/hold ] && grep -q '\"check-snapshot\"' %s/state/t.jsonl 2>/dev/null; then\n"
+           "  touch %s/blocked; while [ -f %s/hold ]; do sleep 0.05; done; exit 1\nfi",
+           dir, dir, dir, dir);
+  use_wrapper(body);
+  char *out;
+  cr_assert_eq(sh(&out, "touch %s/hold", dir), 0, "%s", out);
+  free(out);
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  pid_t pid = run_in_background(NULL);
+  bool blocked = false;
+  for (int i = 0; i < 4000 && !blocked; i++) {
+    blocked = sh(NULL, "test -f %s/blocked", dir) == 0;
+    if (!blocked)
+      pause_ms(25);
+  }
+  cr_assert(blocked, "the run reached the look before the ISSU");
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  cr_expect_eq(journal_count("\"phase\":\"validate\""), 0, "killed before validate");
+  char pre[400];
+  snprintf(pre, sizeof pre, "%s/state/checks/mx-ams-1.pre.xml", dir);
+  struct stat before;
+  cr_assert_eq(stat(pre, &before), 0, "%s", pre);
+  cr_assert_eq(sh(&out, "rm -f %s/hold", dir), 0, "%s", out);
+  free(out);
+  pid = run_in_background("--resume t");
+  cr_expect_eq(wait_exit(pid), 0, "the resumed run completes");
+  struct journal j = journal_read();
+  cr_expect_eq(count_of(&j, "check-snapshot", "mx-ams-1", "pre"), 2);
+  const cJSON *again = last_of(&j, "check-snapshot", "mx-ams-1", "pre");
+  cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(checks_of(again), "reused")),
+            "the resumed run reused the journaled pre snapshot");
+  cr_expect_not_null(last_of(&j, "check-passed", "mx-ams-1", "post"));
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "success");
+  struct stat after;
+  cr_assert_eq(stat(pre, &after), 0);
+  cr_expect_eq(after.st_ino, before.st_ino, "the pre snapshot file was not rewritten");
+  cr_expect_eq(after.st_mtime, before.st_mtime, "the pre snapshot file was not rewritten");
+  journal_free(&j);
+}
+
 /* ---- issu-fleet check ---- */
 
 Test(checks_e2e, check_takes_the_pre_snapshot_and_evaluates_the_single_snapshot_tests,
