@@ -55,6 +55,10 @@ struct check_suite *check_suite_new(const struct check_builtin_options *o, const
 /* Adds the tests of one JSNAPy test file (and its tests_include). An unsupported key or operator
  * is an error naming file:line:col, never a silent pass. 0, or -1 with `d` filled. */
 int check_suite_add_file(struct check_suite *s, const char *path, struct diag *d);
+/* The same from memory, errors naming `name` (tests and the fuzz harness). A file with any error
+ * adds nothing. */
+int check_suite_add_buffer(struct check_suite *s, const char *name, const char *buf, size_t len,
+                           struct diag *d);
 void check_suite_free(struct check_suite *s);
 
 /* The distinct commands the suite runs, in order, without "| display xml" (e.g.

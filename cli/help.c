@@ -36,13 +36,20 @@ static const struct cli_command commands[] = {
      "(every error names FILE:LINE:COL).\n",
      cmd_plan},
     {"check", "check -i INVENTORY -p POLICY [--limit PATTERN] [--events FILE|-] [--state-dir DIR]",
-     "connect to every router and run the preflight checks; changes nothing",
+     "connect to every router, run the preflight and the health checks; changes nothing",
      "Connects to every router of the plan in parallel (host keys checked against known_hosts)\n"
      "and runs the read-only preflight: two routing engines up, the same version on both,\n"
      "GRES, NSR and commit synchronize configured, stateful replication on, the backup ready\n"
      "for a switchover and no hold-down, room on /var, the alarms (the baseline), the package\n"
      "on the router with the right SHA-256 (or a target.source to stage it from). Each check is\n"
      "one check-result event with the lines that decided it.\n"
+     "\n"
+     "Then it takes the snapshot of the policy's health checks (the built-in suite and the\n"
+     "checks.files, docs/checks.md) into STATE_DIR/checks/ROUTER.check.xml and evaluates the\n"
+     "tests that need one snapshot only (FPCs online, NSR replication complete, ...), as a run's\n"
+     "pre-check would: check-snapshot, then check-passed or check-failed with the failed items.\n"
+     "A router whose pre-check fails is not ready (with checks.pre_check: warn, only warned).\n"
+     "Use it to see your suite work before the window.\n"
      "\n"
      "Options:\n"
      "  -i, --inventory FILE   Ansible YAML inventory\n"

@@ -32,6 +32,11 @@
 #define EV_CHECK_RESULT "check-result"
 #define EV_ALARM_BASELINE "alarm-baseline"
 #define EV_OLD_MASTER_PENDING "old-master-pending"
+/* issue 15's health checks (docs/checks.md) */
+#define EV_CHECK_SNAPSHOT "check-snapshot"
+#define EV_CHECK_ATTEMPT "check-attempt"
+#define EV_CHECK_PASSED "check-passed"
+#define EV_CHECK_FAILED "check-failed"
 
 /* fields under `issu` */
 #define F_INVENTORY_HASH "inventory_hash"
@@ -83,6 +88,19 @@
 
 /* labels */
 #define L_SITE "site"
+/* under issu.checks: the health checks of one router (check-* events) */
+#define F_CHECKS "checks"
+#define F_CHECK_MOMENT "moment" /* pre, post, check (issu-fleet check) */
+#define F_CHECK_FILE "file"
+#define F_CHECK_REUSED "reused"
+#define F_CHECK_ATTEMPT "attempt"
+#define F_CHECK_TESTS "tests"
+#define F_CHECK_PASSED "passed"
+#define F_CHECK_FAILED "failed"
+#define F_CHECK_CONVERGE_S "converge_s" /* time from the first post attempt to the last */
+#define F_CHECK_TOOK_S "took_s"         /* what taking one snapshot took (its commands) */
+#define F_CHECK_FAILURES "failures"     /* [{test, command, item, rule, pre, post, message}] */
+#define F_CHECK_FAILURES_LEFT "failures_left_off"
 
 /* event.outcome of a router whose state could not be established: it is held */
 #define OUTCOME_UNKNOWN "unknown"

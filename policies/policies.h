@@ -9,6 +9,7 @@
 #ifndef ISSU_POLICIES_H
 #define ISSU_POLICIES_H
 
+#include "checks/checks.h"
 #include "common/common.h"
 #include "inventory/inventory.h"
 #include "yamldoc/yamldoc.h"
@@ -94,6 +95,21 @@ struct policy_pers {
   size_t count;
 };
 
+/* checks.pre_check: what a pre-check that fails does to its router. */
+enum policy_pre_check { PRE_CHECK_FAIL, PRE_CHECK_WARN };
+
+/* checks: issue 15's pre/post health checks (checks/checks.h). The policy keeps what the file
+ * says; policy_check_suite() turns it into a suite. */
+struct policy_checks {
+  bool off[CHECK_BUILTIN_COUNT];          /* builtin: {NAME: off} */
+  char *tolerance[CHECK_BUILTIN_COUNT];   /* builtin: {bgp-prefixes: "5%"}; NULL: the default */
+  unsigned tol_line[CHECK_BUILTIN_COUNT]; /* where each tolerance is written */
+  unsigned tol_col[CHECK_BUILTIN_COUNT];
+  struct policy_labels files; /* JSNAPy test files, resolved against the policy's folder */
+  uint64_t converge_s, interval_s;
+  enum policy_pre_check pre_check;
+};
+
 /* target.vmhost: detected from what the router reports, or forced by the policy. */
 enum policy_vmhost { VMHOST_DETECT, VMHOST_YES, VMHOST_NO };
 
@@ -139,6 +155,7 @@ struct policy {
     char *tz;
   } window;
   uint64_t estimate_s;
+  struct policy_checks checks;
 };
 
 int policy_load(const char *path, struct policy **out, struct diag *d);
@@ -147,6 +164,14 @@ int policy_load_buffer(const char *name, const char *buf, size_t len, struct pol
 void policy_free(struct policy *p);
 /* Checks what needs the inventory too: host names exist, limit variables are defined somewhere. */
 int policy_check_inventory(const struct policy *p, const struct inventory *inv, struct diag *d);
+
+/* The health-check suite the policy asks for: the built-in checks it keeps (with its
+ * tolerances) and its JSNAPy files. `allow_backup_re_active`: the run leaves RE1 master (no
+ * switchback), so `Backup RE Active` is expected after. NULL with `d` filled on error (a bad
+ * tolerance at its file:line:col, a test file's unsupported key at the test file's). A suite with
+ * no commands means the checks are all off. */
+struct check_suite *policy_check_suite(const struct policy *p, bool allow_backup_re_active,
+                                       struct diag *d);
 
 /* Parses "90s", "15m", "2h", "1h30m", "1d"; "0" alone is zero. Returns 0 or -1. */
 int policy_parse_duration(const char *text, uint64_t *seconds);

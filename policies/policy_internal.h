@@ -44,6 +44,10 @@ int parse_labels(struct pctx *c, const struct ynode *n, void *field);
 int parse_vmhost(struct pctx *c, const struct ynode *n, void *field);
 /* A list of alarm descriptions as the router prints them ("Host 0 fan tray failure"). */
 int parse_alarm_names(struct pctx *c, const struct ynode *n, void *field);
+/* checks: the built-in switches and tolerances, the test files, pre_check. */
+int parse_check_builtin(struct pctx *c, const struct ynode *n, void *field);
+int parse_check_files(struct pctx *c, const struct ynode *n, void *field);
+int parse_pre_check(struct pctx *c, const struct ynode *n, void *field);
 int parse_days(struct pctx *c, const struct ynode *n, void *field);
 int parse_hhmm(struct pctx *c, const struct ynode *n, void *field);
 int parse_tz(struct pctx *c, const struct ynode *n, void *field);

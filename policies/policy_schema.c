@@ -100,12 +100,28 @@ static const struct schema_key schema[] = {
      "End of the window; earlier than start means the window crosses midnight."},
     {"window", "tz", parse_tz, AT(window.tz), true, "tz database name", "(required)",
      "Time zone of start and end, e.g. Europe/Amsterdam."},
+    {"checks", "builtin", parse_check_builtin, AT(checks), false, "check: on|off, or off for all",
+     "all on",
+     "The built-in ISSU suite (docs/checks.md): bgp-peers, bgp-state, bgp-prefixes, ospf, isis, "
+     "ldp, interfaces, routes, fpc, alarms, nsr. bgp-prefixes and routes also take a tolerance "
+     "in JSNAPy's delta forms (\"5%\", \"+-5%\", \"10\"), which keeps them on."},
+    {"checks", "files", parse_check_files, AT(checks.files), false, "list of file paths", "[]",
+     "JSNAPy test files added to the suite, read as they are (the supported subset is in "
+     "docs/checks.md); a relative path is read from the policy's folder."},
+    {"checks", "converge", parse_positive_duration, AT(checks.converge_s), false, "duration", "10m",
+     "After verify, a failing post-check is retried until it passes or this long has passed "
+     "since the first try; then the router fails with post-check-failed."},
+    {"checks", "interval", parse_positive_duration, AT(checks.interval_s), false, "duration", "30s",
+     "Time between post-check attempts."},
+    {"checks", "pre_check", parse_pre_check, AT(checks.pre_check), false, "fail|warn", "fail",
+     "A single-snapshot test failing on the pre snapshot (a BGP peer already down): fail the "
+     "router with pre-check-failed before anything is done to it, or only warn (an event)."},
     {NULL, "estimate", parse_positive_duration, AT(estimate_s), false, "duration", "40m",
      "Expected duration of one router's upgrade, for plans and ETAs."},
 };
 
-static const char *const sections[] = {"target", "preflight", "issu",  "waves",
-                                       "limits", "failures",  "window"};
+static const char *const sections[] = {"target", "preflight", "issu",   "waves",
+                                       "limits", "failures",  "window", "checks"};
 
 static const uint64_t default_timeouts[TIMEOUT_COUNT] = {
     30, 300, 1800, 900, 1800, 1200, 900, 1800, 900, 1800, 1200, 600, 300, 7200,
@@ -122,6 +138,9 @@ static void set_defaults(struct policy *p)
   p->failures.max_fail_percentage = 100;
   p->window.days = 0x7f;
   p->estimate_s = 40 * 60;
+  p->checks.converge_s = 10 * 60;
+  p->checks.interval_s = 30;
+  p->checks.pre_check = PRE_CHECK_FAIL;
 }
 
 /* Every key name valid at one level, for "did you mean". */
@@ -255,6 +274,11 @@ static int load_doc(struct ydoc *doc, struct policy **out, struct diag *d)
   struct pctx c = {p, d, NULL};
   walk(&c, doc->root);
   ydoc_free(doc);
+  if (d->count == before) {
+    /* The whole suite is built once here, so a bad tolerance or an unsupported key in a test
+     * file stops `plan` and `check` as well as `run`, at its own file:line:col. */
+    check_suite_free(policy_check_suite(p, false, d));
+  }
   if (d->count > before) {
     policy_free(p);
     return -EINVAL;
@@ -306,6 +330,9 @@ void policy_free(struct policy *p)
   labels_free(&p->limits.exclusive);
   labels_free(&p->preflight.accept_alarms);
   free(p->window.tz);
+  for (size_t i = 0; i < CHECK_BUILTIN_COUNT; i++)
+    free(p->checks.tolerance[i]);
+  labels_free(&p->checks.files);
   free(p);
 }
 
@@ -351,6 +378,11 @@ static const struct {
     {"window.start", "`start: \"01:00\"`"},
     {"window.end", "`end: \"05:00\"`"},
     {"window.tz", "`tz: Europe/Amsterdam`"},
+    {"checks.builtin", "`builtin: {alarms: off, bgp-prefixes: \"10%\"}`"},
+    {"checks.files", "`files: [tests/bgp.yaml]`"},
+    {"checks.converge", "`converge: 15m`"},
+    {"checks.interval", "`interval: 1m`"},
+    {"checks.pre_check", "`pre_check: warn`"},
     {"estimate", "`estimate: 45m`"},
 };
 

@@ -22,6 +22,23 @@ struct report_span {
   bool failed; /* the router failed in this span */
 };
 
+/* One item that broke a rule (check-failed's failures): docs/checks.md. */
+struct report_check_item {
+  char *test, *item, *rule, *pre, *post;
+};
+
+/* A router's health checks (issue 15), from its check-* events: the last verdict wins. */
+struct report_checks {
+  bool seen;      /* some check event */
+  bool verdict;   /* a check-passed or check-failed */
+  bool passed;    /* that verdict */
+  char moment[8]; /* its moment: pre, post, check */
+  unsigned tests, tests_failed, attempts;
+  double converge_s; /* post: first attempt to the verdict; -1 unknown */
+  struct report_check_item *items;
+  size_t nitems, items_left; /* listed, and left off the event to keep its line short */
+};
+
 struct report_router {
   char *name, *site;
   long wave; /* -1: never started */
@@ -38,6 +55,7 @@ struct report_router {
   size_t noutput;
   unsigned reconnects;
   bool held; /* outcome unknown, not released (device-held, device-released) */
+  struct report_checks checks;
 };
 
 struct report_interval {
@@ -115,6 +133,17 @@ enum report_clock { REPORT_HM, REPORT_HMS, REPORT_DATE_HM };
 const char *report_duration(double seconds, char *buf, size_t len);
 const char *report_clock(const struct report *r, double t, enum report_clock f, char *buf,
                          size_t len);
+
+/* ---- report_checks.c: the health checks of each router ---- */
+/* Applies one check-* event (action EV_CHECK_*) to its router. */
+void report_checks_event(struct report_router *rt, const char *action, const cJSON *ev);
+void report_checks_free(struct report_checks *c);
+/* The "checks" section of the text report (nothing when no router ran checks). */
+void report_checks_text(const struct report *r, FILE *out);
+/* A router's checks as JSON; NULL when it ran none. */
+cJSON *report_checks_json(const struct report_checks *c);
+/* The HTML table: a row per failed item. `esc` writes text HTML-escaped. */
+void report_checks_html(const struct report *r, FILE *out, void (*esc)(FILE *, const char *));
 
 /* The statistics of a loaded report (report_load calls it). */
 void report_compute(struct report *r);

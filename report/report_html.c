@@ -397,6 +397,7 @@ int report_html(const struct report *r, FILE *out)
   phase_table(r, out);
   wave_table(r, out);
   failure_list(r, out);
+  report_checks_html(r, out, esc);
   if (r->nwarnings) {
     fprintf(out, "<h2>Skipped lines</h2>\n<ul id=\"warnings\">\n");
     for (size_t i = 0; i < r->nwarnings; i++) {

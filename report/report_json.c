@@ -96,6 +96,9 @@ static cJSON *router_object(const struct report_router *rt)
       cJSON_AddBoolToObject(s, "failed", true);
     cJSON_AddItemToArray(spans, s);
   }
+  cJSON *checks = report_checks_json(&rt->checks);
+  if (checks)
+    cJSON_AddItemToObject(o, "checks", checks);
   if (rt->noutput) {
     cJSON *out = cJSON_AddArrayToObject(o, "device_output");
     for (size_t i = 0; i < rt->noutput; i++)

@@ -478,6 +478,8 @@ static void apply_line(struct loader *L, size_t lineno, const char *text, size_t
       handlers[i].apply(L, ev, rt);
       break;
     }
+  if (strncmp(action, "check-", 6) == 0) /* issue 15's health checks: report_checks.c */
+    report_checks_event(rt, action, ev);
   cJSON_Delete(ev);
 }
 
@@ -577,6 +579,7 @@ void report_free(struct report *r)
     for (size_t j = 0; j < rt->noutput; j++)
       free(rt->output[j]);
     free(rt->output);
+    report_checks_free(&rt->checks);
   }
   free(r->routers);
   for (size_t i = 0; i < r->nwaves; i++)

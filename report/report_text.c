@@ -149,4 +149,5 @@ void report_text(const struct report *r, FILE *out)
   phases(r, out);
   waves(r, out);
   failures(r, out);
+  report_checks_text(r, out);
 }

@@ -685,6 +685,7 @@ void device_detach(struct device *dv)
 
 void device_free(struct device *dv)
 {
+  checks_device_free(dv);
   free(dv->baseline);
   dv->baseline = NULL;
   clear_output(&dv->out);

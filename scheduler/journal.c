@@ -149,6 +149,8 @@ static void on_device_started(struct ctx *c)
   h->started = true;
   h->finished = h->held = false; /* a retried router starts again */
   h->outcome[0] = h->result[0] = '\0';
+  if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->is, F_RESUMED)))
+    h->check_pre = false; /* a fresh start takes its own */
   /* A resumed router goes on in the phase it was in; a fresh start begins before connect. */
   const char *ph = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->is, F_RESUMED))
                        ? str(c->is, F_PHASE, NULL)
@@ -223,6 +225,13 @@ static void on_device_finished(struct ctx *c)
   h->baseline = NULL;
 }
 
+static void on_check_snapshot(struct ctx *c)
+{
+  const char *moment = str(c->is, F_CHECKS, F_CHECK_MOMENT);
+  if (moment && strcmp(moment, "pre") == 0)
+    host_of(c->s, c->host)->check_pre = true;
+}
+
 static void on_device_released(struct ctx *c)
 {
   host_of(c->s, c->host)->held = false;
@@ -238,6 +247,7 @@ static const struct {
     {EV_SOAK_FINISHED, false, on_soak_finished},     {EV_DEVICE_STARTED, true, on_device_started},
     {EV_PHASE_CHANGED, true, on_phase_changed},      {EV_DEVICE_FINISHED, true, on_device_finished},
     {EV_DEVICE_RELEASED, true, on_device_released},  {EV_ALARM_BASELINE, true, on_alarm_baseline},
+    {EV_CHECK_SNAPSHOT, true, on_check_snapshot},
 };
 
 static void apply(struct journal_state *s, const cJSON *ev)

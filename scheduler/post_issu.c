@@ -203,7 +203,7 @@ static void verify_alarms(struct device *dv, const struct transport_result *r)
   free(now);
   if (dv->run->p->issu.old_master != OLD_MASTER_REBOOT)
     note_pending_install(dv);
-  device_succeed(dv, PH_DONE);
+  checks_post_start(dv); /* ends the router */
 }
 
 /* Errors of an RE's own address that asking again does not mend: its host key (changed,

@@ -470,12 +470,9 @@ static void run_check(struct device *dv)
       device_fail(dv, code, "failure", "%s", msg);
       return;
     }
-    if (dv->run->o->check_only) {
-      device_succeed(dv, PH_DONE);
-      return;
-    }
-    journal_baseline(dv);
-    stage_start(dv);
+    if (!dv->run->o->check_only)
+      journal_baseline(dv); /* before anything acts: verify reads it, after a resume too */
+    checks_pre_start(dv);   /* then stage, or the end of `issu-fleet check` */
     return;
   }
   const struct check *c = &checks[dv->step];

@@ -160,6 +160,7 @@ void rollout_resume_devices(struct rollout *run, const struct journal_state *js)
     if (h == NULL || !h->started || h->finished)
       continue; /* never started, ended (above), or failed and queued again (--retry-failed) */
     dv->orig_master = h->orig_master;
+    dv->checks_pre_journaled = h->check_pre;
     memcpy(dv->before, h->before, sizeof dv->before);
     if (h->baseline) { /* what verify compares with: the alarms before the ISSU */
       dv->baseline = xmalloc(sizeof *dv->baseline);

@@ -638,6 +638,7 @@ out:
   event_log_close(run.log);
   state_locks_release(run.locks);
   run_limits_free(run.limits);
+  checks_run_free(&run);
   free(hosts);
   free(run.dev);
   free(run.wave_first);

@@ -124,6 +124,10 @@ struct device {
   bool vmhost_seen; /* the router reports VM-host REs (junos_facts.h) */
   bool re_skipped;  /* preflight: the backup RE has no address of its own to ask */
 
+  /* issue 15's health checks (checks_phase.c) */
+  struct checks_state *checks;
+  bool checks_pre_journaled; /* resumed: this run's journal holds the pre snapshot */
+
   /* the end */
   const char *outcome; /* success, failure, unknown */
   char error_code[48];
@@ -181,6 +185,10 @@ struct rollout {
   unsigned phase_n[PH_COUNT];
   double soak_until_s;       /* run clock: when the running soak ends */
   struct progress *progress; /* progress.c: what stderr shows, or NULL */
+  /* checks_phase.c: the policy's health-check suite, built on first use */
+  struct check_suite *checks;
+  bool checks_failed;
+  char checks_error[300];
 };
 
 /* ---- locks.c ---- */
@@ -323,6 +331,15 @@ void stage_start(struct device *dv);
 void issu_start(struct device *dv);
 /* Journals validate, then sends the one ISSU command and watches its console. */
 void issu_send(struct device *dv);
+
+/* ---- checks_phase.c: issue 15's health checks ---- */
+/* After preflight: the pre snapshot (reused on a resume that journaled one), the pre-check, then
+ * stage (or, for `issu-fleet check`, the router's end). */
+void checks_pre_start(struct device *dv);
+/* After verify: the post-checks until they pass or checks.converge runs out; ends the router. */
+void checks_post_start(struct device *dv);
+void checks_device_free(struct device *dv);
+void checks_run_free(struct rollout *run);
 
 /* ---- post_issu.c ---- */
 /* Moves the phase forward to `p` through the switchover (the facts show it happened). */

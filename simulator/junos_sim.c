@@ -30,7 +30,7 @@ static void usage(FILE *out)
       "  junos-sim lab init DIR --devices N [--sites S] [--time-scale X] [--seed K] [--steady]\n"
       "                [--fault HOST=FAULT]... [--from VERSION] [--to VERSION] [--base-port P]\n"
       "                [--router HOST=OPTION]... [--vmhost] [--switchover drop|stay]\n"
-      "                [--known-hosts re0|both]\n"
+      "                [--known-hosts re0|both] [--net-recovery SECONDS] [--net-scale K]\n"
       "  junos-sim lab up DIR | down DIR | status DIR [--json]\n"
       "  junos-sim forward DIR\n"
       "      The lab's master-only addresses (lab up starts it, lab down stops it).\n"
@@ -38,7 +38,8 @@ static void usage(FILE *out)
       "Faults: validation-fail, backup-no-return, old-master-no-return, gres-off, nsr-off,\n"
       "commit-sync-off, backup-not-ready, holddown, disk-full, package-missing,\n"
       "checksum-mismatch, version-mismatch, hang:PHASE, slow:FACTOR, no-drop.\n"
-      "Router options: vmhost, stay, drop, re0-suffix:SUFFIX, re1-suffix:SUFFIX.\n",
+      "Router options: vmhost, stay, drop, re0-suffix:SUFFIX, re1-suffix:SUFFIX; network\n"
+      "faults: peer-lost, prefixes-low, fpc-offline, slow-converge:MINUTES.\n",
       ISSU_VERSION);
 }
 

@@ -136,6 +136,12 @@ struct sim_router {
    * on the backup ({backup}); otherwise it is cut. Both are seen on real boxes (MANIFEST.md). */
   bool session_stays;
   double mastership_changed; /* when mastership last moved (0: never): Backup RE Active */
+  /* The network (sim_net.h): its faults (enum sim_net_fault), slow-converge's minutes, the
+   * seconds a healthy router takes to recover from a switchover, and the size multiplier. */
+  unsigned net_faults;
+  double net_slow_minutes;
+  double net_recovery;
+  unsigned net_scale;
 };
 
 /* Per-router options a lab gives (--router HOST=OPTION, sim_state.c). */

@@ -5,6 +5,7 @@
  * locks the router, brings it to the present, runs the command and saves.
  */
 #include "simulator/sim.h"
+#include "simulator/sim_net.h"
 
 #include <regex.h>
 #include <stdarg.h>
@@ -41,6 +42,14 @@ static const struct command commands[] = {
     {{"show", "system", "storage"}, sim_show_storage, XML},
     {{"show", "task", "replication"}, sim_show_task_replication, XML},
     {{"show", "configuration"}, sim_show_configuration, 0},
+    /* The network (sim_show_net.c); the line cards are chassisd's, like the commands above. */
+    {{"show", "bgp", "summary"}, sim_show_bgp_summary, XML},
+    {{"show", "ospf", "neighbor"}, sim_show_ospf_neighbor, XML},
+    {{"show", "isis", "adjacency"}, sim_show_isis_adjacency, XML},
+    {{"show", "ldp", "session"}, sim_show_ldp_session, XML},
+    {{"show", "interfaces", "terse"}, sim_show_interfaces_terse, XML},
+    {{"show", "route", "summary"}, sim_show_route_summary, XML},
+    {{"show", "chassis", "fpc", "pic-status"}, sim_show_fpc_pic_status, XML | MASTER_ONLY},
     {{"file", "list"}, sim_file_list, 0},
     {{"file", "checksum"}, sim_file_checksum, XML},
     {{"request", "chassis", "routing-engine", "master", "switch"}, sim_request_switch, MASTER_ONLY},

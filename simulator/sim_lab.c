@@ -14,6 +14,7 @@
 #define _XOPEN_SOURCE 700
 
 #include "simulator/sim.h"
+#include "simulator/sim_net.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -56,6 +57,8 @@ struct lab {
   bool stays;      /* --switchover stay: sessions stay on the old master at a switchover */
   bool known_both; /* --known-hosts both: the master-only address trusts both REs' keys */
   int base_port;
+  double net_recovery; /* --net-recovery: simulated seconds from a switchover to a healthy net */
+  unsigned long net_scale; /* --net-scale: the network's size multiplier (benchmarks) */
   char from[40], to[40];
   char **names;
   char **fault_specs;
@@ -199,6 +202,8 @@ static int parse_init(int argc, char **argv, struct lab *l)
   l->devices = 0;
   l->time_scale = 600;
   l->seed = 1;
+  l->net_recovery = SIM_NET_RECOVERY_DEFAULT;
+  l->net_scale = 1;
   snprintf(l->from, sizeof l->from, "21.4R3-S5.4");
   snprintf(l->to, sizeof l->to, "23.4R2-S3.7");
   for (int i = 0; i < argc; i++) {
@@ -223,6 +228,10 @@ static int parse_init(int argc, char **argv, struct lab *l)
       l->time_scale = strtod(v, &end);
     else if (strcmp(a, "--seed") == 0)
       l->seed = strtoull(v, &end, 10);
+    else if (strcmp(a, "--net-recovery") == 0)
+      l->net_recovery = strtod(v, &end);
+    else if (strcmp(a, "--net-scale") == 0)
+      l->net_scale = strtoul(v, &end, 10);
     else if (strcmp(a, "--base-port") == 0)
       l->base_port = (int)strtol(v, &end, 10);
     else if (strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0) {
@@ -260,6 +269,10 @@ static int parse_init(int argc, char **argv, struct lab *l)
     l->sites = l->devices;
   if (l->time_scale < 1 || l->time_scale > 100000)
     return fail("%s", "--time-scale must be from 1 to 100000");
+  if (!(l->net_recovery >= 1 && l->net_recovery <= 86400))
+    return fail("%s", "--net-recovery must be from 1 to 86400 simulated seconds");
+  if (l->net_scale < 1 || l->net_scale > SIM_NET_SCALE_MAX)
+    return fail("--net-scale must be from 1 to %d", SIM_NET_SCALE_MAX);
   if (sim_version_cmp(l->from, l->to) >= 0)
     return fail("%s", "--to must be a newer version than --from");
   if (l->base_port != 0 && (l->base_port < 1024 || l->base_port + 3 * (int)l->devices > 65535))
@@ -307,6 +320,10 @@ static int write_router(const struct lab *l, size_t i, const char *name, const c
   r.slow_factor = probe->slow_factor;
   r.vmhost = probe->vmhost;
   r.session_stays = probe->session_stays;
+  r.net_faults = probe->net_faults;
+  r.net_slow_minutes = probe->net_slow_minutes;
+  r.net_recovery = l->net_recovery;
+  r.net_scale = (unsigned)l->net_scale;
   for (int s = 0; s < 2; s++)
     snprintf(r.re[s].suffix, sizeof r.re[s].suffix, "%s", probe->re[s].suffix);
   if (faults_mask & FAULT_VERSION_MISMATCH) {
@@ -929,6 +946,10 @@ static int lab_status(const char *dir, bool json)
       cJSON_AddNumberToObject(o, "sessions_dropped", r.sessions_dropped);
       cJSON_AddBoolToObject(o, "re0_up", sim_re_up(&r, 0, now));
       cJSON_AddBoolToObject(o, "re1_up", sim_re_up(&r, 1, now));
+      char net_faults[128];
+      sim_net_fault_list(&r, net_faults, sizeof net_faults);
+      cJSON_AddStringToObject(o, "network", sim_net_state(&r, now));
+      cJSON_AddStringToObject(o, "net_faults", net_faults);
       static const char *const ports[] = {"port", "re0_port", "re1_port"};
       for (size_t k = 0; k < ARRAY_LEN(ports); k++) {
         const cJSON *p = cJSON_GetObjectItem(rj, ports[k]);

@@ -9,6 +9,7 @@
  * fsync can stall a command for seconds, which would make the simulated clock lie.
  */
 #include "simulator/sim.h"
+#include "simulator/sim_net.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -102,6 +103,9 @@ static bool suffix_ok(const char *s)
 /* Per-router lab options (not faults: what a real box may be like). */
 int sim_option_parse(const char *name, struct sim_router *r, char *err, size_t errlen)
 {
+  int net = sim_net_option_parse(name, r, err, errlen);
+  if (net != 0)
+    return net < 0 ? -1 : 0;
   if (strcmp(name, "vmhost") == 0)
     r->vmhost = true;
   else if (strcmp(name, "stay") == 0)
@@ -114,7 +118,8 @@ int sim_option_parse(const char *name, struct sim_router *r, char *err, size_t e
   else {
     snprintf(err, errlen,
              "unknown router option '%s' (expected vmhost, stay, drop, re0-suffix:SUFFIX or "
-             "re1-suffix:SUFFIX, a suffix being letters, digits, '-', '.' or '_', at most 23)",
+             "re1-suffix:SUFFIX, a suffix being letters, digits, '-', '.' or '_', at most 23; "
+             "or a network fault: peer-lost, prefixes-low, fpc-offline, slow-converge:MINUTES)",
              name);
     return -1;
   }
@@ -228,6 +233,19 @@ static int from_json(struct sim_router *r, const cJSON *j, char *err, size_t err
     if (!cJSON_IsString(f) || sim_fault_parse(f->valuestring, r, err, errlen) < 0)
       return -1;
   }
+  /* The network (sim_net.h); absent in state files written before it. */
+  const cJSON *net = cJSON_GetObjectItemCaseSensitive(j, "network");
+  r->net_recovery = num(net, "recovery", SIM_NET_RECOVERY_DEFAULT);
+  r->net_scale = (unsigned)num(net, "scale", 1);
+  cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(net, "faults"))
+  {
+    int known = cJSON_IsString(f) ? sim_net_option_parse(f->valuestring, r, err, errlen) : 0;
+    if (known == 0)
+      snprintf(err, errlen, "the state file's network faults hold an unknown one: %s",
+               cJSON_IsString(f) ? f->valuestring : "(not a string)");
+    if (known <= 0)
+      return -1;
+  }
   const cJSON *style = cJSON_GetObjectItemCaseSensitive(j, "style");
   r->cli_timestamp = flag(style, "cli_timestamp", false);
   r->issu_line_prefix = flag(style, "issu_line_prefix", false);
@@ -310,6 +328,18 @@ static cJSON *to_json(const struct sim_router *r)
   if (r->faults & FAULT_SLOW) {
     snprintf(extra, sizeof extra, "slow:%g", r->slow_factor);
     cJSON_AddItemToArray(faults, cJSON_CreateString(extra));
+  }
+  cJSON *net = cJSON_AddObjectToObject(j, "network");
+  cJSON_AddNumberToObject(net, "recovery", r->net_recovery);
+  cJSON_AddNumberToObject(net, "scale", r->net_scale ? r->net_scale : 1);
+  cJSON *net_faults = cJSON_AddArrayToObject(net, "faults");
+  char list[128];
+  sim_net_fault_list(r, list, sizeof list);
+  for (char *word = list, *comma; *word; word = comma ? comma + 1 : word + strlen(word)) {
+    comma = strchr(word, ',');
+    if (comma)
+      *comma = '\0';
+    cJSON_AddItemToArray(net_faults, cJSON_CreateString(word));
   }
   cJSON *style = cJSON_AddObjectToObject(j, "style");
   cJSON_AddBoolToObject(style, "cli_timestamp", r->cli_timestamp);

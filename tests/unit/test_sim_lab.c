@@ -457,3 +457,50 @@ Test(sim_lab, lab_down_ends_the_sessions_still_open, .timeout = 300, .fini = lab
   cr_expect(gone, "lab down ends the sessions its sshd served");
   lab_stop();
 }
+
+/* Issue 15 through OpenSSH: the network commands answer over ssh, a switchover starts the dip,
+ * and the network recovers but for the lost peer (waits are on the router's answers). */
+Test(sim_lab, the_network_dips_at_a_switchover_and_recovers_but_for_a_lost_peer, .fini = lab_stop)
+{
+  lab_start(2, 1, "--known-hosts both --net-recovery 120 --router mx-ams-1=peer-lost");
+  char *out;
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show bgp summary | display xml'", dir), 0,
+               "%s", out);
+  cr_expect(strstr(out, "<down-peer-count>0</down-peer-count>") && strstr(out, "</rpc-reply>"),
+            "%s", out);
+  free(out);
+  const char *commands[] = {"show ospf neighbor", "show isis adjacency",
+                            "show ldp session",   "show interfaces terse",
+                            "show route summary", "show chassis fpc pic-status"};
+  for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+    cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1 '%s | display xml'", dir, commands[i]), 0,
+                 "%s: %s", commands[i], out);
+    cr_expect(strstr(out, "</rpc-reply>"), "%s: %s", commands[i], out);
+    free(out);
+  }
+  cr_expect_eq(sh(&out,
+                  "ssh -F %s/ssh_config mx-ams-1 'request chassis routing-engine master "
+                  "switch no-confirm'",
+                  dir),
+               255, "the session drops: %s", out);
+  free(out);
+  /* The recovery is 120 simulated seconds (0.2 s at scale 600); the lost peer stays down. */
+  bool recovered = false;
+  for (int i = 0; i < 100 && !recovered; i++) {
+    recovered =
+        sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show bgp summary | display xml'", dir) == 0 &&
+        strstr(out, "<down-peer-count>1</down-peer-count>");
+    free(out);
+    if (!recovered)
+      pause_ms(100);
+  }
+  cr_expect(recovered, "one peer stays down after the recovery");
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-1 'show bgp summary'", dir), 0);
+  cr_expect(strstr(out, "Down peers: 1\n"), "%s", out);
+  free(out);
+  /* The other router saw no switchover. */
+  cr_expect_eq(sh(&out, "ssh -F %s/ssh_config mx-ams-2 'show bgp summary | match Down'", dir), 0);
+  cr_expect(strstr(out, "Down peers: 0"), "%s", out);
+  free(out);
+  lab_stop();
+}
