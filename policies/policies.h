@@ -139,7 +139,7 @@ struct policy {
     bool pack; /* false: Ansible's batches as they are, limits only enforced at run time */
   } waves;
   struct {
-    unsigned max_parallel; /* 0 = no cap */
+    unsigned max_parallel;  /* 0 = no cap */
     unsigned jump_channels; /* routers per session to a jump host; 0 = 10 */
     struct policy_pers per;
     struct policy_labels exclusive;
