@@ -621,11 +621,12 @@ out:
       uv_close((uv_handle_t *)&run.sigterm, NULL);
       uv_close((uv_handle_t *)&run.journal_sync, NULL);
     }
-    /* Sessions of finished routers are still saying goodbye: let them, then close the rest. */
-    uv_run(&run.loop, UV_RUN_DEFAULT);
-    if (run.jump_pool) /* every router's transport is closed: the bastion sessions go now */
+    /* The bastion sessions go as soon as no router uses them: an idle one would otherwise
+     * linger (for routers that come back) and keep the run from ending for seconds. */
+    if (run.jump_pool)
       transport_jump_pool_free(run.jump_pool);
     run.jump_pool = NULL;
+    /* Sessions of finished routers are still saying goodbye: let them, then close the rest. */
     uv_run(&run.loop, UV_RUN_DEFAULT);
     uv_walk(&run.loop, close_walk, NULL);
     uv_run(&run.loop, UV_RUN_DEFAULT);
