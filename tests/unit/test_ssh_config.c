@@ -244,6 +244,27 @@ Test(ssh_config, an_ssh_that_hangs_is_ended_at_the_timeout, .fini = cleanup)
   unsetenv("ISSU_SSH");
 }
 
+/* A wrapper that does not exec leaves a grandchild holding the pipes: the timeout still bounds
+ * the wait (the criterion timeout fails the test if it does not: the sleeps last 60 s). */
+Test(ssh_config, a_grandchild_holding_the_pipes_does_not_outlast_the_timeout, .fini = cleanup,
+     .timeout = 30)
+{
+  write_config("");
+  char fake[320];
+  snprintf(fake, sizeof fake, "%s/ssh", tmp);
+  FILE *f = fopen(fake, "w");
+  cr_assert_not_null(f);
+  fputs("#!/bin/sh\nsleep 60 &\nsleep 60\n", f);
+  fclose(f);
+  chmod(fake, 0755);
+  setenv("ISSU_SSH", fake, 1);
+  struct transport_ssh_query q = {.host = "a"};
+  cr_expect_lt(transport_ssh_config_run(&q, 1, 1, 500), 0);
+  cr_expect_eq(q.error, TRANSPORT_E_TIMEOUT, "%s", q.message ? q.message : "");
+  transport_ssh_query_free(&q, 1);
+  unsetenv("ISSU_SSH");
+}
+
 Test(ssh_config, many_hosts_are_asked_in_parallel_and_each_answer_is_its_own, .fini = cleanup)
 {
   need_ssh();
