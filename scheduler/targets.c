@@ -330,7 +330,8 @@ static const char **paths_of(struct target *t, char *const *items, size_t n)
   return out;
 }
 
-/* The first readable key: the transport uses one key today (OpenSSH tries each in turn). */
+/* The first readable key: what a jump host uses, and what the plan shows as the router's key
+ * (the router's transport tries each of key_files in turn, as OpenSSH does). */
 static const char *first_readable(const char **files, size_t n)
 {
   for (size_t i = 0; i < n; i++)
