@@ -402,6 +402,12 @@ static int apply(struct ssh_cache *c, struct target *t, const struct transport_s
     to->accept_new_host_keys = false;
     t->source[TARGET_OTHER] = TARGET_FROM_SSH_CONFIG;
   }
+  const char *strict = cfg->strict_host_key_checking;
+  if (!to->accept_new_host_keys && strict && !strict_yes(cfg, def) &&
+      (strcmp(strict, "accept-new") == 0 || strcmp(strict, "no") == 0 ||
+       strcmp(strict, "false") == 0 || strcmp(strict, "off") == 0))
+    /* Named if a key is refused, in the user's word (ssh -G prints no as "false"). */
+    to->strict_host_key_checking = keep(t, xstrdup(strcmp(strict, "accept-new") ? "no" : strict));
   if (cfg->connect_timeout_s) {
     to->connect_timeout_ms = cfg->connect_timeout_s * 1000;
     t->source[TARGET_OTHER] = TARGET_FROM_SSH_CONFIG;

@@ -552,12 +552,18 @@ int transport__hostkey_verify(struct transport *t, const unsigned char *blob, si
       free(line);
       break;
     }
-    char *f = fix(t, name), *files = kh_joined(t);
-    *message = xasprintf("the host key of %s:%u (%s %s) is not in %s%s for %s%s; nothing was "
-                         "sent to it (no authentication attempted). %s, or run with "
-                         "--accept-new-host-keys",
-                         t->o.host, t->o.port, k->type, k->fingerprint,
-                         kh_count(t) > 1 ? "any of " : "", files, name, ca, f);
+    char *f = fix(t, name), *files = kh_joined(t), *strict = NULL;
+    if (t->o.strict_host_key_checking)
+      strict = xasprintf(" (ssh_config's StrictHostKeyChecking %s does not accept new keys by "
+                         "itself: accepting them is opt-in)",
+                         t->o.strict_host_key_checking);
+    *message =
+        xasprintf("the host key of %s:%u (%s %s) is not in %s%s for %s%s; nothing was "
+                  "sent to it (no authentication attempted). %s, or run with "
+                  "--accept-new-host-keys%s",
+                  t->o.host, t->o.port, k->type, k->fingerprint, kh_count(t) > 1 ? "any of " : "",
+                  files, name, ca, f, strict ? strict : "");
+    free(strict);
     free(files);
     free(f);
     rc = TRANSPORT_E_HOSTKEY_UNKNOWN;

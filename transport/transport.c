@@ -112,6 +112,7 @@ int transport_new(uv_loop_t *loop, const struct transport_options *o, struct tra
   t->o.local_command = own(t, o->local_command);
   t->o.key_host = own(t, o->key_host);
   t->o.inventory_file = own(t, o->inventory_file);
+  t->o.strict_host_key_checking = own(t, o->strict_host_key_checking);
   copy_jump(t, o);
   t->o.key_files = copy_list(t, o->key_files, o->key_file_count);
   t->o.key_file_count = t->o.key_files ? o->key_file_count : 0;
@@ -162,6 +163,8 @@ static const char *too_long(const struct transport_options *o)
       {offsetof(struct transport_options, host), TRANSPORT_MAX_NAME, "the host"},
       {offsetof(struct transport_options, key_host), TRANSPORT_MAX_NAME, "the host-key name"},
       {offsetof(struct transport_options, user), TRANSPORT_MAX_NAME, "the user"},
+      {offsetof(struct transport_options, strict_host_key_checking), TRANSPORT_MAX_NAME,
+       "StrictHostKeyChecking"},
       {offsetof(struct transport_options, password_env), TRANSPORT_MAX_NAME,
        "the password variable's name"},
       {offsetof(struct transport_options, key_file), TRANSPORT_MAX_PATH, "the key file's path"},

@@ -144,6 +144,9 @@ struct transport_options {
   size_t key_file_count;
   const char *const *known_hosts_files;
   size_t known_hosts_file_count;
+  /* ssh_config's StrictHostKeyChecking when it asked for accept-new or no but the run has no
+   * --accept-new-host-keys: named when an unknown key is refused (accepting is opt-in). */
+  const char *strict_host_key_checking;
 };
 
 enum transport_stream { TRANSPORT_STDOUT = 0, TRANSPORT_STDERR = 1 };

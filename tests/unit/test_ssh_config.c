@@ -669,6 +669,10 @@ Test(ssh_config, accept_new_needs_the_flag_and_each_hop_has_its_own_settings, .f
     cr_assert_eq(d.count, 0, "%s", d.count ? d.lines[0] : "");
     const struct transport_options *a = targets_options(ts, 0), *s = targets_options(ts, 1);
     cr_expect_eq(a->accept_new_host_keys, flag, "mx-1 (StrictHostKeyChecking no), flag %d", flag);
+    if (flag)
+      cr_expect_null(a->strict_host_key_checking);
+    else
+      cr_expect_str_eq(a->strict_host_key_checking, "no", "named as the user wrote it");
     cr_expect_not(s->accept_new_host_keys, "an explicit yes wins over the flag");
     cr_expect_eq(a->connect_timeout_ms, 9000);
     cr_assert_eq(a->jump_count, 1);

@@ -856,4 +856,11 @@ Test(transport, every_known_hosts_file_is_read_and_new_keys_go_to_the_first, .ti
   snprintf(want, sizeof want, "any of %s, %s", first, second);
   cr_expect(strstr(r.open_message, want), "%s", r.open_message);
   finish(&r);
+  /* ssh_config asked for accept-new without the flag: still refused, and the setting named. */
+  o.strict_host_key_checking = "accept-new";
+  start(&r, &o);
+  cr_expect_eq(r.open_error, TRANSPORT_E_HOSTKEY_UNKNOWN, "%s", r.open_message);
+  cr_expect(strstr(r.open_message, "StrictHostKeyChecking accept-new does not accept new keys"),
+            "%s", r.open_message);
+  finish(&r);
 }
