@@ -263,9 +263,10 @@ static int chain_of(struct ssh_cache *c, const char *file, const struct transpor
   *out = NULL;
   *n = 0;
   if (cfg->proxy_command) {
-    *error = xasprintf("ProxyCommand '%.120s' is set, and issu-fleet cannot run one: reach "
+    /* The command itself is not echoed: it may hold a secret (sshpass -p ...) bound for logs. */
+    *error = xasprintf("ProxyCommand is set for %s, and issu-fleet cannot run one: reach "
                        "routers through ProxyJump instead",
-                       cfg->proxy_command);
+                       cfg->hostname ? cfg->hostname : "this host");
     return -1;
   }
   if (cfg->proxy_jump == NULL)
@@ -329,7 +330,8 @@ static const char **paths_of(struct target *t, char *const *items, size_t n)
   return out;
 }
 
-/* The first readable key: the transport uses one key today (OpenSSH tries each in turn). */
+/* The first readable key: what a jump host uses, and what the plan shows as the router's key
+ * (the router's transport tries each of key_files in turn, as OpenSSH does). */
 static const char *first_readable(const char **files, size_t n)
 {
   for (size_t i = 0; i < n; i++)
@@ -338,12 +340,21 @@ static const char *first_readable(const char **files, size_t n)
   return n ? files[0] : NULL;
 }
 
+/* StrictHostKeyChecking yes set for this host (OpenSSH's default is ask). */
+static bool strict_yes(const struct transport_ssh_config *cfg,
+                       const struct transport_ssh_config *def)
+{
+  const char *v = cfg->strict_host_key_checking, *d = def->strict_host_key_checking;
+  return v && (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0) && !(d && strcmp(v, d) == 0);
+}
+
 /* ssh_config's settings under the inventory's: each one the inventory did not set, and that
  * OpenSSH's answer sets apart from its defaults. */
 static int apply(struct ssh_cache *c, struct target *t, const struct transport_ssh_config *cfg,
                  const struct transport_ssh_config *def, char **error)
 {
   struct transport_options *to = &t->options;
+  bool o_accept_new = to->accept_new_host_keys; /* the run's --accept-new-host-keys */
   if (strcasecmp(cfg->hostname, t->ask) != 0) {
     /* As with `ssh ansible_host`: HostName maps the name, wherever the name came from. */
     to->host = keep(t, xstrdup(cfg->hostname));
@@ -384,13 +395,19 @@ static int apply(struct ssh_cache *c, struct target *t, const struct transport_s
     to->key_port = 22;
     t->source[TARGET_OTHER] = TARGET_FROM_SSH_CONFIG;
   }
-  /* accept-new, and no (which issu-fleet reads as accept-new: a changed key is always refused). */
-  const char *strict = cfg->strict_host_key_checking;
-  if (strict && (strcmp(strict, "accept-new") == 0 || strcmp(strict, "false") == 0 ||
-                 strcmp(strict, "no") == 0 || strcmp(strict, "off") == 0)) {
-    to->accept_new_host_keys = true;
+  /* Accepting new host keys is opt-in (--accept-new-host-keys): ssh_config may only take it
+   * away (an explicit StrictHostKeyChecking yes), never grant it, and no never turns off the
+   * check of a CHANGED key. */
+  if (to->accept_new_host_keys && strict_yes(cfg, def)) {
+    to->accept_new_host_keys = false;
     t->source[TARGET_OTHER] = TARGET_FROM_SSH_CONFIG;
   }
+  const char *strict = cfg->strict_host_key_checking;
+  if (!to->accept_new_host_keys && strict && !strict_yes(cfg, def) &&
+      (strcmp(strict, "accept-new") == 0 || strcmp(strict, "no") == 0 ||
+       strcmp(strict, "false") == 0 || strcmp(strict, "off") == 0))
+    /* Named if a key is refused, in the user's word (ssh -G prints no as "false"). */
+    to->strict_host_key_checking = keep(t, xstrdup(strcmp(strict, "accept-new") ? "no" : strict));
   if (cfg->connect_timeout_s) {
     to->connect_timeout_ms = cfg->connect_timeout_s * 1000;
     t->source[TARGET_OTHER] = TARGET_FROM_SSH_CONFIG;
@@ -439,6 +456,14 @@ static int apply(struct ssh_cache *c, struct target *t, const struct transport_s
     if (hc->host_key_alias) {
       hop->key_host = keep(t, xstrdup(hc->host_key_alias));
       hop->key_port = 22;
+    }
+    /* The hop's own ssh_config, not the router's: as `ssh -J` reaches it. */
+    hop->own_settings = true;
+    hop->accept_new_host_keys = o_accept_new && !strict_yes(hc, def);
+    hop->connect_timeout_ms = hc->connect_timeout_s * 1000;
+    if (hc->server_alive_interval_s) {
+      hop->keepalive_s = hc->server_alive_interval_s;
+      hop->keepalive_count = hc->server_alive_count_max ? hc->server_alive_count_max : 1;
     }
   }
   if (rc == 0) {

@@ -241,15 +241,15 @@ static void hop_options(const struct transport_options *o, size_t i, struct tran
   ho->key_port = hp->key_port;
   ho->password_env = o->password_env;
   ho->inventory_file = o->inventory_file;
-  ho->accept_new_host_keys = o->accept_new_host_keys;
+  ho->accept_new_host_keys = hp->own_settings ? hp->accept_new_host_keys : o->accept_new_host_keys;
   ho->use_agent = o->use_agent;
   ho->limiter = o->limiter;
   ho->jump = o->jump;
   ho->jump_count = i;
   ho->jump_pool = o->jump_pool;
-  ho->connect_timeout_ms = o->connect_timeout_ms;
-  ho->keepalive_s = o->keepalive_s;
-  ho->keepalive_count = o->keepalive_count;
+  ho->connect_timeout_ms = hp->connect_timeout_ms ? hp->connect_timeout_ms : o->connect_timeout_ms;
+  ho->keepalive_s = hp->keepalive_s ? hp->keepalive_s : o->keepalive_s;
+  ho->keepalive_count = hp->keepalive_count ? hp->keepalive_count : o->keepalive_count;
 }
 
 /* The chain up to hop `i`, with every setting that makes a session to it another one. */
@@ -260,10 +260,11 @@ static char *chain_key(const struct transport_options *o, size_t i)
     struct transport_options ho;
     hop_options(o, j, &ho);
     char *next =
-        xasprintf("%s%s@%s:%u|%s:%u|%s|%s|%s|%d%d;", key, ho.user ? ho.user : "", ho.host, ho.port,
-                  ho.key_host ? ho.key_host : ho.host, ho.key_port ? ho.key_port : ho.port,
+        xasprintf("%s%s@%s:%u|%s:%u|%s|%s|%s|%d%d|%u|%u/%u;", key, ho.user ? ho.user : "", ho.host,
+                  ho.port, ho.key_host ? ho.key_host : ho.host, ho.key_port ? ho.key_port : ho.port,
                   ho.key_file ? ho.key_file : "", ho.known_hosts ? ho.known_hosts : "",
-                  ho.password_env ? ho.password_env : "", ho.accept_new_host_keys, ho.use_agent);
+                  ho.password_env ? ho.password_env : "", ho.accept_new_host_keys, ho.use_agent,
+                  ho.connect_timeout_ms, ho.keepalive_s, ho.keepalive_count);
     free(key);
     key = next;
   }
@@ -299,6 +300,11 @@ static struct jump_hop *acquire(struct transport_jump_pool *p, const struct tran
     before[i].user = bo.user;
     before[i].key_file = bo.key_file;
     before[i].known_hosts = bo.known_hosts;
+    before[i].own_settings = true; /* not the settings of the hop this session goes to */
+    before[i].accept_new_host_keys = bo.accept_new_host_keys;
+    before[i].connect_timeout_ms = bo.connect_timeout_ms;
+    before[i].keepalive_s = bo.keepalive_s;
+    before[i].keepalive_count = bo.keepalive_count;
   }
   ho.jump = last > 0 ? before : NULL;
   ho.jump_count = last;

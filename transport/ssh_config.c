@@ -330,6 +330,8 @@ char *transport_ssh_sanitise(const char *s, size_t len)
 
 /* What one `ssh -G` prints on stderr that we keep: OpenSSH's errors are a line or two. */
 #define SSH_G_MAX_STDERR 4096
+/* After the timeout's SIGKILL to ssh's process group: how long its pipes may stay open. */
+#define SSH_G_KILL_GRACE_MS 500
 
 struct job {
   struct transport_ssh_query *q;
@@ -462,9 +464,18 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void on_timeout(uv_timer_t *t)
 {
   struct job *j = t->data;
-  j->timed_out = true;
+  if (!j->timed_out) {
+    /* ssh runs in a process group of its own: what it started (Match exec, a wrapper that does
+     * not exec) dies with it, and the pipes they hold close. Whatever escaped the group gets a
+     * short grace, then is no longer waited for. */
+    j->timed_out = true;
+    if (j->proc.pid > 0)
+      kill(-j->proc.pid, SIGKILL);
+    uv_timer_start(&j->timer, on_timeout, SSH_G_KILL_GRACE_MS, 0);
+    return;
+  }
   if (!j->exited) {
-    uv_process_kill(&j->proc, SIGKILL);
+    uv_process_kill(&j->proc, SIGKILL); /* its exit is still awaited: it cannot outlive this */
     return;
   }
   /* ssh ended but something it started still holds a pipe: stop waiting for it. */
@@ -512,8 +523,13 @@ static void start_one(struct runner *r, struct job *j)
       {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&j->out},
       {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&j->err},
   };
-  uv_process_options_t po = {
-      .exit_cb = on_exit_cb, .file = args[0], .args = args, .stdio_count = 3, .stdio = stdio};
+  /* Detached: its own process group (setsid), so the timeout can end everything ssh started. */
+  uv_process_options_t po = {.exit_cb = on_exit_cb,
+                             .file = args[0],
+                             .args = args,
+                             .flags = UV_PROCESS_DETACHED,
+                             .stdio_count = 3,
+                             .stdio = stdio};
   j->open = 4;
   r->running++;
   int rc = uv_spawn(&r->loop, &j->proc, &po);

@@ -389,12 +389,46 @@ static unsigned key_port(const struct transport *t)
   return t->o.key_host ? (t->o.key_port ? t->o.key_port : 22) : t->o.port;
 }
 
+/* The known_hosts files, in order: ssh_config's UserKnownHostsFile list, else the one file. */
+static size_t kh_count(const struct transport *t)
+{
+  return t->o.known_hosts_file_count > 0 ? t->o.known_hosts_file_count : 1;
+}
+
+static const char *kh_file(const struct transport *t, size_t i)
+{
+  return t->o.known_hosts_file_count > 0 ? t->o.known_hosts_files[i] : t->o.known_hosts;
+}
+
+/* Where new keys are written (accept-new) and what a fix names: the first file, as OpenSSH. */
+static const char *kh_first(const struct transport *t)
+{
+  return kh_file(t, 0);
+}
+
+/* The files, for a message: "a, b" (bounded by TRANSPORT_MAX_PATH_LIST). */
+static char *kh_joined(const struct transport *t)
+{
+  char *out = xstrdup(kh_file(t, 0) ? kh_file(t, 0) : "(none)");
+  for (size_t i = 1; i < kh_count(t); i++) {
+    char *next = xasprintf("%s, %s", out, kh_file(t, i));
+    free(out);
+    out = next;
+  }
+  return out;
+}
+
 void transport__hostkey_preference(const struct transport *t, char *pref, size_t len)
 {
   char *text = NULL, *error = NULL;
   size_t size = 0;
   bool known[ARRAY_LEN(methods)] = {false};
-  if (t->o.known_hosts != NULL && read_file(t->o.known_hosts, &text, &size, &error) == 0) {
+  for (size_t f = 0; f < kh_count(t); f++) {
+    if (kh_file(t, f) == NULL || read_file(kh_file(t, f), &text, &size, &error) != 0) {
+      free(error); /* an unreadable file is reported by the check itself */
+      error = NULL;
+      continue;
+    }
     char *name = transport_known_hosts_name(key_host(t), key_port(t));
     struct kh_iter it = {.p = text, .end = text + size, .name = name};
     struct kh_line l;
@@ -406,9 +440,9 @@ void transport__hostkey_preference(const struct transport *t, char *pref, size_t
             strlen(methods[i]) == l.type_len && strncmp(methods[i], l.type, l.type_len) == 0;
     }
     free(name);
+    free(text);
+    text = NULL;
   }
-  free(error); /* an unreadable file is reported by the check itself */
-  free(text);
   pref[0] = '\0';
   /* Known types first; the rest after, so an unknown host can still be reported by its key. */
   for (int pass = 0; pass < 2; pass++)
@@ -427,10 +461,10 @@ static char *fix(const struct transport *t, const char *name)
     if (t->o.port != 22)
       snprintf(port, sizeof port, "-p %u ", t->o.port);
     keyscan = xasprintf("or, once the fingerprint is checked: ssh-keyscan %s-t %s %s >> %s", port,
-                        k->type, t->o.host, t->o.known_hosts);
+                        k->type, t->o.host, kh_first(t));
   } else
     keyscan = xasprintf("or, once the fingerprint is checked, add this line to %s: %s %s %s",
-                        t->o.known_hosts, name, k->type, k->base64);
+                        kh_first(t), name, k->type, k->base64);
   char *s = xasprintf("To fix: record both REs' keys with `issu-fleet known-hosts -i %s --limit %s "
                       "--write` (it reads each RE's key from issu_re0_host and issu_re1_host); %s",
                       t->o.inventory_file ? t->o.inventory_file : "INVENTORY", t->o.name, keyscan);
@@ -447,13 +481,34 @@ int transport__hostkey_verify(struct transport *t, const unsigned char *blob, si
     return TRANSPORT_E_HOSTKEY;
   }
   const struct transport_host_key *k = &t->host_key;
-  struct transport_hostkey_lookup r;
-  char *error = NULL;
-  if (transport_known_hosts_check(t->o.known_hosts, key_host(t), key_port(t), blob, len, &r,
-                                  &error) != 0) {
-    *message = xasprintf("%s; nothing was sent", error);
-    free(error);
-    return TRANSPORT_E_HOSTKEY;
+  /* Every file is read, as OpenSSH does: revoked in any refuses; known in any is known; else a
+   * changed key in any refuses (that file named); else the key is unknown. */
+  struct transport_hostkey_lookup r = {.status = TRANSPORT_HOSTKEY_UNKNOWN};
+  const char *file = kh_first(t); /* the file the verdict names */
+  for (size_t f = 0; f < kh_count(t); f++) {
+    struct transport_hostkey_lookup one;
+    char *error = NULL;
+    if (transport_known_hosts_check(kh_file(t, f), key_host(t), key_port(t), blob, len, &one,
+                                    &error) != 0) {
+      *message = xasprintf("%s; nothing was sent", error);
+      free(error);
+      free(r.recorded);
+      return TRANSPORT_E_HOSTKEY;
+    }
+    static const int rank[] = {
+        [TRANSPORT_HOSTKEY_UNKNOWN] = 0,
+        [TRANSPORT_HOSTKEY_CHANGED] = 1,
+        [TRANSPORT_HOSTKEY_KNOWN] = 2,
+        [TRANSPORT_HOSTKEY_REVOKED] = 3,
+    };
+    unsigned ca = r.ca_lines + one.ca_lines;
+    if (rank[one.status] > rank[r.status]) {
+      free(r.recorded);
+      r = one;
+      file = kh_file(t, f);
+    } else
+      free(one.recorded);
+    r.ca_lines = ca;
   }
   char *name = transport_known_hosts_name(key_host(t), key_port(t));
   char ca[200] = "";
@@ -469,7 +524,7 @@ int transport__hostkey_verify(struct transport *t, const unsigned char *blob, si
   case TRANSPORT_HOSTKEY_REVOKED:
     *message = xasprintf("the host key of %s:%u (%s %s) is marked @revoked in %s line %u; "
                          "refused, and nothing was sent to it (no authentication attempted)",
-                         t->o.host, t->o.port, k->type, k->fingerprint, t->o.known_hosts, r.line);
+                         t->o.host, t->o.port, k->type, k->fingerprint, file, r.line);
     rc = TRANSPORT_E_HOSTKEY;
     break;
   case TRANSPORT_HOSTKEY_CHANGED: {
@@ -480,8 +535,7 @@ int transport__hostkey_verify(struct transport *t, const unsigned char *blob, si
         "address moves to the new master at a switchover, so this is what an RE whose key was "
         "never recorded looks like; it is also what a machine in the middle would show. Nothing "
         "was sent to it (no authentication attempted). %s",
-        t->o.host, t->o.port, k->type, k->fingerprint, t->o.known_hosts, name, k->type, r.recorded,
-        ca, f);
+        t->o.host, t->o.port, k->type, k->fingerprint, file, name, k->type, r.recorded, ca, f);
     free(f);
     rc = TRANSPORT_E_HOSTKEY_CHANGED;
     break;
@@ -489,7 +543,7 @@ int transport__hostkey_verify(struct transport *t, const unsigned char *blob, si
   case TRANSPORT_HOSTKEY_UNKNOWN: {
     if (t->o.accept_new_host_keys) {
       char *line = xasprintf("%s %s %s\n", name, k->type, k->base64), *err = NULL;
-      if (transport_known_hosts_append(t->o.known_hosts, line, &err) != 0) {
+      if (transport_known_hosts_append(kh_first(t), line, &err) != 0) {
         *message = xasprintf("cannot record the new host key %s %s of %s:%u: %s; nothing was sent",
                              k->type, k->fingerprint, t->o.host, t->o.port, err);
         rc = TRANSPORT_E_HOSTKEY;
@@ -498,12 +552,19 @@ int transport__hostkey_verify(struct transport *t, const unsigned char *blob, si
       free(line);
       break;
     }
-    char *f = fix(t, name);
+    char *f = fix(t, name), *files = kh_joined(t), *strict = NULL;
+    if (t->o.strict_host_key_checking)
+      strict = xasprintf(" (ssh_config's StrictHostKeyChecking %s does not accept new keys by "
+                         "itself: accepting them is opt-in)",
+                         t->o.strict_host_key_checking);
     *message =
-        xasprintf("the host key of %s:%u (%s %s) is not in %s for %s%s; nothing was sent to "
-                  "it (no authentication attempted). %s, or run with "
-                  "--accept-new-host-keys",
-                  t->o.host, t->o.port, k->type, k->fingerprint, t->o.known_hosts, name, ca, f);
+        xasprintf("the host key of %s:%u (%s %s) is not in %s%s for %s%s; nothing was "
+                  "sent to it (no authentication attempted). %s, or run with "
+                  "--accept-new-host-keys%s",
+                  t->o.host, t->o.port, k->type, k->fingerprint, kh_count(t) > 1 ? "any of " : "",
+                  files, name, ca, f, strict ? strict : "");
+    free(strict);
+    free(files);
     free(f);
     rc = TRANSPORT_E_HOSTKEY_UNKNOWN;
     break;

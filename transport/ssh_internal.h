@@ -70,8 +70,11 @@ struct ssh {
   struct libssh2_agent_publickey *identity;
   char *methods; /* what the server offers, whole */
   bool tried_key, tried_agent, tried_password, tried_kbd;
-  char *auth_failure; /* why the last method failed, whole; NULL if none did */
-  int auth_error;
+  char *auth_failure;    /* why each method failed, in order, whole; NULL if none did */
+  size_t key_next;       /* the next key file of the list to consider */
+  const char *key_path;  /* the key file being offered */
+  unsigned keys_offered; /* key files the server refused */
+  bool key_problem;      /* a key file could not be used (missing, locked, RSA) */
   uint64_t started_ms;
   uint64_t last_rx;
   /* the current operation */

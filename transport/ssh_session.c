@@ -100,9 +100,16 @@ static void auth_failed(struct ssh *s, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  free(s->auth_failure);
-  s->auth_failure = transport__vformat(fmt, ap);
+  char *why = transport__vformat(fmt, ap);
   va_end(ap);
+  /* Every failure is kept, in order: the refusal names each key tried, as `ssh -v` would. */
+  if (s->auth_failure != NULL) {
+    char *both = xasprintf("%s; %s", s->auth_failure, why);
+    free(s->auth_failure);
+    free(why);
+    why = both;
+  }
+  s->auth_failure = why;
 }
 
 /* A socket-level error code from libssh2 means the session is gone. */
@@ -236,27 +243,54 @@ static const char *key_file_problem(const char *path)
   return NULL;
 }
 
-/* Picks the next authentication method to try, in order: key file, agent, password,
- * keyboard-interactive. */
+/* The key files to offer, in order: ssh_config's IdentityFile list, else the one key_file. */
+static const char *key_at(const struct transport_options *o, size_t i)
+{
+  if (o->key_file_count > 0)
+    return i < o->key_file_count ? o->key_files[i] : NULL;
+  return i == 0 ? o->key_file : NULL;
+}
+
+/* The next key file worth offering, from s->key_next on; the ones that cannot be used are noted
+ * and skipped (as OpenSSH does), a missing one of ssh_config's list silently (OpenSSH's lists
+ * name files that need not exist). */
+static const char *next_key_file(struct ssh *s)
+{
+  const struct transport_options *o = &s->t->o;
+  for (const char *path; (path = key_at(o, s->key_next)) != NULL;) {
+    s->key_next++;
+    if (path[0] == '\0')
+      continue;
+    if (o->key_file_count > 0 && access(path, F_OK) != 0 && errno == ENOENT)
+      continue;
+    const char *problem = key_file_problem(path);
+    if (problem == NULL)
+      return path;
+    auth_failed(s, "key %s: %s (skipped)", path, problem);
+    s->key_problem = true;
+  }
+  return NULL;
+}
+
+/* Picks the next authentication method to try, in order (OpenSSH's): the agent's identities,
+ * each key file, password, keyboard-interactive. */
 static enum ssh_state next_auth(struct ssh *s)
 {
   const struct transport_options *o = &s->t->o;
-  if (!s->tried_key && o->key_file && strstr(s->methods, "publickey")) {
-    s->tried_key = true;
-    const char *problem = key_file_problem(o->key_file);
-    if (problem == NULL)
-      return S_AUTH_KEY;
-    auth_failed(s, "key %s: %s", o->key_file, problem);
-    s->auth_error = TRANSPORT_E_KEY;
-  }
-  if (!s->tried_agent && o->use_agent && getenv("SSH_AUTH_SOCK") &&
-      strstr(s->methods, "publickey")) {
+  bool publickey = strstr(s->methods, "publickey") != NULL;
+  if (!s->tried_agent && o->use_agent && getenv("SSH_AUTH_SOCK") && publickey) {
     s->tried_agent = true;
     s->agent = libssh2_agent_init(s->session);
     if (s->agent && libssh2_agent_connect(s->agent) == 0 &&
         libssh2_agent_list_identities(s->agent) == 0 &&
         libssh2_agent_get_identity(s->agent, &s->identity, NULL) == 0)
       return S_AUTH_AGENT;
+  }
+  if (!s->tried_key && publickey) {
+    s->key_path = next_key_file(s);
+    if (s->key_path != NULL)
+      return S_AUTH_KEY;
+    s->tried_key = true;
   }
   if (!s->tried_password && password(s) && strstr(s->methods, "password")) {
     s->tried_password = true;
@@ -358,15 +392,16 @@ static enum step step_auth_next(struct ssh *s)
   if (s->state != S_DEAD)
     return STEP_NEXT;
   s->state = S_AUTH_NEXT;
-  ssh__dead(s, s->auth_error ? s->auth_error : TRANSPORT_E_AUTH,
-            "authentication as %s refused (server offers %s)%s%s", user_of(s), s->methods,
+  /* A key that could not be used is the cause only when no key was even offered. */
+  int error = s->key_problem && s->keys_offered == 0 ? TRANSPORT_E_KEY : TRANSPORT_E_AUTH;
+  ssh__dead(s, error, "authentication as %s refused (server offers %s)%s%s", user_of(s), s->methods,
             s->auth_failure ? "; " : "", s->auth_failure ? s->auth_failure : "");
   return STEP_STOP;
 }
 
 static enum step step_auth_key(struct ssh *s)
 {
-  const char *key_file = s->t->o.key_file;
+  const char *key_file = s->key_path;
   int rc = libssh2_userauth_publickey_fromfile(s->session, user_of(s), NULL, key_file, NULL);
   if (rc == LIBSSH2_ERROR_EAGAIN)
     return STEP_WAIT;
@@ -374,12 +409,17 @@ static enum step step_auth_key(struct ssh *s)
     authenticated(s);
     return STEP_STOP;
   }
-  auth_failed(s, "key %s: %s", key_file,
-              rc == LIBSSH2_ERROR_FILE ? "unreadable, protected by a passphrase, or of an "
-                                         "unsupported format"
-                                       : "refused by the server");
-  if (rc == LIBSSH2_ERROR_FILE)
-    s->auth_error = TRANSPORT_E_KEY;
+  if (rc == LIBSSH2_ERROR_FILE) {
+    /* Locked (a passphrase: issu-fleet asks none) or unreadable: skipped, the next one tried. */
+    auth_failed(s,
+                "key %s: unreadable, protected by a passphrase, or of an unsupported format "
+                "(skipped)",
+                key_file);
+    s->key_problem = true;
+  } else {
+    auth_failed(s, "key %s: refused by the server", key_file);
+    s->keys_offered++;
+  }
   s->state = S_AUTH_NEXT;
   return STEP_NEXT;
 }

@@ -82,6 +82,22 @@ static void copy_jump(struct transport *t, const struct transport_options *o)
   t->o.jump = hops;
 }
 
+/* A list of paths (IdentityFile, UserKnownHostsFile) is copied whole, pointers and strings, so a
+ * caller's list may go away once transport_new returns. */
+static const char *const *copy_list(struct transport *t, const char *const *list, size_t n)
+{
+  if (list == NULL || n == 0)
+    return NULL;
+  char **copy = xcalloc(n, sizeof *copy);
+  for (size_t i = 0; i < n; i++)
+    copy[i] = list[i] ? xstrdup(list[i]) : NULL;
+  t->lists = xrealloc(t->lists, (t->nlists + 1) * sizeof *t->lists);
+  t->lists[t->nlists] = copy;
+  t->list_lens = xrealloc(t->list_lens, (t->nlists + 1) * sizeof *t->list_lens);
+  t->list_lens[t->nlists++] = n;
+  return (const char *const *)copy;
+}
+
 int transport_new(uv_loop_t *loop, const struct transport_options *o, struct transport **out)
 {
   struct transport *t = xcalloc(1, sizeof *t);
@@ -96,7 +112,12 @@ int transport_new(uv_loop_t *loop, const struct transport_options *o, struct tra
   t->o.local_command = own(t, o->local_command);
   t->o.key_host = own(t, o->key_host);
   t->o.inventory_file = own(t, o->inventory_file);
+  t->o.strict_host_key_checking = own(t, o->strict_host_key_checking);
   copy_jump(t, o);
+  t->o.key_files = copy_list(t, o->key_files, o->key_file_count);
+  t->o.key_file_count = t->o.key_files ? o->key_file_count : 0;
+  t->o.known_hosts_files = copy_list(t, o->known_hosts_files, o->known_hosts_file_count);
+  t->o.known_hosts_file_count = t->o.known_hosts_files ? o->known_hosts_file_count : 0;
   if (!t->o.port)
     t->o.port = 22;
   if (!t->o.connect_timeout_ms)
@@ -142,6 +163,8 @@ static const char *too_long(const struct transport_options *o)
       {offsetof(struct transport_options, host), TRANSPORT_MAX_NAME, "the host"},
       {offsetof(struct transport_options, key_host), TRANSPORT_MAX_NAME, "the host-key name"},
       {offsetof(struct transport_options, user), TRANSPORT_MAX_NAME, "the user"},
+      {offsetof(struct transport_options, strict_host_key_checking), TRANSPORT_MAX_NAME,
+       "StrictHostKeyChecking"},
       {offsetof(struct transport_options, password_env), TRANSPORT_MAX_NAME,
        "the password variable's name"},
       {offsetof(struct transport_options, key_file), TRANSPORT_MAX_PATH, "the key file's path"},
@@ -163,6 +186,22 @@ static const char *too_long(const struct transport_options *o)
     if ((h->key_file && strlen(h->key_file) > TRANSPORT_MAX_PATH) ||
         (h->known_hosts && strlen(h->known_hosts) > TRANSPORT_MAX_PATH))
       return "a jump host's key or known_hosts path";
+  }
+  /* Every path of a list may be named in one refusal: the lists are bounded as a whole. */
+  const struct {
+    const char *const *list;
+    size_t n;
+    const char *what;
+  } lists[] = {
+      {o->key_files, o->key_file_count, "the IdentityFile list"},
+      {o->known_hosts_files, o->known_hosts_file_count, "the UserKnownHostsFile list"},
+  };
+  for (size_t i = 0; i < ARRAY_LEN(lists); i++) {
+    size_t total = 0;
+    for (size_t j = 0; lists[i].list && j < lists[i].n; j++)
+      total += lists[i].list[j] ? strlen(lists[i].list[j]) + 1 : 0;
+    if (total > TRANSPORT_MAX_PATH_LIST)
+      return lists[i].what;
   }
   return NULL;
 }
@@ -510,6 +549,13 @@ static void on_timer_closed(uv_handle_t *h)
     free(t->jump_strings[i]);
   free(t->jump_strings);
   free(t->jump_copy);
+  for (size_t i = 0; i < t->nlists; i++) {
+    for (size_t j = 0; j < t->list_lens[i]; j++)
+      free(t->lists[i][j]);
+    free(t->lists[i]);
+  }
+  free(t->lists);
+  free(t->list_lens);
   free(t->failure_message);
   free(t->host_key.base64);
   free(t->host_key.blob);

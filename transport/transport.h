@@ -45,8 +45,9 @@ enum transport_error {
 /* Every message a transport writes fits here whole: transport_open refuses options longer than
  * the TRANSPORT_MAX_* bounds (a message names at most a few of them, never cut mid-path). */
 #define TRANSPORT_MESSAGE_MAX 8192
-#define TRANSPORT_MAX_NAME 255  /* name, host, user, password_env */
-#define TRANSPORT_MAX_PATH 1023 /* key_file, known_hosts, inventory_file, upload paths */
+#define TRANSPORT_MAX_NAME 255       /* name, host, user, password_env */
+#define TRANSPORT_MAX_PATH 1023      /* key_file, known_hosts, inventory_file, upload paths */
+#define TRANSPORT_MAX_PATH_LIST 2047 /* key_files, known_hosts_files: all paths together */
 
 const char *transport_error_name(int error);
 
@@ -81,6 +82,13 @@ struct transport_hop {
   const char *known_hosts; /* NULL: the router's known_hosts */
   const char *key_host;    /* NULL: host */
   unsigned key_port;       /* 0: port */
+  /* The hop's own `ssh -G HOP` settings (issue 16; additive). A hop never inherits the router's
+   * accept-new: it has its own (from its StrictHostKeyChecking, under --accept-new-host-keys). */
+  bool own_settings;           /* the fields below decide (false: the router's, as before) */
+  bool accept_new_host_keys;   /* with own_settings: unknown keys of this hop are appended */
+  unsigned connect_timeout_ms; /* 0: the router's */
+  unsigned keepalive_s;        /* ServerAliveInterval; 0: the router's */
+  unsigned keepalive_count;    /* ServerAliveCountMax; 0: the router's */
 };
 
 /* Bastion sessions shared by the routers of a run (transport/jump*.c): routers behind the same
@@ -127,13 +135,18 @@ struct transport_options {
   unsigned keepalive_count;    /* silence of keepalive_s * count = dead peer: default 3 */
   size_t max_line;             /* longer lines are cut and flagged: default 4096 */
   size_t max_output;           /* per command, further output is dropped: default 8 MiB */
-  /* ssh_config (issue 16, i16-config; additive): every IdentityFile and UserKnownHostsFile
-   * OpenSSH would use, in order. key_file and known_hosts above hold the one the transport uses
-   * today (the first readable key, the first file); NULL/0: just those. */
+  /* ssh_config (issue 16; additive): every IdentityFile and UserKnownHostsFile OpenSSH would
+   * use, in order (copied by transport_new). Set: authentication tries each key in turn (after
+   * the agent), skipping missing, unreadable and locked ones, and the host key is checked
+   * against every file (known in any: known; changed in any: refused; accept-new appends to the
+   * first). key_file and known_hosts are then ignored. NULL/0: just key_file and known_hosts. */
   const char *const *key_files;
   size_t key_file_count;
   const char *const *known_hosts_files;
   size_t known_hosts_file_count;
+  /* ssh_config's StrictHostKeyChecking when it asked for accept-new or no but the run has no
+   * --accept-new-host-keys: named when an unknown key is refused (accepting is opt-in). */
+  const char *strict_host_key_checking;
 };
 
 enum transport_stream { TRANSPORT_STDOUT = 0, TRANSPORT_STDERR = 1 };

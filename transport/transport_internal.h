@@ -68,6 +68,9 @@ struct transport {
   struct transport_hop *jump_copy; /* o.jump points here */
   char **jump_strings;
   size_t njump_strings;
+  char ***lists; /* o.key_files and o.known_hosts_files point here */
+  size_t *list_lens;
+  size_t nlists;
   const struct transport_ops *ops;
   enum transport_state state;
   int failure;                        /* why T_FAILED */

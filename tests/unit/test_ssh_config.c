@@ -244,6 +244,27 @@ Test(ssh_config, an_ssh_that_hangs_is_ended_at_the_timeout, .fini = cleanup)
   unsetenv("ISSU_SSH");
 }
 
+/* A wrapper that does not exec leaves a grandchild holding the pipes: the timeout still bounds
+ * the wait (the criterion timeout fails the test if it does not: the sleeps last 60 s). */
+Test(ssh_config, a_grandchild_holding_the_pipes_does_not_outlast_the_timeout, .fini = cleanup,
+     .timeout = 30)
+{
+  write_config("");
+  char fake[320];
+  snprintf(fake, sizeof fake, "%s/ssh", tmp);
+  FILE *f = fopen(fake, "w");
+  cr_assert_not_null(f);
+  fputs("#!/bin/sh\nsleep 60 &\nsleep 60\n", f);
+  fclose(f);
+  chmod(fake, 0755);
+  setenv("ISSU_SSH", fake, 1);
+  struct transport_ssh_query q = {.host = "a"};
+  cr_expect_lt(transport_ssh_config_run(&q, 1, 1, 500), 0);
+  cr_expect_eq(q.error, TRANSPORT_E_TIMEOUT, "%s", q.message ? q.message : "");
+  transport_ssh_query_free(&q, 1);
+  unsetenv("ISSU_SSH");
+}
+
 Test(ssh_config, many_hosts_are_asked_in_parallel_and_each_answer_is_its_own, .fini = cleanup)
 {
   need_ssh();
@@ -266,16 +287,22 @@ Test(ssh_config, many_hosts_are_asked_in_parallel_and_each_answer_is_its_own, .f
 
 /* ---- targets: inventory > ssh_config > defaults ---- */
 
-static struct targets *build(const char *yaml, struct inventory **inv, struct diag *d)
+static struct targets *build_with(const char *yaml, struct inventory **inv, struct diag *d,
+                                  bool accept_new)
 {
   *inv = inv_ok(yaml);
   size_t hosts[8];
   for (size_t i = 0; i < (*inv)->nhosts; i++)
     hosts[i] = i;
-  struct rollout_options o = {0};
+  struct rollout_options o = {.accept_new_host_keys = accept_new};
   struct targets *ts = NULL;
   targets_build(*inv, hosts, (*inv)->nhosts, &o, &ts, d);
   return ts;
+}
+
+static struct targets *build(const char *yaml, struct inventory **inv, struct diag *d)
+{
+  return build_with(yaml, inv, d, false);
 }
 
 Test(ssh_config, inventory_variables_win_over_ssh_config, .fini = cleanup)
@@ -302,7 +329,8 @@ Test(ssh_config, inventory_variables_win_over_ssh_config, .fini = cleanup)
   cr_expect_eq(a->known_hosts_file_count, 2);
   cr_expect_str_eq(a->key_host, "fleet-key");
   cr_expect_eq(a->key_port, 22, "OpenSSH records an aliased key under the bare alias");
-  cr_expect(a->accept_new_host_keys);
+  cr_expect_not(a->accept_new_host_keys,
+                "ssh_config's accept-new alone does not grant it: --accept-new-host-keys does");
   cr_expect_eq(a->connect_timeout_ms, 7000);
   cr_expect_eq(a->keepalive_s, 5);
   cr_expect_eq(a->keepalive_count, 4);
@@ -350,7 +378,8 @@ Test(ssh_config, a_proxyjump_loop_and_a_proxycommand_are_errors_naming_the_host,
 {
   need_ssh();
   const char *cfg = write_config("Host mx-1\n  ProxyJump a\nHost a\n  ProxyJump b\n"
-                                 "Host b\n  ProxyJump a\nHost mx-2\n  ProxyCommand nc %h %p\n");
+                                 "Host b\n  ProxyJump a\nHost mx-2\n"
+                                 "  ProxyCommand sshpass -p hunter2 nc %h %p\n");
   char *yaml =
       xasprintf("all:\n  vars: {issu_ssh_config: %s}\n  hosts:\n    mx-1:\n    mx-2:\n", cfg);
   struct inventory *inv;
@@ -360,6 +389,7 @@ Test(ssh_config, a_proxyjump_loop_and_a_proxycommand_are_errors_naming_the_host,
   cr_expect(strstr(d.lines[0], "host 'mx-1'") && strstr(d.lines[0], "ProxyJump"), "%s", d.lines[0]);
   cr_expect(strstr(d.lines[1], "host 'mx-2'") && strstr(d.lines[1], "ProxyCommand"), "%s",
             d.lines[1]);
+  cr_expect_null(strstr(d.lines[1], "hunter2"), "the command (a secret) is echoed: %s", d.lines[1]);
   targets_free(ts);
   inventory_free(inv);
   diag_free(&d);
@@ -616,4 +646,45 @@ Test(ssh_config, a_lab_rollout_reaches_its_routers_through_ssh_config_alone, .ti
   cr_assert_eq(rc, 0, "%s", out);
   free(out);
   expect_upgraded();
+}
+
+/* i16-keys: accepting new keys is the run's choice; ssh_config may only take it away, and each
+ * hop has its own StrictHostKeyChecking, ConnectTimeout and ServerAlive* settings. */
+Test(ssh_config, accept_new_needs_the_flag_and_each_hop_has_its_own_settings, .fini = cleanup)
+{
+  need_ssh();
+  const char *cfg = write_config("Host mx-strict\n  StrictHostKeyChecking yes\n"
+                                 "  ProxyJump bastion\n"
+                                 "Host mx-*\n  StrictHostKeyChecking no\n  ConnectTimeout 9\n"
+                                 "  ProxyJump bastion\n"
+                                 "Host bastion\n  HostName 10.0.0.1\n  ConnectTimeout 3\n"
+                                 "  ServerAliveInterval 2\n  ServerAliveCountMax 5\n"
+                                 "  StrictHostKeyChecking yes\n");
+  char *yaml =
+      xasprintf("all:\n  vars: {issu_ssh_config: %s}\n  hosts:\n    mx-1:\n    mx-strict:\n", cfg);
+  for (int flag = 0; flag < 2; flag++) {
+    struct inventory *inv;
+    struct diag d = {0};
+    struct targets *ts = build_with(yaml, &inv, &d, flag);
+    cr_assert_eq(d.count, 0, "%s", d.count ? d.lines[0] : "");
+    const struct transport_options *a = targets_options(ts, 0), *s = targets_options(ts, 1);
+    cr_expect_eq(a->accept_new_host_keys, flag, "mx-1 (StrictHostKeyChecking no), flag %d", flag);
+    if (flag)
+      cr_expect_null(a->strict_host_key_checking);
+    else
+      cr_expect_str_eq(a->strict_host_key_checking, "no", "named as the user wrote it");
+    cr_expect_not(s->accept_new_host_keys, "an explicit yes wins over the flag");
+    cr_expect_eq(a->connect_timeout_ms, 9000);
+    cr_assert_eq(a->jump_count, 1);
+    const struct transport_hop *h = &a->jump[0];
+    cr_expect(h->own_settings);
+    cr_expect_not(h->accept_new_host_keys, "the hop says yes; the router's no is not inherited");
+    cr_expect_eq(h->connect_timeout_ms, 3000);
+    cr_expect_eq(h->keepalive_s, 2);
+    cr_expect_eq(h->keepalive_count, 5);
+    targets_free(ts);
+    inventory_free(inv);
+    diag_free(&d);
+  }
+  free(yaml);
 }

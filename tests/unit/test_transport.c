@@ -744,3 +744,128 @@ Test(transport, ecdsa_keys_and_hashed_known_hosts_entries_work, .timeout = 60, .
   cr_expect_str_eq(r.out, "ecdsa\n");
   finish(&r);
 }
+
+/* ---- i16-keys: ssh_config's lists (every IdentityFile, every UserKnownHostsFile) ---- */
+
+/* The options' lists are copied: the caller's strings are scribbled over before the open. */
+static void start_scribbled(struct run *r, const struct transport_options *o, char (*paths)[600],
+                            size_t n)
+{
+  memset(r, 0, sizeof *r);
+  uv_loop_init(&r->loop);
+  cr_assert_eq(transport_new(&r->loop, o, &r->t), 0);
+  for (size_t i = 0; i < n; i++)
+    memset(paths[i], 'x', 20);
+  cr_assert_eq(transport_open(r->t, on_open, r), 0);
+  loop_until(r, &r->opened);
+}
+
+Test(transport, each_identity_file_is_tried_in_turn_and_a_refusal_names_every_key, .timeout = 60,
+     .fini = sshd_stop)
+{
+  sshd_start(NULL);
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd,
+           "ssh-keygen -q -t ed25519 -N '' -f %s/stranger && ssh-keygen -q -t ed25519 -N secret "
+           "-f %s/locked",
+           srv.dir, srv.dir);
+  cr_assert_eq(sh(cmd), 0);
+  char paths[4][600];
+  snprintf(paths[0], sizeof paths[0], "%s/missing", srv.dir);
+  snprintf(paths[1], sizeof paths[1], "%s/stranger", srv.dir);
+  snprintf(paths[2], sizeof paths[2], "%s/locked", srv.dir);
+  snprintf(paths[3], sizeof paths[3], "%s", srv.key);
+  const char *list[4] = {paths[0], paths[1], paths[2], paths[3]};
+  struct transport_options o = ssh_options();
+  o.key_file = paths[1]; /* ignored: the list decides */
+  o.key_files = list;
+  o.key_file_count = 4;
+  struct run r;
+  start_scribbled(&r, &o, paths, 0);
+  cr_expect_eq(r.open_error, 0, "the authorized key is the fourth: %s", r.open_message);
+  exec(&r, "echo hi", NULL, 10000);
+  cr_expect_eq(r.result.error, 0, "%s", r.result.message);
+  finish(&r);
+  /* Without the authorized key: refused, naming each key tried and the locked one skipped. */
+  char names[3][600];
+  for (int i = 0; i < 3; i++)
+    memcpy(names[i], paths[i], sizeof names[i]);
+  o.key_file_count = 3;
+  start_scribbled(&r, &o, paths, 4);
+  cr_expect_eq(r.open_error, TRANSPORT_E_AUTH, "%s", r.open_message);
+  char want[1400];
+  snprintf(want, sizeof want, "key %s: refused by the server", names[1]);
+  cr_expect(strstr(r.open_message, want), "%s", r.open_message);
+  snprintf(want, sizeof want, "key %s: unreadable, protected by a passphrase", names[2]);
+  cr_expect(strstr(r.open_message, want), "%s", r.open_message);
+  cr_expect_null(strstr(r.open_message, names[0]), "a missing file is skipped: %s", r.open_message);
+  finish(&r);
+}
+
+Test(transport, every_known_hosts_file_is_read_and_new_keys_go_to_the_first, .timeout = 60,
+     .fini = sshd_stop)
+{
+  sshd_start(NULL);
+  char first[600], second[600], line[1200];
+  snprintf(first, sizeof first, "%s/kh1", srv.dir);
+  snprintf(second, sizeof second, "%s/kh2", srv.dir);
+  char copies[2][600]; /* the list the options name: scribbled over once copied */
+  memcpy(copies[0], first, sizeof copies[0]);
+  memcpy(copies[1], second, sizeof copies[1]);
+  const char *list[2] = {copies[0], copies[1]};
+  struct transport_options o = ssh_options();
+  o.known_hosts = first;
+  o.known_hosts_files = list;
+  o.known_hosts_file_count = 2;
+  /* The key in the second file only: known. */
+  write_file(first, "# nothing here\n");
+  snprintf(line, sizeof line, "# comment\n[127.0.0.1]:%d %s\n", srv.port, srv.host_pub);
+  write_file(second, line);
+  struct run r;
+  start_scribbled(&r, &o, copies, 2);
+  cr_expect_eq(r.open_error, 0, "the key is in the second file: %s", r.open_message);
+  finish(&r);
+  memcpy(copies[0], first, sizeof copies[0]);
+  memcpy(copies[1], second, sizeof copies[1]);
+  /* Another key of the type in the second file: refused, naming that file and line. */
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd,
+           "ssh-keygen -q -t ed25519 -N '' -f %s/other && (echo '# comment'; printf "
+           "'[127.0.0.1]:%d '; cut -d' ' -f1,2 %s/other.pub) > %s",
+           srv.dir, srv.port, srv.dir, second);
+  cr_assert_eq(sh(cmd), 0);
+  o.accept_new_host_keys = true;
+  start(&r, &o);
+  cr_expect_eq(r.open_error, TRANSPORT_E_HOSTKEY_CHANGED, "%s", r.open_message);
+  char want[1400];
+  snprintf(want, sizeof want, "%s holds", second);
+  cr_expect(strstr(r.open_message, want) && strstr(r.open_message, "(line 2)"), "%s",
+            r.open_message);
+  finish(&r);
+  /* Unknown in both: accept-new writes to the first file, and then it is known. */
+  write_file(second, "");
+  start(&r, &o);
+  cr_expect_eq(r.open_error, 0, "%s", r.open_message);
+  finish(&r);
+  char *kh1 = read_all(first), *kh2 = read_all(second);
+  snprintf(line, sizeof line, "[127.0.0.1]:%d ssh-ed25519 ", srv.port);
+  cr_expect(strstr(kh1, line), "appended to the first: %s", kh1);
+  cr_expect_str_eq(kh2, "");
+  free(kh1);
+  free(kh2);
+  /* Unknown, no accept-new: the refusal names both files. */
+  write_file(first, "");
+  o.accept_new_host_keys = false;
+  start(&r, &o);
+  cr_expect_eq(r.open_error, TRANSPORT_E_HOSTKEY_UNKNOWN, "%s", r.open_message);
+  snprintf(want, sizeof want, "any of %s, %s", first, second);
+  cr_expect(strstr(r.open_message, want), "%s", r.open_message);
+  finish(&r);
+  /* ssh_config asked for accept-new without the flag: still refused, and the setting named. */
+  o.strict_host_key_checking = "accept-new";
+  start(&r, &o);
+  cr_expect_eq(r.open_error, TRANSPORT_E_HOSTKEY_UNKNOWN, "%s", r.open_message);
+  cr_expect(strstr(r.open_message, "StrictHostKeyChecking accept-new does not accept new keys"),
+            "%s", r.open_message);
+  finish(&r);
+}

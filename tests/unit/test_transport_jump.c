@@ -576,3 +576,58 @@ Test(transport_jump, a_host_key_scan_reaches_a_router_behind_a_bastion, .timeout
   close_session(&s);
   finish();
 }
+
+/* i16-keys: a hop has its own settings (its own `ssh -G HOP`), and never inherits the router's
+ * accept-new. */
+Test(transport_jump, a_hop_has_its_own_accept_new_and_connect_timeout, .timeout = 180,
+     .init = lab_init, .fini = lab_fini)
+{
+  sshd_up(0, "AllowTcpForwarding yes\n", false); /* the bastion's key is not recorded */
+  sshd_up(1, NULL, true);
+  uv_loop_init(&loop);
+  struct transport_hop j = hop(0);
+  j.own_settings = true;
+  j.accept_new_host_keys = false;
+  struct transport_options o = router(1, &j, 1, NULL);
+  o.accept_new_host_keys = true; /* the router's: not the hop's */
+  struct session s;
+  open_session(&s, &o);
+  loop_until(&s.opened);
+  cr_expect_eq(s.open_error, TRANSPORT_E_HOSTKEY_UNKNOWN, "%s: %s",
+               transport_error_name(s.open_error), s.open_message);
+  close_session(&s);
+  char *kh = test_sshd_read(known_hosts);
+  char line[64];
+  snprintf(line, sizeof line, "[127.0.0.1]:%d ", sshds[0].port);
+  cr_expect_null(strstr(kh, line), "the bastion's key was not recorded: %s", kh);
+  free(kh);
+  /* The hop's own accept-new, the router's refusing: the bastion's key is recorded. */
+  j.accept_new_host_keys = true;
+  o.accept_new_host_keys = false;
+  open_session(&s, &o);
+  loop_until(&s.opened);
+  cr_expect_eq(s.open_error, 0, "%s", s.open_message);
+  close_session(&s);
+  kh = test_sshd_read(known_hosts);
+  cr_expect(strstr(kh, line), "the bastion's key was recorded: %s", kh);
+  free(kh);
+  /* A bastion that accepts TCP but never speaks: the hop's 1 s, not the router's 60 s. */
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t alen = sizeof a;
+  cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  cr_assert_eq(listen(fd, 4), 0);
+  cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+  struct transport_hop mute = {.host = "127.0.0.1",
+                               .port = ntohs(a.sin_port),
+                               .own_settings = true,
+                               .connect_timeout_ms = 1000};
+  struct transport_options m = router(1, &mute, 1, NULL);
+  open_session(&s, &m);
+  loop_until(&s.opened);
+  cr_expect_neq(s.open_error, 0, "%s", s.open_message);
+  cr_expect(strstr(s.open_message, "within 1 s"), "the hop's own timeout: %s", s.open_message);
+  close_session(&s);
+  close(fd);
+  finish();
+}
