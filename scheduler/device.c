@@ -136,12 +136,22 @@ bool device_set_phase(struct device *dv, enum junos_phase next, const char *line
   return true;
 }
 
+struct device_text *device_text(struct device *dv)
+{
+  if (dv->text == NULL)
+    dv->text = xcalloc(1, sizeof *dv->text);
+  return dv->text;
+}
+
 void device_note(struct device *dv, const char *line)
 {
+  if (dv->finished)
+    return; /* nothing reads a finished router's evidence (device-finished carried it) */
   /* Evidence lines are cut here (transport messages are longer now): explicit, for -Werror. */
-  snprintf(dv->evidence[dv->nevidence % EVIDENCE_LINES], sizeof dv->evidence[0], "%.*s",
-           (int)sizeof dv->evidence[0] - 1, line);
-  dv->nevidence++;
+  struct device_text *tx = device_text(dv);
+  snprintf(tx->evidence[tx->nevidence % EVIDENCE_LINES], sizeof tx->evidence[0], "%.*s",
+           (int)sizeof tx->evidence[0] - 1, line);
+  tx->nevidence++;
 }
 
 static void clear_output(struct cmd_output *o)
@@ -180,17 +190,18 @@ static void finish(struct device *dv, enum junos_phase terminal)
   dv->finished = true;
   double now = rollout_now(run);
   bool ok = dv->outcome == NULL || strcmp(dv->outcome, "success") == 0;
+  const struct device_text *tx = device_text(dv); /* freed below: device-finished carries it */
   cJSON *ev = event_new(
       run->log, ok ? "info" : "error", EV_DEVICE_FINISHED, dv->name, "%s: %s%s%s", dv->name,
       run->o->check_only ? (ok ? "ready" : "not ready") : junos_phase_name(terminal),
-      ok ? "" : ": ", ok ? "" : dv->error_message);
+      ok ? "" : ": ", ok ? "" : tx->error_message);
   cJSON *e = cJSON_GetObjectItemCaseSensitive(ev, "event");
   cJSON_AddStringToObject(e, "outcome", dv->outcome ? dv->outcome : "success");
   cJSON_AddNumberToObject(e, "duration", (now - dv->started_s) * 1e9);
   if (!ok) {
     cJSON *err = cJSON_AddObjectToObject(ev, "error");
-    cJSON_AddStringToObject(err, "code", dv->error_code);
-    cJSON_AddStringToObject(err, "message", dv->error_message);
+    cJSON_AddStringToObject(err, "code", tx->error_code);
+    cJSON_AddStringToObject(err, "message", tx->error_message);
   }
   event_common(dv, ev);
   cJSON *is = event_issu(ev);
@@ -205,11 +216,11 @@ static void finish(struct device *dv, enum junos_phase terminal)
     cJSON_AddStringToObject(vb, key, dv->before[s]);
     cJSON_AddStringToObject(va, key, dv->after[s][0] ? dv->after[s] : dv->before[s]);
   }
-  if (!ok && dv->nevidence > 0) {
+  if (!ok && tx->nevidence > 0) {
     cJSON *w = cJSON_AddArrayToObject(is, F_DEVICE_OUTPUT);
-    unsigned n = dv->nevidence < EVIDENCE_LINES ? dv->nevidence : EVIDENCE_LINES;
-    for (unsigned i = dv->nevidence - n; i < dv->nevidence; i++)
-      cJSON_AddItemToArray(w, cJSON_CreateString(dv->evidence[i % EVIDENCE_LINES]));
+    unsigned n = tx->nevidence < EVIDENCE_LINES ? tx->nevidence : EVIDENCE_LINES;
+    for (unsigned i = tx->nevidence - n; i < tx->nevidence; i++)
+      cJSON_AddItemToArray(w, cJSON_CreateString(tx->evidence[i % EVIDENCE_LINES]));
   }
   cJSON *tl = cJSON_AddArrayToObject(is, F_TIMELINE);
   for (int p = PH_CONNECT; p < PH_DONE; p++) {
@@ -225,7 +236,7 @@ static void finish(struct device *dv, enum junos_phase terminal)
   rollout_emit(run, ev);
   if (!ok)
     progress_line(run, "%-16s FAILED in %s: %s: %s", dv->name, junos_phase_name(dv->failed_in),
-                  dv->error_code, dv->error_message);
+                  tx->error_code, tx->error_message);
   else if (run->progress && run->o->progress_live)
     progress_line(run, "%-16s %s", dv->name, dv->phase == PH_SKIPPED ? "skipped" : "done");
   device_detach(dv);
@@ -235,6 +246,8 @@ static void finish(struct device *dv, enum junos_phase terminal)
   dv->out.cap = 0;
   free(dv->baseline); /* a finished router keeps no per-router buffers (B8: memory in flight) */
   dv->baseline = NULL;
+  free(dv->text);
+  dv->text = NULL;
   rollout_device_finished(run, dv);
 }
 
@@ -244,10 +257,11 @@ void device_fail(struct device *dv, const char *code, const char *outcome, const
     return;
   dv->failed_in = dv->phase;
   dv->outcome = outcome;
-  snprintf(dv->error_code, sizeof dv->error_code, "%s", code);
+  struct device_text *tx = device_text(dv);
+  snprintf(tx->error_code, sizeof tx->error_code, "%s", code);
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(dv->error_message, sizeof dv->error_message, fmt, ap);
+  vsnprintf(tx->error_message, sizeof tx->error_message, fmt, ap);
   va_end(ap);
   finish(dv, PH_FAILED);
 }
@@ -275,8 +289,9 @@ static void phase_timeout_cb(uv_timer_t *h)
   }
   dv->timed_out = true;
   dv->timeout_code = phase_rules[dv->phase].timeout_code;
-  snprintf(dv->timeout_why, sizeof dv->timeout_why, "%s did not end within issu.timeouts.%s (%s)",
-           junos_phase_name(dv->phase), policy_timeout_names[t], limit);
+  snprintf(device_text(dv)->timeout_why, sizeof dv->text->timeout_why,
+           "%s did not end within issu.timeouts.%s (%s)", junos_phase_name(dv->phase),
+           policy_timeout_names[t], limit);
   /* Whatever was under way (a console, a command, a wait) is abandoned, not interrupted on the
    * router: a fresh session asks where things stand. */
   uv_timer_stop(&dv->wait_timer);
@@ -503,7 +518,8 @@ static void re_opened(struct transport *t, int error, const char *message, void 
     return;
   if (error == TRANSPORT_OK) {
     uint64_t limit = rollout_real_ms(dv->run, COMMAND_S, COMMAND_FLOOR_MS);
-    error = transport_exec(t, dv->re_command, NULL, (unsigned)limit, re_line, re_done, dv);
+    error =
+        transport_exec(t, device_text(dv)->re_command, NULL, (unsigned)limit, re_line, re_done, dv);
     if (error >= 0)
       return;
     message = transport_error_name(error);
@@ -528,7 +544,7 @@ bool device_exec_on_re(struct device *dv, int slot, const char *command, device_
   o.limiter = &run->limiter;
   o.jump_pool = run->jump_pool;
   clear_output(&dv->out);
-  snprintf(dv->re_command, sizeof dv->re_command, "%s", command);
+  snprintf(device_text(dv)->re_command, sizeof dv->text->re_command, "%s", command);
   dv->re_next = next;
   struct transport *t;
   int rc = transport_new(&run->loop, &o, &t);
@@ -685,6 +701,8 @@ void device_detach(struct device *dv)
 
 void device_free(struct device *dv)
 {
+  free(dv->text);
+  dv->text = NULL;
   free(dv->baseline);
   dv->baseline = NULL;
   clear_output(&dv->out);

@@ -443,8 +443,9 @@ static void check_done(struct device *dv, const struct transport_result *r)
   if (rollout_note(run, ev) < 0)
     return;
   if (j.v == V_FAIL && dv->failed_checks++ == 0) {
-    snprintf(dv->error_code, sizeof dv->error_code, "%s", j.code);
-    snprintf(dv->error_message, sizeof dv->error_message, "preflight %.40s: %s", c->name, j.why);
+    struct device_text *tx = device_text(dv);
+    snprintf(tx->error_code, sizeof tx->error_code, "%s", j.code);
+    snprintf(tx->error_message, sizeof tx->error_message, "preflight %.40s: %s", c->name, j.why);
   }
   if (j.v == V_SKIP_ROUTER && dv->failed_checks == 0) {
     if (run->o->check_only) {
@@ -463,9 +464,9 @@ static void run_check(struct device *dv)
 {
   if (dv->step == ARRAY_LEN(checks)) {
     if (dv->failed_checks > 0) {
-      char code[48], msg[sizeof dv->error_message + 64];
-      snprintf(code, sizeof code, "%s", dv->error_code);
-      snprintf(msg, sizeof msg, "%s%s", dv->error_message,
+      char code[48], msg[sizeof dv->text->error_message + 64];
+      snprintf(code, sizeof code, "%s", device_text(dv)->error_code);
+      snprintf(msg, sizeof msg, "%s%s", device_text(dv)->error_message,
                dv->failed_checks > 1 ? " (and more checks failed: see check-result events)" : "");
       device_fail(dv, code, "failure", "%s", msg);
       return;

@@ -173,8 +173,9 @@ static void act(struct device *dv, const struct reconcile_decision *d)
     device_wait(dv, 0, RECONNECT_FLOOR_MS, reconcile_step);
     return;
   case RA_FAIL:
-    if (dv->console_refused && dv->issu_error[0]) /* the router's own words and code */
-      device_fail(dv, dv->issu_error, "failure", "%s (%s)", dv->issu_failure, facts);
+    if (dv->console_refused && device_text(dv)->issu_error[0]) /* the router's own words and code */
+      device_fail(dv, device_text(dv)->issu_error, "failure", "%s (%s)",
+                  device_text(dv)->issu_failure, facts);
     else
       device_fail(dv, d->code, "failure", "%s (%s)", d->why, facts);
     return;
@@ -186,7 +187,7 @@ static void act(struct device *dv, const struct reconcile_decision *d)
     device_fail(dv, dv->timeout_code ? dv->timeout_code : d->code, "unknown",
                 "%s; the ISSU was left running on the router, not aborted, and the router is held "
                 "until an operator looks (%s)",
-                dv->timeout_why, facts);
+                device_text(dv)->timeout_why, facts);
     return;
   }
   device_fail(dv, d->code, "unknown", "%s; the router is held until an operator looks (%s)", d->why,

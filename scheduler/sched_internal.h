@@ -61,6 +61,20 @@ struct phase_span {
   bool seen;
 };
 
+/* What only a router in flight reads (B8: memory per router of the run): allocated when first
+ * written (device_text), freed when the router finishes, after device-finished carries the
+ * error and the evidence; a finished router keeps none of it. */
+struct device_text {
+  char re_command[160];
+  char issu_error[48];
+  char issu_failure[400];
+  char evidence[EVIDENCE_LINES][300]; /* the router's last words, a ring */
+  unsigned nevidence;
+  char timeout_why[200]; /* which timeout, how long */
+  char error_code[48];
+  char error_message[2048]; /* whole: a host-key message (address, fingerprints, fix) is ~1.2 KB */
+};
+
 struct device {
   struct rollout *run;
   size_t pos;  /* position in the run (plan order) */
@@ -78,7 +92,6 @@ struct device {
   struct transport *t;
   struct transport *t_re; /* a one-command session to one RE's own address (device_exec_on_re) */
   device_next_fn re_next;
-  char re_command[160];
   unsigned attempt;    /* connection attempts in a row that failed */
   unsigned reconnects; /* sessions re-established after a loss */
   device_then_fn after_connect;
@@ -98,10 +111,6 @@ struct device {
   bool issu_sent, issu_idle, watching_console;
   unsigned failed_checks;
   unsigned step; /* index into the current step table */
-  char issu_error[48];
-  char issu_failure[400];
-  char evidence[EVIDENCE_LINES][300]; /* the router's last words, a ring */
-  unsigned nevidence;
 
   bool resumed; /* continued from a journal: the router is asked before anything is done */
   bool held;    /* outcome unknown: finished, but keeps its limit slots until ctl release */
@@ -112,7 +121,6 @@ struct device {
   bool console_cut;                /* a console line was cut, or output dropped: not whole */
   bool timed_out;                  /* the phase's timeout ran out: no more waiting */
   const char *timeout_code;        /* its error code (device.c's phase table) */
-  char timeout_why[200];           /* which timeout, how long */
   enum reconcile_sent switch_sent; /* the switchback's mastership switch */
   double switch_sent_s;            /* run clock: when it went out (or the resume began) */
   unsigned switch_looks;           /* probes since then */
@@ -125,9 +133,8 @@ struct device {
   bool re_skipped;  /* preflight: the backup RE has no address of its own to ask */
 
   /* the end */
-  const char *outcome; /* success, failure, unknown */
-  char error_code[48];
-  char error_message[2048]; /* whole: a host-key message (address, fingerprints, fix) is ~1.2 KB */
+  const char *outcome;      /* success, failure, unknown */
+  struct device_text *text; /* in flight only: device_text() */
 };
 
 struct rollout {
@@ -268,6 +275,8 @@ void device_resume(struct device *dv, enum junos_phase phase);
 /* Whether a cleaned output line shows the session is on the backup RE. */
 bool device_line_on_backup(const char *clean);
 void device_free(struct device *dv);
+/* The router's in-flight text (struct device_text), allocated on first use. */
+struct device_text *device_text(struct device *dv);
 /* Stops watching the router (its session closed, its timers stopped) without touching it. */
 void device_detach(struct device *dv);
 /* The one function that changes a router's phase: checks the move, records the timeline,
