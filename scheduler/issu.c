@@ -28,8 +28,8 @@ static void on_issu_line(struct device *dv, const char *line)
     break;
   case ISSU_LINE_FAILED:
     /* Latched as the router's words, judged only when the console ends, against the facts. */
-    if (device_text(dv)->issu_error[0] == '\0') {
-      struct device_text *tx = dv->text;
+    if (device_live(dv)->issu_error[0] == '\0') {
+      struct device_live *tx = dv->live;
       snprintf(tx->issu_error, sizeof tx->issu_error, "%s", c.error_code);
       snprintf(tx->issu_failure, sizeof tx->issu_failure, "%.399s", line);
     }
@@ -75,7 +75,7 @@ static void console_done(struct transport *t, const struct transport_result *r, 
   bool whole = !r->truncated && !dv->console_cut;
   bool ended = r->error == TRANSPORT_OK && !r->signaled && whole; /* a killed CLI did not refuse */
   bool refused_exit = ended && r->exit_status != 0 && !dv->issu_idle;
-  struct device_text *tx = device_text(dv);
+  struct device_live *tx = device_live(dv);
   if (ended && (tx->issu_error[0] || refused_exit)) {
     dv->console_refused = true;
     if (!tx->issu_error[0]) {

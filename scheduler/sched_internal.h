@@ -7,6 +7,7 @@
 #define ISSU_SCHED_INTERNAL_H
 
 #include "junos/junos.h"
+#include "junos/junos_facts.h"
 #include "scheduler/reconcile.h"
 #include "scheduler/events.h"
 #include "scheduler/scheduler.h"
@@ -62,9 +63,13 @@ struct phase_span {
 };
 
 /* What only a router in flight reads (B8: memory per router of the run): allocated when first
- * written (device_text), freed when the router finishes, after device-finished carries the
- * error and the evidence; a finished router keeps none of it. */
-struct device_text {
+ * used (device_live), freed when the router finishes, after device-finished carried its timeline,
+ * releases, error and evidence; a finished router keeps none of it. */
+struct device_live {
+  struct phase_span timeline[PH_COUNT];
+  char before[2][48], after[2][48]; /* each RE's release before and after */
+  char probed[2][48];               /* each RE's release as the last probe printed it */
+  bool probed_unreachable[2];
   char re_command[160];
   char issu_error[48];
   char issu_failure[400];
@@ -73,6 +78,14 @@ struct device_text {
   char timeout_why[200]; /* which timeout, how long */
   char error_code[48];
   char error_message[2048]; /* whole: a host-key message (address, fingerprints, fix) is ~1.2 KB */
+};
+
+/* The alarms at preflight, what verify compares with: sized to the alarms the router showed
+ * (a junos_alarm_list holds room for JUNOS_ALARMS_MAX, ~10 KB, for each router in flight). */
+struct device_alarms {
+  size_t n;
+  bool cut; /* the router showed more than JUNOS_ALARMS_MAX */
+  struct junos_alarm a[];
 };
 
 struct device {
@@ -87,7 +100,6 @@ struct device {
   enum junos_phase phase;
   enum junos_phase failed_in; /* the phase a failure happened in */
   double started_s, phase_started_s;
-  struct phase_span timeline[PH_COUNT];
 
   struct transport *t;
   struct transport *t_re; /* a one-command session to one RE's own address (device_exec_on_re) */
@@ -105,8 +117,7 @@ struct device {
 
   /* facts */
   int orig_master;
-  char before[2][48], after[2][48];
-  struct junos_alarm_list *baseline; /* the alarms at preflight (junos_facts.h); NULL: none read */
+  struct device_alarms *baseline; /* the alarms at preflight; NULL: none read */
   bool need_stage, package_verified;
   bool issu_sent, issu_idle, watching_console;
   unsigned failed_checks;
@@ -126,15 +137,13 @@ struct device {
   unsigned switch_looks;           /* probes since then */
   enum reconcile_action last_action; /* the last decision, to note only changes */
   struct reconcile_facts facts;      /* the last probe */
-  char probed[2][48];                /* each RE's release as the last probe printed it */
-  bool probed_unreachable[2];
   int final_master; /* the master verify found (for the alarms expected with RE1 master) */
   bool vmhost_seen; /* the router reports VM-host REs (junos_facts.h) */
   bool re_skipped;  /* preflight: the backup RE has no address of its own to ask */
 
   /* the end */
   const char *outcome;      /* success, failure, unknown */
-  struct device_text *text; /* in flight only: device_text() */
+  struct device_live *live; /* in flight only: device_live() */
 };
 
 struct rollout {
@@ -275,8 +284,10 @@ void device_resume(struct device *dv, enum junos_phase phase);
 /* Whether a cleaned output line shows the session is on the backup RE. */
 bool device_line_on_backup(const char *clean);
 void device_free(struct device *dv);
-/* The router's in-flight text (struct device_text), allocated on first use. */
-struct device_text *device_text(struct device *dv);
+/* A copy of `l`'s alarms, sized to them. */
+struct device_alarms *device_alarms_keep(const struct junos_alarm_list *l);
+/* The router's in-flight state (struct device_live), allocated on first use. */
+struct device_live *device_live(struct device *dv);
 /* Stops watching the router (its session closed, its timers stopped) without touching it. */
 void device_detach(struct device *dv);
 /* The one function that changes a router's phase: checks the move, records the timeline,
