@@ -152,14 +152,35 @@ struct device_live *device_live(struct device *dv)
   return dv->live;
 }
 
+void device_set_error(struct device *dv, const char *code, const char *message)
+{
+  struct device_live *tx = device_live(dv);
+  snprintf(tx->error_code, sizeof tx->error_code, "%s", code);
+  char *m = xstrndup(message, strnlen(message, DEVICE_MESSAGE_MAX - 1)); /* xstrndup copies n */
+  free(tx->error_message);
+  tx->error_message = m;
+}
+
+static void live_free(struct device *dv)
+{
+  if (dv->live == NULL)
+    return;
+  for (int i = 0; i < EVIDENCE_LINES; i++)
+    free(dv->live->evidence[i]);
+  free(dv->live->error_message);
+  free(dv->live);
+  dv->live = NULL;
+}
+
 void device_note(struct device *dv, const char *line)
 {
   if (dv->finished)
     return; /* nothing reads a finished router's evidence (device-finished carried it) */
   /* Evidence lines are cut here (transport messages are longer now): explicit, for -Werror. */
   struct device_live *tx = device_live(dv);
-  snprintf(tx->evidence[tx->nevidence % EVIDENCE_LINES], sizeof tx->evidence[0], "%.*s",
-           (int)sizeof tx->evidence[0] - 1, line);
+  char **slot = &tx->evidence[tx->nevidence % EVIDENCE_LINES];
+  free(*slot);
+  *slot = xstrndup(line, strnlen(line, EVIDENCE_LINE_MAX));
   tx->nevidence++;
 }
 
@@ -200,17 +221,18 @@ static void finish(struct device *dv, enum junos_phase terminal)
   double now = rollout_now(run);
   bool ok = dv->outcome == NULL || strcmp(dv->outcome, "success") == 0;
   const struct device_live *tx = device_live(dv); /* freed below: device-finished carries it */
+  const char *message = tx->error_message ? tx->error_message : "";
   cJSON *ev = event_new(
       run->log, ok ? "info" : "error", EV_DEVICE_FINISHED, dv->name, "%s: %s%s%s", dv->name,
       run->o->check_only ? (ok ? "ready" : "not ready") : junos_phase_name(terminal),
-      ok ? "" : ": ", ok ? "" : tx->error_message);
+      ok ? "" : ": ", ok ? "" : message);
   cJSON *e = cJSON_GetObjectItemCaseSensitive(ev, "event");
   cJSON_AddStringToObject(e, "outcome", dv->outcome ? dv->outcome : "success");
   cJSON_AddNumberToObject(e, "duration", (now - dv->started_s) * 1e9);
   if (!ok) {
     cJSON *err = cJSON_AddObjectToObject(ev, "error");
     cJSON_AddStringToObject(err, "code", tx->error_code);
-    cJSON_AddStringToObject(err, "message", tx->error_message);
+    cJSON_AddStringToObject(err, "message", message);
   }
   event_common(dv, ev);
   cJSON *is = event_issu(ev);
@@ -245,7 +267,7 @@ static void finish(struct device *dv, enum junos_phase terminal)
   rollout_emit(run, ev);
   if (!ok)
     progress_line(run, "%-16s FAILED in %s: %s: %s", dv->name, junos_phase_name(dv->failed_in),
-                  tx->error_code, tx->error_message);
+                  tx->error_code, message);
   else if (run->progress && run->o->progress_live)
     progress_line(run, "%-16s %s", dv->name, dv->phase == PH_SKIPPED ? "skipped" : "done");
   device_detach(dv);
@@ -255,8 +277,7 @@ static void finish(struct device *dv, enum junos_phase terminal)
   dv->out.cap = 0;
   free(dv->baseline); /* a finished router keeps no per-router buffers (B8: memory in flight) */
   dv->baseline = NULL;
-  free(dv->live);
-  dv->live = NULL;
+  live_free(dv);
   rollout_device_finished(run, dv);
 }
 
@@ -266,12 +287,12 @@ void device_fail(struct device *dv, const char *code, const char *outcome, const
     return;
   dv->failed_in = dv->phase;
   dv->outcome = outcome;
-  struct device_live *tx = device_live(dv);
-  snprintf(tx->error_code, sizeof tx->error_code, "%s", code);
+  char message[DEVICE_MESSAGE_MAX];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(tx->error_message, sizeof tx->error_message, fmt, ap);
+  vsnprintf(message, sizeof message, fmt, ap);
   va_end(ap);
+  device_set_error(dv, code, message);
   finish(dv, PH_FAILED);
 }
 
@@ -710,8 +731,7 @@ void device_detach(struct device *dv)
 
 void device_free(struct device *dv)
 {
-  free(dv->live);
-  dv->live = NULL;
+  live_free(dv);
   free(dv->baseline);
   dv->baseline = NULL;
   clear_output(&dv->out);

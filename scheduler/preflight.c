@@ -450,9 +450,9 @@ static void check_done(struct device *dv, const struct transport_result *r)
   if (rollout_note(run, ev) < 0)
     return;
   if (j.v == V_FAIL && dv->failed_checks++ == 0) {
-    struct device_live *tx = device_live(dv);
-    snprintf(tx->error_code, sizeof tx->error_code, "%s", j.code);
-    snprintf(tx->error_message, sizeof tx->error_message, "preflight %.40s: %s", c->name, j.why);
+    char message[DEVICE_MESSAGE_MAX];
+    snprintf(message, sizeof message, "preflight %.40s: %s", c->name, j.why);
+    device_set_error(dv, j.code, message);
   }
   if (j.v == V_SKIP_ROUTER && dv->failed_checks == 0) {
     if (run->o->check_only) {
@@ -471,9 +471,10 @@ static void run_check(struct device *dv)
 {
   if (dv->step == ARRAY_LEN(checks)) {
     if (dv->failed_checks > 0) {
-      char code[48], msg[sizeof dv->live->error_message + 64];
-      snprintf(code, sizeof code, "%s", device_live(dv)->error_code);
-      snprintf(msg, sizeof msg, "%s%s", device_live(dv)->error_message,
+      char code[48], msg[DEVICE_MESSAGE_MAX + 64];
+      const struct device_live *lv = device_live(dv);
+      snprintf(code, sizeof code, "%s", lv->error_code);
+      snprintf(msg, sizeof msg, "%s%s", lv->error_message ? lv->error_message : "",
                dv->failed_checks > 1 ? " (and more checks failed: see check-result events)" : "");
       device_fail(dv, code, "failure", "%s", msg);
       return;

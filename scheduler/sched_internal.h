@@ -56,6 +56,9 @@ struct cmd_output {
  * steps see it as a failed command, named "output-cut" (device_error_name). */
 #define DEVICE_E_OUTPUT_CUT (-2001)
 #define EVIDENCE_LINES 6
+#define EVIDENCE_LINE_MAX 299 /* bytes of one evidence line kept */
+/* A router's error message at most: a host-key message (address, fingerprints, fix) is ~1.2 KB. */
+#define DEVICE_MESSAGE_MAX 2048
 
 struct phase_span {
   double start_s, dur_s;
@@ -73,11 +76,11 @@ struct device_live {
   char re_command[160];
   char issu_error[48];
   char issu_failure[400];
-  char evidence[EVIDENCE_LINES][300]; /* the router's last words, a ring */
+  char *evidence[EVIDENCE_LINES]; /* the router's last words, a ring (heap, as long as they are) */
   unsigned nevidence;
   char timeout_why[200]; /* which timeout, how long */
   char error_code[48];
-  char error_message[2048]; /* whole: a host-key message (address, fingerprints, fix) is ~1.2 KB */
+  char *error_message; /* whole (DEVICE_MESSAGE_MAX at most); NULL: none yet */
 };
 
 /* The alarms at preflight, what verify compares with: sized to the alarms the router showed
@@ -288,6 +291,8 @@ void device_free(struct device *dv);
 struct device_alarms *device_alarms_keep(const struct junos_alarm_list *l);
 /* The router's in-flight state (struct device_live), allocated on first use. */
 struct device_live *device_live(struct device *dv);
+/* Sets the router's error (device-finished's error.code and .message). */
+void device_set_error(struct device *dv, const char *code, const char *message);
 /* Stops watching the router (its session closed, its timers stopped) without touching it. */
 void device_detach(struct device *dv);
 /* The one function that changes a router's phase: checks the move, records the timeline,
