@@ -456,9 +456,11 @@ static void post_taken(struct device *dv)
   char first[512];
   if (evaluated)
     first_failure(&out, first, sizeof first);
-  else
-    snprintf(first, sizeof first, "the post snapshot could not be taken: %s",
-             dv->nevidence ? dv->evidence[(dv->nevidence - 1) % EVIDENCE_LINES] : "");
+  else {
+    const struct device_live *lv = device_live(dv);
+    const char *last = lv->nevidence ? lv->evidence[(lv->nevidence - 1) % EVIDENCE_LINES] : NULL;
+    snprintf(first, sizeof first, "the post snapshot could not be taken: %s", last ? last : "");
+  }
   cJSON *ck;
   char what[600];
   snprintf(what, sizeof what, "post-check attempt %u %s", st->attempts, passed ? "passed" : first);

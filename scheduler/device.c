@@ -100,10 +100,10 @@ bool device_set_phase(struct device *dv, enum junos_phase next, const char *line
   double now = rollout_now(run);
   double in_phase = now - dv->phase_started_s;
   if (prev != PH_QUEUED) {
-    dv->timeline[prev].dur_s = in_phase;
+    device_live(dv)->timeline[prev].dur_s = in_phase;
   }
-  dv->timeline[next].seen = true;
-  dv->timeline[next].start_s = now - dv->started_s;
+  device_live(dv)->timeline[next].seen = true;
+  device_live(dv)->timeline[next].start_s = now - dv->started_s;
   dv->phase = next;
   dv->phase_started_s = now;
   dv->timed_out = false; /* a new phase has its own time */
@@ -121,8 +121,8 @@ bool device_set_phase(struct device *dv, enum junos_phase next, const char *line
     /* What a resumed run needs to carry on after a crash, journaled before the ISSU starts. */
     cJSON_AddNumberToObject(is, F_ORIGINAL_MASTER, dv->orig_master);
     cJSON *vb = cJSON_AddObjectToObject(is, F_VERSIONS_BEFORE);
-    cJSON_AddStringToObject(vb, F_RE0, dv->before[0]);
-    cJSON_AddStringToObject(vb, F_RE1, dv->before[1]);
+    cJSON_AddStringToObject(vb, F_RE0, device_live(dv)->before[0]);
+    cJSON_AddStringToObject(vb, F_RE1, device_live(dv)->before[1]);
   }
   if (phase_rules[next].acts)
     rollout_emit(run, ev);
@@ -136,12 +136,52 @@ bool device_set_phase(struct device *dv, enum junos_phase next, const char *line
   return true;
 }
 
+struct device_alarms *device_alarms_keep(const struct junos_alarm_list *l)
+{
+  struct device_alarms *b = xcalloc(1, sizeof *b + l->n * sizeof b->a[0]);
+  b->n = l->n;
+  b->cut = l->cut;
+  memcpy(b->a, l->a, l->n * sizeof b->a[0]);
+  return b;
+}
+
+struct device_live *device_live(struct device *dv)
+{
+  if (dv->live == NULL)
+    dv->live = xcalloc(1, sizeof *dv->live);
+  return dv->live;
+}
+
+void device_set_error(struct device *dv, const char *code, const char *message)
+{
+  struct device_live *tx = device_live(dv);
+  snprintf(tx->error_code, sizeof tx->error_code, "%s", code);
+  char *m = xstrndup(message, strnlen(message, DEVICE_MESSAGE_MAX - 1)); /* xstrndup copies n */
+  free(tx->error_message);
+  tx->error_message = m;
+}
+
+static void live_free(struct device *dv)
+{
+  if (dv->live == NULL)
+    return;
+  for (int i = 0; i < EVIDENCE_LINES; i++)
+    free(dv->live->evidence[i]);
+  free(dv->live->error_message);
+  free(dv->live);
+  dv->live = NULL;
+}
+
 void device_note(struct device *dv, const char *line)
 {
+  if (dv->finished)
+    return; /* nothing reads a finished router's evidence (device-finished carried it) */
   /* Evidence lines are cut here (transport messages are longer now): explicit, for -Werror. */
-  snprintf(dv->evidence[dv->nevidence % EVIDENCE_LINES], sizeof dv->evidence[0], "%.*s",
-           (int)sizeof dv->evidence[0] - 1, line);
-  dv->nevidence++;
+  struct device_live *tx = device_live(dv);
+  char **slot = &tx->evidence[tx->nevidence % EVIDENCE_LINES];
+  free(*slot);
+  *slot = xstrndup(line, strnlen(line, EVIDENCE_LINE_MAX));
+  tx->nevidence++;
 }
 
 static void clear_output(struct cmd_output *o)
@@ -176,21 +216,23 @@ static void finish(struct device *dv, enum junos_phase terminal)
   if (!run->o->check_only)
     device_set_phase(dv, terminal, NULL);
   else if (last != PH_QUEUED)
-    dv->timeline[last].dur_s = rollout_now(run) - dv->phase_started_s;
+    device_live(dv)->timeline[last].dur_s = rollout_now(run) - dv->phase_started_s;
   dv->finished = true;
   double now = rollout_now(run);
   bool ok = dv->outcome == NULL || strcmp(dv->outcome, "success") == 0;
+  const struct device_live *tx = device_live(dv); /* freed below: device-finished carries it */
+  const char *message = tx->error_message ? tx->error_message : "";
   cJSON *ev = event_new(
       run->log, ok ? "info" : "error", EV_DEVICE_FINISHED, dv->name, "%s: %s%s%s", dv->name,
       run->o->check_only ? (ok ? "ready" : "not ready") : junos_phase_name(terminal),
-      ok ? "" : ": ", ok ? "" : dv->error_message);
+      ok ? "" : ": ", ok ? "" : message);
   cJSON *e = cJSON_GetObjectItemCaseSensitive(ev, "event");
   cJSON_AddStringToObject(e, "outcome", dv->outcome ? dv->outcome : "success");
   cJSON_AddNumberToObject(e, "duration", (now - dv->started_s) * 1e9);
   if (!ok) {
     cJSON *err = cJSON_AddObjectToObject(ev, "error");
-    cJSON_AddStringToObject(err, "code", dv->error_code);
-    cJSON_AddStringToObject(err, "message", dv->error_message);
+    cJSON_AddStringToObject(err, "code", tx->error_code);
+    cJSON_AddStringToObject(err, "message", message);
   }
   event_common(dv, ev);
   cJSON *is = event_issu(ev);
@@ -202,30 +244,30 @@ static void finish(struct device *dv, enum junos_phase terminal)
   cJSON *va = cJSON_AddObjectToObject(is, F_VERSIONS_AFTER);
   for (int s = 0; s < 2; s++) {
     const char *key = s ? F_RE1 : F_RE0;
-    cJSON_AddStringToObject(vb, key, dv->before[s]);
-    cJSON_AddStringToObject(va, key, dv->after[s][0] ? dv->after[s] : dv->before[s]);
+    cJSON_AddStringToObject(vb, key, tx->before[s]);
+    cJSON_AddStringToObject(va, key, tx->after[s][0] ? tx->after[s] : tx->before[s]);
   }
-  if (!ok && dv->nevidence > 0) {
+  if (!ok && tx->nevidence > 0) {
     cJSON *w = cJSON_AddArrayToObject(is, F_DEVICE_OUTPUT);
-    unsigned n = dv->nevidence < EVIDENCE_LINES ? dv->nevidence : EVIDENCE_LINES;
-    for (unsigned i = dv->nevidence - n; i < dv->nevidence; i++)
-      cJSON_AddItemToArray(w, cJSON_CreateString(dv->evidence[i % EVIDENCE_LINES]));
+    unsigned n = tx->nevidence < EVIDENCE_LINES ? tx->nevidence : EVIDENCE_LINES;
+    for (unsigned i = tx->nevidence - n; i < tx->nevidence; i++)
+      cJSON_AddItemToArray(w, cJSON_CreateString(tx->evidence[i % EVIDENCE_LINES]));
   }
   cJSON *tl = cJSON_AddArrayToObject(is, F_TIMELINE);
   for (int p = PH_CONNECT; p < PH_DONE; p++) {
-    if (!dv->timeline[p].seen)
+    if (!tx->timeline[p].seen)
       continue;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, F_PHASE, junos_phase_name((enum junos_phase)p));
-    cJSON_AddNumberToObject(o, F_START_S, dv->timeline[p].start_s);
-    cJSON_AddNumberToObject(o, F_DURATION_S, dv->timeline[p].dur_s);
+    cJSON_AddNumberToObject(o, F_START_S, tx->timeline[p].start_s);
+    cJSON_AddNumberToObject(o, F_DURATION_S, tx->timeline[p].dur_s);
     cJSON_AddItemToArray(tl, o);
   }
   cJSON_AddNumberToObject(is, F_RECONNECTS, dv->reconnects);
   rollout_emit(run, ev);
   if (!ok)
     progress_line(run, "%-16s FAILED in %s: %s: %s", dv->name, junos_phase_name(dv->failed_in),
-                  dv->error_code, dv->error_message);
+                  tx->error_code, message);
   else if (run->progress && run->o->progress_live)
     progress_line(run, "%-16s %s", dv->name, dv->phase == PH_SKIPPED ? "skipped" : "done");
   device_detach(dv);
@@ -235,6 +277,7 @@ static void finish(struct device *dv, enum junos_phase terminal)
   dv->out.cap = 0;
   free(dv->baseline); /* a finished router keeps no per-router buffers (B8: memory in flight) */
   dv->baseline = NULL;
+  live_free(dv);
   rollout_device_finished(run, dv);
 }
 
@@ -244,11 +287,12 @@ void device_fail(struct device *dv, const char *code, const char *outcome, const
     return;
   dv->failed_in = dv->phase;
   dv->outcome = outcome;
-  snprintf(dv->error_code, sizeof dv->error_code, "%s", code);
+  char message[DEVICE_MESSAGE_MAX];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(dv->error_message, sizeof dv->error_message, fmt, ap);
+  vsnprintf(message, sizeof message, fmt, ap);
   va_end(ap);
+  device_set_error(dv, code, message);
   finish(dv, PH_FAILED);
 }
 
@@ -275,8 +319,9 @@ static void phase_timeout_cb(uv_timer_t *h)
   }
   dv->timed_out = true;
   dv->timeout_code = phase_rules[dv->phase].timeout_code;
-  snprintf(dv->timeout_why, sizeof dv->timeout_why, "%s did not end within issu.timeouts.%s (%s)",
-           junos_phase_name(dv->phase), policy_timeout_names[t], limit);
+  snprintf(device_live(dv)->timeout_why, sizeof dv->live->timeout_why,
+           "%s did not end within issu.timeouts.%s (%s)", junos_phase_name(dv->phase),
+           policy_timeout_names[t], limit);
   /* Whatever was under way (a console, a command, a wait) is abandoned, not interrupted on the
    * router: a fresh session asks where things stand. */
   uv_timer_stop(&dv->wait_timer);
@@ -349,7 +394,7 @@ void device_resume(struct device *dv, enum junos_phase phase)
   dv->switch_sent = phase == PH_SWITCHBACK ? RC_MAYBE_SENT : RC_NOT_SENT;
   dv->switch_sent_s = rollout_now(dv->run);
   dv->phase = phase;
-  dv->timeline[phase].seen = true;
+  device_live(dv)->timeline[phase].seen = true;
   arm_phase_timer(dv);
   device_connect(dv, reconcile_step);
 }
@@ -503,7 +548,8 @@ static void re_opened(struct transport *t, int error, const char *message, void 
     return;
   if (error == TRANSPORT_OK) {
     uint64_t limit = rollout_real_ms(dv->run, COMMAND_S, COMMAND_FLOOR_MS);
-    error = transport_exec(t, dv->re_command, NULL, (unsigned)limit, re_line, re_done, dv);
+    error =
+        transport_exec(t, device_live(dv)->re_command, NULL, (unsigned)limit, re_line, re_done, dv);
     if (error >= 0)
       return;
     message = transport_error_name(error);
@@ -528,7 +574,7 @@ bool device_exec_on_re(struct device *dv, int slot, const char *command, device_
   o.limiter = &run->limiter;
   o.jump_pool = run->jump_pool;
   clear_output(&dv->out);
-  snprintf(dv->re_command, sizeof dv->re_command, "%s", command);
+  snprintf(device_live(dv)->re_command, sizeof dv->live->re_command, "%s", command);
   dv->re_next = next;
   struct transport *t;
   int rc = transport_new(&run->loop, &o, &t);
@@ -686,6 +732,7 @@ void device_detach(struct device *dv)
 void device_free(struct device *dv)
 {
   checks_device_free(dv);
+  live_free(dv);
   free(dv->baseline);
   dv->baseline = NULL;
   clear_output(&dv->out);

@@ -28,9 +28,10 @@ static void on_issu_line(struct device *dv, const char *line)
     break;
   case ISSU_LINE_FAILED:
     /* Latched as the router's words, judged only when the console ends, against the facts. */
-    if (dv->issu_error[0] == '\0') {
-      snprintf(dv->issu_error, sizeof dv->issu_error, "%s", c.error_code);
-      snprintf(dv->issu_failure, sizeof dv->issu_failure, "%.399s", line);
+    if (device_live(dv)->issu_error[0] == '\0') {
+      struct device_live *tx = dv->live;
+      snprintf(tx->issu_error, sizeof tx->issu_error, "%s", c.error_code);
+      snprintf(tx->issu_failure, sizeof tx->issu_failure, "%.399s", line);
     }
     break;
   case ISSU_LINE_DONE:
@@ -74,12 +75,13 @@ static void console_done(struct transport *t, const struct transport_result *r, 
   bool whole = !r->truncated && !dv->console_cut;
   bool ended = r->error == TRANSPORT_OK && !r->signaled && whole; /* a killed CLI did not refuse */
   bool refused_exit = ended && r->exit_status != 0 && !dv->issu_idle;
-  if (ended && (dv->issu_error[0] || refused_exit)) {
+  struct device_live *tx = device_live(dv);
+  if (ended && (tx->issu_error[0] || refused_exit)) {
     dv->console_refused = true;
-    if (!dv->issu_error[0]) {
-      const char *words = dv->nevidence ? dv->evidence[(dv->nevidence - 1) % EVIDENCE_LINES] : "";
-      snprintf(dv->issu_error, sizeof dv->issu_error, "issu-refused");
-      snprintf(dv->issu_failure, sizeof dv->issu_failure, "the router refused the ISSU: %.360s",
+    if (!tx->issu_error[0]) {
+      const char *words = tx->nevidence ? tx->evidence[(tx->nevidence - 1) % EVIDENCE_LINES] : "";
+      snprintf(tx->issu_error, sizeof tx->issu_error, "issu-refused");
+      snprintf(tx->issu_failure, sizeof tx->issu_failure, "the router refused the ISSU: %.360s",
                words);
     }
   }

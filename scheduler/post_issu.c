@@ -140,12 +140,13 @@ static void note_pending_install(struct device *dv)
   struct rollout *run = dv->run;
   int old = dv->orig_master;
   bool leave = run->p->issu.old_master == OLD_MASTER_LEAVE;
-  cJSON *ev = event_new(run->log, "warn", EV_OLD_MASTER_PENDING, dv->name,
-                        "%s: re%d (the old master) runs %s%s", dv->name, old,
-                        dv->after[old][0] ? dv->after[old] : "its old release",
-                        leave ? "; the target is installed there and completes at its next "
-                                "reboot (pending install)"
-                              : "; it was not upgraded (old_master: skip)");
+  cJSON *ev =
+      event_new(run->log, "warn", EV_OLD_MASTER_PENDING, dv->name,
+                "%s: re%d (the old master) runs %s%s", dv->name, old,
+                device_live(dv)->after[old][0] ? device_live(dv)->after[old] : "its old release",
+                leave ? "; the target is installed there and completes at its next "
+                        "reboot (pending install)"
+                      : "; it was not upgraded (old_master: skip)");
   if (dv->site)
     cJSON_AddStringToObject(event_labels(ev), L_SITE, dv->site);
   cJSON *is = event_issu(ev);
@@ -185,10 +186,16 @@ static void verify_alarms(struct device *dv, const struct transport_result *r)
    * show-system-alarms__crtc-after-switchover-backup-re-active, ...crtc-loop-backup-re-active). */
   const char *expected[] = {JUNOS_ALARM_BACKUP_RE_ACTIVE};
   size_t nexpected = dv->final_master == 1 ? 1 : 0;
-  static const struct junos_alarm_list none;
+  /* The baseline back in junos_alarms_fresh's form, for this comparison only. */
+  struct junos_alarm_list *base = xcalloc(1, sizeof *base);
+  if (dv->baseline) {
+    base->n = dv->baseline->n;
+    base->cut = dv->baseline->cut;
+    memcpy(base->a, dv->baseline->a, base->n * sizeof base->a[0]);
+  }
   size_t fresh[1];
-  size_t n =
-      junos_alarms_fresh(dv->baseline ? dv->baseline : &none, now, expected, nexpected, fresh, 1);
+  size_t n = junos_alarms_fresh(base, now, expected, nexpected, fresh, 1);
+  free(base);
   if (n > 0) {
     const struct junos_alarm *a = &now->a[fresh[0]];
     char line[400];
@@ -295,9 +302,10 @@ static void verify_versions_done(struct device *dv, const struct transport_resul
     return;
   }
   const struct policy *p = dv->run->p;
+  char(*after)[48] = device_live(dv)->after;
   for (int s = 0; s < 2; s++)
-    snprintf(dv->after[s], sizeof dv->after[s], "%.*s",
-             strlen(v->re[s].release) < sizeof dv->after[s] ? (int)sizeof dv->after[s] - 1 : 0,
+    snprintf(after[s], sizeof after[s], "%.*s",
+             strlen(v->re[s].release) < sizeof after[s] ? (int)sizeof after[s] - 1 : 0,
              v->re[s].release);
   int newm = 1 - dv->orig_master, old = dv->orig_master;
   const char *target = p->target.version;
@@ -314,7 +322,8 @@ static void verify_versions_done(struct device *dv, const struct transport_resul
         device_note(dv, v->re[s].answer.error);
     device_fail(dv, "verify-failed", "failure",
                 "after the ISSU re0 runs %s and re1 runs %s (expected %s on re%d, %s)",
-                dv->after[0][0] ? dv->after[0] : "?", dv->after[1][0] ? dv->after[1] : "?",
+                device_live(dv)->after[0][0] ? device_live(dv)->after[0] : "?",
+                device_live(dv)->after[1][0] ? device_live(dv)->after[1] : "?",
                 ok_new && p->issu.old_master != OLD_MASTER_REBOOT ? "an answer" : target,
                 ok_new ? old : newm, ok_new ? "the old master" : "the upgraded RE");
     free(v);

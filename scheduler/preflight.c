@@ -91,9 +91,10 @@ static void judge_versions(struct device *dv, struct judgement *j)
     if (strstr(dv->out.lines[i], "<junos-version>") || strstr(dv->out.lines[i], "Could not"))
       cite(j, dv->out.lines[i]);
   bool fits = true;
+  char(*before)[48] = device_live(dv)->before;
   for (int s = 0; s < 2; s++) {
-    fits = fits && strlen(v->re[s].release) < sizeof dv->before[s];
-    snprintf(dv->before[s], sizeof dv->before[s], "%.*s", fits ? (int)sizeof dv->before[s] - 1 : 0,
+    fits = fits && strlen(v->re[s].release) < sizeof before[s];
+    snprintf(before[s], sizeof before[s], "%.*s", fits ? (int)sizeof before[s] - 1 : 0,
              v->re[s].release);
   }
   bool answered[2] = {v->multi && v->re[0].answer.answered, v->multi && v->re[1].answer.answered};
@@ -117,9 +118,9 @@ static void judge_versions(struct device *dv, struct judgement *j)
     snprintf(j->why, sizeof j->why,
              "re0 runs %s and re1 runs %s; unified ISSU needs one release on both (an earlier "
              "ISSU or hand work may be under way)",
-             dv->before[0], dv->before[1]);
+             device_live(dv)->before[0], device_live(dv)->before[1]);
   } else
-    snprintf(j->why, sizeof j->why, "both routing engines run %s", dv->before[0]);
+    snprintf(j->why, sizeof j->why, "both routing engines run %s", device_live(dv)->before[0]);
   free(v);
 }
 
@@ -275,11 +276,8 @@ static bool alarm_accepted(const struct policy *p, const char *description)
 
 /* The alarms now are the baseline for verify's "no new alarms"; minor ones are only that. An
  * active major alarm stops the router unless preflight.accept_alarms names it. */
-static void judge_alarms(struct device *dv, struct judgement *j)
+static void judge_alarm_list(struct device *dv, struct judgement *j, struct junos_alarm_list *b)
 {
-  if (dv->baseline == NULL)
-    dv->baseline = xcalloc(1, sizeof *dv->baseline);
-  struct junos_alarm_list *b = dv->baseline;
   if (!junos_xml_alarms(L(dv), dv->out.n, b) || !b->found) {
     j->v = V_FAIL, j->code = "output-unparsed";
     snprintf(j->why, sizeof j->why, "no alarm information in the reply of show chassis alarms%s%s",
@@ -308,6 +306,15 @@ static void judge_alarms(struct device *dv, struct judgement *j)
            "%zu alarms before the upgrade (%u major, accepted; the baseline "
            "for verify)",
            b->n, junos_alarms_count(b, JUNOS_ALARM_MAJOR));
+}
+
+static void judge_alarms(struct device *dv, struct judgement *j)
+{
+  struct junos_alarm_list *b = xcalloc(1, sizeof *b);
+  judge_alarm_list(dv, j, b);
+  free(dv->baseline);                   /* a resumed router's preflight reads them again */
+  dv->baseline = device_alarms_keep(b); /* ~10 KB read, a few hundred bytes kept (B8) */
+  free(b);
 }
 
 static void judge_package(struct device *dv, struct judgement *j)
@@ -377,7 +384,7 @@ static void run_check(struct device *dv);
  * it, and a --resume reads it back (scheduler/journal.c) instead of finding every alarm new. */
 static void journal_baseline(struct device *dv)
 {
-  const struct junos_alarm_list *b = dv->baseline;
+  const struct device_alarms *b = dv->baseline;
   if (b == NULL)
     return;
   struct rollout *run = dv->run;
@@ -443,8 +450,9 @@ static void check_done(struct device *dv, const struct transport_result *r)
   if (rollout_note(run, ev) < 0)
     return;
   if (j.v == V_FAIL && dv->failed_checks++ == 0) {
-    snprintf(dv->error_code, sizeof dv->error_code, "%s", j.code);
-    snprintf(dv->error_message, sizeof dv->error_message, "preflight %.40s: %s", c->name, j.why);
+    char message[DEVICE_MESSAGE_MAX];
+    snprintf(message, sizeof message, "preflight %.40s: %s", c->name, j.why);
+    device_set_error(dv, j.code, message);
   }
   if (j.v == V_SKIP_ROUTER && dv->failed_checks == 0) {
     if (run->o->check_only) {
@@ -463,9 +471,10 @@ static void run_check(struct device *dv)
 {
   if (dv->step == ARRAY_LEN(checks)) {
     if (dv->failed_checks > 0) {
-      char code[48], msg[sizeof dv->error_message + 64];
-      snprintf(code, sizeof code, "%s", dv->error_code);
-      snprintf(msg, sizeof msg, "%s%s", dv->error_message,
+      char code[48], msg[DEVICE_MESSAGE_MAX + 64];
+      const struct device_live *lv = device_live(dv);
+      snprintf(code, sizeof code, "%s", lv->error_code);
+      snprintf(msg, sizeof msg, "%s%s", lv->error_message ? lv->error_message : "",
                dv->failed_checks > 1 ? " (and more checks failed: see check-result events)" : "");
       device_fail(dv, code, "failure", "%s", msg);
       return;

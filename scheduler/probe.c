@@ -62,6 +62,8 @@ void device_facts_text(const struct device *dv, char *buf, size_t len)
     snprintf(buf, len, "the router did not answer");
     return;
   }
+  static const struct device_live none; /* not probed yet: nothing printed */
+  const struct device_live *lv = dv->live ? dv->live : &none;
   size_t used = 0;
   if (f->master >= 0)
     used = (size_t)snprintf(buf, len, "re%d master", f->master);
@@ -69,8 +71,8 @@ void device_facts_text(const struct device *dv, char *buf, size_t len)
     used = (size_t)snprintf(buf, len, "no master");
   for (int s = 0; s < 2 && used < len; s++)
     used += (size_t)snprintf(buf + used, len - used, "; re%d %s", s,
-                             dv->probed_unreachable[s] ? "does not answer"
-                             : dv->probed[s][0]        ? dv->probed[s]
+                             lv->probed_unreachable[s] ? "does not answer"
+                             : lv->probed[s][0]        ? lv->probed[s]
                                                        : "gives no release");
 }
 
@@ -173,8 +175,9 @@ static void act(struct device *dv, const struct reconcile_decision *d)
     device_wait(dv, 0, RECONNECT_FLOOR_MS, reconcile_step);
     return;
   case RA_FAIL:
-    if (dv->console_refused && dv->issu_error[0]) /* the router's own words and code */
-      device_fail(dv, dv->issu_error, "failure", "%s (%s)", dv->issu_failure, facts);
+    if (dv->console_refused && device_live(dv)->issu_error[0]) /* the router's own words and code */
+      device_fail(dv, device_live(dv)->issu_error, "failure", "%s (%s)",
+                  device_live(dv)->issu_failure, facts);
     else
       device_fail(dv, d->code, "failure", "%s (%s)", d->why, facts);
     return;
@@ -186,7 +189,7 @@ static void act(struct device *dv, const struct reconcile_decision *d)
     device_fail(dv, dv->timeout_code ? dv->timeout_code : d->code, "unknown",
                 "%s; the ISSU was left running on the router, not aborted, and the router is held "
                 "until an operator looks (%s)",
-                dv->timeout_why, facts);
+                device_live(dv)->timeout_why, facts);
     return;
   }
   device_fail(dv, d->code, "unknown", "%s; the router is held until an operator looks (%s)", d->why,
@@ -269,10 +272,11 @@ static void probe_versions(struct device *dv, const struct transport_result *r)
   for (int s = 0; s < 2; s++) {
     const struct junos_re_version *re = &v->re[s];
     /* A release too long for our record is never cut: it counts as not answered. */
-    bool fits = strlen(re->release) < sizeof dv->probed[s];
-    snprintf(dv->probed[s], sizeof dv->probed[s], "%.*s", fits ? (int)sizeof dv->probed[s] - 1 : 0,
+    struct device_live *lv = device_live(dv);
+    bool fits = strlen(re->release) < sizeof lv->probed[s];
+    snprintf(lv->probed[s], sizeof lv->probed[s], "%.*s", fits ? (int)sizeof lv->probed[s] - 1 : 0,
              re->release);
-    dv->probed_unreachable[s] = !re->answer.answered;
+    lv->probed_unreachable[s] = !re->answer.answered;
     if (!re->answer.answered && re->answer.error[0])
       device_note(dv, re->answer.error);
     f->up[s] = re->answer.answered && re->release[0] && fits;
@@ -315,8 +319,8 @@ static void probe_now(struct device *dv)
 {
   memset(&dv->facts, 0, sizeof dv->facts);
   dv->facts.master = -1;
-  memset(dv->probed, 0, sizeof dv->probed);
-  memset(dv->probed_unreachable, 0, sizeof dv->probed_unreachable);
+  memset(device_live(dv)->probed, 0, sizeof device_live(dv)->probed);
+  memset(device_live(dv)->probed_unreachable, 0, sizeof device_live(dv)->probed_unreachable);
   device_exec(dv, junos_show_command(JUNOS_SHOW_ROUTING_ENGINES), NULL, probe_routing_engines);
 }
 

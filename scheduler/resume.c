@@ -161,10 +161,9 @@ void rollout_resume_devices(struct rollout *run, const struct journal_state *js)
       continue; /* never started, ended (above), or failed and queued again (--retry-failed) */
     dv->orig_master = h->orig_master;
     dv->checks_pre_journaled = h->check_pre;
-    memcpy(dv->before, h->before, sizeof dv->before);
+    memcpy(device_live(dv)->before, h->before, sizeof device_live(dv)->before);
     if (h->baseline) { /* what verify compares with: the alarms before the ISSU */
-      dv->baseline = xmalloc(sizeof *dv->baseline);
-      memcpy(dv->baseline, h->baseline, sizeof *dv->baseline);
+      dv->baseline = device_alarms_keep(h->baseline);
     }
     run->wave_started[dv->wave] = true;
     run_limits_take(run->limits, dv->pos);

@@ -7,6 +7,7 @@
 #define ISSU_SCHED_INTERNAL_H
 
 #include "junos/junos.h"
+#include "junos/junos_facts.h"
 #include "scheduler/reconcile.h"
 #include "scheduler/events.h"
 #include "scheduler/scheduler.h"
@@ -55,10 +56,39 @@ struct cmd_output {
  * steps see it as a failed command, named "output-cut" (device_error_name). */
 #define DEVICE_E_OUTPUT_CUT (-2001)
 #define EVIDENCE_LINES 6
+#define EVIDENCE_LINE_MAX 299 /* bytes of one evidence line kept */
+/* A router's error message at most: a host-key message (address, fingerprints, fix) is ~1.2 KB. */
+#define DEVICE_MESSAGE_MAX 2048
 
 struct phase_span {
   double start_s, dur_s;
   bool seen;
+};
+
+/* What only a router in flight reads (B8: memory per router of the run): allocated when first
+ * used (device_live), freed when the router finishes, after device-finished carried its timeline,
+ * releases, error and evidence; a finished router keeps none of it. */
+struct device_live {
+  struct phase_span timeline[PH_COUNT];
+  char before[2][48], after[2][48]; /* each RE's release before and after */
+  char probed[2][48];               /* each RE's release as the last probe printed it */
+  bool probed_unreachable[2];
+  char re_command[160];
+  char issu_error[48];
+  char issu_failure[400];
+  char *evidence[EVIDENCE_LINES]; /* the router's last words, a ring (heap, as long as they are) */
+  unsigned nevidence;
+  char timeout_why[200]; /* which timeout, how long */
+  char error_code[48];
+  char *error_message; /* whole (DEVICE_MESSAGE_MAX at most); NULL: none yet */
+};
+
+/* The alarms at preflight, what verify compares with: sized to the alarms the router showed
+ * (a junos_alarm_list holds room for JUNOS_ALARMS_MAX, ~10 KB, for each router in flight). */
+struct device_alarms {
+  size_t n;
+  bool cut; /* the router showed more than JUNOS_ALARMS_MAX */
+  struct junos_alarm a[];
 };
 
 struct device {
@@ -73,12 +103,10 @@ struct device {
   enum junos_phase phase;
   enum junos_phase failed_in; /* the phase a failure happened in */
   double started_s, phase_started_s;
-  struct phase_span timeline[PH_COUNT];
 
   struct transport *t;
   struct transport *t_re; /* a one-command session to one RE's own address (device_exec_on_re) */
   device_next_fn re_next;
-  char re_command[160];
   unsigned attempt;    /* connection attempts in a row that failed */
   unsigned reconnects; /* sessions re-established after a loss */
   device_then_fn after_connect;
@@ -92,16 +120,11 @@ struct device {
 
   /* facts */
   int orig_master;
-  char before[2][48], after[2][48];
-  struct junos_alarm_list *baseline; /* the alarms at preflight (junos_facts.h); NULL: none read */
+  struct device_alarms *baseline; /* the alarms at preflight; NULL: none read */
   bool need_stage, package_verified;
   bool issu_sent, issu_idle, watching_console;
   unsigned failed_checks;
   unsigned step; /* index into the current step table */
-  char issu_error[48];
-  char issu_failure[400];
-  char evidence[EVIDENCE_LINES][300]; /* the router's last words, a ring */
-  unsigned nevidence;
 
   bool resumed; /* continued from a journal: the router is asked before anything is done */
   bool held;    /* outcome unknown: finished, but keeps its limit slots until ctl release */
@@ -112,14 +135,11 @@ struct device {
   bool console_cut;                /* a console line was cut, or output dropped: not whole */
   bool timed_out;                  /* the phase's timeout ran out: no more waiting */
   const char *timeout_code;        /* its error code (device.c's phase table) */
-  char timeout_why[200];           /* which timeout, how long */
   enum reconcile_sent switch_sent; /* the switchback's mastership switch */
   double switch_sent_s;            /* run clock: when it went out (or the resume began) */
   unsigned switch_looks;           /* probes since then */
   enum reconcile_action last_action; /* the last decision, to note only changes */
   struct reconcile_facts facts;      /* the last probe */
-  char probed[2][48];                /* each RE's release as the last probe printed it */
-  bool probed_unreachable[2];
   int final_master; /* the master verify found (for the alarms expected with RE1 master) */
   bool vmhost_seen; /* the router reports VM-host REs (junos_facts.h) */
   bool re_skipped;  /* preflight: the backup RE has no address of its own to ask */
@@ -129,9 +149,8 @@ struct device {
   bool checks_pre_journaled; /* resumed: this run's journal holds the pre snapshot */
 
   /* the end */
-  const char *outcome; /* success, failure, unknown */
-  char error_code[48];
-  char error_message[2048]; /* whole: a host-key message (address, fingerprints, fix) is ~1.2 KB */
+  const char *outcome;      /* success, failure, unknown */
+  struct device_live *live; /* in flight only: device_live() */
 };
 
 struct rollout {
@@ -276,6 +295,12 @@ void device_resume(struct device *dv, enum junos_phase phase);
 /* Whether a cleaned output line shows the session is on the backup RE. */
 bool device_line_on_backup(const char *clean);
 void device_free(struct device *dv);
+/* A copy of `l`'s alarms, sized to them. */
+struct device_alarms *device_alarms_keep(const struct junos_alarm_list *l);
+/* The router's in-flight state (struct device_live), allocated on first use. */
+struct device_live *device_live(struct device *dv);
+/* Sets the router's error (device-finished's error.code and .message). */
+void device_set_error(struct device *dv, const char *code, const char *message);
 /* Stops watching the router (its session closed, its timers stopped) without touching it. */
 void device_detach(struct device *dv);
 /* The one function that changes a router's phase: checks the move, records the timeline,

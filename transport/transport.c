@@ -473,8 +473,13 @@ void transport__output(struct transport *t, enum transport_stream s, const char 
 }
 
 /* Delivers a last line that had no newline, then the result. */
-static void finish(struct transport *t, struct transport_op *op)
+static void finish(struct transport *t, struct transport_op *op, struct transport_result *r)
 {
+  r->exit_status = op->result.exit_status;
+  r->signaled = op->result.signaled;
+  memcpy(r->signal_name, op->result.signal_name, sizeof r->signal_name);
+  r->bytes = op->result.bytes;
+  r->truncated = op->result.truncated;
   for (int s = 0; s < 2; s++) {
     struct line_buf *lb = &op->lines[s];
     if (lb->len > 0 && !lb->skipping && op->on_line) {
@@ -483,7 +488,7 @@ static void finish(struct transport *t, struct transport_op *op)
     }
   }
   if (op->on_done)
-    op->on_done(t, &op->result, op->data);
+    op->on_done(t, r, op->data);
   free_op(op);
 }
 
@@ -494,14 +499,14 @@ void transport__op_done(struct transport *t, int error, const char *fmt, ...)
     return;
   uv_timer_stop(&t->op_timer);
   t->current = NULL;
-  op->result.error = error;
+  struct transport_result r = {.error = error};
   va_list ap;
   va_start(ap, fmt);
-  vformat(op->result.message, sizeof op->result.message, fmt, ap);
+  vformat(r.message, sizeof r.message, fmt, ap);
   va_end(ap);
   if (t->state == T_BUSY)
     t->state = T_READY;
-  finish(t, op);
+  finish(t, op, &r);
   start_next(t);
 }
 
@@ -527,9 +532,9 @@ void transport__fail(struct transport *t, int error, const char *fmt, ...)
       if (t->head == NULL)
         t->tail = NULL;
     }
-    op->result.error = error;
-    snprintf(op->result.message, sizeof op->result.message, "%s", msg);
-    finish(t, op);
+    struct transport_result r = {.error = error};
+    snprintf(r.message, sizeof r.message, "%s", msg);
+    finish(t, op, &r);
     op = NULL;
   }
   free(msg);

@@ -30,7 +30,16 @@ struct transport_op {
   transport_done_cb on_done;
   transport_progress_cb on_progress;
   void *data;
-  struct transport_result result;
+  /* The result but its error and message (TRANSPORT_MESSAGE_MAX, 8 KB): those are known only
+   * when the operation ends, and finish() puts the whole result together on the stack then, so
+   * an operation in flight costs a few hundred bytes, not 8 KB (B8: memory per router). */
+  struct transport_op_result {
+    int exit_status;
+    bool signaled;
+    char signal_name[32];
+    uint64_t bytes;
+    bool truncated;
+  } result;
   struct line_buf lines[2];
   struct transport_op *next;
 };
