@@ -228,6 +228,34 @@ static void walk_section(struct pctx *c, const char *section, const struct ynode
   }
 }
 
+/* The post-check's wait for the network (checks.converge) is added to the router's time limit
+ * (issu.timeouts.device) at run time, but a converge as long as the whole limit says the limit
+ * was not thought about: refused here, where the file can be named, rather than found out hours
+ * into a run as a held router. Only when the checks run commands at all. */
+static void check_converge(struct pctx *c, const struct ynode *root)
+{
+  const struct policy *p = c->p;
+  bool on = p->checks.files.count > 0;
+  for (size_t i = 0; i < CHECK_BUILTIN_COUNT && !on; i++)
+    on = !p->checks.off[i];
+  uint64_t device = p->issu.timeouts_s[TIMEOUT_DEVICE];
+  if (!on || p->checks.converge_s < device)
+    return;
+  const struct ynode *at = ynode_get(ynode_get(root, "checks"), "converge");
+  if (at == NULL)
+    at = ynode_get(ynode_get(ynode_get(root, "issu"), "timeouts"), "device");
+  if (at == NULL)
+    at = root;
+  char conv[32], dev[32];
+  text_duration(p->checks.converge_s, conv, sizeof conv);
+  text_duration(device, dev, sizeof dev);
+  diag_add(c->d, p->file, at->line, at->col,
+           "checks.converge (%s) is not shorter than issu.timeouts.device (%s): the post-check "
+           "would wait for the network longer than the whole upgrade may take (raise "
+           "issu.timeouts.device or shorten checks.converge)",
+           conv, dev);
+}
+
 static void walk(struct pctx *c, const struct ynode *root)
 {
   if (root == NULL || root->kind != YNODE_MAP) {
@@ -263,6 +291,7 @@ static void walk(struct pctx *c, const struct ynode *root)
       diag_add(c->d, c->p->file, window->line, window->col,
                "window: start and end are the same time (expected a window of some length)");
   }
+  check_converge(c, root);
 }
 
 static int load_doc(struct ydoc *doc, struct policy **out, struct diag *d)

@@ -439,6 +439,64 @@ static void post_attempt(struct device *dv)
   device_with_session(dv, snapshot_start);
 }
 
+/* The last word: the post snapshot kept next to the pre one, and the verdict journaled.
+ * `expired` (or NULL) says the time ran out before an attempt could end it. */
+static void post_verdict(struct device *dv, const struct check_outcome *out, bool passed,
+                         const char *first, const char *expired)
+{
+  struct rollout *run = dv->run;
+  struct checks_state *st = dv->checks;
+  double now = rollout_now(run);
+  char *path = snapshot_path(dv, "post", true);
+  char err[300];
+  if (st->post && check_snapshot_save(st->post, path, err, sizeof err) < 0)
+    device_note(dv, err);
+  char what[700];
+  if (expired)
+    snprintf(what, sizeof what, "post-check %s; %s", first, expired);
+  else
+    snprintf(what, sizeof what, "post-check %s", passed ? "passed" : first);
+  cJSON *ck;
+  cJSON *ev = check_event(dv, passed ? "info" : "error", passed ? EV_CHECK_PASSED : EV_CHECK_FAILED,
+                          "post", &ck, what);
+  cJSON_AddStringToObject(ck, F_CHECK_FILE, path);
+  cJSON_AddNumberToObject(ck, F_CHECK_ATTEMPT, st->attempts);
+  /* The time to converge: from the first attempt to the start of the one that passed (0 when
+   * the first passed); on a failure, how long it kept trying. */
+  cJSON_AddNumberToObject(ck, F_CHECK_CONVERGE_S, (passed ? st->taking_s : now) - st->first_s);
+  if (!st->pre)
+    cJSON_AddStringToObject(ck, F_REASON, "no pre snapshot: the single-snapshot tests only");
+  else if (expired)
+    cJSON_AddStringToObject(ck, F_REASON, expired);
+  add_outcome(ck, out);
+  free(path);
+  if (rollout_emit(run, ev) < 0)
+    return;
+  if (passed)
+    device_succeed(dv, PH_DONE);
+  else
+    device_fail(dv, "post-check-failed", "failure",
+                "post-check after %u attempt%s over %.0fs: %s%s%s", st->attempts,
+                st->attempts == 1 ? "" : "s", now - st->first_s, first, expired ? "; " : "",
+                expired ? expired : "");
+}
+
+/* Evaluates the last post snapshot taken (NULL: none could be): `first` says what failed. */
+static bool post_evaluate(struct device *dv, struct check_outcome *out, char *first, size_t len)
+{
+  struct rollout *run = dv->run;
+  struct checks_state *st = dv->checks;
+  bool evaluated =
+      st->post != NULL && (st->pre ? check_evaluate(run->checks, st->pre, st->post, out)
+                                   : check_evaluate(run->checks, st->post, NULL, out)) == 0;
+  if (evaluated)
+    first_failure(out, first, len);
+  else
+    snprintf(first, len, "the post snapshot could not be taken: %s",
+             dv->nevidence ? dv->evidence[(dv->nevidence - 1) % EVIDENCE_LINES] : "");
+  return evaluated && out->tests_failed == 0;
+}
+
 static void post_taken(struct device *dv)
 {
   struct rollout *run = dv->run;
@@ -448,17 +506,9 @@ static void post_taken(struct device *dv)
   st->post = st->taking;
   st->taking = NULL;
   struct check_outcome out = {0};
-  bool evaluated =
-      st->post != NULL && (st->pre ? check_evaluate(run->checks, st->pre, st->post, &out)
-                                   : check_evaluate(run->checks, st->post, NULL, &out)) == 0;
-  bool passed = evaluated && out.tests_failed == 0;
-  double now = rollout_now(run);
   char first[512];
-  if (evaluated)
-    first_failure(&out, first, sizeof first);
-  else
-    snprintf(first, sizeof first, "the post snapshot could not be taken: %s",
-             dv->nevidence ? dv->evidence[(dv->nevidence - 1) % EVIDENCE_LINES] : "");
+  bool passed = post_evaluate(dv, &out, first, sizeof first);
+  double now = rollout_now(run);
   cJSON *ck;
   char what[600];
   snprintf(what, sizeof what, "post-check attempt %u %s", st->attempts, passed ? "passed" : first);
@@ -479,31 +529,28 @@ static void post_taken(struct device *dv)
     device_wait(dv, interval, WAIT_FLOOR_MS, post_attempt);
     return;
   }
-  /* The last word: the post snapshot kept next to the pre one, and the verdict journaled. */
-  char *path = snapshot_path(dv, "post", true);
-  char err[300];
-  if (st->post && check_snapshot_save(st->post, path, err, sizeof err) < 0)
-    device_note(dv, err);
-  snprintf(what, sizeof what, "post-check %s", passed ? "passed" : first);
-  ev = check_event(dv, passed ? "info" : "error", passed ? EV_CHECK_PASSED : EV_CHECK_FAILED,
-                   "post", &ck, what);
-  cJSON_AddStringToObject(ck, F_CHECK_FILE, path);
-  cJSON_AddNumberToObject(ck, F_CHECK_ATTEMPT, st->attempts);
-  /* The time to converge: from the first attempt to the start of the one that passed (0 when
-   * the first passed); on a failure, how long it kept trying. */
-  cJSON_AddNumberToObject(ck, F_CHECK_CONVERGE_S, (passed ? st->taking_s : now) - st->first_s);
-  if (!st->pre)
-    cJSON_AddStringToObject(ck, F_REASON, "no pre snapshot: the single-snapshot tests only");
-  add_outcome(ck, &out);
-  free(path);
+  post_verdict(dv, &out, passed, first, NULL);
   check_outcome_free(&out);
-  if (rollout_emit(run, ev) < 0)
-    return;
-  if (passed)
-    device_succeed(dv, PH_DONE);
-  else
-    device_fail(dv, "post-check-failed", "failure", "post-check after %u attempt%s over %.0fs: %s",
-                st->attempts, st->attempts == 1 ? "" : "s", now - st->first_s, first);
+}
+
+bool checks_post_expire(struct device *dv, const char *why)
+{
+  struct checks_state *st = dv->checks;
+  if (st == NULL || !st->post_phase || dv->finished)
+    return false;
+  /* The attempt under way (a command, or the wait before the next) is abandoned; the verdict
+   * is the last whole attempt's, which failed (a passing one would have ended the router). */
+  device_drop_session(dv);
+  check_snapshot_free(st->taking);
+  st->taking = NULL;
+  struct check_outcome out = {0};
+  char first[512];
+  post_evaluate(dv, &out, first, sizeof first);
+  if (st->post == NULL && st->attempts == 0)
+    snprintf(first, sizeof first, "no post snapshot was taken");
+  post_verdict(dv, &out, false, first, why);
+  check_outcome_free(&out);
+  return true;
 }
 
 void checks_post_start(struct device *dv)
@@ -532,7 +579,11 @@ void checks_post_start(struct device *dv)
   st->attempts = 0;
   st->first_s = rollout_now(run);
   st->deadline_s = st->first_s + (double)run->p->checks.converge_s;
-  /* Waiting for the network is not a hung verify: its timeout moves with the convergence. */
-  device_extend_deadline(dv, (double)run->p->checks.converge_s);
+  /* Waiting for the network is not a hung verify, nor part of the upgrade: the phase's timeout
+   * and the router's (issu.timeouts.device) move by the convergence and the last attempt's
+   * snapshot (each command bounded by its own limit). */
+  uint64_t snapshot_ms =
+      (uint64_t)check_suite_command_count(s) * rollout_real_ms(run, COMMAND_S, COMMAND_FLOOR_MS);
+  device_extend_wait(dv, (double)run->p->checks.converge_s, snapshot_ms);
   post_attempt(dv);
 }

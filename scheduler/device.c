@@ -78,6 +78,26 @@ void device_extend_deadline(struct device *dv, double seconds)
   uv_timer_start(&dv->phase_timer, phase_timeout_cb, left + rollout_real_ms(run, seconds, 0), 0);
 }
 
+static void device_timeout_cb(uv_timer_t *h);
+
+/* Moves a running timer `ms` later (a stopped one stays stopped). */
+static void push_timer(uv_timer_t *h, uv_timer_cb cb, uint64_t ms)
+{
+  if (!uv_is_active((uv_handle_t *)h))
+    return;
+  uint64_t left = uv_timer_get_due_in(h);
+  uv_timer_start(h, cb, left + ms, 0);
+}
+
+void device_extend_wait(struct device *dv, double seconds, uint64_t extra_ms)
+{
+  uint64_t ms = rollout_real_ms(dv->run, seconds, 0) + extra_ms;
+  if (uv_is_active((uv_handle_t *)&dv->phase_timer))
+    dv->phase_deadline_s += seconds + (double)extra_ms * dv->run->scale / 1000.0;
+  push_timer(&dv->phase_timer, phase_timeout_cb, ms);
+  push_timer(&dv->device_timer, device_timeout_cb, ms);
+}
+
 static void event_common(struct device *dv, cJSON *ev)
 {
   if (dv->site)
@@ -277,6 +297,9 @@ static void phase_timeout_cb(uv_timer_t *h)
   dv->timeout_code = phase_rules[dv->phase].timeout_code;
   snprintf(dv->timeout_why, sizeof dv->timeout_why, "%s did not end within issu.timeouts.%s (%s)",
            junos_phase_name(dv->phase), policy_timeout_names[t], limit);
+  /* The upgrade was verified; only the network's return is in doubt: that is a verdict. */
+  if (checks_post_expire(dv, dv->timeout_why))
+    return;
   /* Whatever was under way (a console, a command, a wait) is abandoned, not interrupted on the
    * router: a fresh session asks where things stand. */
   uv_timer_stop(&dv->wait_timer);
@@ -290,6 +313,10 @@ static void device_timeout_cb(uv_timer_t *h)
   struct device *dv = h->data;
   char limit[32];
   text_duration(dv->run->p->issu.timeouts_s[TIMEOUT_DEVICE], limit, sizeof limit);
+  char why[120];
+  snprintf(why, sizeof why, "the router did not finish within issu.timeouts.device (%s)", limit);
+  if (checks_post_expire(dv, why))
+    return;
   device_fail(dv, "device-timeout", dv->issu_sent ? "unknown" : "failure",
               "the router did not finish within issu.timeouts.device (%s), in phase %s", limit,
               junos_phase_name(dv->phase));

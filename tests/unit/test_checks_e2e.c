@@ -120,6 +120,11 @@ Test(checks_policy, bad_values_name_file_line_and_col)
                                        "allowed (expected fail or warn)"},
       {"checks: {converge: 0}\n", "rollout.yaml:2:20: checks.converge: a duration of 0"},
       {"checks: {bogus: 1}\n", "rollout.yaml:2:10: unknown key 'bogus' in checks"},
+      /* The post-check's wait cannot outlast the router's whole time limit. */
+      {"issu: {timeouts: {device: 1h}}\nchecks: {converge: 4h, interval: 5m}\n",
+       "rollout.yaml:3:20: checks.converge (4h) is not shorter than issu.timeouts.device (1h)"},
+      {"issu: {timeouts: {device: 5m}}\n",
+       "rollout.yaml:2:27: checks.converge (10m) is not shorter than issu.timeouts.device (5m)"},
       {"checks: {files: [/nonexistent/tests.yaml]}\n", "/nonexistent/tests.yaml"},
   };
   for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
@@ -529,6 +534,32 @@ Test(checks_e2e, slow_convergence_fails_when_converge_is_too_short, .timeout = 3
 {
   NEED_SIM("slow-converge:240");
   slow_converge(240, "5m", false);
+}
+
+/* The wait for the network after verify is not the upgrade's time: a post-check that converges
+ * after issu.timeouts.device has run out (counted from the router's start) still gets its
+ * verdict, where the router used to be held with device-timeout (outcome unknown). The router's
+ * timer has a real-time floor of 5 minutes (DEVICE_FLOOR_MS), so this runs at time scale 20 and
+ * takes about 8 minutes: only with ISSU_SLOW_TESTS=1. */
+Test(checks_e2e, a_post_check_that_outlasts_the_device_timeout_gets_a_verdict, .timeout = 1200,
+     .fini = lab_stop)
+{
+  NEED_SIM("slow-converge:115");
+  if (getenv("ISSU_SLOW_TESTS") == NULL)
+    cr_skip_test("takes about 8 minutes at time scale 20: set ISSU_SLOW_TESTS=1");
+  lab_start(1, 1, "--router mx-ams-1=slow-converge:115 --time-scale 20");
+  write_policy("waves: {canary: 1, soak: 0}\nissu: {timeouts: {device: 2h}}\n"
+               "checks: {converge: 1h55m, interval: 5m}\n");
+  char *out;
+  int rc = issu_fleet(&out, "run", "--yes --time-scale 20");
+  cr_expect_eq(rc, 0, "%s", out);
+  free(out);
+  struct journal j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s",
+                   str_at(fin, "error", "message"));
+  cr_expect_not_null(last_of(&j, "check-passed", "mx-ams-1", "post"));
+  journal_free(&j);
 }
 
 Test(checks_e2e, a_canary_post_check_failure_halts_the_run, .timeout = 300, .fini = lab_stop)
