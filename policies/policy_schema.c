@@ -235,11 +235,8 @@ static void walk_section(struct pctx *c, const char *section, const struct ynode
 static void check_converge(struct pctx *c, const struct ynode *root)
 {
   const struct policy *p = c->p;
-  bool on = p->checks.files.count > 0;
-  for (size_t i = 0; i < CHECK_BUILTIN_COUNT && !on; i++)
-    on = !p->checks.off[i];
   uint64_t device = p->issu.timeouts_s[TIMEOUT_DEVICE];
-  if (!on || p->checks.converge_s < device)
+  if (!policy_checks_on(p) || p->checks.converge_s < device)
     return;
   const struct ynode *at = ynode_get(ynode_get(root, "checks"), "converge");
   if (at == NULL)

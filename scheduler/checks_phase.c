@@ -20,8 +20,8 @@
 #define FIELD_MAX 300
 #define WAIT_FLOOR_MS 20
 /* A command's answer is kept whole (the device's own output keeps 4,000 lines, and `show
- * interfaces terse | display xml` of a large MX is longer): up to this many bytes. */
-#define ANSWER_MAX (64u * 1024 * 1024)
+ * interfaces terse | display xml` of a large MX is longer): up to CHECK_ANSWER_MAX bytes, which
+ * the session's transport is asked to deliver (device.c, try_connect). */
 #define COMMAND_S 300.0
 #define COMMAND_FLOOR_MS 15000
 
@@ -187,8 +187,10 @@ static void put_answer(struct device *dv, struct checks_state *st)
   const char *end = strrchr(buf, '>');
   size_t len = start && end && end >= start ? (size_t)(end - start) + 1 : 0;
   if (st->answer_cut) {
-    snprintf(st->put_error, sizeof st->put_error, "the answer to `%s` was cut (over %u bytes)",
-             check_suite_command(dv->run->checks, st->cmd), ANSWER_MAX);
+    snprintf(st->put_error, sizeof st->put_error,
+             "the answer to `%s` was cut: answer longer than %u MiB (a line too long or more "
+             "than the session delivers)",
+             check_suite_command(dv->run->checks, st->cmd), CHECK_ANSWER_MAX >> 20);
     device_note(dv, st->put_error);
     len = 0; /* the test that needs it fails, saying the answer is unusable */
   }
@@ -199,7 +201,7 @@ static void put_answer(struct device *dv, struct checks_state *st)
 
 static void answer_append(struct checks_state *st, const char *s, size_t n)
 {
-  if (st->answer_len + n + 2 > ANSWER_MAX) {
+  if (st->answer_len + n + 2 > CHECK_ANSWER_MAX) {
     st->answer_cut = true;
     return;
   }
@@ -244,6 +246,8 @@ static void answer_done(struct transport *t, const struct transport_result *r, v
   struct device *dv = data;
   if (dv->t != t || dv->finished)
     return;
+  if (r->truncated && dv->checks)
+    dv->checks->answer_cut = true; /* the transport dropped the rest: never read in part */
   if (r->error != TRANSPORT_OK) {
     /* As device_exec's: a session that failed a command is not trusted with the next. */
     device_note(dv, r->message);

@@ -667,6 +667,10 @@ static void try_connect(struct device *dv)
   struct transport_options o = tg->options;
   o.limiter = &run->limiter;
   o.jump_pool = run->jump_pool;
+  /* A check's answer may be longer than the transport's default bound (8 MiB): the session
+   * delivers what a check reads (the transport has no per-command bound). */
+  if (policy_checks_on(run->p) && (o.max_output == 0 || o.max_output < CHECK_ANSWER_MAX))
+    o.max_output = CHECK_ANSWER_MAX;
   struct transport *t;
   int rc = transport_new(&run->loop, &o, &t);
   if (rc < 0) {

@@ -647,6 +647,34 @@ Test(checks_e2e, a_failing_pre_check_refuses_the_router_or_warns_as_the_policy_s
   journal_free(&j);
 }
 
+/* At --net-scale 1000, `show interfaces terse | display xml` is about 10 MiB: more than the
+ * transport's default bound (8 MiB), which used to cut it silently into "not well-formed XML".
+ * The check's session delivers CHECK_ANSWER_MAX. */
+Test(checks_e2e, an_answer_over_8_mib_is_read_whole, .timeout = 300, .fini = lab_stop)
+{
+  lab_start(1, 1, "--net-scale 1000");
+  /* A single-snapshot test on the long answer, so `check` reads it. */
+  char path[400];
+  snprintf(path, sizeof path, "%s/ports.yaml", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs("ports:\n  - command: show interfaces terse\n  - iterate:\n"
+        "      xpath: //physical-interface\n      id: name\n      tests:\n"
+        "        - exists: oper-status\n",
+        f);
+  fclose(f);
+  write_policy("waves: {canary: 1}\nchecks: {files: [ports.yaml]}\n");
+  char *out;
+  int rc = issu_fleet(&out, "check", NULL);
+  cr_expect_eq(rc, 0, "ready\n%s", out);
+  cr_expect_null(strstr(out, "well-formed"), "%s", out);
+  free(out);
+  struct journal j = journal_read();
+  cr_expect_not_null(last_of(&j, "check-passed", "mx-ams-1", "check"));
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "success");
+  journal_free(&j);
+}
+
 Test(checks_e2e, a_long_diff_is_cut_so_the_event_line_stays_under_16_kib, .timeout = 300,
      .fini = lab_stop)
 {
