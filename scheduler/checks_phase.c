@@ -119,7 +119,7 @@ static cJSON *check_event(struct device *dv, const char *level, const char *acti
 static void add_cut(cJSON *o, const char *key, const char *value)
 {
   char buf[FIELD_MAX + 1];
-  snprintf(buf, sizeof buf, "%s", value ? value : "");
+  text_utf8_copy(buf, sizeof buf, value ? value : ""); /* never half a character */
   cJSON_AddStringToObject(o, key, buf);
 }
 
@@ -166,10 +166,14 @@ static void first_failure(const struct check_outcome *out, char *buf, size_t len
     return;
   }
   const struct check_failure *f = &out->failures[0];
-  snprintf(buf, len, "%.60s: %.100s%s%.60s -> %.60s (%.80s)%s", f->test, f->item,
-           f->item && *f->item ? " " : "", f->pre && *f->pre ? f->pre : "(none)",
-           f->post && *f->post ? f->post : "(none)", f->rule,
+  const char *pre = f->pre && *f->pre ? f->pre : "(none)";
+  const char *post = f->post && *f->post ? f->post : "(none)";
+  /* Each value cut at a character's boundary: the message goes into events (UTF-8). */
+#define CUT(s, n) (int)text_utf8_cut(s, n), (s) ? (s) : ""
+  snprintf(buf, len, "%.*s: %.*s%s%.*s -> %.*s (%.*s)%s", CUT(f->test, 60), CUT(f->item, 100),
+           f->item && *f->item ? " " : "", CUT(pre, 60), CUT(post, 60), CUT(f->rule, 80),
            out->failure_count > 1 ? "; more in the check-failed event" : "");
+#undef CUT
 }
 
 /* ---- taking a snapshot: each command of the suite, one after the other ---- */

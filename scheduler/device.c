@@ -158,9 +158,9 @@ bool device_set_phase(struct device *dv, enum junos_phase next, const char *line
 
 void device_note(struct device *dv, const char *line)
 {
-  /* Evidence lines are cut here (transport messages are longer now): explicit, for -Werror. */
-  snprintf(dv->evidence[dv->nevidence % EVIDENCE_LINES], sizeof dv->evidence[0], "%.*s",
-           (int)sizeof dv->evidence[0] - 1, line);
+  /* Evidence lines are cut here (transport messages are longer now), at a character's
+   * boundary: they reach events (device_output), which must stay UTF-8. */
+  text_utf8_copy(dv->evidence[dv->nevidence % EVIDENCE_LINES], sizeof dv->evidence[0], line);
   dv->nevidence++;
 }
 
@@ -269,6 +269,7 @@ void device_fail(struct device *dv, const char *code, const char *outcome, const
   va_start(ap, fmt);
   vsnprintf(dv->error_message, sizeof dv->error_message, fmt, ap);
   va_end(ap);
+  text_utf8_trim(dv->error_message); /* a message the buffer cut may end in half a character */
   finish(dv, PH_FAILED);
 }
 

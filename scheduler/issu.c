@@ -30,7 +30,7 @@ static void on_issu_line(struct device *dv, const char *line)
     /* Latched as the router's words, judged only when the console ends, against the facts. */
     if (dv->issu_error[0] == '\0') {
       snprintf(dv->issu_error, sizeof dv->issu_error, "%s", c.error_code);
-      snprintf(dv->issu_failure, sizeof dv->issu_failure, "%.399s", line);
+      text_utf8_copy(dv->issu_failure, sizeof dv->issu_failure, line);
     }
     break;
   case ISSU_LINE_DONE:
@@ -79,8 +79,8 @@ static void console_done(struct transport *t, const struct transport_result *r, 
     if (!dv->issu_error[0]) {
       const char *words = dv->nevidence ? dv->evidence[(dv->nevidence - 1) % EVIDENCE_LINES] : "";
       snprintf(dv->issu_error, sizeof dv->issu_error, "issu-refused");
-      snprintf(dv->issu_failure, sizeof dv->issu_failure, "the router refused the ISSU: %.360s",
-               words);
+      snprintf(dv->issu_failure, sizeof dv->issu_failure, "the router refused the ISSU: %.*s",
+               (int)text_utf8_cut(words, 360), words);
     }
   }
   /* A session that stayed on the old master (now backup) carries nothing more (issue 13): once

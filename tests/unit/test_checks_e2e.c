@@ -262,6 +262,30 @@ struct journal {
   size_t n;
 };
 
+/* Whether `s` is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, at most U+10FFFF):
+ * an event line must be, whatever the router said. */
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+  for (size_t i = 0; i < n;) {
+    unsigned char c = s[i];
+    size_t k = c < 0x80                 ? 1
+               : c >= 0xC2 && c <= 0xDF ? 2
+               : c >= 0xE0 && c <= 0xEF ? 3
+               : c >= 0xF0 && c <= 0xF4 ? 4
+                                        : 0;
+    if (k == 0 || i + k > n)
+      return false;
+    for (size_t m = 1; m < k; m++)
+      if ((s[i + m] & 0xC0) != 0x80)
+        return false;
+    if ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] >= 0xA0) ||
+        (c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] >= 0x90))
+      return false;
+    i += k;
+  }
+  return true;
+}
+
 static struct journal journal_read(void)
 {
   char path[400];
@@ -274,6 +298,7 @@ static struct journal journal_read(void)
   ssize_t len;
   while ((len = getline(&line, &lcap, f)) > 0) {
     cr_expect_lt(len, 16384, "an event line stays under 16 KiB");
+    cr_expect(utf8_valid((const unsigned char *)line, (size_t)len), "not UTF-8: %s", line);
     cJSON *e = cJSON_Parse(line);
     cr_assert_not_null(e, "journal line is not JSON: %s", line);
     j.ev = xgrow(j.ev, &cap, j.n + 1, sizeof *j.ev);
@@ -672,6 +697,38 @@ Test(checks_e2e, an_answer_over_8_mib_is_read_whole, .timeout = 300, .fini = lab
   struct journal j = journal_read();
   cr_expect_not_null(last_of(&j, "check-passed", "mx-ams-1", "check"));
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "success");
+  journal_free(&j);
+}
+
+/* Values cut for an event (FIELD_MAX, the router's error message) are cut between characters:
+ * a message of "a" and 150 three-byte euro signs is cut at 300 bytes in the middle of one. */
+Test(checks_e2e, values_cut_for_events_stay_utf8, .timeout = 300, .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  char euros[600] = "a", path[400];
+  for (int i = 0; i < 150; i++)
+    strcat(euros, "\xe2\x82\xac");
+  snprintf(path, sizeof path, "%s/ports.yaml", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fprintf(f,
+          "ports:\n  - command: show interfaces terse\n  - iterate:\n"
+          "      xpath: //physical-interface\n      id: name\n      tests:\n"
+          "        - is-equal: oper-status, %s\n"
+          "          err: \"%s\"\n",
+          euros, euros);
+  fclose(f);
+  write_policy("waves: {canary: 1}\nchecks: {builtin: off, files: [ports.yaml]}\n");
+  char *out;
+  int rc = issu_fleet(&out, "check", NULL);
+  cr_expect_eq(rc, 1, "the pre-check fails: not ready\n%s", out);
+  free(out);
+  struct journal j = journal_read(); /* asserts every line is UTF-8 */
+  const cJSON *failed = last_of(&j, "check-failed", "mx-ams-1", "check");
+  cr_assert_not_null(failed);
+  const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(checks_of(failed), "failures"), 0);
+  cr_assert_not_null(first);
+  cr_expect_eq(strlen(str_at(first, "message", NULL)), 298, "cut before the split character");
   journal_free(&j);
 }
 
