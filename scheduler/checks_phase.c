@@ -11,8 +11,11 @@
 #include "common/event_schema.h"
 #include "scheduler/sched_internal.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* What checks.h's failures may take of one event line (EVENT_LINE_MAX is 16 KiB): the rest is
  * counted, not listed; each value is cut to FIELD_MAX. */
@@ -86,18 +89,49 @@ void checks_device_free(struct device *dv)
   dv->checks = NULL;
 }
 
-/* STATE_DIR/checks/ROUTER.MOMENT.xml, STATE_DIR being the journal's folder. */
+/* fsyncs a directory, so an entry made in it (a folder, a renamed file) survives a power loss. */
+static void sync_folder(const char *path)
+{
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    (void)fsync(fd);
+    close(fd);
+  }
+}
+
+/* STATE_DIR/checks/RUN_ID/ROUTER.MOMENT.xml, STATE_DIR being the journal's folder: each run its
+ * own folder, so another run sharing the state directory never overwrites the pre snapshot a
+ * crashed run will compare with after its ISSU. `create`: the folders are made, and each one
+ * made is fsync'ed into its parent before the snapshot's line is journaled (the file itself is
+ * fsync'ed and renamed by check_snapshot_save, which fsyncs the folder it is in). */
 static char *snapshot_path(const struct device *dv, const char *moment, bool create)
 {
   const char *journal = event_log_path(dv->run->log);
   const char *slash = strrchr(journal, '/');
-  char *folder =
-      slash ? xasprintf("%.*s/checks", (int)(slash - journal), journal) : xstrdup("checks");
-  if (create)
+  char *state = slash ? xasprintf("%.*s", slash == journal ? 1 : (int)(slash - journal), journal)
+                      : xstrdup(".");
+  char *checks = xasprintf("%s/checks", state);
+  char *folder = xasprintf("%s/%s", checks, event_log_run_id(dv->run->log));
+  struct stat sb;
+  if (create && stat(folder, &sb) != 0) {
+    bool had_checks = stat(checks, &sb) == 0;
     dir_create(folder, 0700);
+    sync_folder(checks); /* holds the new RUN_ID folder */
+    if (!had_checks)
+      sync_folder(state); /* holds the new checks folder */
+  }
   char *path = xasprintf("%s/%s.%s.xml", folder, dv->name, moment);
   free(folder);
+  free(checks);
+  free(state);
   return path;
+}
+
+/* The pre snapshot the journal names (its line is the authority on resume), else where this
+ * run keeps it. */
+static char *journaled_pre(const struct device *dv)
+{
+  return dv->checks_pre_file[0] ? xstrdup(dv->checks_pre_file) : snapshot_path(dv, "pre", false);
 }
 
 /* ---- events ---- */
@@ -427,7 +461,7 @@ void checks_pre_start(struct device *dv)
   st->post_phase = false;
   if (dv->checks_pre_journaled && !run->o->check_only) {
     /* A resume before the ISSU went out: the pre snapshot this run journaled is the one. */
-    char *path = snapshot_path(dv, "pre", false);
+    char *path = journaled_pre(dv);
     st->pre = check_snapshot_load(s, path, err, sizeof err);
     if (st->pre) {
       pre_journal(dv, "pre", path, true);
@@ -577,7 +611,7 @@ void checks_post_start(struct device *dv)
   struct checks_state *st = state_of(dv);
   if (st->pre == NULL && dv->checks_pre_journaled) {
     /* Resumed after the ISSU went out: the journaled pre snapshot, never a second one. */
-    char *path = snapshot_path(dv, "pre", false);
+    char *path = journaled_pre(dv);
     st->pre = check_snapshot_load(s, path, err, sizeof err);
     if (st->pre == NULL)
       device_note(dv, err);

@@ -126,7 +126,8 @@ struct device {
 
   /* issue 15's health checks (checks_phase.c) */
   struct checks_state *checks;
-  bool checks_pre_journaled; /* resumed: this run's journal holds the pre snapshot */
+  bool checks_pre_journaled;  /* resumed: this run's journal holds the pre snapshot */
+  char checks_pre_file[1024]; /* ... in this file, as journaled ("": the usual path) */
 
   /* the end */
   const char *outcome; /* success, failure, unknown */

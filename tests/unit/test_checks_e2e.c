@@ -152,7 +152,8 @@ Test(checks_journal, a_resume_knows_the_pre_snapshot_this_run_journaled_and_only
       "{\"@timestamp\":\"2026-12-01T10:00:01.000Z\",\"event\":{\"action\":\"device-started\","
       "\"sequence\":2},\"host\":{\"name\":\"mx-1\"},\"issu\":{}}\n"
       "{\"@timestamp\":\"2026-12-01T10:00:02.000Z\",\"event\":{\"action\":\"check-snapshot\","
-      "\"sequence\":3},\"host\":{\"name\":\"mx-1\"},\"issu\":{\"checks\":{\"moment\":\"pre\"}}}\n"
+      "\"sequence\":3},\"host\":{\"name\":\"mx-1\"},\"issu\":{\"checks\":{\"moment\":\"pre\","
+      "\"file\":\"/state/checks/t/mx-1.pre.xml\"}}}\n"
       "{\"@timestamp\":\"2026-12-01T10:00:03.000Z\",\"event\":{\"action\":\"device-started\","
       "\"sequence\":4},\"host\":{\"name\":\"mx-1\"},\"issu\":{\"resumed\":true,"
       "\"phase\":\"validate\"}}\n"
@@ -176,7 +177,10 @@ Test(checks_journal, a_resume_knows_the_pre_snapshot_this_run_journaled_and_only
   char err[256];
   cr_assert_eq(journal_load(path, &js, err, sizeof err), 0, "%s", err);
   cr_expect(journal_host(&js, "mx-1")->check_pre);
+  cr_expect_str_eq(journal_host(&js, "mx-1")->check_pre_file, "/state/checks/t/mx-1.pre.xml",
+                   "the journaled file is the one a resume reads");
   cr_expect_not(journal_host(&js, "mx-2")->check_pre);
+  cr_expect_null(journal_host(&js, "mx-2")->check_pre_file);
   cr_expect_not(journal_host(&js, "mx-3")->check_pre);
   journal_state_free(&js);
   unlink(path);
@@ -422,10 +426,10 @@ Test(checks_e2e, a_healthy_lab_passes_with_the_built_in_suite_on, .timeout = 300
     const cJSON *snap = last_of(&j, "check-snapshot", r, "pre");
     cr_assert_not_null(snap, "%s: a pre snapshot was journaled", r);
     char want[400];
-    snprintf(want, sizeof want, "%s/state/checks/%s.pre.xml", dir, r);
+    snprintf(want, sizeof want, "%s/state/checks/t/%s.pre.xml", dir, r);
     cr_expect_str_eq(str_at(checks_of(snap), "file", NULL), want);
     cr_expect(file_exists(want), "%s", want);
-    snprintf(want, sizeof want, "%s/state/checks/%s.post.xml", dir, r);
+    snprintf(want, sizeof want, "%s/state/checks/t/%s.post.xml", dir, r);
     cr_expect(file_exists(want), "%s", want);
     const cJSON *passed = last_of(&j, "check-passed", r, "post");
     cr_assert_not_null(passed, "%s: the post-check passed", r);
@@ -700,6 +704,34 @@ Test(checks_e2e, an_answer_over_8_mib_is_read_whole, .timeout = 300, .fini = lab
   journal_free(&j);
 }
 
+/* Each run keeps its snapshots in its own folder (STATE_DIR/checks/RUN_ID/): a second run in
+ * the same state directory never overwrites the pre snapshot of a run that may be resumed. */
+Test(checks_e2e, each_run_keeps_its_snapshots_under_its_run_id, .timeout = 300, .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  write_policy("waves: {canary: 1}\n");
+  const char *ids[] = {"first", "second"};
+  for (size_t i = 0; i < ARRAY_LEN(ids); i++) {
+    char *out;
+    int rc = sh(&out,
+                "%s check -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir "
+                "%s/state --run-id %s </dev/null",
+                ISSU_BINARY, dir, dir, dir, ids[i]);
+    cr_expect_eq(rc, 0, "%s", out);
+    free(out);
+  }
+  for (size_t i = 0; i < ARRAY_LEN(ids); i++) {
+    char want[400], journal[400];
+    snprintf(want, sizeof want, "%s/state/checks/%s/mx-ams-1.check.xml", dir, ids[i]);
+    cr_expect(file_exists(want), "%s", want);
+    snprintf(journal, sizeof journal, "%s/state/%s.jsonl", dir, ids[i]);
+    char *out = NULL;
+    sh(&out, "grep -c '\"file\":\"%s\"' %s", want, journal);
+    cr_expect_eq(atoi(out), 1, "%s journals %s", journal, want);
+    free(out);
+  }
+}
+
 /* Values cut for an event (FIELD_MAX, the router's error message) are cut between characters:
  * a message of "a" and 150 three-byte euro signs is cut at 300 bytes in the middle of one. */
 Test(checks_e2e, values_cut_for_events_stay_utf8, .timeout = 300, .fini = lab_stop)
@@ -828,7 +860,7 @@ Test(checks_e2e, a_resume_after_the_issu_went_out_reuses_the_pre_snapshot, .time
   waitpid(pid, NULL, 0);
   cr_expect_eq(journal_count("\"action\":\"check-snapshot\""), 1, "the pre snapshot, journaled");
   char pre[400];
-  snprintf(pre, sizeof pre, "%s/state/checks/mx-ams-1.pre.xml", dir);
+  snprintf(pre, sizeof pre, "%s/state/checks/t/mx-ams-1.pre.xml", dir);
   struct stat before;
   cr_assert_eq(stat(pre, &before), 0, "%s", pre);
   lab_release("mx-ams-1");
@@ -899,7 +931,7 @@ Test(checks_e2e, a_resume_before_the_issu_reuses_the_journaled_pre_snapshot, .ti
   waitpid(pid, NULL, 0);
   cr_expect_eq(journal_count("\"phase\":\"validate\""), 0, "killed before validate");
   char pre[400];
-  snprintf(pre, sizeof pre, "%s/state/checks/mx-ams-1.pre.xml", dir);
+  snprintf(pre, sizeof pre, "%s/state/checks/t/mx-ams-1.pre.xml", dir);
   struct stat before;
   cr_assert_eq(stat(pre, &before), 0, "%s", pre);
   cr_assert_eq(sh(&out, "rm -f %s/hold", dir), 0, "%s", out);
