@@ -110,7 +110,8 @@ static const struct schema_key schema[] = {
      "docs/checks.md); a relative path is read from the policy's folder."},
     {"checks", "converge", parse_positive_duration, AT(checks.converge_s), false, "duration", "10m",
      "After verify, a failing post-check is retried until it passes or this long has passed "
-     "since the first try; then the router fails with post-check-failed."},
+     "since the first try; then the router fails with post-check-failed. Must be shorter than "
+     "issu.timeouts.device, which the wait extends (the device timeout bounds the upgrade)."},
     {"checks", "interval", parse_positive_duration, AT(checks.interval_s), false, "duration", "30s",
      "Time between post-check attempts."},
     {"checks", "pre_check", parse_pre_check, AT(checks.pre_check), false, "fail|warn", "fail",
