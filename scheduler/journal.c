@@ -226,6 +226,8 @@ static void on_device_finished(struct ctx *c)
   h->held = strcmp(h->outcome, OUTCOME_UNKNOWN) == 0;
   free(h->baseline);
   h->baseline = NULL;
+  free(h->check_pre_file); /* nor its snapshot's name (a resume would find it by the run id) */
+  h->check_pre_file = NULL;
 }
 
 static void on_check_snapshot(struct ctx *c)
