@@ -21,6 +21,11 @@
 
 #include "common/common.h"
 
+/* The longest answer of one command a check reads (`show interfaces terse | display xml` of a
+ * large MX is tens of MiB): the scheduler asks its transport for this much, and a longer answer
+ * is cut, never read in part. */
+#define CHECK_ANSWER_MAX (32u * 1024 * 1024)
+
 /* The built-in ISSU suite: each check can be turned off, and the ones with a tolerance take
  * JSNAPy's delta forms ("5%", "+-5%", "10", "+-10"). Names are stable (policy keys, events). */
 enum check_builtin {

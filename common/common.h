@@ -73,6 +73,14 @@ const char *text_nearest(const char *word, const char *const *candidates, size_t
 /* Creates a directory and its missing parents (mode for the new ones); 0 or -errno. */
 int dir_create(const char *path, unsigned mode);
 int text_read_file(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen);
+/* How many bytes of `s` to keep to cut it at no more than `max` bytes without splitting a UTF-8
+ * character (router text reaches events, which must stay valid UTF-8): use as
+ * `"%.*s", (int)text_utf8_cut(s, N), s`. NULL: 0. */
+size_t text_utf8_cut(const char *s, size_t max);
+/* Copies `s` into buf (size len), cut at a UTF-8 boundary as text_utf8_cut does. */
+void text_utf8_copy(char *buf, size_t len, const char *s);
+/* Drops a character cut in half at the end of `s` (snprintf into a full buffer cuts bytes). */
+void text_utf8_trim(char *s);
 /* Formats seconds as "1h05m", "40m", "90s", "0s". */
 void text_duration(uint64_t seconds, char *buf, size_t len);
 /* Appends printf output to a growable string. */

@@ -141,3 +141,43 @@ int dir_create(const char *path, unsigned mode)
     return -errno;
   return 0;
 }
+
+size_t text_utf8_cut(const char *s, size_t max)
+{
+  if (s == NULL)
+    return 0;
+  size_t n = strnlen(s, max);
+  if (n < max || s[n] == '\0')
+    return n; /* all of it */
+  /* s[n] is the first byte left out: a continuation byte (10xxxxxx) means the character it
+   * belongs to started before the cut; it goes out whole (at most 3 bytes back: UTF-8's
+   * longest character is 4 bytes, and past that the text was not UTF-8 anyway). */
+  size_t k = n;
+  for (int back = 0; back < 3 && k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80; back++)
+    k--;
+  return ((unsigned char)s[k] & 0xC0) == 0x80 ? n : k;
+}
+
+void text_utf8_copy(char *buf, size_t len, const char *s)
+{
+  if (len == 0)
+    return;
+  size_t n = text_utf8_cut(s, len - 1);
+  if (n)
+    memcpy(buf, s, n);
+  buf[n] = '\0';
+}
+
+void text_utf8_trim(char *s)
+{
+  size_t n = strlen(s), i = n;
+  /* The last character's first byte, at most 3 bytes back. */
+  while (i > 0 && n - i < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+    i--;
+  if (i == 0)
+    return;
+  unsigned char lead = (unsigned char)s[i - 1];
+  size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  if (n - (i - 1) < want)
+    s[i - 1] = '\0';
+}

@@ -170,6 +170,8 @@ int policy_check_inventory(const struct policy *p, const struct inventory *inv, 
  * switchback), so `Backup RE Active` is expected after. NULL with `d` filled on error (a bad
  * tolerance at its file:line:col, a test file's unsupported key at the test file's). A suite with
  * no commands means the checks are all off. */
+/* Whether the checks run any command (a built-in check on, or a test file). */
+bool policy_checks_on(const struct policy *p);
 struct check_suite *policy_check_suite(const struct policy *p, bool allow_backup_re_active,
                                        struct diag *d);
 

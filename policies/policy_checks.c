@@ -9,6 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool policy_checks_on(const struct policy *p)
+{
+  bool on = p->checks.files.count > 0;
+  for (size_t i = 0; i < CHECK_BUILTIN_COUNT && !on; i++)
+    on = !p->checks.off[i];
+  return on;
+}
+
 /* The built-in checks whose value may be a tolerance (checks.h: JSNAPy's delta forms). */
 static bool takes_tolerance(enum check_builtin b)
 {

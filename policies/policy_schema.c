@@ -110,7 +110,8 @@ static const struct schema_key schema[] = {
      "docs/checks.md); a relative path is read from the policy's folder."},
     {"checks", "converge", parse_positive_duration, AT(checks.converge_s), false, "duration", "10m",
      "After verify, a failing post-check is retried until it passes or this long has passed "
-     "since the first try; then the router fails with post-check-failed."},
+     "since the first try; then the router fails with post-check-failed. Must be shorter than "
+     "issu.timeouts.device, which the wait extends (the device timeout bounds the upgrade)."},
     {"checks", "interval", parse_positive_duration, AT(checks.interval_s), false, "duration", "30s",
      "Time between post-check attempts."},
     {"checks", "pre_check", parse_pre_check, AT(checks.pre_check), false, "fail|warn", "fail",
@@ -228,6 +229,31 @@ static void walk_section(struct pctx *c, const char *section, const struct ynode
   }
 }
 
+/* The post-check's wait for the network (checks.converge) is added to the router's time limit
+ * (issu.timeouts.device) at run time, but a converge as long as the whole limit says the limit
+ * was not thought about: refused here, where the file can be named, rather than found out hours
+ * into a run as a held router. Only when the checks run commands at all. */
+static void check_converge(struct pctx *c, const struct ynode *root)
+{
+  const struct policy *p = c->p;
+  uint64_t device = p->issu.timeouts_s[TIMEOUT_DEVICE];
+  if (!policy_checks_on(p) || p->checks.converge_s < device)
+    return;
+  const struct ynode *at = ynode_get(ynode_get(root, "checks"), "converge");
+  if (at == NULL)
+    at = ynode_get(ynode_get(ynode_get(root, "issu"), "timeouts"), "device");
+  if (at == NULL)
+    at = root;
+  char conv[32], dev[32];
+  text_duration(p->checks.converge_s, conv, sizeof conv);
+  text_duration(device, dev, sizeof dev);
+  diag_add(c->d, p->file, at->line, at->col,
+           "checks.converge (%s) is not shorter than issu.timeouts.device (%s): the post-check "
+           "would wait for the network longer than the whole upgrade may take (raise "
+           "issu.timeouts.device or shorten checks.converge)",
+           conv, dev);
+}
+
 static void walk(struct pctx *c, const struct ynode *root)
 {
   if (root == NULL || root->kind != YNODE_MAP) {
@@ -263,6 +289,7 @@ static void walk(struct pctx *c, const struct ynode *root)
       diag_add(c->d, c->p->file, window->line, window->col,
                "window: start and end are the same time (expected a window of some length)");
   }
+  check_converge(c, root);
 }
 
 static int load_doc(struct ydoc *doc, struct policy **out, struct diag *d)

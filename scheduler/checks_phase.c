@@ -11,8 +11,11 @@
 #include "common/event_schema.h"
 #include "scheduler/sched_internal.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* What checks.h's failures may take of one event line (EVENT_LINE_MAX is 16 KiB): the rest is
  * counted, not listed; each value is cut to FIELD_MAX. */
@@ -20,8 +23,8 @@
 #define FIELD_MAX 300
 #define WAIT_FLOOR_MS 20
 /* A command's answer is kept whole (the device's own output keeps 4,000 lines, and `show
- * interfaces terse | display xml` of a large MX is longer): up to this many bytes. */
-#define ANSWER_MAX (64u * 1024 * 1024)
+ * interfaces terse | display xml` of a large MX is longer): up to CHECK_ANSWER_MAX bytes, which
+ * the session's transport is asked to deliver (device.c, try_connect). */
 #define COMMAND_S 300.0
 #define COMMAND_FLOOR_MS 15000
 
@@ -86,18 +89,49 @@ void checks_device_free(struct device *dv)
   dv->checks = NULL;
 }
 
-/* STATE_DIR/checks/ROUTER.MOMENT.xml, STATE_DIR being the journal's folder. */
+/* fsyncs a directory, so an entry made in it (a folder, a renamed file) survives a power loss. */
+static void sync_folder(const char *path)
+{
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    (void)fsync(fd);
+    close(fd);
+  }
+}
+
+/* STATE_DIR/checks/RUN_ID/ROUTER.MOMENT.xml, STATE_DIR being the journal's folder: each run its
+ * own folder, so another run sharing the state directory never overwrites the pre snapshot a
+ * crashed run will compare with after its ISSU. `create`: the folders are made, and each one
+ * made is fsync'ed into its parent before the snapshot's line is journaled (the file itself is
+ * fsync'ed and renamed by check_snapshot_save, which fsyncs the folder it is in). */
 static char *snapshot_path(const struct device *dv, const char *moment, bool create)
 {
   const char *journal = event_log_path(dv->run->log);
   const char *slash = strrchr(journal, '/');
-  char *folder =
-      slash ? xasprintf("%.*s/checks", (int)(slash - journal), journal) : xstrdup("checks");
-  if (create)
+  char *state = slash ? xasprintf("%.*s", slash == journal ? 1 : (int)(slash - journal), journal)
+                      : xstrdup(".");
+  char *checks = xasprintf("%s/checks", state);
+  char *folder = xasprintf("%s/%s", checks, event_log_run_id(dv->run->log));
+  struct stat sb;
+  if (create && stat(folder, &sb) != 0) {
+    bool had_checks = stat(checks, &sb) == 0;
     dir_create(folder, 0700);
+    sync_folder(checks); /* holds the new RUN_ID folder */
+    if (!had_checks)
+      sync_folder(state); /* holds the new checks folder */
+  }
   char *path = xasprintf("%s/%s.%s.xml", folder, dv->name, moment);
   free(folder);
+  free(checks);
+  free(state);
   return path;
+}
+
+/* The pre snapshot the journal names (its line is the authority on resume), else where this
+ * run keeps it. */
+static char *journaled_pre(const struct device *dv)
+{
+  return dv->checks_pre_file[0] ? xstrdup(dv->checks_pre_file) : snapshot_path(dv, "pre", false);
 }
 
 /* ---- events ---- */
@@ -119,7 +153,7 @@ static cJSON *check_event(struct device *dv, const char *level, const char *acti
 static void add_cut(cJSON *o, const char *key, const char *value)
 {
   char buf[FIELD_MAX + 1];
-  snprintf(buf, sizeof buf, "%s", value ? value : "");
+  text_utf8_copy(buf, sizeof buf, value ? value : ""); /* never half a character */
   cJSON_AddStringToObject(o, key, buf);
 }
 
@@ -166,10 +200,14 @@ static void first_failure(const struct check_outcome *out, char *buf, size_t len
     return;
   }
   const struct check_failure *f = &out->failures[0];
-  snprintf(buf, len, "%.60s: %.100s%s%.60s -> %.60s (%.80s)%s", f->test, f->item,
-           f->item && *f->item ? " " : "", f->pre && *f->pre ? f->pre : "(none)",
-           f->post && *f->post ? f->post : "(none)", f->rule,
+  const char *pre = f->pre && *f->pre ? f->pre : "(none)";
+  const char *post = f->post && *f->post ? f->post : "(none)";
+  /* Each value cut at a character's boundary: the message goes into events (UTF-8). */
+#define CUT(s, n) (int)text_utf8_cut(s, n), (s) ? (s) : ""
+  snprintf(buf, len, "%.*s: %.*s%s%.*s -> %.*s (%.*s)%s", CUT(f->test, 60), CUT(f->item, 100),
+           f->item && *f->item ? " " : "", CUT(pre, 60), CUT(post, 60), CUT(f->rule, 80),
            out->failure_count > 1 ? "; more in the check-failed event" : "");
+#undef CUT
 }
 
 /* ---- taking a snapshot: each command of the suite, one after the other ---- */
@@ -187,8 +225,10 @@ static void put_answer(struct device *dv, struct checks_state *st)
   const char *end = strrchr(buf, '>');
   size_t len = start && end && end >= start ? (size_t)(end - start) + 1 : 0;
   if (st->answer_cut) {
-    snprintf(st->put_error, sizeof st->put_error, "the answer to `%s` was cut (over %u bytes)",
-             check_suite_command(dv->run->checks, st->cmd), ANSWER_MAX);
+    snprintf(st->put_error, sizeof st->put_error,
+             "the answer to `%s` was cut: answer longer than %u MiB (a line too long or more "
+             "than the session delivers)",
+             check_suite_command(dv->run->checks, st->cmd), CHECK_ANSWER_MAX >> 20);
     device_note(dv, st->put_error);
     len = 0; /* the test that needs it fails, saying the answer is unusable */
   }
@@ -199,7 +239,7 @@ static void put_answer(struct device *dv, struct checks_state *st)
 
 static void answer_append(struct checks_state *st, const char *s, size_t n)
 {
-  if (st->answer_len + n + 2 > ANSWER_MAX) {
+  if (st->answer_len + n + 2 > CHECK_ANSWER_MAX) {
     st->answer_cut = true;
     return;
   }
@@ -244,6 +284,8 @@ static void answer_done(struct transport *t, const struct transport_result *r, v
   struct device *dv = data;
   if (dv->t != t || dv->finished)
     return;
+  if (r->truncated && dv->checks)
+    dv->checks->answer_cut = true; /* the transport dropped the rest: never read in part */
   if (r->error != TRANSPORT_OK) {
     /* As device_exec's: a session that failed a command is not trusted with the next. */
     device_note(dv, r->message);
@@ -419,7 +461,7 @@ void checks_pre_start(struct device *dv)
   st->post_phase = false;
   if (dv->checks_pre_journaled && !run->o->check_only) {
     /* A resume before the ISSU went out: the pre snapshot this run journaled is the one. */
-    char *path = snapshot_path(dv, "pre", false);
+    char *path = journaled_pre(dv);
     st->pre = check_snapshot_load(s, path, err, sizeof err);
     if (st->pre) {
       pre_journal(dv, "pre", path, true);
@@ -439,6 +481,66 @@ static void post_attempt(struct device *dv)
   device_with_session(dv, snapshot_start);
 }
 
+/* The last word: the post snapshot kept next to the pre one, and the verdict journaled.
+ * `expired` (or NULL) says the time ran out before an attempt could end it. */
+static void post_verdict(struct device *dv, const struct check_outcome *out, bool passed,
+                         const char *first, const char *expired)
+{
+  struct rollout *run = dv->run;
+  struct checks_state *st = dv->checks;
+  double now = rollout_now(run);
+  char *path = snapshot_path(dv, "post", true);
+  char err[300];
+  if (st->post && check_snapshot_save(st->post, path, err, sizeof err) < 0)
+    device_note(dv, err);
+  char what[700];
+  if (expired)
+    snprintf(what, sizeof what, "post-check %s; %s", first, expired);
+  else
+    snprintf(what, sizeof what, "post-check %s", passed ? "passed" : first);
+  cJSON *ck;
+  cJSON *ev = check_event(dv, passed ? "info" : "error", passed ? EV_CHECK_PASSED : EV_CHECK_FAILED,
+                          "post", &ck, what);
+  cJSON_AddStringToObject(ck, F_CHECK_FILE, path);
+  cJSON_AddNumberToObject(ck, F_CHECK_ATTEMPT, st->attempts);
+  /* The time to converge: from the first attempt to the start of the one that passed (0 when
+   * the first passed); on a failure, how long it kept trying. */
+  cJSON_AddNumberToObject(ck, F_CHECK_CONVERGE_S, (passed ? st->taking_s : now) - st->first_s);
+  if (!st->pre)
+    cJSON_AddStringToObject(ck, F_REASON, "no pre snapshot: the single-snapshot tests only");
+  else if (expired)
+    cJSON_AddStringToObject(ck, F_REASON, expired);
+  add_outcome(ck, out);
+  free(path);
+  if (rollout_emit(run, ev) < 0)
+    return;
+  if (passed)
+    device_succeed(dv, PH_DONE);
+  else
+    device_fail(dv, "post-check-failed", "failure",
+                "post-check after %u attempt%s over %.0fs: %s%s%s", st->attempts,
+                st->attempts == 1 ? "" : "s", now - st->first_s, first, expired ? "; " : "",
+                expired ? expired : "");
+}
+
+/* Evaluates the last post snapshot taken (NULL: none could be): `first` says what failed. */
+static bool post_evaluate(struct device *dv, struct check_outcome *out, char *first, size_t len)
+{
+  struct rollout *run = dv->run;
+  struct checks_state *st = dv->checks;
+  bool evaluated =
+      st->post != NULL && (st->pre ? check_evaluate(run->checks, st->pre, st->post, out)
+                                   : check_evaluate(run->checks, st->post, NULL, out)) == 0;
+  if (evaluated)
+    first_failure(out, first, len);
+  else {
+    const struct device_live *lv = device_live(dv);
+    const char *last = lv->nevidence ? lv->evidence[(lv->nevidence - 1) % EVIDENCE_LINES] : NULL;
+    snprintf(first, len, "the post snapshot could not be taken: %s", last ? last : "");
+  }
+  return evaluated && out->tests_failed == 0;
+}
+
 static void post_taken(struct device *dv)
 {
   struct rollout *run = dv->run;
@@ -448,19 +550,9 @@ static void post_taken(struct device *dv)
   st->post = st->taking;
   st->taking = NULL;
   struct check_outcome out = {0};
-  bool evaluated =
-      st->post != NULL && (st->pre ? check_evaluate(run->checks, st->pre, st->post, &out)
-                                   : check_evaluate(run->checks, st->post, NULL, &out)) == 0;
-  bool passed = evaluated && out.tests_failed == 0;
-  double now = rollout_now(run);
   char first[512];
-  if (evaluated)
-    first_failure(&out, first, sizeof first);
-  else {
-    const struct device_live *lv = device_live(dv);
-    const char *last = lv->nevidence ? lv->evidence[(lv->nevidence - 1) % EVIDENCE_LINES] : NULL;
-    snprintf(first, sizeof first, "the post snapshot could not be taken: %s", last ? last : "");
-  }
+  bool passed = post_evaluate(dv, &out, first, sizeof first);
+  double now = rollout_now(run);
   cJSON *ck;
   char what[600];
   snprintf(what, sizeof what, "post-check attempt %u %s", st->attempts, passed ? "passed" : first);
@@ -481,31 +573,28 @@ static void post_taken(struct device *dv)
     device_wait(dv, interval, WAIT_FLOOR_MS, post_attempt);
     return;
   }
-  /* The last word: the post snapshot kept next to the pre one, and the verdict journaled. */
-  char *path = snapshot_path(dv, "post", true);
-  char err[300];
-  if (st->post && check_snapshot_save(st->post, path, err, sizeof err) < 0)
-    device_note(dv, err);
-  snprintf(what, sizeof what, "post-check %s", passed ? "passed" : first);
-  ev = check_event(dv, passed ? "info" : "error", passed ? EV_CHECK_PASSED : EV_CHECK_FAILED,
-                   "post", &ck, what);
-  cJSON_AddStringToObject(ck, F_CHECK_FILE, path);
-  cJSON_AddNumberToObject(ck, F_CHECK_ATTEMPT, st->attempts);
-  /* The time to converge: from the first attempt to the start of the one that passed (0 when
-   * the first passed); on a failure, how long it kept trying. */
-  cJSON_AddNumberToObject(ck, F_CHECK_CONVERGE_S, (passed ? st->taking_s : now) - st->first_s);
-  if (!st->pre)
-    cJSON_AddStringToObject(ck, F_REASON, "no pre snapshot: the single-snapshot tests only");
-  add_outcome(ck, &out);
-  free(path);
+  post_verdict(dv, &out, passed, first, NULL);
   check_outcome_free(&out);
-  if (rollout_emit(run, ev) < 0)
-    return;
-  if (passed)
-    device_succeed(dv, PH_DONE);
-  else
-    device_fail(dv, "post-check-failed", "failure", "post-check after %u attempt%s over %.0fs: %s",
-                st->attempts, st->attempts == 1 ? "" : "s", now - st->first_s, first);
+}
+
+bool checks_post_expire(struct device *dv, const char *why)
+{
+  struct checks_state *st = dv->checks;
+  if (st == NULL || !st->post_phase || dv->finished)
+    return false;
+  /* The attempt under way (a command, or the wait before the next) is abandoned; the verdict
+   * is the last whole attempt's, which failed (a passing one would have ended the router). */
+  device_drop_session(dv);
+  check_snapshot_free(st->taking);
+  st->taking = NULL;
+  struct check_outcome out = {0};
+  char first[512];
+  post_evaluate(dv, &out, first, sizeof first);
+  if (st->post == NULL && st->attempts == 0)
+    snprintf(first, sizeof first, "no post snapshot was taken");
+  post_verdict(dv, &out, false, first, why);
+  check_outcome_free(&out);
+  return true;
 }
 
 void checks_post_start(struct device *dv)
@@ -524,7 +613,7 @@ void checks_post_start(struct device *dv)
   struct checks_state *st = state_of(dv);
   if (st->pre == NULL && dv->checks_pre_journaled) {
     /* Resumed after the ISSU went out: the journaled pre snapshot, never a second one. */
-    char *path = snapshot_path(dv, "pre", false);
+    char *path = journaled_pre(dv);
     st->pre = check_snapshot_load(s, path, err, sizeof err);
     if (st->pre == NULL)
       device_note(dv, err);
@@ -534,7 +623,11 @@ void checks_post_start(struct device *dv)
   st->attempts = 0;
   st->first_s = rollout_now(run);
   st->deadline_s = st->first_s + (double)run->p->checks.converge_s;
-  /* Waiting for the network is not a hung verify: its timeout moves with the convergence. */
-  device_extend_deadline(dv, (double)run->p->checks.converge_s);
+  /* Waiting for the network is not a hung verify, nor part of the upgrade: the phase's timeout
+   * and the router's (issu.timeouts.device) move by the convergence and the last attempt's
+   * snapshot (each command bounded by its own limit). */
+  uint64_t snapshot_ms =
+      (uint64_t)check_suite_command_count(s) * rollout_real_ms(run, COMMAND_S, COMMAND_FLOOR_MS);
+  device_extend_wait(dv, (double)run->p->checks.converge_s, snapshot_ms);
   post_attempt(dv);
 }

@@ -120,7 +120,8 @@ static void handle(struct control_client *c, const char *line)
     if (!cJSON_IsString(router))
       r = answer(false, "release: which router? (ctl SOCKET release ROUTER)");
     else if (rollout_release(run, router->valuestring, uid, err, sizeof err)) {
-      snprintf(msg, sizeof msg, "released %.200s: its limit slots are free", router->valuestring);
+      snprintf(msg, sizeof msg, "released %.*s: its limit slots are free",
+               (int)text_utf8_cut(router->valuestring, 200), router->valuestring);
       r = answer(true, msg);
     } else
       r = answer(false, err);

@@ -78,6 +78,26 @@ void device_extend_deadline(struct device *dv, double seconds)
   uv_timer_start(&dv->phase_timer, phase_timeout_cb, left + rollout_real_ms(run, seconds, 0), 0);
 }
 
+static void device_timeout_cb(uv_timer_t *h);
+
+/* Moves a running timer `ms` later (a stopped one stays stopped). */
+static void push_timer(uv_timer_t *h, uv_timer_cb cb, uint64_t ms)
+{
+  if (!uv_is_active((uv_handle_t *)h))
+    return;
+  uint64_t left = uv_timer_get_due_in(h);
+  uv_timer_start(h, cb, left + ms, 0);
+}
+
+void device_extend_wait(struct device *dv, double seconds, uint64_t extra_ms)
+{
+  uint64_t ms = rollout_real_ms(dv->run, seconds, 0) + extra_ms;
+  if (uv_is_active((uv_handle_t *)&dv->phase_timer))
+    dv->phase_deadline_s += seconds + (double)extra_ms * dv->run->scale / 1000.0;
+  push_timer(&dv->phase_timer, phase_timeout_cb, ms);
+  push_timer(&dv->device_timer, device_timeout_cb, ms);
+}
+
 static void event_common(struct device *dv, cJSON *ev)
 {
   if (dv->site)
@@ -176,11 +196,12 @@ void device_note(struct device *dv, const char *line)
 {
   if (dv->finished)
     return; /* nothing reads a finished router's evidence (device-finished carried it) */
-  /* Evidence lines are cut here (transport messages are longer now): explicit, for -Werror. */
+  /* Evidence lines are cut here (transport messages are longer now), at a character's
+   * boundary: they reach events (device_output), which must stay UTF-8. */
   struct device_live *tx = device_live(dv);
   char **slot = &tx->evidence[tx->nevidence % EVIDENCE_LINES];
   free(*slot);
-  *slot = xstrndup(line, strnlen(line, EVIDENCE_LINE_MAX));
+  *slot = xstrndup(line, text_utf8_cut(line, EVIDENCE_LINE_MAX));
   tx->nevidence++;
 }
 
@@ -292,6 +313,7 @@ void device_fail(struct device *dv, const char *code, const char *outcome, const
   va_start(ap, fmt);
   vsnprintf(message, sizeof message, fmt, ap);
   va_end(ap);
+  text_utf8_trim(message); /* a message the buffer cut may end in half a character */
   device_set_error(dv, code, message);
   finish(dv, PH_FAILED);
 }
@@ -322,6 +344,9 @@ static void phase_timeout_cb(uv_timer_t *h)
   snprintf(device_live(dv)->timeout_why, sizeof dv->live->timeout_why,
            "%s did not end within issu.timeouts.%s (%s)", junos_phase_name(dv->phase),
            policy_timeout_names[t], limit);
+  /* The upgrade was verified; only the network's return is in doubt: that is a verdict. */
+  if (checks_post_expire(dv, dv->live->timeout_why))
+    return;
   /* Whatever was under way (a console, a command, a wait) is abandoned, not interrupted on the
    * router: a fresh session asks where things stand. */
   uv_timer_stop(&dv->wait_timer);
@@ -335,6 +360,10 @@ static void device_timeout_cb(uv_timer_t *h)
   struct device *dv = h->data;
   char limit[32];
   text_duration(dv->run->p->issu.timeouts_s[TIMEOUT_DEVICE], limit, sizeof limit);
+  char why[120];
+  snprintf(why, sizeof why, "the router did not finish within issu.timeouts.device (%s)", limit);
+  if (checks_post_expire(dv, why))
+    return;
   device_fail(dv, "device-timeout", dv->issu_sent ? "unknown" : "failure",
               "the router did not finish within issu.timeouts.device (%s), in phase %s", limit,
               junos_phase_name(dv->phase));
@@ -686,6 +715,10 @@ static void try_connect(struct device *dv)
   struct transport_options o = tg->options;
   o.limiter = &run->limiter;
   o.jump_pool = run->jump_pool;
+  /* A check's answer may be longer than the transport's default bound (8 MiB): the session
+   * delivers what a check reads (the transport has no per-command bound). */
+  if (policy_checks_on(run->p) && (o.max_output == 0 || o.max_output < CHECK_ANSWER_MAX))
+    o.max_output = CHECK_ANSWER_MAX;
   struct transport *t;
   int rc = transport_new(&run->loop, &o, &t);
   if (rc < 0) {

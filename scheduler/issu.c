@@ -31,7 +31,7 @@ static void on_issu_line(struct device *dv, const char *line)
     if (device_live(dv)->issu_error[0] == '\0') {
       struct device_live *tx = dv->live;
       snprintf(tx->issu_error, sizeof tx->issu_error, "%s", c.error_code);
-      snprintf(tx->issu_failure, sizeof tx->issu_failure, "%.399s", line);
+      text_utf8_copy(tx->issu_failure, sizeof tx->issu_failure, line);
     }
     break;
   case ISSU_LINE_DONE:
@@ -81,8 +81,8 @@ static void console_done(struct transport *t, const struct transport_result *r, 
     if (!tx->issu_error[0]) {
       const char *words = tx->nevidence ? tx->evidence[(tx->nevidence - 1) % EVIDENCE_LINES] : "";
       snprintf(tx->issu_error, sizeof tx->issu_error, "issu-refused");
-      snprintf(tx->issu_failure, sizeof tx->issu_failure, "the router refused the ISSU: %.360s",
-               words);
+      snprintf(tx->issu_failure, sizeof tx->issu_failure, "the router refused the ISSU: %.*s",
+               (int)text_utf8_cut(words, 360), words);
     }
   }
   /* A session that stayed on the old master (now backup) carries nothing more (issue 13): once

@@ -149,8 +149,11 @@ static void on_device_started(struct ctx *c)
   h->started = true;
   h->finished = h->held = false; /* a retried router starts again */
   h->outcome[0] = h->result[0] = '\0';
-  if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->is, F_RESUMED)))
+  if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->is, F_RESUMED))) {
     h->check_pre = false; /* a fresh start takes its own */
+    free(h->check_pre_file);
+    h->check_pre_file = NULL;
+  }
   /* A resumed router goes on in the phase it was in; a fresh start begins before connect. */
   const char *ph = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->is, F_RESUMED))
                        ? str(c->is, F_PHASE, NULL)
@@ -223,13 +226,20 @@ static void on_device_finished(struct ctx *c)
   h->held = strcmp(h->outcome, OUTCOME_UNKNOWN) == 0;
   free(h->baseline);
   h->baseline = NULL;
+  free(h->check_pre_file); /* nor its snapshot's name (a resume would find it by the run id) */
+  h->check_pre_file = NULL;
 }
 
 static void on_check_snapshot(struct ctx *c)
 {
   const char *moment = str(c->is, F_CHECKS, F_CHECK_MOMENT);
-  if (moment && strcmp(moment, "pre") == 0)
-    host_of(c->s, c->host)->check_pre = true;
+  if (moment && strcmp(moment, "pre") == 0) {
+    struct journal_host *h = host_of(c->s, c->host);
+    const char *file = str(c->is, F_CHECKS, F_CHECK_FILE);
+    h->check_pre = true;
+    free(h->check_pre_file);
+    h->check_pre_file = file && *file ? xstrdup(file) : NULL; /* what a resume reads */
+  }
 }
 
 static void on_device_released(struct ctx *c)
@@ -335,6 +345,7 @@ void journal_state_free(struct journal_state *s)
   for (size_t i = 0; i < s->nhosts; i++) {
     free(s->hosts[i].name);
     free(s->hosts[i].baseline);
+    free(s->hosts[i].check_pre_file);
   }
   free(s->hosts);
   strmap_free(&s->index);

@@ -29,7 +29,8 @@ struct journal_host {
   /* The alarms before its ISSU (alarm-baseline), kept while it is in flight only (the reader
    * of a 5,000-router journal holds no list per finished router); NULL: none journaled. */
   struct junos_alarm_list *baseline;
-  bool check_pre; /* a pre snapshot was journaled since it (last) started */
+  bool check_pre;       /* a pre snapshot was journaled since it (last) started */
+  char *check_pre_file; /* the file that check-snapshot line names (NULL: none) */
 };
 
 struct journal_state {

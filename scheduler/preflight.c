@@ -140,9 +140,9 @@ static void judge_config(struct device *dv, struct judgement *j, const char *cod
   case JUNOS_CONFIG_INACTIVE:
     j->v = V_FAIL, j->code = code;
     snprintf(j->why, sizeof j->why,
-             "'set %s' is in the configuration but inactive ('%.200s'): ISSU needs it active "
+             "'set %s' is in the configuration but inactive ('%.*s'): ISSU needs it active "
              "(activate it and commit)",
-             statement, line);
+             statement, (int)text_utf8_cut(line, 200), line);
     return;
   case JUNOS_CONFIG_ABSENT:
     break;

@@ -146,7 +146,8 @@ struct device {
 
   /* issue 15's health checks (checks_phase.c) */
   struct checks_state *checks;
-  bool checks_pre_journaled; /* resumed: this run's journal holds the pre snapshot */
+  bool checks_pre_journaled;  /* resumed: this run's journal holds the pre snapshot */
+  char checks_pre_file[1024]; /* ... in this file, as journaled ("": the usual path) */
 
   /* the end */
   const char *outcome;      /* success, failure, unknown */
@@ -326,6 +327,10 @@ void device_with_session(struct device *dv, device_then_fn then);
 void device_note(struct device *dv, const char *line);
 /* Extends the current phase's deadline (an announced hold-down is not a hang). */
 void device_extend_deadline(struct device *dv, double seconds);
+/* The phase's timer and the router's own (issu.timeouts.device) both moved `seconds` of policy
+ * time plus `extra_ms` real: a wait for the network after the upgrade ended (the post-check) is
+ * not the upgrade's time. */
+void device_extend_wait(struct device *dv, double seconds, uint64_t extra_ms);
 /* A command's error code as events name it: transport_error_name's, or "output-cut". */
 const char *device_error_name(int error);
 /* A line of the output that contains `needle`, or the first line, or "". */
@@ -363,6 +368,9 @@ void issu_send(struct device *dv);
 void checks_pre_start(struct device *dv);
 /* After verify: the post-checks until they pass or checks.converge runs out; ends the router. */
 void checks_post_start(struct device *dv);
+/* A timeout (`why`) during the post-check: the verdict now, from the last whole attempt, rather
+ * than a held router. False when no post-check is under way. */
+bool checks_post_expire(struct device *dv, const char *why);
 void checks_device_free(struct device *dv);
 void checks_run_free(struct rollout *run);
 

@@ -1190,3 +1190,32 @@ Test(checks_ops, many_items_with_one_id_stay_linear)
   check_outcome_free(&o);
   free(buf);
 }
+
+/* ---- cutting router text for events: at a UTF-8 character's boundary (common/text.c) ---- */
+
+Test(text_utf8, cuts_between_characters_never_inside_one)
+{
+  const char *euro = "\xe2\x82\xac", *mix = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z";
+  cr_expect_eq(text_utf8_cut(NULL, 10), 0);
+  cr_expect_eq(text_utf8_cut("abc", 10), 3, "shorter: all of it");
+  cr_expect_eq(text_utf8_cut("abc", 3), 3);
+  cr_expect_eq(text_utf8_cut("abcd", 3), 3);
+  cr_expect_eq(text_utf8_cut(euro, 1), 0);
+  cr_expect_eq(text_utf8_cut(euro, 2), 0);
+  cr_expect_eq(text_utf8_cut(euro, 3), 3);
+  size_t want[] = {0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10, 11};
+  for (size_t n = 0; n < sizeof want / sizeof want[0]; n++)
+    cr_expect_eq(text_utf8_cut(mix, n), want[n], "max %zu", n);
+  char buf[5];
+  text_utf8_copy(buf, sizeof buf, mix); /* 4 bytes of room: "aé" and half a euro sign */
+  cr_expect_str_eq(buf, "a\xc3\xa9");
+  char tail[] = "ab\xe2\x82";
+  text_utf8_trim(tail);
+  cr_expect_str_eq(tail, "ab");
+  char whole[] = "ab\xe2\x82\xac";
+  text_utf8_trim(whole);
+  cr_expect_str_eq(whole, "ab\xe2\x82\xac");
+  char emoji[] = "x\xf0\x9f\x98";
+  text_utf8_trim(emoji);
+  cr_expect_str_eq(emoji, "x");
+}

@@ -120,6 +120,11 @@ Test(checks_policy, bad_values_name_file_line_and_col)
                                        "allowed (expected fail or warn)"},
       {"checks: {converge: 0}\n", "rollout.yaml:2:20: checks.converge: a duration of 0"},
       {"checks: {bogus: 1}\n", "rollout.yaml:2:10: unknown key 'bogus' in checks"},
+      /* The post-check's wait cannot outlast the router's whole time limit. */
+      {"issu: {timeouts: {device: 1h}}\nchecks: {converge: 4h, interval: 5m}\n",
+       "rollout.yaml:3:20: checks.converge (4h) is not shorter than issu.timeouts.device (1h)"},
+      {"issu: {timeouts: {device: 5m}}\n",
+       "rollout.yaml:2:27: checks.converge (10m) is not shorter than issu.timeouts.device (5m)"},
       {"checks: {files: [/nonexistent/tests.yaml]}\n", "/nonexistent/tests.yaml"},
   };
   for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
@@ -147,7 +152,8 @@ Test(checks_journal, a_resume_knows_the_pre_snapshot_this_run_journaled_and_only
       "{\"@timestamp\":\"2026-12-01T10:00:01.000Z\",\"event\":{\"action\":\"device-started\","
       "\"sequence\":2},\"host\":{\"name\":\"mx-1\"},\"issu\":{}}\n"
       "{\"@timestamp\":\"2026-12-01T10:00:02.000Z\",\"event\":{\"action\":\"check-snapshot\","
-      "\"sequence\":3},\"host\":{\"name\":\"mx-1\"},\"issu\":{\"checks\":{\"moment\":\"pre\"}}}\n"
+      "\"sequence\":3},\"host\":{\"name\":\"mx-1\"},\"issu\":{\"checks\":{\"moment\":\"pre\","
+      "\"file\":\"/state/checks/t/mx-1.pre.xml\"}}}\n"
       "{\"@timestamp\":\"2026-12-01T10:00:03.000Z\",\"event\":{\"action\":\"device-started\","
       "\"sequence\":4},\"host\":{\"name\":\"mx-1\"},\"issu\":{\"resumed\":true,"
       "\"phase\":\"validate\"}}\n"
@@ -171,7 +177,10 @@ Test(checks_journal, a_resume_knows_the_pre_snapshot_this_run_journaled_and_only
   char err[256];
   cr_assert_eq(journal_load(path, &js, err, sizeof err), 0, "%s", err);
   cr_expect(journal_host(&js, "mx-1")->check_pre);
+  cr_expect_str_eq(journal_host(&js, "mx-1")->check_pre_file, "/state/checks/t/mx-1.pre.xml",
+                   "the journaled file is the one a resume reads");
   cr_expect_not(journal_host(&js, "mx-2")->check_pre);
+  cr_expect_null(journal_host(&js, "mx-2")->check_pre_file);
   cr_expect_not(journal_host(&js, "mx-3")->check_pre);
   journal_state_free(&js);
   unlink(path);
@@ -257,6 +266,30 @@ struct journal {
   size_t n;
 };
 
+/* Whether `s` is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, at most U+10FFFF):
+ * an event line must be, whatever the router said. */
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+  for (size_t i = 0; i < n;) {
+    unsigned char c = s[i];
+    size_t k = c < 0x80                 ? 1
+               : c >= 0xC2 && c <= 0xDF ? 2
+               : c >= 0xE0 && c <= 0xEF ? 3
+               : c >= 0xF0 && c <= 0xF4 ? 4
+                                        : 0;
+    if (k == 0 || i + k > n)
+      return false;
+    for (size_t m = 1; m < k; m++)
+      if ((s[i + m] & 0xC0) != 0x80)
+        return false;
+    if ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] >= 0xA0) ||
+        (c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] >= 0x90))
+      return false;
+    i += k;
+  }
+  return true;
+}
+
 static struct journal journal_read(void)
 {
   char path[400];
@@ -269,6 +302,7 @@ static struct journal journal_read(void)
   ssize_t len;
   while ((len = getline(&line, &lcap, f)) > 0) {
     cr_expect_lt(len, 16384, "an event line stays under 16 KiB");
+    cr_expect(utf8_valid((const unsigned char *)line, (size_t)len), "not UTF-8: %s", line);
     cJSON *e = cJSON_Parse(line);
     cr_assert_not_null(e, "journal line is not JSON: %s", line);
     j.ev = xgrow(j.ev, &cap, j.n + 1, sizeof *j.ev);
@@ -392,10 +426,10 @@ Test(checks_e2e, a_healthy_lab_passes_with_the_built_in_suite_on, .timeout = 300
     const cJSON *snap = last_of(&j, "check-snapshot", r, "pre");
     cr_assert_not_null(snap, "%s: a pre snapshot was journaled", r);
     char want[400];
-    snprintf(want, sizeof want, "%s/state/checks/%s.pre.xml", dir, r);
+    snprintf(want, sizeof want, "%s/state/checks/t/%s.pre.xml", dir, r);
     cr_expect_str_eq(str_at(checks_of(snap), "file", NULL), want);
     cr_expect(file_exists(want), "%s", want);
-    snprintf(want, sizeof want, "%s/state/checks/%s.post.xml", dir, r);
+    snprintf(want, sizeof want, "%s/state/checks/t/%s.post.xml", dir, r);
     cr_expect(file_exists(want), "%s", want);
     const cJSON *passed = last_of(&j, "check-passed", r, "post");
     cr_assert_not_null(passed, "%s: the post-check passed", r);
@@ -531,6 +565,32 @@ Test(checks_e2e, slow_convergence_fails_when_converge_is_too_short, .timeout = 3
   slow_converge(240, "5m", false);
 }
 
+/* The wait for the network after verify is not the upgrade's time: a post-check that converges
+ * after issu.timeouts.device has run out (counted from the router's start) still gets its
+ * verdict, where the router used to be held with device-timeout (outcome unknown). The router's
+ * timer has a real-time floor of 5 minutes (DEVICE_FLOOR_MS), so this runs at time scale 20 and
+ * takes about 8 minutes: only with ISSU_SLOW_TESTS=1. */
+Test(checks_e2e, a_post_check_that_outlasts_the_device_timeout_gets_a_verdict, .timeout = 1200,
+     .fini = lab_stop)
+{
+  NEED_SIM("slow-converge:115");
+  if (getenv("ISSU_SLOW_TESTS") == NULL)
+    cr_skip_test("takes about 8 minutes at time scale 20: set ISSU_SLOW_TESTS=1");
+  lab_start(1, 1, "--router mx-ams-1=slow-converge:115 --time-scale 20");
+  write_policy("waves: {canary: 1, soak: 0}\nissu: {timeouts: {device: 2h}}\n"
+               "checks: {converge: 1h55m, interval: 5m}\n");
+  char *out;
+  int rc = issu_fleet(&out, "run", "--yes --time-scale 20");
+  cr_expect_eq(rc, 0, "%s", out);
+  free(out);
+  struct journal j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s",
+                   str_at(fin, "error", "message"));
+  cr_expect_not_null(last_of(&j, "check-passed", "mx-ams-1", "post"));
+  journal_free(&j);
+}
+
 Test(checks_e2e, a_canary_post_check_failure_halts_the_run, .timeout = 300, .fini = lab_stop)
 {
   NEED_SIM("peer-lost");
@@ -613,6 +673,94 @@ Test(checks_e2e, a_failing_pre_check_refuses_the_router_or_warns_as_the_policy_s
   cr_expect_eq(cJSON_GetObjectItem(st, "issu_starts")->valueint, 1, "the ISSU went out");
   cJSON_Delete(st);
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "error", "code"), "post-check-failed");
+  journal_free(&j);
+}
+
+/* At --net-scale 1000, `show interfaces terse | display xml` is about 10 MiB: more than the
+ * transport's default bound (8 MiB), which used to cut it silently into "not well-formed XML".
+ * The check's session delivers CHECK_ANSWER_MAX. */
+Test(checks_e2e, an_answer_over_8_mib_is_read_whole, .timeout = 300, .fini = lab_stop)
+{
+  lab_start(1, 1, "--net-scale 1000");
+  /* A single-snapshot test on the long answer, so `check` reads it. */
+  char path[400];
+  snprintf(path, sizeof path, "%s/ports.yaml", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs("ports:\n  - command: show interfaces terse\n  - iterate:\n"
+        "      xpath: //physical-interface\n      id: name\n      tests:\n"
+        "        - exists: oper-status\n",
+        f);
+  fclose(f);
+  write_policy("waves: {canary: 1}\nchecks: {files: [ports.yaml]}\n");
+  char *out;
+  int rc = issu_fleet(&out, "check", NULL);
+  cr_expect_eq(rc, 0, "ready\n%s", out);
+  cr_expect_null(strstr(out, "well-formed"), "%s", out);
+  free(out);
+  struct journal j = journal_read();
+  cr_expect_not_null(last_of(&j, "check-passed", "mx-ams-1", "check"));
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "success");
+  journal_free(&j);
+}
+
+/* Each run keeps its snapshots in its own folder (STATE_DIR/checks/RUN_ID/): a second run in
+ * the same state directory never overwrites the pre snapshot of a run that may be resumed. */
+Test(checks_e2e, each_run_keeps_its_snapshots_under_its_run_id, .timeout = 300, .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  write_policy("waves: {canary: 1}\n");
+  const char *ids[] = {"first", "second"};
+  for (size_t i = 0; i < ARRAY_LEN(ids); i++) {
+    char *out;
+    int rc = sh(&out,
+                "%s check -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir "
+                "%s/state --run-id %s </dev/null",
+                ISSU_BINARY, dir, dir, dir, ids[i]);
+    cr_expect_eq(rc, 0, "%s", out);
+    free(out);
+  }
+  for (size_t i = 0; i < ARRAY_LEN(ids); i++) {
+    char want[400], journal[400];
+    snprintf(want, sizeof want, "%s/state/checks/%s/mx-ams-1.check.xml", dir, ids[i]);
+    cr_expect(file_exists(want), "%s", want);
+    snprintf(journal, sizeof journal, "%s/state/%s.jsonl", dir, ids[i]);
+    char *out = NULL;
+    sh(&out, "grep -c '\"file\":\"%s\"' %s", want, journal);
+    cr_expect_eq(atoi(out), 1, "%s journals %s", journal, want);
+    free(out);
+  }
+}
+
+/* Values cut for an event (FIELD_MAX, the router's error message) are cut between characters:
+ * a message of "a" and 150 three-byte euro signs is cut at 300 bytes in the middle of one. */
+Test(checks_e2e, values_cut_for_events_stay_utf8, .timeout = 300, .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  char euros[600] = "a", path[400];
+  for (int i = 0; i < 150; i++)
+    strcat(euros, "\xe2\x82\xac");
+  snprintf(path, sizeof path, "%s/ports.yaml", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fprintf(f,
+          "ports:\n  - command: show interfaces terse\n  - iterate:\n"
+          "      xpath: //physical-interface\n      id: name\n      tests:\n"
+          "        - is-equal: oper-status, %s\n"
+          "          err: \"%s\"\n",
+          euros, euros);
+  fclose(f);
+  write_policy("waves: {canary: 1}\nchecks: {builtin: off, files: [ports.yaml]}\n");
+  char *out;
+  int rc = issu_fleet(&out, "check", NULL);
+  cr_expect_eq(rc, 1, "the pre-check fails: not ready\n%s", out);
+  free(out);
+  struct journal j = journal_read(); /* asserts every line is UTF-8 */
+  const cJSON *failed = last_of(&j, "check-failed", "mx-ams-1", "check");
+  cr_assert_not_null(failed);
+  const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(checks_of(failed), "failures"), 0);
+  cr_assert_not_null(first);
+  cr_expect_eq(strlen(str_at(first, "message", NULL)), 298, "cut before the split character");
   journal_free(&j);
 }
 
@@ -712,7 +860,7 @@ Test(checks_e2e, a_resume_after_the_issu_went_out_reuses_the_pre_snapshot, .time
   waitpid(pid, NULL, 0);
   cr_expect_eq(journal_count("\"action\":\"check-snapshot\""), 1, "the pre snapshot, journaled");
   char pre[400];
-  snprintf(pre, sizeof pre, "%s/state/checks/mx-ams-1.pre.xml", dir);
+  snprintf(pre, sizeof pre, "%s/state/checks/t/mx-ams-1.pre.xml", dir);
   struct stat before;
   cr_assert_eq(stat(pre, &before), 0, "%s", pre);
   lab_release("mx-ams-1");
@@ -783,7 +931,7 @@ Test(checks_e2e, a_resume_before_the_issu_reuses_the_journaled_pre_snapshot, .ti
   waitpid(pid, NULL, 0);
   cr_expect_eq(journal_count("\"phase\":\"validate\""), 0, "killed before validate");
   char pre[400];
-  snprintf(pre, sizeof pre, "%s/state/checks/mx-ams-1.pre.xml", dir);
+  snprintf(pre, sizeof pre, "%s/state/checks/t/mx-ams-1.pre.xml", dir);
   struct stat before;
   cr_assert_eq(stat(pre, &before), 0, "%s", pre);
   cr_assert_eq(sh(&out, "rm -f %s/hold", dir), 0, "%s", out);
