@@ -440,7 +440,9 @@ const char *device_error_name(int error)
 static void keep_line(struct device *dv, const char *line, size_t len, bool cut)
 {
   struct cmd_output *o = &dv->out;
-  char clean[1024];
+  /* Room for any line the transport delivers whole (TRANSPORT_DEFAULT_LINE bytes): a longer one
+   * arrives `cut`, so only the transport's flag says a line was cut, never this buffer. */
+  char clean[TRANSPORT_DEFAULT_LINE + 2];
   enum junos_line_kind kind = junos_clean_line(line, len, clean, sizeof clean);
   if (cut || strlen(clean) >= sizeof clean - 1)
     o->cut = true;

@@ -127,7 +127,7 @@ int transport_new(uv_loop_t *loop, const struct transport_options *o, struct tra
   if (!t->o.keepalive_count)
     t->o.keepalive_count = 3;
   if (!t->o.max_line)
-    t->o.max_line = 4096;
+    t->o.max_line = TRANSPORT_DEFAULT_LINE;
   if (!t->o.max_output)
     t->o.max_output = 8u << 20;
   t->ops = o->kind == TRANSPORT_LOCAL ? &transport__local_ops : &transport__ssh_ops;

@@ -47,6 +47,7 @@ enum transport_error {
 #define TRANSPORT_MESSAGE_MAX 8192
 #define TRANSPORT_MAX_NAME 255       /* name, host, user, password_env */
 #define TRANSPORT_MAX_PATH 1023      /* key_file, known_hosts, inventory_file, upload paths */
+#define TRANSPORT_DEFAULT_LINE 4096  /* bytes of an output line delivered whole, by default */
 #define TRANSPORT_MAX_PATH_LIST 2047 /* key_files, known_hosts_files: all paths together */
 
 const char *transport_error_name(int error);
@@ -133,7 +134,7 @@ struct transport_options {
   unsigned connect_timeout_ms; /* resolve + connect + handshake + auth: default 30 s */
   unsigned keepalive_s;        /* keepalive interval: default 10 s */
   unsigned keepalive_count;    /* silence of keepalive_s * count = dead peer: default 3 */
-  size_t max_line;             /* longer lines are cut and flagged: default 4096 */
+  size_t max_line;             /* longer lines are cut and flagged: TRANSPORT_DEFAULT_LINE */
   size_t max_output;           /* per command, further output is dropped: default 8 MiB */
   /* ssh_config (issue 16; additive): every IdentityFile and UserKnownHostsFile OpenSSH would
    * use, in order (copied by transport_new). Set: authentication tries each key in turn (after

@@ -1498,6 +1498,26 @@ Test(rollout, no_decision_rests_on_a_reply_that_is_not_whole, .timeout = 300, .f
   cr_expect_eq(commands_sent("mx-ams-1", "in-service-upgrade"), 0);
 }
 
+Test(rollout, a_long_line_the_transport_kept_whole_is_a_whole_reply, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* Review: a line of 1,023 characters or more (under the transport's 4,096) filled the
+   * device's 1,024-byte cleaning buffer and was taken for a cut line: a whole reply became
+   * output-cut and the router failed for nothing. */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show chassis routing-engine | display xml')\n"
+              "    " JUNOS_SIM_BINARY " device --state \"$st\" | awk '{print} "
+              "NR == 1 { s = \"<!--\"; for (i = 0; i < 2000; i++) s = s \"x\"; print s \"-->\" }'; "
+              "exit ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("check", NULL, 0);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "issu", "result"), "ready", "%s", str_at(fin, "error", "message"));
+  journal_free(&j);
+}
+
 Test(rollout, two_res_that_both_say_master_hold_the_router_and_nothing_is_sent, .timeout = 300,
      .fini = lab_stop)
 {
