@@ -840,7 +840,7 @@ static int wait_exit(pid_t pid)
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-Test(checks_e2e, a_resume_after_the_issu_went_out_reuses_the_pre_snapshot, .timeout = 300,
+Test(checks_e2e, a_resume_after_the_issu_went_out_reuses_the_pre_snapshot, .timeout = 900,
      .fini = lab_stop)
 {
   lab_start(1, 1, NULL);
@@ -903,7 +903,7 @@ static void use_wrapper(const char *body)
   free(out);
 }
 
-Test(checks_e2e, a_resume_before_the_issu_reuses_the_journaled_pre_snapshot, .timeout = 300,
+Test(checks_e2e, a_resume_before_the_issu_reuses_the_journaled_pre_snapshot, .timeout = 900,
      .fini = lab_stop)
 {
   lab_start(1, 1, NULL);

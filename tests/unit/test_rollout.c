@@ -801,7 +801,7 @@ Test(rollout, kill_9_at_any_moment_then_resume_completes_and_upgrades_nobody_twi
   cJSON_Delete(all);
 }
 
-Test(rollout, resume_refuses_a_changed_policy_and_reads_a_cut_journal, .timeout = 300,
+Test(rollout, resume_refuses_a_changed_policy_and_reads_a_cut_journal, .timeout = 900,
      .fini = lab_stop)
 {
   lab_start(2, 1, NULL);
@@ -1296,7 +1296,7 @@ static int switches_logged(void)
   return n;
 }
 
-Test(rollout, a_crash_in_the_switchback_sends_no_second_switch_on_resume, .timeout = 300,
+Test(rollout, a_crash_in_the_switchback_sends_no_second_switch_on_resume, .timeout = 900,
      .fini = lab_stop)
 {
   /* B3/B12 across a resume. First: the crash comes after the switch was journaled and sent, but
@@ -1371,7 +1371,7 @@ Test(rollout, a_crash_in_the_switchback_sends_no_second_switch_on_resume, .timeo
   "</alarm-type></alarm-detail></alarm-information></rpc-reply>'; exit ;;\n"                       \
   "esac"
 
-Test(rollout, a_resume_after_preflight_reads_the_alarm_baseline_from_the_journal, .timeout = 300,
+Test(rollout, a_resume_after_preflight_reads_the_alarm_baseline_from_the_journal, .timeout = 900,
      .fini = lab_stop)
 {
   /* The alarms before the ISSU are journaled (alarm-baseline) before anything acts; a run killed
@@ -1713,7 +1713,7 @@ Test(run_state, a_canary_failure_stays_fatal_across_a_resume_unless_retry_failed
   free(out);
 }
 
-Test(run_state, a_resume_honours_a_soak_in_progress_and_continues_the_clock, .timeout = 300,
+Test(run_state, a_resume_honours_a_soak_in_progress_and_continues_the_clock, .timeout = 900,
      .fini = lab_stop)
 {
   /* B7 and the clock across a resume. */
@@ -1740,7 +1740,7 @@ Test(run_state, a_resume_honours_a_soak_in_progress_and_continues_the_clock, .ti
   journal_free(&j);
 }
 
-Test(run_state, a_crash_between_a_waves_end_and_its_soak_still_soaks_on_resume, .timeout = 300,
+Test(run_state, a_crash_between_a_waves_end_and_its_soak_still_soaks_on_resume, .timeout = 900,
      .fini = lab_stop)
 {
   /* The review of the merged change: a crash after the canary's wave-finished line and before
@@ -1804,7 +1804,7 @@ Test(run_state, resuming_a_finished_run_ends_at_once_with_its_exit_code, .timeou
   fclose(f);
 }
 
-Test(run_state, a_resume_never_cuts_the_journal_of_a_live_run, .timeout = 300, .fini = lab_stop)
+Test(run_state, a_resume_never_cuts_the_journal_of_a_live_run, .timeout = 900, .fini = lab_stop)
 {
   /* B17: the second process is refused by the lock before it touches the journal. */
   lab_start(2, 1, NULL);
