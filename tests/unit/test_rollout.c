@@ -27,6 +27,17 @@ static const char *const ordered_phases[] = {
     "old-master-reboot", "switchback", "verify",      "done",
 };
 
+/* The phases the ISSU console's lines announce before the router cuts the session. */
+static bool in_console_scroll(const char *phase)
+{
+  static const char *const scroll[] = {"backup-upgrade", "backup-reboot", "daemons", "fru-upgrade",
+                                       "switchover"};
+  for (size_t i = 0; i < ARRAY_LEN(scroll); i++)
+    if (strcmp(phase, scroll[i]) == 0)
+      return true;
+  return false;
+}
+
 /* Runs issu-fleet with the lab's inventory and DIR/test.yaml; returns the exit code. */
 static int issu_fleet(char **out, const char *command, const char *extra)
 {
@@ -158,17 +169,18 @@ Test(rollout, a_24_router_lab_upgrades_completely_within_its_limits, .timeout = 
     cr_expect_str_eq(str_at(st, "re1_version", NULL), TARGET, "%s re1", name);
     cr_expect_eq(cJSON_GetObjectItem(st, "master")->valueint, 0, "%s switched back", name);
     cr_expect_eq(starts_of(st), 1, "%s: exactly one ISSU", name);
-    /* Every phase, in order, once. One exception: "Preparing for Switchover" is the router's last
-     * line before it cuts the session, and a cut session may lose what the client had not read
-     * yet (a loaded machine, valgrind); the router is then found in old-master-upgrade when
-     * asked, and the run goes on from there. */
+    /* Every phase, in order, once. One exception: the ISSU console's scroll (backup-upgrade to
+     * "Preparing for Switchover") ends with the router cutting the session, and a cut session
+     * loses what the client had not read yet (a loaded machine, valgrind): those phases may be
+     * missing, never out of order; the router is then found further on when asked, and the
+     * run goes on from there. */
     size_t k = 0, skipped = 0;
     for (size_t i = 0; i < j.n; i++) {
       if (strcmp(action(j.ev[i]), "phase-changed") != 0 || strcmp(host(j.ev[i]), name) != 0)
         continue;
       const char *ph = str_at(j.ev[i], "issu", "phase");
-      if (k + 1 < ARRAY_LEN(ordered_phases) && strcmp(ordered_phases[k], "switchover") == 0 &&
-          strcmp(ph, ordered_phases[k + 1]) == 0)
+      while (k + 1 < ARRAY_LEN(ordered_phases) && strcmp(ph, ordered_phases[k]) != 0 &&
+             in_console_scroll(ordered_phases[k]))
         k++, skipped++;
       cr_expect(k < ARRAY_LEN(ordered_phases) && strcmp(ph, ordered_phases[k]) == 0,
                 "%s: phase %zu is %s, expected %s", name, k, ph,
