@@ -7,6 +7,7 @@
  * codes, the journal, the snapshot files. Durations are the simulator's (time-scaled).
  */
 #define LAB_KNOWN_HOSTS "--known-hosts both"
+#include "journal_view.h"
 #include "lab.h"
 #include "policies/policies.h"
 #include "report/report.h"
@@ -261,11 +262,6 @@ static int issu_fleet(char **out, const char *command, const char *extra)
             ISSU_BINARY, command, dir, dir, dir, extra ? extra : "");
 }
 
-struct journal {
-  cJSON **ev;
-  size_t n;
-};
-
 /* Whether `s` is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, at most U+10FFFF):
  * an event line must be, whatever the router said. */
 static bool utf8_valid(const unsigned char *s, size_t n)
@@ -311,30 +307,6 @@ static struct journal journal_read(void)
   free(line);
   fclose(f);
   return j;
-}
-
-static void journal_free(struct journal *j)
-{
-  for (size_t i = 0; i < j->n; i++)
-    cJSON_Delete(j->ev[i]);
-  free(j->ev);
-}
-
-static const char *str_at(const cJSON *o, const char *a, const char *b)
-{
-  const cJSON *x = cJSON_GetObjectItem(o, a);
-  x = x && b ? cJSON_GetObjectItem(x, b) : x;
-  return cJSON_IsString(x) ? x->valuestring : "";
-}
-
-static const char *action(const cJSON *e)
-{
-  return str_at(e, "event", "action");
-}
-
-static const char *host(const cJSON *e)
-{
-  return str_at(e, "host", "name");
 }
 
 static const cJSON *checks_of(const cJSON *e)

@@ -7,6 +7,7 @@
 /* Both REs' host keys are recorded for the master-only address (docs/transport.md): after the
  * ISSU the address meets RE1. The tests of an unknown key after the switchover say otherwise. */
 #define LAB_KNOWN_HOSTS "--known-hosts both"
+#include "journal_view.h"
 #include "lab.h"
 #include "policies/policies.h"
 #include "scheduler/journal.h"
@@ -48,11 +49,6 @@ static int issu_fleet(char **out, const char *command, const char *extra)
 }
 
 /* The journal of the run, one parsed event per line. */
-struct journal {
-  cJSON **ev;
-  size_t n;
-};
-
 static struct journal journal_read(void)
 {
   char path[400];
@@ -86,30 +82,6 @@ static struct journal run_expect(const char *command, const char *extra, int wan
   cr_expect_eq(rc, want, "issu-fleet %s exited %d, expected %d:\n%s", command, rc, want, out);
   free(out);
   return journal_read();
-}
-
-static void journal_free(struct journal *j)
-{
-  for (size_t i = 0; i < j->n; i++)
-    cJSON_Delete(j->ev[i]);
-  free(j->ev);
-}
-
-static const char *str_at(const cJSON *o, const char *a, const char *b)
-{
-  const cJSON *x = cJSON_GetObjectItem(o, a);
-  x = x && b ? cJSON_GetObjectItem(x, b) : x;
-  return cJSON_IsString(x) ? x->valuestring : "";
-}
-
-static const char *action(const cJSON *e)
-{
-  return str_at(e, "event", "action");
-}
-
-static const char *host(const cJSON *e)
-{
-  return str_at(e, "host", "name");
 }
 
 /* The device-finished event of `router` (must exist). */
