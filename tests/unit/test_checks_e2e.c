@@ -9,6 +9,7 @@
 #define LAB_KNOWN_HOSTS "--known-hosts both"
 #include "journal_view.h"
 #include "lab.h"
+#include "background_run.h"
 #include "policies/policies.h"
 #include "report/report.h"
 #include "scheduler/journal.h"
@@ -771,45 +772,16 @@ Test(checks_e2e, a_long_diff_is_cut_so_the_event_line_stays_under_16_kib, .timeo
 
 /* ---- resume ---- */
 
-static int journal_count(const char *needle)
+/* The router shows the ISSU under way (its backup RE is being upgraded). */
+static bool issu_sent(void)
 {
-  char path[400];
-  snprintf(path, sizeof path, "%s/state/t.jsonl", dir);
-  FILE *f = fopen(path, "r");
-  if (f == NULL)
-    return 0;
-  char *line = NULL;
-  size_t cap = 0;
-  int n = 0;
-  while (getline(&line, &cap, f) > 0)
-    n += strstr(line, needle) != NULL;
-  free(line);
-  fclose(f);
-  return n;
+  return journal_count("\"phase\":\"backup-upgrade\"") > 0;
 }
 
-static pid_t run_in_background(const char *extra)
+/* The wrapper holds the look before the ISSU (its marker). */
+static bool look_blocked(void)
 {
-  bool resume = extra && strstr(extra, "--resume");
-  char *cmd =
-      xasprintf("exec %s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
-                "--state-dir %s/state %s --yes %s >>%s/run.log 2>&1 </dev/null",
-                ISSU_BINARY, dir, dir, dir, resume ? "" : "--run-id t", extra ? extra : "", dir);
-  pid_t pid = fork();
-  cr_assert_geq(pid, 0);
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-    _exit(127);
-  }
-  free(cmd);
-  return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-  int status;
-  cr_assert_eq(waitpid(pid, &status, 0), pid);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return lab_file("blocked");
 }
 
 Test(checks_e2e, a_resume_after_the_issu_went_out_reuses_the_pre_snapshot, .timeout = 900,
@@ -821,13 +793,7 @@ Test(checks_e2e, a_resume_after_the_issu_went_out_reuses_the_pre_snapshot, .time
    * shows it, the run is killed. */
   lab_hold("mx-ams-1", "backup-reboot");
   pid_t pid = run_in_background(NULL);
-  bool sent = false;
-  for (int i = 0; i < 4000 && !sent; i++) {
-    sent = journal_count("\"phase\":\"backup-upgrade\"") > 0;
-    if (!sent)
-      pause_ms(25);
-  }
-  cr_assert(sent, "the ISSU went out");
+  assert_run_reaches(pid, issu_sent, "the ISSU went out");
   kill(pid, SIGKILL);
   waitpid(pid, NULL, 0);
   cr_expect_eq(journal_count("\"action\":\"check-snapshot\""), 1, "the pre snapshot, journaled");
@@ -892,13 +858,7 @@ Test(checks_e2e, a_resume_before_the_issu_reuses_the_journaled_pre_snapshot, .ti
   free(out);
   write_policy("waves: {canary: 1, soak: 0}\n");
   pid_t pid = run_in_background(NULL);
-  bool blocked = false;
-  for (int i = 0; i < 4000 && !blocked; i++) {
-    blocked = sh(NULL, "test -f %s/blocked", dir) == 0;
-    if (!blocked)
-      pause_ms(25);
-  }
-  cr_assert(blocked, "the run reached the look before the ISSU");
+  assert_run_reaches(pid, look_blocked, "the run reached the look before the ISSU");
   kill(pid, SIGKILL);
   waitpid(pid, NULL, 0);
   cr_expect_eq(journal_count("\"phase\":\"validate\""), 0, "killed before validate");
@@ -909,7 +869,7 @@ Test(checks_e2e, a_resume_before_the_issu_reuses_the_journaled_pre_snapshot, .ti
   cr_assert_eq(sh(&out, "rm -f %s/hold", dir), 0, "%s", out);
   free(out);
   pid = run_in_background("--resume t");
-  cr_expect_eq(wait_exit(pid), 0, "the resumed run completes");
+  expect_exit(pid, 0, "the resumed run completes");
   struct journal j = journal_read();
   cr_expect_eq(count_of(&j, "check-snapshot", "mx-ams-1", "pre"), 2);
   const cJSON *again = last_of(&j, "check-snapshot", "mx-ams-1", "pre");

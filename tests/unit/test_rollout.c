@@ -9,6 +9,7 @@
 #define LAB_KNOWN_HOSTS "--known-hosts both"
 #include "journal_view.h"
 #include "lab.h"
+#include "background_run.h"
 #include "policies/policies.h"
 #include "scheduler/journal.h"
 #include "scheduler/scheduler.h"
@@ -222,9 +223,6 @@ Test(rollout, a_24_router_lab_upgrades_completely_within_its_limits, .timeout = 
 }
 
 /* Defined with the tests that operate a run, below. */
-static pid_t run_in_background(const char *extra);
-static int wait_exit(pid_t pid);
-static int journal_count(const char *needle);
 static bool journal_has(const char *needle);
 
 /* ---- every fault ---- */
@@ -545,50 +543,6 @@ Test(rollout, a_router_with_an_issu_already_running_is_never_given_a_second, .ti
 
 /* ---- operating a run: gates, ctl, signals, locks ---- */
 
-/* Starts `issu-fleet run` in the background (output in DIR/run.log); returns its pid. */
-static pid_t run_in_background(const char *extra)
-{
-  bool resume = extra && strstr(extra, "--resume");
-  char *cmd =
-      xasprintf("exec %s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 "
-                "--state-dir %s/state %s --yes %s >>%s/run.log 2>&1 </dev/null",
-                ISSU_BINARY, dir, dir, dir, resume ? "" : "--run-id t", extra ? extra : "", dir);
-  pid_t pid = fork();
-  cr_assert_geq(pid, 0);
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-    _exit(127);
-  }
-  free(cmd);
-  return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-  int status;
-  cr_assert_eq(waitpid(pid, &status, 0), pid);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* Lines of the journal that contain `needle`, read in this process: polling must stay cheap
- * even under valgrind, where every spawned shell costs a second. */
-static int journal_count(const char *needle)
-{
-  char path[400];
-  snprintf(path, sizeof path, "%s/state/t.jsonl", dir);
-  FILE *f = fopen(path, "r");
-  if (f == NULL)
-    return 0;
-  char *line = NULL;
-  size_t cap = 0;
-  int n = 0;
-  while (getline(&line, &cap, f) > 0)
-    n += strstr(line, needle) != NULL;
-  free(line);
-  fclose(f);
-  return n;
-}
-
 /* Waits (on the journal, not the clock) until `needle` appears in it more than `before` times;
  * false after a long bound. */
 static bool journal_more(const char *needle, int before)
@@ -770,7 +724,7 @@ Test(rollout, kill_9_at_any_moment_then_resume_completes_and_upgrades_nobody_twi
     waitpid(pid, NULL, 0);
     pid = run_in_background("--resume t");
   }
-  cr_expect_eq(wait_exit(pid), 0, "the resumed run completes");
+  expect_exit(pid, 0, "the resumed run completes");
   struct journal j = journal_read(); /* also checks that sequence numbers strictly increase */
   cr_expect_eq(count_action(&j, "run-started", NULL), ARRAY_LEN(moments) + 1);
   cr_expect_eq(count_action(&j, "device-finished", NULL), 4, "each router finished once");
@@ -1269,15 +1223,37 @@ Test(rollout, old_master_leave_ends_with_re1_master_on_target_and_reports_the_pe
   cJSON_Delete(st);
 }
 
-/* Switches the router carried out: lines of commands.log for the switch itself. */
+/* Switches the router carried out: lines of commands.log for the switch itself (read here, not
+ * by a shell: the tests poll it). */
 static int switches_logged(void)
 {
-  char *out;
-  sh(&out, "grep -c '^mx-ams-1 request chassis routing-engine master switch$' %s/commands.log",
-     dir);
-  int n = atoi(out);
-  free(out);
+  char path[400];
+  snprintf(path, sizeof path, "%s/commands.log", dir);
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  char *line = NULL;
+  size_t cap = 0;
+  int n = 0;
+  while (getline(&line, &cap, f) > 0)
+    n += strcmp(line, "mx-ams-1 request chassis routing-engine master switch\n") == 0;
+  free(line);
+  fclose(f);
   return n;
+}
+
+/* The wrapper holds the switch it was sent (use_wrapper's marker). */
+static bool switch_held(void)
+{
+  return lab_file("routers/mx-ams-1.json.held");
+}
+
+/* The router carried out one switch and is back on RE0, its ISSU done. */
+static bool switched_back(void)
+{
+  return switches_logged() == 1 &&
+         sh(NULL, "%s lab status %s --json | grep -q '\"master\":0,\"issu_state\":\"done\"'",
+            JUNOS_SIM_BINARY, dir) == 0;
 }
 
 Test(rollout, a_crash_in_the_switchback_sends_no_second_switch_on_resume, .timeout = 900,
@@ -1298,19 +1274,13 @@ Test(rollout, a_crash_in_the_switchback_sends_no_second_switch_on_resume, .timeo
   free(out);
   write_policy("waves: {canary: 1, soak: 0}\n");
   pid_t pid = run_in_background(NULL);
-  bool held = false;
-  for (int i = 0; i < 2000 && !held; i++) {
-    held = sh(NULL, "test -f %s/routers/mx-ams-1.json.held", dir) == 0;
-    if (!held)
-      pause_ms(50);
-  }
-  cr_assert(held, "the switch went out");
+  assert_run_reaches(pid, switch_held, "the switch went out");
   kill(pid, SIGKILL);
   waitpid(pid, NULL, 0);
   cr_assert_eq(sh(&out, "rm -f %s/hold", dir), 0, "%s", out);
   free(out);
   pid = run_in_background("--resume t");
-  cr_expect_eq(wait_exit(pid), 0, "the resumed run completes");
+  expect_exit(pid, 0, "the resumed run completes");
   cr_expect_eq(switches_logged(), 2, "the one held back and the one that switched");
   cr_expect_eq(commands_sent("mx-ams-1", "request system reboot"), 0);
   expect_lab_upgraded();
@@ -1322,19 +1292,11 @@ Test(rollout, a_crash_in_the_switchback_sends_no_second_switch_on_resume, .timeo
   use_wrapper("");
   write_policy("waves: {canary: 1, soak: 0}\n");
   pid = run_in_background(NULL);
-  bool switched = false;
-  for (int i = 0; i < 2000 && !switched; i++) {
-    switched = switches_logged() == 1 &&
-               sh(NULL, "%s lab status %s --json | grep -q '\"master\":0,\"issu_state\":\"done\"'",
-                  JUNOS_SIM_BINARY, dir) == 0;
-    if (!switched)
-      pause_ms(20);
-  }
-  cr_assert(switched, "the router switched back");
+  assert_run_reaches(pid, switched_back, "the router switched back");
   kill(pid, SIGKILL);
   waitpid(pid, NULL, 0);
   pid = run_in_background("--resume t");
-  cr_expect_eq(wait_exit(pid), 0, "the resumed run completes");
+  expect_exit(pid, 0, "the resumed run completes");
   cr_expect_eq(switches_logged(), 1, "no second switch");
   expect_lab_upgraded();
 }
@@ -1384,7 +1346,7 @@ Test(rollout, a_resume_after_preflight_reads_the_alarm_baseline_from_the_journal
   }
   journal_free(&j);
   pid = run_in_background("--resume t");
-  cr_expect_eq(wait_exit(pid), 0, "the resumed run completes");
+  expect_exit(pid, 0, "the resumed run completes");
   j = journal_read();
   const cJSON *fin = finished_of(&j, "mx-ams-1");
   cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s: %s",
