@@ -69,6 +69,9 @@ int inventory_load(const char *path, struct inventory **out, struct diag *d);
 int inventory_load_buffer(const char *name, const char *buf, size_t len, struct inventory **out,
                           struct diag *d);
 void inventory_free(struct inventory *inv);
+/* Frees the document and every variable, keeping names, groups and memberships: from then on
+ * inventory_host_var returns NULL (for a run, once it has copied what it reads). */
+void inventory_forget_values(struct inventory *inv);
 
 /* Index of a host or group by name, or -1. */
 long inventory_find_host(const struct inventory *inv, const char *name);

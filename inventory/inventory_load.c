@@ -515,6 +515,31 @@ int inventory_load(const char *path, struct inventory **out, struct diag *d)
   return finish_load(inv, d, out);
 }
 
+/* A run keeps the inventory for its host names, groups and memberships only, for hours: what
+ * just loading and planning read (the YAML document, about 1.6 KB per host, and every variable
+ * array pointing into it) is freed once the run has copied what it needs. */
+void inventory_forget_values(struct inventory *inv)
+{
+  for (size_t g = 0; g < inv->ngroups; g++) {
+    free(inv->groups[g].vars.items);
+    inv->groups[g].vars = (struct inv_vars){0};
+  }
+  for (size_t h = 0; h < inv->nhosts; h++) {
+    struct inv_host *host = &inv->hosts[h];
+    free(host->vars.items);
+    free(host->merged.items);
+    host->vars = host->merged = (struct inv_vars){0};
+  }
+  for (size_t i = 0; i < inv->nsynthetic; i++) {
+    free(inv->synthetic[i]->text);
+    free(inv->synthetic[i]);
+  }
+  free(inv->synthetic);
+  inv->synthetic = NULL;
+  inv->nsynthetic = inv->synthetic_cap = 0;
+  ydoc_free(&inv->doc);
+}
+
 void inventory_free(struct inventory *inv)
 {
   if (inv == NULL)

@@ -452,7 +452,7 @@ static void drive(struct rollout *run)
       device_detach(&run->dev[i]);
 }
 
-int rollout_run(const struct policy *p, const struct inventory *inv, const struct plan *plan,
+int rollout_run(const struct policy *p, struct inventory *inv, const struct plan *plan,
                 const struct targets *targets, const struct rollout_options *o)
 {
   struct rollout run = {.p = p, .inv = inv, .plan = plan, .targets = targets, .o = o};
@@ -500,6 +500,8 @@ int rollout_run(const struct policy *p, const struct inventory *inv, const struc
     code = ISSU_EXIT_USAGE;
     goto out;
   }
+  /* Targets, sites and limits are copied: the document and its variables would stay for hours. */
+  inventory_forget_values(inv);
   if (uv_loop_init(&run.loop) < 0) {
     fprintf(stderr, "issu-fleet: cannot create the event loop\n");
     goto out;

@@ -60,8 +60,9 @@ enum target_source targets_source(const struct targets *ts, size_t host, enum ta
  * OpenSSH's own; NULL when ssh_config was not read (off, no ssh, or issu_transport local). */
 const char *targets_ssh_config(const struct targets *ts, size_t host);
 
-/* Runs the plan (or the check) to its end; returns the exit code of DESIGN.md §3. */
-int rollout_run(const struct policy *p, const struct inventory *inv, const struct plan *plan,
+/* Runs the plan (or the check) to its end; returns the exit code of DESIGN.md §3. Once it has
+ * copied what it reads, it frees the inventory's values (inventory_forget_values). */
+int rollout_run(const struct policy *p, struct inventory *inv, const struct plan *plan,
                 const struct targets *targets, const struct rollout_options *o);
 
 /* Releases a held router in the journal of a run that is not running (under its lock):

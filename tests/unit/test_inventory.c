@@ -53,6 +53,27 @@ Test(inventory, hosts_appear_in_first_seen_order_and_in_every_group)
   inventory_free(inv);
 }
 
+/* What a run keeps for its hours: names, groups and memberships; the document and the variables
+ * are freed (valgrind and ASan see the rest freed by inventory_free, nothing twice). */
+Test(inventory, forgetting_the_values_keeps_names_groups_and_members)
+{
+  struct inventory *inv = inv_ok("all:\n  hosts:\n    mx[1:3]:\n      ansible_host: 10.0.0.1\n"
+                                 "    edge:1022: {site: ams}\n  children:\n    ams:\n"
+                                 "      vars: {site: ams}\n      hosts: {mx1: {pair: p1}}\n");
+  cr_assert_str_eq(var(inv, "mx1", "site"), "ams");
+  cr_assert_str_eq(var(inv, "edge", "ansible_port"), "1022");
+  inventory_forget_values(inv);
+  cr_expect_eq(inv->nhosts, 4);
+  cr_expect_str_eq(inv->hosts[inventory_find_host(inv, "mx3")].name, "mx3");
+  cr_expect(in_group(inv, "ams", "mx1"));
+  cr_expect_not(in_group(inv, "ams", "mx2"));
+  cr_expect_null(var(inv, "mx1", "site"));
+  cr_expect_null(var(inv, "edge", "ansible_port"));
+  cr_expect_null(inv->doc.root);
+  inventory_forget_values(inv); /* twice is harmless */
+  inventory_free(inv);
+}
+
 Test(inventory, hosts_only_in_all_land_in_ungrouped)
 {
   struct inventory *inv = inv_ok(nested);
