@@ -131,7 +131,7 @@ static char *snapshot_path(const struct device *dv, const char *moment, bool cre
  * run keeps it. */
 static char *journaled_pre(const struct device *dv)
 {
-  return dv->checks_pre_file[0] ? xstrdup(dv->checks_pre_file) : snapshot_path(dv, "pre", false);
+  return dv->checks_pre_file ? xstrdup(dv->checks_pre_file) : snapshot_path(dv, "pre", false);
 }
 
 /* ---- events ---- */

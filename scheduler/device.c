@@ -773,4 +773,5 @@ void device_free(struct device *dv)
   clear_output(&dv->out);
   free(dv->out.lines);
   free(dv->site);
+  free(dv->checks_pre_file);
 }

@@ -6,6 +6,7 @@
 #include "scheduler/sched_internal.h"
 #include "junos/junos_facts.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* A resume continues the same rollout: the same inventory and policy, or the operator says so. */
@@ -161,8 +162,10 @@ void rollout_resume_devices(struct rollout *run, const struct journal_state *js)
       continue; /* never started, ended (above), or failed and queued again (--retry-failed) */
     dv->orig_master = h->orig_master;
     dv->checks_pre_journaled = h->check_pre;
-    if (h->check_pre_file && strlen(h->check_pre_file) < sizeof dv->checks_pre_file)
-      memcpy(dv->checks_pre_file, h->check_pre_file, strlen(h->check_pre_file) + 1);
+    if (h->check_pre_file && *h->check_pre_file) {
+      free(dv->checks_pre_file);
+      dv->checks_pre_file = xstrdup(h->check_pre_file);
+    }
     memcpy(device_live(dv)->before, h->before, sizeof device_live(dv)->before);
     if (h->baseline) { /* what verify compares with: the alarms before the ISSU */
       dv->baseline = device_alarms_keep(h->baseline);

@@ -146,8 +146,8 @@ struct device {
 
   /* issue 15's health checks (checks_phase.c) */
   struct checks_state *checks;
-  bool checks_pre_journaled;  /* resumed: this run's journal holds the pre snapshot */
-  char checks_pre_file[1024]; /* ... in this file, as journaled ("": the usual path) */
+  bool checks_pre_journaled; /* resumed: this run's journal holds the pre snapshot */
+  char *checks_pre_file;     /* ... in this file, as journaled (NULL: the usual path) */
 
   /* the end */
   const char *outcome;      /* success, failure, unknown */
