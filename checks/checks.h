@@ -79,10 +79,13 @@ struct check_snapshot *check_snapshot_new(const struct check_suite *s);
  * (the test that needs it then fails, naming the command; other tests still run). */
 int check_snapshot_put(struct check_snapshot *snap, size_t i, const char *xml, size_t len,
                        char *err, size_t errlen);
-/* Snapshots as files (written to path.tmp, fsynced, renamed), so a resume reuses the pre
- * snapshot and never takes a second one mid-ISSU. 0, or -1 with `err` set. */
-int check_snapshot_save(const struct check_snapshot *snap, const char *path, char *err,
-                        size_t errlen);
+/* Snapshots as files (written to path.tmp, renamed), so a resume reuses the pre snapshot and
+ * never takes a second one mid-ISSU. `durable`: fsynced with its folder before it returns (the
+ * pre snapshot, which a resume relies on); the post snapshot is only read by people and reports,
+ * and a resume takes it again, so it spares the run's loop two fsyncs a router. 0, or -1 with
+ * `err` set. */
+int check_snapshot_save(const struct check_snapshot *snap, const char *path, bool durable,
+                        char *err, size_t errlen);
 struct check_snapshot *check_snapshot_load(const struct check_suite *s, const char *path, char *err,
                                            size_t errlen);
 void check_snapshot_free(struct check_snapshot *snap);

@@ -253,8 +253,8 @@ static void sync_dir(const char *path)
   free(dir);
 }
 
-int check_snapshot_save(const struct check_snapshot *snap, const char *path, char *err,
-                        size_t errlen)
+int check_snapshot_save(const struct check_snapshot *snap, const char *path, bool durable,
+                        char *err, size_t errlen)
 {
   char *buf = NULL;
   size_t len = 0, cap = 0;
@@ -273,7 +273,7 @@ int check_snapshot_save(const struct check_snapshot *snap, const char *path, cha
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-  else if (write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+  else if (write_all(fd, buf, len) < 0 || (durable && fsync(fd) < 0)) {
     snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
     close(fd);
     unlink(tmp);
@@ -284,7 +284,8 @@ int check_snapshot_save(const struct check_snapshot *snap, const char *path, cha
     snprintf(err, errlen, "%s: %s", path, strerror(errno));
     unlink(tmp);
   } else {
-    sync_dir(path);
+    if (durable)
+      sync_dir(path);
     rc = 0;
   }
   free(tmp);

@@ -344,6 +344,9 @@ static void snapshot_next(struct device *dv)
   struct checks_state *st = dv->checks;
   const struct check_suite *s = dv->run->checks;
   if (st->cmd == check_suite_command_count(s)) {
+    free(st->answer); /* grown to the longest answer: not kept between snapshots */
+    st->answer = NULL;
+    st->answer_len = st->answer_cap = 0;
     if (st->post_phase)
       post_taken(dv);
     else
@@ -408,6 +411,14 @@ static void pre_check(struct device *dv, const char *moment)
     device_fail(dv, "pre-check-failed", "failure", "pre-check: %s", first);
     return;
   }
+  if (!run->o->check_only) {
+    /* The pre snapshot waits for the post-check on disk, not parsed in memory (a few hundred KB
+     * a router for the whole ISSU, B8's memory in flight): the post phase reads the journaled
+     * file, as a resumed run does. */
+    check_snapshot_free(st->pre);
+    st->pre = NULL;
+    dv->checks_pre_journaled = true;
+  }
   pre_continue(dv);
 }
 
@@ -435,7 +446,7 @@ static void pre_taken(struct device *dv)
   st->taking = NULL;
   char *path = snapshot_path(dv, moment, true);
   char err[300];
-  if (check_snapshot_save(st->pre, path, err, sizeof err) < 0) {
+  if (check_snapshot_save(st->pre, path, true, err, sizeof err) < 0) {
     device_fail(dv, "pre-check-failed", "failure", "cannot save the pre snapshot: %s", err);
     free(path);
     return;
@@ -491,7 +502,7 @@ static void post_verdict(struct device *dv, const struct check_outcome *out, boo
   double now = rollout_now(run);
   char *path = snapshot_path(dv, "post", true);
   char err[300];
-  if (st->post && check_snapshot_save(st->post, path, err, sizeof err) < 0)
+  if (st->post && check_snapshot_save(st->post, path, false, err, sizeof err) < 0)
     device_note(dv, err);
   char what[700];
   if (expired)

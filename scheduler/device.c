@@ -299,6 +299,7 @@ static void finish(struct device *dv, enum junos_phase terminal)
   free(dv->baseline); /* a finished router keeps no per-router buffers (B8: memory in flight) */
   dv->baseline = NULL;
   live_free(dv);
+  checks_device_free(dv); /* its snapshots (parsed XML): hundreds of KB a router, till the end */
   rollout_device_finished(run, dv);
 }
 

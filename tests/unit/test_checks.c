@@ -561,7 +561,7 @@ Test(checks_snapshot, saved_and_loaded_it_evaluates_the_same)
                -1);
   char *dir = tmpdir();
   char *path = xasprintf("%s/r1.pre.xml", dir), *tmp = xasprintf("%s.tmp", path);
-  cr_assert_eq(check_snapshot_save(pre, path, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(check_snapshot_save(pre, path, true, err, sizeof err), 0, "%s", err);
   cr_assert_neq(access(tmp, F_OK), 0, "the .tmp file is renamed away");
   struct stat st;
   cr_assert_eq(stat(path, &st), 0);
@@ -578,7 +578,7 @@ Test(checks_snapshot, saved_and_loaded_it_evaluates_the_same)
   check_outcome_free(&o1);
   check_outcome_free(&o2);
   /* Saving again replaces the file whole. */
-  cr_assert_eq(check_snapshot_save(post, path, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(check_snapshot_save(post, path, false, err, sizeof err), 0, "%s", err);
   check_snapshot_free(back);
   back = check_snapshot_load(s, path, err, sizeof err);
   cr_assert_not_null(back);

@@ -821,6 +821,31 @@ Test(checks_e2e, a_resume_after_the_issu_went_out_reuses_the_pre_snapshot, .time
   journal_free(&j);
 }
 
+/* Between the pre-check and the post-check the pre snapshot waits on disk, not parsed in memory
+ * (a few hundred KB a router in flight): the post-check reads the journaled file. Shown by taking
+ * the file away mid-ISSU: the post-check then says it had no pre snapshot (an in-memory copy
+ * would have compared as if nothing happened). */
+Test(checks_e2e, the_post_check_reads_the_pre_snapshot_from_its_file, .timeout = 900,
+     .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  lab_hold("mx-ams-1", "backup-reboot");
+  pid_t pid = run_in_background(NULL);
+  assert_run_reaches(pid, issu_sent, "the ISSU went out");
+  char pre[400];
+  snprintf(pre, sizeof pre, "%s/state/checks/t/mx-ams-1.pre.xml", dir);
+  cr_assert_eq(unlink(pre), 0, "%s", pre);
+  lab_release("mx-ams-1");
+  expect_exit(pid, 0, "the run completes");
+  struct journal j = journal_read();
+  const cJSON *passed = last_of(&j, "check-passed", "mx-ams-1", "post");
+  cr_assert_not_null(passed);
+  const char *reason = str_at(checks_of(passed), "reason", NULL);
+  cr_expect(reason && strstr(reason, "no pre snapshot"), "reason: %s", reason ? reason : "(none)");
+  journal_free(&j);
+}
+
 /* Routes the lab's routers through a wrapper (the local transport) that runs `body` before the
  * simulator; as test_rollout's. */
 static void use_wrapper(const char *body)
