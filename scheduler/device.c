@@ -56,7 +56,9 @@ static void arm_phase_timer(struct device *dv)
 {
   struct rollout *run = dv->run;
   enum policy_timeout t = phase_rules[dv->phase].timeout;
-  uv_timer_stop(&dv->phase_timer);
+  if (dv->timers == NULL)
+    return;
+  uv_timer_stop(&dv->timers->phase);
   if (t == TIMEOUT_COUNT)
     return;
   double s = (double)run->p->issu.timeouts_s[t];
@@ -64,18 +66,18 @@ static void arm_phase_timer(struct device *dv)
    * timer armed on it would fire early. */
   uv_update_time(&run->loop);
   dv->phase_deadline_s = rollout_now(run) + s;
-  uv_timer_start(&dv->phase_timer, phase_timeout_cb,
+  uv_timer_start(&dv->timers->phase, phase_timeout_cb,
                  rollout_real_ms(run, s, phase_rules[dv->phase].floor_ms), 0);
 }
 
 void device_extend_deadline(struct device *dv, double seconds)
 {
   struct rollout *run = dv->run;
-  uint64_t left = uv_timer_get_due_in(&dv->phase_timer);
-  if (!uv_is_active((uv_handle_t *)&dv->phase_timer))
+  if (dv->timers == NULL || !uv_is_active((uv_handle_t *)&dv->timers->phase))
     return;
+  uint64_t left = uv_timer_get_due_in(&dv->timers->phase);
   dv->phase_deadline_s += seconds;
-  uv_timer_start(&dv->phase_timer, phase_timeout_cb, left + rollout_real_ms(run, seconds, 0), 0);
+  uv_timer_start(&dv->timers->phase, phase_timeout_cb, left + rollout_real_ms(run, seconds, 0), 0);
 }
 
 static void device_timeout_cb(uv_timer_t *h);
@@ -92,10 +94,12 @@ static void push_timer(uv_timer_t *h, uv_timer_cb cb, uint64_t ms)
 void device_extend_wait(struct device *dv, double seconds, uint64_t extra_ms)
 {
   uint64_t ms = rollout_real_ms(dv->run, seconds, 0) + extra_ms;
-  if (uv_is_active((uv_handle_t *)&dv->phase_timer))
+  if (dv->timers == NULL)
+    return;
+  if (uv_is_active((uv_handle_t *)&dv->timers->phase))
     dv->phase_deadline_s += seconds + (double)extra_ms * dv->run->scale / 1000.0;
-  push_timer(&dv->phase_timer, phase_timeout_cb, ms);
-  push_timer(&dv->device_timer, device_timeout_cb, ms);
+  push_timer(&dv->timers->phase, phase_timeout_cb, ms);
+  push_timer(&dv->timers->device, device_timeout_cb, ms);
 }
 
 static void event_common(struct device *dv, cJSON *ev)
@@ -225,7 +229,9 @@ bool device_line_on_backup(const char *clean)
 
 static void timer_closed(uv_handle_t *h)
 {
-  (void)h;
+  struct device_timers *tm = h->data;
+  if (--tm->open == 0)
+    free(tm);
 }
 
 static void finish(struct device *dv, enum junos_phase terminal)
@@ -350,7 +356,8 @@ static void phase_timeout_cb(uv_timer_t *h)
     return;
   /* Whatever was under way (a console, a command, a wait) is abandoned, not interrupted on the
    * router: a fresh session asks where things stand. */
-  uv_timer_stop(&dv->wait_timer);
+  if (dv->timers)
+    uv_timer_stop(&dv->timers->wait);
   dv->after_wait = NULL;
   dv->watching_console = false;
   device_connect(dv, reconcile_step);
@@ -377,11 +384,12 @@ static void device_init(struct device *dv, bool resumed, enum junos_phase phase)
   dv->started_s = rollout_now(run);
   dv->phase_started_s = dv->started_s;
   dv->failed_in = PH_QUEUED;
-  uv_timer_init(&run->loop, &dv->phase_timer);
-  uv_timer_init(&run->loop, &dv->wait_timer);
-  uv_timer_init(&run->loop, &dv->device_timer);
-  dv->phase_timer.data = dv->wait_timer.data = dv->device_timer.data = dv;
-  dv->timers_live = true;
+  struct device_timers *tm = dv->timers = xcalloc(1, sizeof *dv->timers);
+  uv_timer_init(&run->loop, &tm->phase);
+  uv_timer_init(&run->loop, &tm->wait);
+  uv_timer_init(&run->loop, &tm->device);
+  tm->phase.data = tm->wait.data = tm->device.data = dv;
+  tm->open = 3;
   dv->last_action = RA_COUNT;
   cJSON *ev =
       event_new(run->log, "info", EV_DEVICE_STARTED, dv->name, "%s: %s (wave %zu%s)", dv->name,
@@ -394,7 +402,7 @@ static void device_init(struct device *dv, bool resumed, enum junos_phase phase)
   }
   rollout_emit(run, ev);
   uv_timer_start(
-      &dv->device_timer, device_timeout_cb,
+      &dv->timers->device, device_timeout_cb,
       rollout_real_ms(run, (double)run->p->issu.timeouts_s[TIMEOUT_DEVICE], DEVICE_FLOOR_MS), 0);
 }
 
@@ -639,7 +647,9 @@ void device_wait(struct device *dv, double policy_s, uint64_t floor_ms, device_t
 {
   dv->after_wait = then;
   uv_update_time(&dv->run->loop);
-  uv_timer_start(&dv->wait_timer, wait_cb, rollout_real_ms(dv->run, policy_s, floor_ms), 0);
+  if (dv->timers == NULL)
+    return; /* detached: nothing more happens to this router in this run */
+  uv_timer_start(&dv->timers->wait, wait_cb, rollout_real_ms(dv->run, policy_s, floor_ms), 0);
 }
 
 /* ---- sessions ---- */
@@ -757,11 +767,15 @@ void device_detach(struct device *dv)
     rollout_close_later(dv->run, dv->t_re);
     dv->t_re = NULL;
   }
-  if (dv->timers_live) {
-    uv_close((uv_handle_t *)&dv->phase_timer, timer_closed);
-    uv_close((uv_handle_t *)&dv->wait_timer, timer_closed);
-    uv_close((uv_handle_t *)&dv->device_timer, timer_closed);
-    dv->timers_live = false;
+  struct device_timers *tm = dv->timers;
+  if (tm) {
+    /* Closed timers call nothing: their data is the block, freed by the last close. */
+    uv_timer_t *all[] = {&tm->phase, &tm->wait, &tm->device};
+    for (size_t i = 0; i < ARRAY_LEN(all); i++) {
+      all[i]->data = tm;
+      uv_close((uv_handle_t *)all[i], timer_closed);
+    }
+    dv->timers = NULL;
   }
 }
 
@@ -775,4 +789,7 @@ void device_free(struct device *dv)
   free(dv->out.lines);
   free(dv->site);
   free(dv->checks_pre_file);
+  /* Still in flight when the loop ended (its handles closed by the run's last walk). */
+  free(dv->timers);
+  dv->timers = NULL;
 }
