@@ -71,8 +71,12 @@ void ssh__chan_done(struct ssh *s, struct ssh_chan *c, int error, const char *fm
   if (op)
     op->lane = NULL;
   chan_unlink(s, c);
-  if (op == NULL)
+  if (op == NULL) {
+    /* An abandoned channel freed its place on the server: a command waiting for one goes. */
+    if (s->state == S_READY && s->t->state != T_CLOSING)
+      transport__kick(s->t);
     return;
+  }
   va_list ap;
   va_start(ap, fmt);
   char *msg = transport__vformat(fmt, ap);

@@ -427,6 +427,11 @@ static void unlink_running(struct transport *t, struct transport_op *op)
     }
 }
 
+void transport__kick(struct transport *t)
+{
+  start_next(t);
+}
+
 void transport__channel_refused(struct transport *t, struct transport_op *op)
 {
   unlink_running(t, op);

@@ -122,6 +122,8 @@ void transport__op_done(struct transport *t, struct transport_op *op, int error,
 /* The server refused the channel `op` was to run on while others ran: `op` goes back to the head
  * of the queue, and from now on this transport runs at most as many at once as run now. */
 void transport__channel_refused(struct transport *t, struct transport_op *op);
+/* A channel no operation was waiting on has gone: a refused operation may start now. */
+void transport__kick(struct transport *t);
 /* The session is gone: fail the current and queued operations, refuse new ones. */
 void transport__fail(struct transport *t, int error, const char *fmt, ...) ISSU_PRINTF(3, 4);
 void transport__closed(struct transport *t);
