@@ -154,11 +154,16 @@ int parse_check_channels(struct pctx *c, const struct ynode *n, void *field)
   bool ok = text != NULL && text[0] >= '1' && text[0] <= '9' && text[1] == '\0';
   if (ok)
     v = (unsigned)(text[0] - '0');
+  if (text == NULL) {
+    perr(c, n, "expected a whole number from %u to %u (found %s)", CHECK_CHANNELS_MIN,
+         CHECK_CHANNELS_MAX, ynode_kind_name(n));
+    return -1;
+  }
   if (!ok || v < CHECK_CHANNELS_MIN || v > CHECK_CHANNELS_MAX) {
     perr(c, n,
          "'%s' is not allowed (expected a whole number from %u to %u: the commands of a "
          "snapshot run at once, 1 for one after another)",
-         text ? text : ynode_kind_name(n), CHECK_CHANNELS_MIN, CHECK_CHANNELS_MAX);
+         text, CHECK_CHANNELS_MIN, CHECK_CHANNELS_MAX);
     return -1;
   }
   *(unsigned *)field = v;
