@@ -102,6 +102,42 @@ void ssh__chan_abandon(struct ssh *s, struct ssh_chan *c)
                        s->t->o.name);
 }
 
+/* Whether some channel of ours is open (or closing): one ending makes room on the server. A
+ * refusal with none is the server refusing every channel: a failure, as it always was. */
+static bool others_hold_channels(const struct ssh *s)
+{
+  for (const struct ssh_chan *c = s->chans; c; c = c->next)
+    if (c->channel != NULL)
+      return true;
+  return false;
+}
+
+/* The server refused a channel while others are open (OpenSSH's MaxSessions): not the router
+ * failing. Every operation whose channel is not open yet (the refused one and those waiting to
+ * open) goes back to the queue in its order, and the transport runs at most as many at once as
+ * are open now (at least one: a channel being closed will make room, transport__kick). */
+static void requeue_unopened(struct ssh *s)
+{
+  unsigned open = 0;
+  for (struct ssh_chan *c = s->chans; c; c = c->next)
+    open += c->channel != NULL && !c->abandoned;
+  struct ssh_chan *back[64];
+  size_t n = 0;
+  for (struct ssh_chan *c = s->chans; c && n < ARRAY_LEN(back); c = c->next)
+    if (c->channel == NULL && c->op != NULL && c->state == S_CH_OPEN)
+      back[n++] = c;
+  s->opening = NULL;
+  s->chans_changed = true;
+  /* Last first: each goes to the head of the queue, so they end up in their order. */
+  while (n-- > 0) {
+    struct ssh_chan *c = back[n];
+    struct transport_op *op = c->op;
+    c->op = NULL;
+    chan_unlink(s, c);
+    transport__channel_refused(s->t, op, open ? open : 1);
+  }
+}
+
 static enum step ch_open(struct ssh *s, struct ssh_chan *c)
 {
   if (s->opening != NULL && s->opening != c)
@@ -113,13 +149,8 @@ static enum step ch_open(struct ssh *s, struct ssh_chan *c)
     if (rc == LIBSSH2_ERROR_EAGAIN)
       return STEP_WAIT;
     s->opening = NULL;
-    if (refused(rc) && (s->chans != c || c->next != NULL)) {
-      /* Not the router failing: this session takes no more channels than it has now. */
-      struct transport_op *op = c->op;
-      c->op = NULL;
-      chan_unlink(s, c);
-      if (op)
-        transport__channel_refused(s->t, op);
+    if (refused(rc) && others_hold_channels(s)) {
+      requeue_unopened(s);
       return STEP_STOP;
     }
     return ssh__op_failed(s, rc, "opening a channel");
@@ -305,11 +336,16 @@ static bool round_once(struct ssh *s, bool *moved, bool *blocked)
       return false;
     }
   }
+  s->chans_changed = false;
   for (struct ssh_chan *c = s->chans, *next; c; c = next) {
-    next = c->next; /* a channel may free itself (only itself) in its step */
+    next = c->next; /* a channel may free itself in its step; others only through a refusal */
     enum step r = run_chan(s, c, moved);
     if (s->state == S_DEAD)
       return false;
+    if (s->chans_changed) {
+      *moved = true; /* `next` may be gone: the next round starts from the head */
+      return true;
+    }
     if (r == STEP_WAIT && half_sent(s)) {
       s->tx_chan = c;
       *blocked = true;

@@ -85,6 +85,7 @@ struct ssh {
   struct ssh_chan *tx_chan;
   bool in_run, run_again; /* ssh__run is on the stack: a nested call only asks for a round more */
   bool progress;          /* a channel read bytes in this round */
+  bool chans_changed;     /* channels other than the one stepped were freed: a new round */
   uint64_t rx_count;      /* socket reads that returned bytes (the rounds' progress test) */
   LIBSSH2_AGENT *agent;
   struct libssh2_agent_publickey *identity;

@@ -432,12 +432,12 @@ void transport__kick(struct transport *t)
   start_next(t);
 }
 
-void transport__channel_refused(struct transport *t, struct transport_op *op)
+void transport__channel_refused(struct transport *t, struct transport_op *op, unsigned cap)
 {
   unlink_running(t, op);
   op->lane = NULL;
   op->timed_out = false;
-  t->channel_cap = t->nrunning ? t->nrunning : 1;
+  t->channel_cap = cap ? cap : 1;
   op->next = t->head; /* first again: it runs when another ends */
   t->head = op;
   if (t->tail == NULL)

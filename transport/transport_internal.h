@@ -120,8 +120,9 @@ void transport__output(struct transport *t, struct transport_op *op, enum transp
 void transport__op_done(struct transport *t, struct transport_op *op, int error, const char *fmt,
                         ...) ISSU_PRINTF(4, 5);
 /* The server refused the channel `op` was to run on while others ran: `op` goes back to the head
- * of the queue, and from now on this transport runs at most as many at once as run now. */
-void transport__channel_refused(struct transport *t, struct transport_op *op);
+ * of the queue, and from now on this transport runs at most `cap` at once (the channels the
+ * server took). */
+void transport__channel_refused(struct transport *t, struct transport_op *op, unsigned cap);
 /* A channel no operation was waiting on has gone: a refused operation may start now. */
 void transport__kick(struct transport *t);
 /* The session is gone: fail the current and queued operations, refuse new ones. */

@@ -89,7 +89,7 @@ struct run {
   char open_message[TRANSPORT_MESSAGE_MAX];
   struct op ops[MAX_OPS];
   size_t done_count, lines_total;
-  bool done_after_close;    /* a callback came after the close callback */
+  bool done_after_close; /* a callback came after the close callback */
 };
 
 static void on_open(struct transport *t, int error, const char *message, void *data)
@@ -184,8 +184,9 @@ static struct transport_options ssh_options(void)
 
 static struct transport_options local_options(void)
 {
-  struct transport_options o = {
-      .name = "mx-chan-local", .kind = TRANSPORT_LOCAL, .local_command = "sh -c \"$SSH_ORIGINAL_COMMAND\""};
+  struct transport_options o = {.name = "mx-chan-local",
+                                .kind = TRANSPORT_LOCAL,
+                                .local_command = "sh -c \"$SSH_ORIGINAL_COMMAND\""};
   return o;
 }
 
@@ -234,8 +235,8 @@ static void four_together(const struct transport_options *o)
     cr_expect_eq(op->result.exit_status, (int)i, "each its own exit status");
     char want[64];
     snprintf(want, sizeof want, "together-%zu\n", i);
-    cr_expect(op->out && strncmp(op->out, want, strlen(want)) == 0, "%zu met the others: %.40s",
-              i, op->out ? op->out : "");
+    cr_expect(op->out && strncmp(op->out, want, strlen(want)) == 0, "%zu met the others: %.40s", i,
+              op->out ? op->out : "");
     snprintf(want, sizeof want, "err-%zu\n", i);
     cr_expect(strstr(op->out, want) != NULL, "its own stderr");
     cr_expect_eq(op->lines, 2 + 300 * (i + 1), "%zu: its own lines only (%zu)", i, op->lines);
@@ -377,8 +378,8 @@ Test(transport_channels, a_timeout_ends_only_its_own_command, .timeout = 60, .fi
   one_times_out(&l);
 }
 
-/* Closed (between turns of the loop, as the scheduler closes) while four run: each ends once (closed), nothing after the
- * close callback, every handle and channel freed (ASan, valgrind). */
+/* Closed (between turns of the loop, as the scheduler closes) while four run: each ends once
+ * (closed), nothing after the close callback, every handle and channel freed (ASan, valgrind). */
 static void close_while_running(const struct transport_options *o)
 {
   char dir[64], cmd[1024];
@@ -402,8 +403,7 @@ static void close_while_running(const struct transport_options *o)
   remove_dir(dir);
 }
 
-Test(transport_channels, a_close_while_several_run_ends_each_once, .timeout = 60,
-     .fini = sshd_stop)
+Test(transport_channels, a_close_while_several_run_ends_each_once, .timeout = 60, .fini = sshd_stop)
 {
   sshd_start(NULL);
   struct transport_options o = ssh_options();
