@@ -138,10 +138,23 @@ static void requeue_unopened(struct ssh *s)
   }
 }
 
+bool ssh__chans_retrying(const struct ssh *s)
+{
+  for (const struct ssh_chan *c = s->chans; c; c = c->next)
+    if (c->retry_at != 0)
+      return true;
+  return false;
+}
+
 static enum step ch_open(struct ssh *s, struct ssh_chan *c)
 {
   if (s->opening != NULL && s->opening != c)
     return STEP_STOP; /* libssh2 opens one channel at a time: after the one opening */
+  if (c->retry_at != 0) {
+    if (uv_now(s->t->loop) < c->retry_at)
+      return STEP_STOP; /* the tick asks again */
+    c->retry_at = 0;
+  }
   s->opening = c;
   c->channel = libssh2_channel_open_session(s->session);
   if (c->channel == NULL) {
@@ -151,6 +164,14 @@ static enum step ch_open(struct ssh *s, struct ssh_chan *c)
     s->opening = NULL;
     if (refused(rc) && others_hold_channels(s)) {
       requeue_unopened(s);
+      return STEP_STOP;
+    }
+    /* OpenSSH frees a session's place only after it has read our close of it, and may read the
+     * next open in the same batch: a server that refused a channel before (channel_cap) is asked
+     * again on the next ticks before the refusal is taken for a failure. */
+    if (refused(rc) && s->t->channel_cap != 0 && c->refusals < SSH_OPEN_RETRIES) {
+      c->refusals++;
+      c->retry_at = uv_now(s->t->loop) + 1;
       return STEP_STOP;
     }
     return ssh__op_failed(s, rc, "opening a channel");
@@ -378,6 +399,15 @@ void ssh__run_chans(struct ssh *s)
     return;
   if (s->chans == NULL)
     ssh__stop_poll(s); /* idle: nothing is read until the next operation (as before) */
-  else
-    ssh__arm(s); /* the directions libssh2 is blocked on (a half-sent packet: writable) */
+  else if (s->link != NULL)
+    ssh__arm(s); /* behind a jump host: the chain's outermost socket waits for it */
+  else {
+    /* Readable while channels are open (their data, closes and replies come that way), writable
+     * only while a packet is half sent: a channel waiting to ask again (retry_at) never spins
+     * on a writable socket. */
+    int events = UV_READABLE;
+    if (libssh2_session_block_directions(s->session) & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+      events |= UV_WRITABLE;
+    ssh__poll(s, events);
+  }
 }

@@ -62,8 +62,13 @@ struct ssh_chan {
   enum ssh_state state; /* S_CH_OPEN .. S_CH_FREE */
   LIBSSH2_CHANNEL *channel;
   size_t input_sent;
-  bool abandoned; /* its operation timed out: close it as soon as its current call is through */
+  bool abandoned;    /* its operation timed out: close it as soon as its current call is through */
+  unsigned refusals; /* opens refused with no other channel of ours open (see ch_open) */
+  uint64_t retry_at; /* loop time before which the open is not asked again (0: now) */
 };
+/* A channel refused while none of ours is open, on a server known to limit them: asked again on
+ * the next ticks, this many times, before it is a failure. */
+#define SSH_OPEN_RETRIES 4
 
 struct ssh {
   struct transport *t;
@@ -141,6 +146,8 @@ void ssh__run_chans(struct ssh *s);
 struct ssh_chan *ssh__chan_new(struct ssh *s, struct transport_op *op);
 /* Frees every channel (the session is being freed; blocking mode, bounded). */
 void ssh__chans_free(struct ssh *s);
+/* Whether a channel waits to ask for its open again (the session's tick runs the channels). */
+bool ssh__chans_retrying(const struct ssh *s);
 /* The operation of `c` timed out: it ends now; its channel is closed in the background. */
 void ssh__chan_abandon(struct ssh *s, struct ssh_chan *c);
 /* The state after S_CH_OPEN for an upload. */

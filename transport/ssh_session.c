@@ -559,6 +559,11 @@ static void on_tick(uv_timer_t *timer)
   }
   if (s->state != S_READY || s->chans == NULL)
     return;
+  if (ssh__chans_retrying(s)) {
+    ssh__run(s); /* a refused open asked again (ssh_exec.c) */
+    if (s->state != S_READY || s->chans == NULL)
+      return;
+  }
   /* A keepalive only while every channel waits on reads: nothing half sent (reference §1.5). */
   bool reading = s->tx_chan == NULL;
   for (struct ssh_chan *c = s->chans; c && reading; c = c->next)

@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_OPS 8
+#define MAX_OPS 8 /* commands one test queues at most */
 
 static struct {
   char dir[256];
@@ -410,4 +410,31 @@ Test(transport_channels, a_close_while_several_run_ends_each_once, .timeout = 60
   close_while_running(&o);
   struct transport_options l = local_options();
   close_while_running(&l);
+}
+
+/* MaxSessions 1: every command after the first is refused at first, and the next open often
+ * reaches sshd before it has let go of the last session (it frees it only after reading our
+ * close): asked again on the session's next ticks, never a failure. */
+Test(transport_channels, a_server_taking_one_channel_runs_them_one_at_a_time, .timeout = 90,
+     .fini = sshd_stop)
+{
+  sshd_start("MaxSessions 1\n");
+  struct run r;
+  struct transport_options o = ssh_options();
+  open_run(&r, &o, 4);
+  char cmd[100];
+  for (size_t i = 0; i < 6; i++) {
+    snprintf(cmd, sizeof cmd, "sh -c 'echo %zu; exit %zu'", i, i);
+    queue(&r, i, cmd, 0);
+  }
+  loop_until(&r, &r.done_count, 6);
+  for (size_t i = 0; i < 6; i++) {
+    char want[16];
+    snprintf(want, sizeof want, "%zu\n", i);
+    cr_expect_eq(r.ops[i].result.error, 0, "%zu: %s", i, r.ops[i].result.message);
+    cr_expect_eq(r.ops[i].result.exit_status, (int)i);
+    cr_expect_str_eq(r.ops[i].out ? r.ops[i].out : "", want);
+  }
+  cr_expect_eq(transport_channels(r.t), 1);
+  close_run(&r);
 }
