@@ -223,28 +223,50 @@ static enum step ch_eof(struct ssh *s, struct ssh_chan *c)
   return STEP_NEXT;
 }
 
-static enum step ch_read(struct ssh *s, struct ssh_chan *c)
+/* One pass over both streams: 1 if any bytes came, 0 if none, -1 if the step ended. */
+static int read_pass(struct ssh *s, struct ssh_chan *c, enum step *ended)
 {
   char buf[32768];
-  /* Drain both streams until both would block: libssh2 may already hold packets of one while we
-   * read the other. */
-  bool more = true;
-  while (more) {
-    more = false;
-    for (int stream = 0; stream < 2; stream++) {
-      ssize_t n = libssh2_channel_read_ex(c->channel, stream, buf, sizeof buf);
-      if (n > 0) {
-        s->progress = true;
-        transport__output(s->t, c->op, (enum transport_stream)stream, buf, (size_t)n);
-        if (s->state == S_DEAD || c->op == NULL)
-          return STEP_STOP; /* the line's callback closed the transport, or it timed out */
-        more = true;
-      } else if (n < 0 && n != LIBSSH2_ERROR_EAGAIN)
-        return ssh__op_failed(s, (int)n, "reading the output");
+  int got = 0;
+  for (int stream = 0; stream < 2; stream++) {
+    ssize_t n = libssh2_channel_read_ex(c->channel, stream, buf, sizeof buf);
+    if (n > 0) {
+      s->progress = true;
+      got = 1;
+      transport__output(s->t, c->op, (enum transport_stream)stream, buf, (size_t)n);
+      if (s->state == S_DEAD || c->op == NULL) {
+        *ended = STEP_STOP; /* the line's callback closed the transport */
+        return -1;
+      }
+    } else if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
+      *ended = ssh__op_failed(s, (int)n, "reading the output");
+      return -1;
     }
   }
-  if (!libssh2_channel_eof(c->channel))
-    return STEP_WAIT;
+  return got;
+}
+
+static enum step ch_read(struct ssh *s, struct ssh_chan *c)
+{
+  /* Drain both streams until both would block: libssh2 may already hold packets of one while we
+   * read the other. Reading one stream can also take the other's last bytes and the EOF off the
+   * socket in the same call: once the EOF is seen, one more pass must find nothing before the
+   * channel is closed (else those bytes would be lost with it). */
+  enum step ended = STEP_STOP;
+  for (;;) {
+    int got = read_pass(s, c, &ended);
+    if (got < 0)
+      return ended;
+    if (got > 0)
+      continue;
+    if (!libssh2_channel_eof(c->channel))
+      return STEP_WAIT;
+    got = read_pass(s, c, &ended);
+    if (got < 0)
+      return ended;
+    if (got == 0)
+      break;
+  }
   c->state = S_CH_CLOSE;
   return STEP_NEXT;
 }
