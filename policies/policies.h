@@ -108,7 +108,11 @@ struct policy_checks {
   struct policy_labels files; /* JSNAPy test files, resolved against the policy's folder */
   uint64_t converge_s, interval_s;
   enum policy_pre_check pre_check;
+  unsigned channels; /* commands of a snapshot at once (CHECK_CHANNELS_MIN..MAX) */
 };
+#define CHECK_CHANNELS_MIN 1
+#define CHECK_CHANNELS_MAX 9
+#define CHECK_CHANNELS_DEFAULT 5
 
 /* target.vmhost: detected from what the router reports, or forced by the policy. */
 enum policy_vmhost { VMHOST_DETECT, VMHOST_YES, VMHOST_NO };

@@ -144,6 +144,32 @@ int parse_pre_check(struct pctx *c, const struct ynode *n, void *field)
   return 0;
 }
 
+/* checks.channels: how many commands of a snapshot run at once on the router's session, each on
+ * a channel of its own (1: one after another). At most the suite's nine built-in commands; a
+ * router refusing channels is met at run time (the transport waits), not here. */
+int parse_check_channels(struct pctx *c, const struct ynode *n, void *field)
+{
+  const char *text = n && n->kind == YNODE_SCALAR ? n->text : NULL;
+  unsigned v = 0;
+  bool ok = text != NULL && text[0] >= '1' && text[0] <= '9' && text[1] == '\0';
+  if (ok)
+    v = (unsigned)(text[0] - '0');
+  if (text == NULL) {
+    perr(c, n, "expected a whole number from %u to %u (found %s)", CHECK_CHANNELS_MIN,
+         CHECK_CHANNELS_MAX, ynode_kind_name(n));
+    return -1;
+  }
+  if (!ok || v < CHECK_CHANNELS_MIN || v > CHECK_CHANNELS_MAX) {
+    perr(c, n,
+         "'%s' is not allowed (expected a whole number from %u to %u: the commands of a "
+         "snapshot run at once, 1 for one after another)",
+         text, CHECK_CHANNELS_MIN, CHECK_CHANNELS_MAX);
+    return -1;
+  }
+  *(unsigned *)field = v;
+  return 0;
+}
+
 struct check_suite *policy_check_suite(const struct policy *p, bool allow_backup_re_active,
                                        struct diag *d)
 {

@@ -48,6 +48,7 @@ int parse_alarm_names(struct pctx *c, const struct ynode *n, void *field);
 int parse_check_builtin(struct pctx *c, const struct ynode *n, void *field);
 int parse_check_files(struct pctx *c, const struct ynode *n, void *field);
 int parse_pre_check(struct pctx *c, const struct ynode *n, void *field);
+int parse_check_channels(struct pctx *c, const struct ynode *n, void *field);
 int parse_days(struct pctx *c, const struct ynode *n, void *field);
 int parse_hhmm(struct pctx *c, const struct ynode *n, void *field);
 int parse_tz(struct pctx *c, const struct ynode *n, void *field);

@@ -117,6 +117,11 @@ static const struct schema_key schema[] = {
     {"checks", "pre_check", parse_pre_check, AT(checks.pre_check), false, "fail|warn", "fail",
      "A single-snapshot test failing on the pre snapshot (a BGP peer already down): fail the "
      "router with pre-check-failed before anything is done to it, or only warn (an event)."},
+    {"checks", "channels", parse_check_channels, AT(checks.channels), false, "1-9", "5",
+     "Commands of a snapshot run at once on the router's session, each on an SSH channel of its "
+     "own (1: one after another). A router that refuses a channel is no failure: that command "
+     "waits for another to end. Keep it at or under the router's sessions per connection "
+     "(OpenSSH's MaxSessions, 10 by default)."},
     {NULL, "estimate", parse_positive_duration, AT(estimate_s), false, "duration", "40m",
      "Expected duration of one router's upgrade, for plans and ETAs."},
 };
@@ -142,6 +147,7 @@ static void set_defaults(struct policy *p)
   p->checks.converge_s = 10 * 60;
   p->checks.interval_s = 30;
   p->checks.pre_check = PRE_CHECK_FAIL;
+  p->checks.channels = CHECK_CHANNELS_DEFAULT;
 }
 
 /* Every key name valid at one level, for "did you mean". */
@@ -410,6 +416,7 @@ static const struct {
     {"checks.converge", "`converge: 15m`"},
     {"checks.interval", "`interval: 1m`"},
     {"checks.pre_check", "`pre_check: warn`"},
+    {"checks.channels", "`channels: 1`"},
     {"estimate", "`estimate: 45m`"},
 };
 

@@ -6,6 +6,11 @@
  * passes or checks.converge has passed (the run's clock: simulated time under --time-scale, a
  * timer, never a sleep). The checks themselves are checks/'s; this file runs their commands,
  * keeps their snapshots next to the journal and says what happened in events.
+ *
+ * A snapshot's commands run up to checks.channels at once on the router's one session (each on a
+ * channel of its own: each costs the router an SSH exec, and one after another they were most of
+ * a lab router's wall time, bench/RESULTS.md). Their answers are kept by command index and put
+ * into the snapshot in the suite's order, so the snapshot is what one-after-another gave.
  */
 #include "checks/checks.h"
 #include "common/event_schema.h"
@@ -28,19 +33,38 @@
 #define COMMAND_S 300.0
 #define COMMAND_FLOOR_MS 15000
 
+/* One command's answer as it comes. */
+struct answer_slot {
+  char *answer;
+  size_t answer_len, answer_cap;
+  bool answer_cut; /* longer than ANSWER_MAX, or a line the transport cut */
+  bool on_backup;  /* the session is on the backup RE (device_line_on_backup) */
+  bool done;       /* answered (put into the snapshot once those before it are) */
+};
+
+/* What a command's callbacks carry: its router, its index, and the attempt it belongs to (an
+ * attempt that ended early leaves commands in flight; their answers are for no one). Freed by
+ * the command's done callback, which the transport calls exactly once. */
+struct answer_ticket {
+  struct device *dv;
+  size_t index;
+  unsigned attempt;
+};
+
 struct checks_state {
   struct check_snapshot *pre, *post, *taking;
-  size_t cmd;          /* the next command of the snapshot being taken */
+  struct answer_slot *slots; /* one per command of the suite, for the snapshot being taken */
+  size_t nslots;
+  size_t next_send;    /* the next command to send */
+  size_t next_put;     /* the next answer to put into the snapshot (suite order) */
+  unsigned in_flight;  /* commands sent and not answered */
+  unsigned attempt;    /* bumped when a snapshot starts or ends early: older answers are stale */
   bool post_phase;     /* taking post snapshots */
   unsigned attempts;   /* post attempts */
   double first_s;      /* run clock: the first post attempt */
   double deadline_s;   /* run clock: when checks.converge runs out */
   double taking_s;     /* run clock: when the snapshot being taken was started (its cost) */
   char put_error[200]; /* the last answer that was not XML */
-  char *answer;        /* the command's answer as it comes */
-  size_t answer_len, answer_cap;
-  bool answer_cut; /* longer than ANSWER_MAX, or a line the transport cut */
-  bool on_backup;  /* the session is on the backup RE (device_line_on_backup) */
 };
 
 /* ---- the run's suite, built on first use ---- */
@@ -84,7 +108,9 @@ void checks_device_free(struct device *dv)
   check_snapshot_free(st->pre);
   check_snapshot_free(st->post);
   check_snapshot_free(st->taking);
-  free(st->answer);
+  for (size_t i = 0; i < st->nslots; i++)
+    free(st->slots[i].answer);
+  free(st->slots);
   free(st);
   dv->checks = NULL;
 }
@@ -210,118 +236,146 @@ static void first_failure(const struct check_outcome *out, char *buf, size_t len
 #undef CUT
 }
 
-/* ---- taking a snapshot: each command of the suite, one after the other ---- */
+/* ---- taking a snapshot: the suite's commands, up to checks.channels at once ---- */
 
-static void snapshot_next(struct device *dv);
+static void snapshot_fill(struct device *dv);
 static void pre_taken(struct device *dv);
 static void post_taken(struct device *dv);
 
 /* The XML document of a command's answer: from its first '<' to its last '>' (a prompt may
  * follow it). */
-static void put_answer(struct device *dv, struct checks_state *st)
+static void put_answer(struct device *dv, struct checks_state *st, size_t i)
 {
-  const char *buf = st->answer ? st->answer : "";
+  struct answer_slot *a = &st->slots[i];
+  const char *buf = a->answer ? a->answer : "";
   const char *start = strchr(buf, '<');
   const char *end = strrchr(buf, '>');
   size_t len = start && end && end >= start ? (size_t)(end - start) + 1 : 0;
-  if (st->answer_cut) {
+  if (a->answer_cut) {
     snprintf(st->put_error, sizeof st->put_error,
              "the answer to `%s` was cut: answer longer than %u MiB (a line too long or more "
              "than the session delivers)",
-             check_suite_command(dv->run->checks, st->cmd), CHECK_ANSWER_MAX >> 20);
+             check_suite_command(dv->run->checks, i), CHECK_ANSWER_MAX >> 20);
     device_note(dv, st->put_error);
     len = 0; /* the test that needs it fails, saying the answer is unusable */
   }
-  if (check_snapshot_put(st->taking, st->cmd, start && len ? start : "", len, st->put_error,
+  if (check_snapshot_put(st->taking, i, start && len ? start : "", len, st->put_error,
                          sizeof st->put_error) < 0)
     device_note(dv, st->put_error);
 }
 
-static void answer_append(struct checks_state *st, const char *s, size_t n)
+static void answer_append(struct answer_slot *a, const char *s, size_t n)
 {
-  if (st->answer_len + n + 2 > CHECK_ANSWER_MAX) {
-    st->answer_cut = true;
+  if (a->answer_len + n + 2 > CHECK_ANSWER_MAX) {
+    a->answer_cut = true;
     return;
   }
-  st->answer = xgrow(st->answer, &st->answer_cap, st->answer_len + n + 2, 1);
-  memcpy(st->answer + st->answer_len, s, n);
-  st->answer_len += n;
-  st->answer[st->answer_len++] = '\n';
-  st->answer[st->answer_len] = '\0';
+  a->answer = xgrow(a->answer, &a->answer_cap, a->answer_len + n + 2, 1);
+  memcpy(a->answer + a->answer_len, s, n);
+  a->answer_len += n;
+  a->answer[a->answer_len++] = '\n';
+  a->answer[a->answer_len] = '\0';
+}
+
+/* The slot a callback of ticket `tk` on transport `t` writes to; NULL when its attempt is over
+ * (the session was dropped, the router finished, a newer snapshot started). */
+static struct answer_slot *slot_of(struct transport *t, const struct answer_ticket *tk)
+{
+  struct device *dv = tk->dv;
+  struct checks_state *st = dv->checks;
+  if (dv->t != t || dv->finished || st == NULL || st->attempt != tk->attempt ||
+      tk->index >= st->nslots)
+    return NULL;
+  return &st->slots[tk->index];
 }
 
 static void answer_line(struct transport *t, enum transport_stream stream, const char *line,
                         size_t len, bool cut, void *data)
 {
-  struct device *dv = data;
-  struct checks_state *st = dv->checks;
-  if (dv->t != t || st == NULL)
+  struct answer_ticket *tk = data;
+  struct answer_slot *a = slot_of(t, tk);
+  if (a == NULL)
     return;
+  struct device *dv = tk->dv;
   char clean[1024];
   enum junos_line_kind kind = junos_clean_line(line, len, clean, sizeof clean);
   if (device_line_on_backup(clean))
-    st->on_backup = true;
+    a->on_backup = true;
   if (stream == TRANSPORT_STDERR) {
     if (kind != LINE_NOISE)
       device_note(dv, clean);
     return;
   }
-  st->answer_cut |= cut;
+  a->answer_cut |= cut;
   /* Cleaned as every other answer is (timestamps, banners, CRs); a line longer than the clean
    * buffer is kept as it came rather than cut. */
   if (len < sizeof clean) {
     if (kind != LINE_NOISE)
-      answer_append(st, clean, strlen(clean));
+      answer_append(a, clean, strlen(clean));
     return;
   }
-  answer_append(st, line, line[len - 1] == '\r' ? len - 1 : len);
+  answer_append(a, line, line[len - 1] == '\r' ? len - 1 : len);
 }
 
-static void command_done(struct device *dv, const struct transport_result *r);
+static void command_done(struct device *dv, size_t i, const struct transport_result *r);
 
 static void answer_done(struct transport *t, const struct transport_result *r, void *data)
 {
-  struct device *dv = data;
-  if (dv->t != t || dv->finished)
+  struct answer_ticket *tk = data;
+  struct device *dv = tk->dv;
+  size_t i = tk->index;
+  struct answer_slot *a = slot_of(t, tk);
+  free(tk);
+  if (a == NULL)
     return;
-  if (r->truncated && dv->checks)
-    dv->checks->answer_cut = true; /* the transport dropped the rest: never read in part */
+  dv->checks->in_flight--;
+  if (r->truncated)
+    a->answer_cut = true; /* the transport dropped the rest: never read in part */
   if (r->error != TRANSPORT_OK) {
     /* As device_exec's: a session that failed a command is not trusted with the next. */
     device_note(dv, r->message);
     device_drop_session(dv);
   }
-  command_done(dv, r);
+  command_done(dv, i, r);
 }
 
-/* Runs one command of the suite with its answer kept whole in st->answer. */
-static void answer_exec(struct device *dv, const char *command)
+/* Sends command `i` of the suite; its answer is kept whole in its slot. */
+static void answer_exec(struct device *dv, size_t i)
 {
   struct checks_state *st = dv->checks;
-  if (dv->run->fatal)
-    return; /* the journal cannot be written: nothing more is sent (the run stops) */
-  st->answer_len = 0;
-  if (st->answer)
-    st->answer[0] = '\0';
-  st->answer_cut = st->on_backup = false;
+  struct answer_slot *a = &st->slots[i];
+  a->answer_len = 0;
+  if (a->answer)
+    a->answer[0] = '\0';
+  a->answer_cut = a->on_backup = a->done = false;
+  char command[400];
+  snprintf(command, sizeof command, "%s | display xml", check_suite_command(dv->run->checks, i));
   uint64_t limit = rollout_real_ms(dv->run, COMMAND_S, COMMAND_FLOOR_MS);
-  int rc = transport_exec(dv->t, command, NULL, (unsigned)limit, answer_line, answer_done, dv);
+  struct answer_ticket *tk = xcalloc(1, sizeof *tk);
+  *tk = (struct answer_ticket){dv, i, st->attempt};
+  st->in_flight++;
+  int rc = transport_exec(dv->t, command, NULL, (unsigned)limit, answer_line, answer_done, tk);
   if (rc < 0) {
+    free(tk); /* refused at once: no callback will come */
+    st->in_flight--;
     struct transport_result r = {.error = rc};
     snprintf(r.message, sizeof r.message, "%s: cannot run '%s': %s", dv->name, command,
              transport_error_name(rc));
-    command_done(dv, &r);
+    command_done(dv, i, &r);
   }
 }
 
-static void command_done(struct device *dv, const struct transport_result *r)
+static void command_done(struct device *dv, size_t i, const struct transport_result *r)
 {
   struct checks_state *st = dv->checks;
-  if (r->error != TRANSPORT_OK || st->on_backup) {
+  struct answer_slot *a = &st->slots[i];
+  if (r->error != TRANSPORT_OK || a->on_backup) {
+    st->attempt++; /* the commands still in flight answer no one */
+    st->in_flight = 0;
     if (!st->post_phase) {
       device_fail(dv,
                   r->error != TRANSPORT_OK ? transport_error_name(r->error) : "pre-check-failed",
-                  "failure", "pre snapshot: %s: %s", check_suite_command(dv->run->checks, st->cmd),
+                  "failure", "pre snapshot: %s: %s", check_suite_command(dv->run->checks, i),
                   r->error != TRANSPORT_OK ? r->message : "the session is on the backup RE");
       return;
     }
@@ -334,40 +388,73 @@ static void command_done(struct device *dv, const struct transport_result *r)
     post_taken(dv);
     return;
   }
-  put_answer(dv, st);
-  st->cmd++;
-  snapshot_next(dv);
-}
-
-static void snapshot_next(struct device *dv)
-{
-  struct checks_state *st = dv->checks;
-  const struct check_suite *s = dv->run->checks;
-  if (st->cmd == check_suite_command_count(s)) {
-    free(st->answer); /* grown to the longest answer: not kept between snapshots */
-    st->answer = NULL;
-    st->answer_len = st->answer_cap = 0;
+  a->done = true;
+  /* Into the snapshot in the suite's order (its notes too), each answer's memory freed as it
+   * goes: a router in flight keeps only the answers that came early. */
+  while (st->next_put < st->nslots && st->slots[st->next_put].done) {
+    struct answer_slot *p = &st->slots[st->next_put];
+    put_answer(dv, st, st->next_put);
+    free(p->answer);
+    p->answer = NULL;
+    p->answer_len = p->answer_cap = 0;
+    st->next_put++;
+  }
+  if (st->next_put == st->nslots) {
+    /* The session's other users (device.c) run one command at a time, as they always did: a
+     * timeout there still ends the session. */
+    if (dv->t)
+      transport_set_channels(dv->t, 1);
     if (st->post_phase)
       post_taken(dv);
     else
       pre_taken(dv);
     return;
   }
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "%s | display xml", check_suite_command(s, st->cmd));
-  answer_exec(dv, cmd);
+  snapshot_fill(dv);
+}
+
+/* Sends commands while channels are free. A command may end at once (a failed session), and
+ * with it the attempt: the loop stops when the attempt is no longer this one. */
+static void snapshot_fill(struct device *dv)
+{
+  struct checks_state *st = dv->checks;
+  unsigned channels = dv->run->p->checks.channels ? dv->run->p->checks.channels : 1;
+  unsigned attempt = st->attempt;
+  while (st->next_send < st->nslots && st->in_flight < channels) {
+    if (dv->run->fatal || dv->t == NULL || dv->finished)
+      return; /* the journal cannot be written: nothing more is sent (the run stops) */
+    answer_exec(dv, st->next_send++);
+    if (dv->checks != st || st->attempt != attempt)
+      return;
+  }
 }
 
 static void snapshot_start(struct device *dv)
 {
   struct checks_state *st = dv->checks;
+  const struct check_suite *s = dv->run->checks;
   check_snapshot_free(st->taking);
-  st->taking = check_snapshot_new(dv->run->checks);
-  st->cmd = 0;
+  st->taking = check_snapshot_new(s);
+  size_t n = check_suite_command_count(s);
+  if (st->nslots != n) {
+    for (size_t i = 0; i < st->nslots; i++)
+      free(st->slots[i].answer);
+    free(st->slots);
+    st->slots = xcalloc(n, sizeof *st->slots);
+    st->nslots = n;
+  }
+  for (size_t i = 0; i < n; i++)
+    st->slots[i].done = false;
+  st->attempt++;
+  st->next_send = st->next_put = 0;
+  st->in_flight = 0;
   st->taking_s = rollout_now(dv->run);
   if (st->post_phase && st->attempts == 0)
     st->first_s = st->taking_s; /* the first attempt starts the time to converge */
-  snapshot_next(dv);
+  /* One channel per command on the one session, up to checks.channels (the transport waits for
+   * a free one when the router refuses more). */
+  transport_set_channels(dv->t, dv->run->p->checks.channels);
+  snapshot_fill(dv);
 }
 
 /* ---- pre ---- */
@@ -593,8 +680,10 @@ bool checks_post_expire(struct device *dv, const char *why)
   struct checks_state *st = dv->checks;
   if (st == NULL || !st->post_phase || dv->finished)
     return false;
-  /* The attempt under way (a command, or the wait before the next) is abandoned; the verdict
+  /* The attempt under way (its commands, or the wait before the next) is abandoned; the verdict
    * is the last whole attempt's, which failed (a passing one would have ended the router). */
+  st->attempt++;
+  st->in_flight = 0;
   device_drop_session(dv);
   check_snapshot_free(st->taking);
   st->taking = NULL;

@@ -136,6 +136,7 @@ ssize_t jump__recv(libssh2_socket_t fd, void *buf, size_t len, int flags, void *
   memcpy(buf, l->rx.data + l->rx.off, n);
   jump__buf_take(&l->rx, n);
   s->last_rx = uv_now(s->t->loop);
+  s->rx_count++;
   return (ssize_t)n;
 }
 
@@ -364,11 +365,15 @@ static bool run_tree(struct ssh *root)
     struct ssh *c = list[i];
     /* A session that died or closed earlier in this round is skipped (its memory is freed only
      * once its handles close, on a later turn of the loop). */
-    if (c->link == NULL || c->state == S_DEAD || c->state == S_JUMP_WAIT || c->state == S_READY)
+    if (c->link == NULL || c->state == S_DEAD || c->state == S_JUMP_WAIT ||
+        (c->state == S_READY && c->chans == NULL))
       continue;
     enum ssh_state was = c->state;
+    struct ssh_chan *first = c->chans;
+    uint64_t rx = c->rx_count;
     ssh__run(c);
-    if (c->state != was)
+    /* Once ready, its channels moving (or bytes read) is the change. */
+    if (c->state != was || c->chans != first || c->rx_count != rx)
       changed = true;
   }
   free(list);

@@ -8,7 +8,8 @@
  * The child is started with posix_spawn (glibc: clone with CLONE_VM|CLONE_VFORK) rather than
  * uv_spawn, whose fork() copies the parent's page tables and then takes copy-on-write faults:
  * with a thousand routers that was most of issu-fleet's own CPU (bench/RESULTS.md). Its exit is
- * watched through a pidfd on the loop, so reaping one child never looks at another.
+ * watched through a pidfd on the loop, so reaping one child never looks at another. Several
+ * commands may run at once (transport_set_channels): each is a child of its own.
  */
 #define _GNU_SOURCE /* syscall, SYS_pidfd_open */
 #include "transport/transport_internal.h"
@@ -25,8 +26,17 @@
 
 extern char **environ;
 
+/* The transport's side: its children, one per running command. */
 struct local {
   struct transport *t;
+  struct child *children;
+};
+
+struct child {
+  struct local *l;
+  struct transport *t;
+  struct transport_op *op; /* NULL once ended from above (failure, close): only reaped */
+  struct child *next;
   pid_t pid;
   int pidfd;            /* -1: no pidfd (valgrind, an old kernel): SIGCHLD is watched instead */
   uv_poll_t exit_watch; /* the pidfd: readable once the child has exited */
@@ -34,7 +44,7 @@ struct local {
   uv_pipe_t pipes[3];
   uv_write_t write_req;
   uv_shutdown_t shutdown_req;
-  int open; /* handles of the current command still open */
+  int open; /* handles of this command still open */
   bool exited, timed_out;
   int64_t exit_status;
   int term_signal;
@@ -47,50 +57,63 @@ struct local {
  * most of issu-fleet's memory with a thousand routers in flight. */
 static char readbuf[65536];
 
-static void finish_if_done(struct local *l)
+static void finish_if_done(struct child *l)
 {
   if (l->open > 0)
     return;
+  struct local *lb = l->l;
   struct transport *t = l->t;
-  struct transport_op *op = t->current;
+  struct transport_op *op = l->op;
+  for (struct child **p = &lb->children; *p; p = &(*p)->next)
+    if (*p == l) {
+      *p = l->next;
+      break;
+    }
+  if (op)
+    op->lane = NULL;
   free(l->env_command);
   free(l->env);
-  l->env_command = NULL;
-  l->env = NULL;
+  bool timed_out = l->timed_out;
+  int term_signal = l->term_signal;
+  int64_t exit_status = l->exit_status;
+  free(l);
   if (t->state == T_CLOSING) {
-    transport__closed(t);
-    free(l);
+    if (lb->children == NULL) {
+      t->backend = NULL;
+      free(lb);
+      transport__closed(t);
+    }
     return;
   }
   if (op == NULL)
     return;
-  if (l->timed_out) {
-    transport__op_done(t, TRANSPORT_E_TIMEOUT,
+  if (timed_out) {
+    transport__op_done(t, op, TRANSPORT_E_TIMEOUT,
                        "%s: the command did not finish within its time "
                        "limit (stopped)",
                        t->o.name);
     return;
   }
-  if (l->term_signal != 0) {
-    transport__op_done(t, TRANSPORT_E_DROPPED,
+  if (term_signal != 0) {
+    transport__op_done(t, op, TRANSPORT_E_DROPPED,
                        "%s: the session ended without an exit status (signal %d)", t->o.name,
-                       l->term_signal);
+                       term_signal);
     return;
   }
-  op->result.exit_status = (int)l->exit_status;
-  transport__op_done(t, 0, "%s", "");
+  op->result.exit_status = (int)exit_status;
+  transport__op_done(t, op, 0, "%s", "");
 }
 
 static void on_closed(uv_handle_t *h)
 {
-  struct local *l = h->data;
+  struct child *l = h->data;
   l->open--;
   finish_if_done(l);
 }
 
 static void on_watch_closed(uv_handle_t *h)
 {
-  struct local *l = h->data;
+  struct child *l = h->data;
   if (l->pidfd >= 0)
     close(l->pidfd);
   l->pidfd = -1;
@@ -98,7 +121,7 @@ static void on_watch_closed(uv_handle_t *h)
 }
 
 /* Reaps the child if it has exited; then the watch (pidfd or signal) is closed. */
-static void reap(struct local *l)
+static void reap(struct child *l)
 {
   if (l->exited)
     return;
@@ -199,11 +222,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
-  struct local *l = stream->data;
+  struct child *l = stream->data;
   if (n > 0) {
     enum transport_stream s =
         stream == (uv_stream_t *)&l->pipes[2] ? TRANSPORT_STDERR : TRANSPORT_STDOUT;
-    transport__output(l->t, s, buf->base, (size_t)n);
+    transport__output(l->t, l->op, s, buf->base, (size_t)n);
     return;
   }
   if (n < 0) /* EOF or error: this stream is done */
@@ -213,14 +236,14 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
   (void)status;
-  struct local *l = req->data;
+  struct child *l = req->data;
   uv_close((uv_handle_t *)&l->pipes[0], on_closed);
 }
 
 static void on_written(uv_write_t *req, int status)
 {
   (void)status;
-  struct local *l = req->data;
+  struct child *l = req->data;
   l->shutdown_req.data = l;
   if (uv_shutdown(&l->shutdown_req, (uv_stream_t *)&l->pipes[0], on_shutdown) != 0)
     uv_close((uv_handle_t *)&l->pipes[0], on_closed);
@@ -232,21 +255,24 @@ static void local_open(struct transport *t)
     transport__opened(t, TRANSPORT_E_SPAWN, "%s: no issu_local_command to run", t->o.name);
     return;
   }
-  struct local *l = xcalloc(1, sizeof *l);
-  l->t = t;
-  t->backend = l;
+  struct local *lb = xcalloc(1, sizeof *lb);
+  lb->t = t;
+  t->backend = lb;
   transport__opened(t, 0, "%s: ready", t->o.name);
 }
 
-static void local_start(struct transport *t)
+static void local_start(struct transport *t, struct transport_op *op)
 {
-  struct local *l = t->backend;
-  struct transport_op *op = t->current;
+  struct local *lb = t->backend;
   if (op->kind == OP_UPLOAD) {
     /* A local router has no file system to copy to: the simulator's files are records. */
-    transport__op_done(t, TRANSPORT_E_REMOTE, "%s: uploads need the ssh transport", t->o.name);
+    transport__op_done(t, op, TRANSPORT_E_REMOTE, "%s: uploads need the ssh transport", t->o.name);
     return;
   }
+  struct child *l = xcalloc(1, sizeof *l);
+  l->l = lb;
+  l->t = t;
+  l->op = op;
   size_t n = 0;
   while (environ[n])
     n++;
@@ -278,11 +304,9 @@ static void local_start(struct transport *t)
       close(fds[i]);
   }
   if (rc != 0) {
-    l->open = 0;
     free(l->env_command);
     free(l->env);
-    l->env_command = NULL;
-    l->env = NULL;
+    free(l);
     transport__fail(t, TRANSPORT_E_SPAWN, "%s: cannot start /bin/sh: %s", t->o.name, strerror(rc));
     return;
   }
@@ -292,6 +316,9 @@ static void local_start(struct transport *t)
     uv_pipe_open(&l->pipes[i], fds[i]);
   }
   l->open = input ? 4 : 3;
+  op->lane = l;
+  l->next = lb->children;
+  lb->children = l;
   if (l->pidfd >= 0) {
     uv_poll_init(t->loop, &l->exit_watch, l->pidfd);
     l->exit_watch.data = l;
@@ -312,30 +339,47 @@ static void local_start(struct transport *t)
   }
 }
 
-static void local_timeout(struct transport *t)
+static void local_timeout(struct transport *t, struct transport_op *op)
 {
-  struct local *l = t->backend;
+  (void)t;
+  struct child *l = op->lane;
+  if (l == NULL)
+    return;
   l->timed_out = true;
+  if (!l->exited)
+    kill(l->pid, SIGKILL);
+}
+
+/* Ended from above (a failure, a close): the child is stopped and only reaped. */
+static void local_detach(struct transport *t, struct transport_op *op)
+{
+  (void)t;
+  struct child *l = op->lane;
+  if (l == NULL)
+    return;
+  l->op = NULL;
   if (!l->exited)
     kill(l->pid, SIGKILL);
 }
 
 static void local_close(struct transport *t)
 {
-  struct local *l = t->backend;
-  if (l == NULL) {
+  struct local *lb = t->backend;
+  if (lb == NULL) {
     transport__closed(t);
     return;
   }
-  if (l->open == 0) {
+  if (lb->children == NULL) {
+    t->backend = NULL;
+    free(lb);
     transport__closed(t);
-    free(l);
     return;
   }
-  /* A command is running: stop it; finish_if_done() completes the close. */
-  if (!l->exited)
-    kill(l->pid, SIGKILL);
+  /* Commands are running: stop them; the last finish_if_done() completes the close. */
+  for (struct child *l = lb->children; l; l = l->next)
+    if (!l->exited)
+      kill(l->pid, SIGKILL);
 }
 
 const struct transport_ops transport__local_ops = {local_open, local_start, local_timeout,
-                                                   local_close};
+                                                   local_detach, local_close};

@@ -53,6 +53,23 @@ enum step {
 struct jump_link;
 struct jump_hop;
 
+/* One operation's channel on the session (ssh_exec.c, ssh_scp.c): its own state machine, so
+ * several execs run at once on one session. `op` is NULL once the operation has ended without
+ * it (timed out, or ended from above): the channel is then only closed and freed. */
+struct ssh_chan {
+  struct ssh_chan *next;
+  struct transport_op *op;
+  enum ssh_state state; /* S_CH_OPEN .. S_CH_FREE */
+  LIBSSH2_CHANNEL *channel;
+  size_t input_sent;
+  bool abandoned;    /* its operation timed out: close it as soon as its current call is through */
+  unsigned refusals; /* opens refused with no other channel of ours open (see ch_open) */
+  uint64_t retry_at; /* loop time before which the open is not asked again (0: now) */
+};
+/* A channel refused while none of ours is open, on a server known to limit them: asked again on
+ * the next ticks, this many times, before it is a failure. */
+#define SSH_OPEN_RETRIES 4
+
 struct ssh {
   struct transport *t;
   enum ssh_state state;
@@ -65,7 +82,16 @@ struct ssh {
   bool tick_open;
   int closing; /* handles still closing */
   LIBSSH2_SESSION *session;
-  LIBSSH2_CHANNEL *channel;
+  /* The channels of the operations running (once S_READY), in start order. libssh2 1.10 opens
+   * one channel at a time (`opening`), and a call that left a packet half sent must be repeated
+   * before any other call sends (`tx_chan`, reference §1.2, BAD_USE). */
+  struct ssh_chan *chans;
+  struct ssh_chan *opening;
+  struct ssh_chan *tx_chan;
+  bool in_run, run_again; /* ssh__run is on the stack: a nested call only asks for a round more */
+  bool progress;          /* a channel read bytes in this round */
+  bool chans_changed;     /* channels other than the one stepped were freed: a new round */
+  uint64_t rx_count;      /* socket reads that returned bytes (the rounds' progress test) */
   LIBSSH2_AGENT *agent;
   struct libssh2_agent_publickey *identity;
   char *methods; /* what the server offers, whole */
@@ -112,21 +138,26 @@ enum step ssh__op_failed(struct ssh *s, int rc, const char *what);
 /* Creates the libssh2 session (non-blocking, keepalive, host-key preference, I/O hooks). */
 bool ssh__session_init(struct ssh *s);
 
-/* ssh_exec.c: the exec states, and the channel close shared with SCP. */
-enum step ssh__ch_open(struct ssh *s);
-enum step ssh__ch_exec(struct ssh *s);
-enum step ssh__ch_input(struct ssh *s);
-enum step ssh__ch_eof(struct ssh *s);
-enum step ssh__ch_read(struct ssh *s);
-enum step ssh__ch_close(struct ssh *s);
-enum step ssh__ch_wait_closed(struct ssh *s);
-enum step ssh__ch_free(struct ssh *s);
-
-/* ssh_scp.c */
-enum step ssh__scp_open(struct ssh *s);
-enum step ssh__scp_write(struct ssh *s);
-enum step ssh__scp_eof(struct ssh *s);
-enum step ssh__scp_wait_eof(struct ssh *s);
+/* ssh_exec.c: the channels' machine (exec states, and the close shared with SCP). */
+typedef enum step (*ssh_chan_fn)(struct ssh *s, struct ssh_chan *c);
+/* Runs every channel until none can move; then waits for the socket, or stops polling. */
+void ssh__run_chans(struct ssh *s);
+/* A channel for `op`, appended (state S_CH_OPEN). */
+struct ssh_chan *ssh__chan_new(struct ssh *s, struct transport_op *op);
+/* Frees every channel (the session is being freed; blocking mode, bounded). */
+void ssh__chans_free(struct ssh *s);
+/* Whether a channel waits to ask for its open again (the session's tick runs the channels). */
+bool ssh__chans_retrying(const struct ssh *s);
+/* The operation of `c` timed out: it ends now; its channel is closed in the background. */
+void ssh__chan_abandon(struct ssh *s, struct ssh_chan *c);
+/* The state after S_CH_OPEN for an upload. */
+enum step ssh__scp_open(struct ssh *s, struct ssh_chan *c);
+enum step ssh__scp_write(struct ssh *s, struct ssh_chan *c);
+enum step ssh__scp_eof(struct ssh *s, struct ssh_chan *c);
+enum step ssh__scp_wait_eof(struct ssh *s, struct ssh_chan *c);
+/* An operation ended at `what` without ending the session (its channel is freed here). */
+void ssh__chan_done(struct ssh *s, struct ssh_chan *c, int error, const char *fmt, ...)
+    ISSU_PRINTF(4, 5);
 
 /* jump.c, jump_pool.c: the ProxyJump chain. */
 /* Starts a session behind its jump hosts (instead of resolving and connecting). */

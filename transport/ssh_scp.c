@@ -15,10 +15,10 @@
 #define UPLOAD_CHUNK (1u << 20)
 
 /* Opens the local file; false (and the operation ended) if it cannot be read. */
-static bool open_local(struct ssh *s)
+static bool open_local(struct ssh *s, struct ssh_chan *c)
 {
   struct transport *t = s->t;
-  struct transport_op *op = t->current;
+  struct transport_op *op = c->op;
   struct stat st;
   s->file = fopen(op->local_path, "rb");
   if (s->file == NULL || fstat(fileno(s->file), &st) != 0) {
@@ -26,11 +26,8 @@ static bool open_local(struct ssh *s)
     if (s->file)
       fclose(s->file);
     s->file = NULL;
-    s->state = S_READY;
-    libssh2_channel_free(s->channel); /* an unused channel: no I/O pending */
-    s->channel = NULL;
-    transport__op_done(t, TRANSPORT_E_FILE, "%s: cannot read %s: %s", t->o.name, op->local_path,
-                       strerror(e));
+    ssh__chan_done(s, c, TRANSPORT_E_FILE, "%s: cannot read %s: %s", t->o.name, op->local_path,
+                   strerror(e));
     return false;
   }
   s->size = (uint64_t)st.st_size;
@@ -38,41 +35,44 @@ static bool open_local(struct ssh *s)
   s->buf_len = s->buf_off = 0;
   if (s->buf == NULL)
     s->buf = xmalloc(UPLOAD_CHUNK);
-  /* The channel opened by S_CH_OPEN is not needed: scp_send opens its own. */
-  libssh2_channel_free(s->channel);
-  s->channel = NULL;
   return true;
 }
 
-enum step ssh__scp_open(struct ssh *s)
+/* An upload runs alone, but a channel abandoned earlier may still be opening: scp_send opens a
+ * channel too, and libssh2 opens one at a time. */
+enum step ssh__scp_open(struct ssh *s, struct ssh_chan *c)
 {
   struct transport *t = s->t;
-  struct transport_op *op = t->current;
-  if (s->file == NULL && !open_local(s))
+  struct transport_op *op = c->op;
+  if (s->opening != NULL && s->opening != c)
     return STEP_STOP;
-  s->channel =
+  if (s->file == NULL && !open_local(s, c))
+    return STEP_STOP;
+  s->opening = c;
+  c->channel =
       libssh2_scp_send64(s->session, op->remote_path, 0644, (libssh2_int64_t)s->size, 0, 0);
-  if (s->channel == NULL) {
+  if (c->channel == NULL) {
     int rc = libssh2_session_last_errno(s->session);
     if (rc == LIBSSH2_ERROR_EAGAIN)
       return STEP_WAIT;
+    s->opening = NULL;
     if (ssh__gone(rc))
       return ssh__op_failed(s, rc, "ending the input");
     fclose(s->file);
     s->file = NULL;
-    s->state = S_READY;
-    transport__op_done(t, TRANSPORT_E_REMOTE, "%s: the router refused the upload of %s: %s",
-                       t->o.name, op->remote_path, ssh__last_error(s));
+    ssh__chan_done(s, c, TRANSPORT_E_REMOTE, "%s: the router refused the upload of %s: %s",
+                   t->o.name, op->remote_path, ssh__last_error(s));
     return STEP_STOP;
   }
-  s->state = S_SCP_WRITE;
+  s->opening = NULL;
+  c->state = S_SCP_WRITE;
   return STEP_NEXT;
 }
 
-enum step ssh__scp_write(struct ssh *s)
+enum step ssh__scp_write(struct ssh *s, struct ssh_chan *c)
 {
   struct transport *t = s->t;
-  struct transport_op *op = t->current;
+  struct transport_op *op = c->op;
   while (s->sent < s->size) {
     if (s->buf_off == s->buf_len) {
       s->buf_len = fread(s->buf, 1, UPLOAD_CHUNK, s->file);
@@ -82,7 +82,7 @@ enum step ssh__scp_write(struct ssh *s)
         return STEP_STOP;
       }
     }
-    ssize_t n = libssh2_channel_write(s->channel, s->buf + s->buf_off, s->buf_len - s->buf_off);
+    ssize_t n = libssh2_channel_write(c->channel, s->buf + s->buf_off, s->buf_len - s->buf_off);
     if (n == LIBSSH2_ERROR_EAGAIN)
       return STEP_WAIT;
     if (n < 0)
@@ -93,26 +93,30 @@ enum step ssh__scp_write(struct ssh *s)
     if (op->on_progress && (s->sent - s->reported >= UPLOAD_CHUNK || s->sent == s->size)) {
       s->reported = s->sent;
       op->on_progress(t, s->sent, s->size, op->data);
+      if (s->state == S_DEAD || c->op == NULL)
+        return STEP_STOP; /* the callback closed the transport */
     }
   }
   fclose(s->file);
   s->file = NULL;
-  s->state = S_SCP_EOF;
+  c->state = S_SCP_EOF;
   return STEP_NEXT;
 }
 
-enum step ssh__scp_eof(struct ssh *s)
+enum step ssh__scp_eof(struct ssh *s, struct ssh_chan *c)
 {
-  if (libssh2_channel_send_eof(s->channel) == LIBSSH2_ERROR_EAGAIN)
+  (void)s;
+  if (libssh2_channel_send_eof(c->channel) == LIBSSH2_ERROR_EAGAIN)
     return STEP_WAIT;
-  s->state = S_SCP_WAIT_EOF;
+  c->state = S_SCP_WAIT_EOF;
   return STEP_NEXT;
 }
 
-enum step ssh__scp_wait_eof(struct ssh *s)
+enum step ssh__scp_wait_eof(struct ssh *s, struct ssh_chan *c)
 {
-  if (libssh2_channel_wait_eof(s->channel) == LIBSSH2_ERROR_EAGAIN)
+  (void)s;
+  if (libssh2_channel_wait_eof(c->channel) == LIBSSH2_ERROR_EAGAIN)
     return STEP_WAIT;
-  s->state = S_CH_CLOSE;
+  c->state = S_CH_CLOSE;
   return STEP_NEXT;
 }

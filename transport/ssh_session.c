@@ -125,8 +125,10 @@ static ssize_t recv_hook(libssh2_socket_t fd, void *buf, size_t len, int flags, 
   ssize_t n = recv(fd, buf, len, flags);
   if (n < 0)
     return -errno;
-  if (n > 0 && s != NULL)
+  if (n > 0 && s != NULL) {
     s->last_rx = uv_now(s->t->loop);
+    s->rx_count++;
+  }
   return n;
 }
 
@@ -483,24 +485,16 @@ static const ssh_step_fn steps[S_COUNT] = {
     [S_AUTH_AGENT] = step_auth_agent,
     [S_AUTH_PASSWORD] = step_auth_password,
     [S_AUTH_KBD] = step_auth_kbd,
-    [S_READY] = step_idle,
-    [S_CH_OPEN] = ssh__ch_open,
-    [S_CH_EXEC] = ssh__ch_exec,
-    [S_CH_INPUT] = ssh__ch_input,
-    [S_CH_EOF] = ssh__ch_eof,
-    [S_CH_READ] = ssh__ch_read,
-    [S_SCP_OPEN] = ssh__scp_open,
-    [S_SCP_WRITE] = ssh__scp_write,
-    [S_SCP_EOF] = ssh__scp_eof,
-    [S_SCP_WAIT_EOF] = ssh__scp_wait_eof,
-    [S_CH_CLOSE] = ssh__ch_close,
-    [S_CH_WAIT_CLOSED] = ssh__ch_wait_closed,
-    [S_CH_FREE] = ssh__ch_free,
+    [S_READY] = step_idle, /* ready: the channels' own machines run (ssh_exec.c) */
     [S_DEAD] = step_idle,
 };
 
 void ssh__run(struct ssh *s)
 {
+  if (s->state == S_READY) {
+    ssh__run_chans(s);
+    return;
+  }
   for (;;) {
     switch (steps[s->state](s)) {
     case STEP_NEXT:
@@ -563,9 +557,18 @@ static void on_tick(uv_timer_t *timer)
     jump__tick(s, now); /* a jump host's session: keepalives while routers use it */
     return;
   }
-  if (s->state < S_CH_OPEN || s->state == S_DEAD)
+  if (s->state != S_READY || s->chans == NULL)
     return;
-  if (s->state == S_CH_READ) {
+  if (ssh__chans_retrying(s)) {
+    ssh__run(s); /* a refused open asked again (ssh_exec.c) */
+    if (s->state != S_READY || s->chans == NULL)
+      return;
+  }
+  /* A keepalive only while every channel waits on reads: nothing half sent (reference §1.5). */
+  bool reading = s->tx_chan == NULL;
+  for (struct ssh_chan *c = s->chans; c && reading; c = c->next)
+    reading = c->state == S_CH_READ;
+  if (reading) {
     int next;
     libssh2_keepalive_send(s->session, &next); /* EAGAIN and BAD_USE: skip this tick */
   }
@@ -666,18 +669,37 @@ static void ssh_open(struct transport *t)
     transport__slot_acquire(t, begin);
 }
 
-static void ssh_start(struct transport *t)
+static void ssh_start(struct transport *t, struct transport_op *op)
 {
   struct ssh *s = t->backend;
-  s->state = S_CH_OPEN;
-  s->last_rx = uv_now(t->loop);
+  if (s->chans == NULL)
+    s->last_rx = uv_now(t->loop); /* silence counts from now: the session was idle */
+  ssh__chan_new(s, op);
   ssh__run(s);
 }
 
-static void ssh_timeout(struct transport *t)
+/* With one channel (the default) a command past its limit ends the session, as it always did;
+ * with several, only its channel is abandoned and the others go on. */
+static void ssh_timeout(struct transport *t, struct transport_op *op)
 {
   struct ssh *s = t->backend;
-  ssh__dead(s, TRANSPORT_E_TIMEOUT, "the command did not finish within its time limit");
+  if (t->max_channels <= 1 || op->kind != OP_EXEC || op->lane == NULL) {
+    ssh__dead(s, TRANSPORT_E_TIMEOUT, "the command did not finish within its time limit");
+    return;
+  }
+  ssh__chan_abandon(s, op->lane);
+  if (s->state == S_READY)
+    ssh__run(s); /* the abandoned channel closes now, not when the router next speaks */
+}
+
+static void ssh_detach(struct transport *t, struct transport_op *op)
+{
+  (void)t;
+  struct ssh_chan *c = op->lane;
+  if (c != NULL) {
+    c->op = NULL;
+    c->abandoned = true;
+  }
 }
 
 /* ---- teardown ---- */
@@ -735,11 +757,9 @@ static void ssh_close(struct transport *t)
       shutdown(s->fd, SHUT_RDWR);
     libssh2_session_set_blocking(s->session, 1);
     libssh2_session_set_timeout(s->session, 100);
-    if (s->channel)
-      libssh2_channel_free(s->channel);
+    ssh__chans_free(s);
     libssh2_session_free(s->session);
     s->session = NULL;
-    s->channel = NULL;
   }
   s->state = S_DEAD;
   s->closing = (s->poll_open ? 1 : 0) + (s->tick_open ? 1 : 0) + (s->kick_open ? 1 : 0);
@@ -759,4 +779,5 @@ static void ssh_close(struct transport *t)
     finalize(s);
 }
 
-const struct transport_ops transport__ssh_ops = {ssh_open, ssh_start, ssh_timeout, ssh_close};
+const struct transport_ops transport__ssh_ops = {ssh_open, ssh_start, ssh_timeout, ssh_detach,
+                                                 ssh_close};

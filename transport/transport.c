@@ -272,11 +272,40 @@ static void free_op(struct transport_op *op)
   free(op);
 }
 
+static void arm_timer(struct transport *t);
+
+/* The earliest deadline passed: each running operation past its own is ended by its back end
+ * (one at a time: ending one may end the others, the session with it). */
 static void on_op_timeout(uv_timer_t *timer)
 {
   struct transport *t = timer->data;
-  if (t->current != NULL)
-    t->ops->timeout(t);
+  uint64_t now = uv_now(t->loop);
+  for (;;) {
+    struct transport_op *late = NULL;
+    for (struct transport_op *op = t->running; op && late == NULL; op = op->next)
+      if (!op->timed_out && op->deadline_ms && op->deadline_ms <= now)
+        late = op;
+    if (late == NULL || t->state == T_CLOSING)
+      break;
+    late->timed_out = true;
+    t->ops->timeout(t, late);
+  }
+  arm_timer(t);
+}
+
+/* One timer per transport, at the earliest deadline of the operations running. */
+static void arm_timer(struct transport *t)
+{
+  uint64_t first = 0;
+  for (struct transport_op *op = t->running; op; op = op->next)
+    if (!op->timed_out && op->deadline_ms && (first == 0 || op->deadline_ms < first))
+      first = op->deadline_ms;
+  if (first == 0 || t->op_timer_closed) {
+    uv_timer_stop(&t->op_timer);
+    return;
+  }
+  uint64_t now = uv_now(t->loop);
+  uv_timer_start(&t->op_timer, on_op_timeout, first > now ? first - now : 0, 0);
 }
 
 /* ---- the send gate ---- */
@@ -326,23 +355,96 @@ void transport_release_held(struct transport_limiter *l)
   }
 }
 
+/* How many execs may run at once now. */
+unsigned transport_channels(const struct transport *t)
+{
+  unsigned n = t->max_channels ? t->max_channels : 1;
+  return t->channel_cap && t->channel_cap < n ? t->channel_cap : n;
+}
+
+void transport_set_channels(struct transport *t, unsigned n)
+{
+  t->max_channels = n ? n : 1;
+  start_next(t);
+}
+
+/* Whether `op` may start beside the ones running: execs only, up to the channel limit. */
+static bool room_for(const struct transport *t, const struct transport_op *op)
+{
+  if (t->nrunning == 0)
+    return true;
+  if (op->kind != OP_EXEC || t->running->kind != OP_EXEC)
+    return false;
+  return t->nrunning < transport_channels(t);
+}
+
+bool transport_can_exec_now(const struct transport *t)
+{
+  if (t->state != T_READY && t->state != T_BUSY)
+    return false;
+  if (t->head != NULL || t->held)
+    return false;
+  struct transport_op probe = {.kind = OP_EXEC};
+  return room_for(t, &probe);
+}
+
 static void start_next(struct transport *t)
 {
-  if (t->state != T_READY || t->current != NULL || t->head == NULL || t->held)
-    return;
-  struct transport_limiter *l = t->o.limiter;
-  if (l != NULL && l->hold != NULL && l->hold(l->hold_data)) {
-    hold(t);
-    return;
+  while ((t->state == T_READY || t->state == T_BUSY) && t->head != NULL && !t->held &&
+         room_for(t, t->head)) {
+    struct transport_limiter *l = t->o.limiter;
+    if (l != NULL && l->hold != NULL && l->hold(l->hold_data)) {
+      hold(t);
+      return;
+    }
+    struct transport_op *op = t->head;
+    t->head = op->next;
+    if (t->head == NULL)
+      t->tail = NULL;
+    /* Appended: the running list stays in start order. */
+    op->next = NULL;
+    struct transport_op **end = &t->running;
+    while (*end)
+      end = &(*end)->next;
+    *end = op;
+    t->nrunning++;
+    t->state = T_BUSY;
+    op->deadline_ms = op->timeout_ms ? uv_now(t->loop) + op->timeout_ms : 0;
+    arm_timer(t);
+    t->ops->start(t, op); /* may end it at once, or fail the transport */
   }
-  t->current = t->head;
-  t->head = t->head->next;
-  if (t->head == NULL)
-    t->tail = NULL;
-  t->state = T_BUSY;
-  if (t->current->timeout_ms)
-    uv_timer_start(&t->op_timer, on_op_timeout, t->current->timeout_ms, 0);
-  t->ops->start(t);
+}
+
+/* Takes a running operation out of the running list. */
+static void unlink_running(struct transport *t, struct transport_op *op)
+{
+  for (struct transport_op **p = &t->running; *p; p = &(*p)->next)
+    if (*p == op) {
+      *p = op->next;
+      op->next = NULL;
+      t->nrunning--;
+      return;
+    }
+}
+
+void transport__kick(struct transport *t)
+{
+  start_next(t);
+}
+
+void transport__channel_refused(struct transport *t, struct transport_op *op, unsigned cap)
+{
+  unlink_running(t, op);
+  op->lane = NULL;
+  op->timed_out = false;
+  t->channel_cap = cap ? cap : 1;
+  op->next = t->head; /* first again: it runs when another ends */
+  t->head = op;
+  if (t->tail == NULL)
+    t->tail = op;
+  if (t->nrunning == 0 && t->state == T_BUSY)
+    t->state = T_READY;
+  arm_timer(t);
 }
 
 static int enqueue(struct transport *t, struct transport_op *op)
@@ -455,9 +557,9 @@ static void emit(struct transport *t, struct transport_op *op, enum transport_st
   }
 }
 
-void transport__output(struct transport *t, enum transport_stream s, const char *buf, size_t len)
+void transport__output(struct transport *t, struct transport_op *op, enum transport_stream s,
+                       const char *buf, size_t len)
 {
-  struct transport_op *op = t->current;
   if (op == NULL)
     return;
   op->result.bytes += len;
@@ -492,19 +594,20 @@ static void finish(struct transport *t, struct transport_op *op, struct transpor
   free_op(op);
 }
 
-void transport__op_done(struct transport *t, int error, const char *fmt, ...)
+void transport__op_done(struct transport *t, struct transport_op *op, int error, const char *fmt,
+                        ...)
 {
-  struct transport_op *op = t->current;
   if (op == NULL)
     return;
-  uv_timer_stop(&t->op_timer);
-  t->current = NULL;
+  unlink_running(t, op);
+  op->lane = NULL;
+  arm_timer(t);
   struct transport_result r = {.error = error};
   va_list ap;
   va_start(ap, fmt);
   vformat(r.message, sizeof r.message, fmt, ap);
   va_end(ap);
-  if (t->state == T_BUSY)
+  if (t->state == T_BUSY && t->nrunning == 0)
     t->state = T_READY;
   finish(t, op, &r);
   start_next(t);
@@ -523,10 +626,16 @@ void transport__fail(struct transport *t, int error, const char *fmt, ...)
     t->failure_message = xstrdup(msg);
   }
   uv_timer_stop(&t->op_timer);
-  struct transport_op *op = t->current;
-  t->current = NULL;
-  while (op != NULL || t->head != NULL) {
-    if (op == NULL) {
+  /* The running ones first (in start order), then the queued: each ends once, with `error`. A
+   * callback may queue more (failed at once by enqueue, or refused when closing). */
+  while (t->running != NULL || t->head != NULL) {
+    struct transport_op *op = t->running;
+    if (op != NULL) {
+      unlink_running(t, op);
+      if (op->lane != NULL && t->ops->detach)
+        t->ops->detach(t, op);
+      op->lane = NULL;
+    } else {
       op = t->head;
       t->head = op->next;
       if (t->head == NULL)
@@ -535,7 +644,6 @@ void transport__fail(struct transport *t, int error, const char *fmt, ...)
     struct transport_result r = {.error = error};
     snprintf(r.message, sizeof r.message, "%s", msg);
     finish(t, op, &r);
-    op = NULL;
   }
   free(msg);
 }

@@ -3,7 +3,8 @@
  *
  * A transport is one session to one router: SSH (libssh2, non-blocking, driven by uv_poll on
  * one libuv loop) or a local child process (uv_spawn, for labs and replay scripts). On it the
- * caller runs commands one after another and uploads files; output arrives line by line on a
+ * caller runs commands one after another (or several at once: transport_set_channels) and
+ * uploads files; output arrives line by line on a
  * callback, every line and every command's output bounded, every operation under a timeout. The
  * caller never sees EAGAIN, a socket or a pid. A session that dies under a command (the router
  * switched over, the peer went silent) ends that command with a distinct error, so the caller
@@ -182,6 +183,16 @@ int transport_open(struct transport *t, transport_open_cb cb, void *data);
  * run one after another. `timeout_ms` 0 means no limit beyond the dead-peer detection. */
 int transport_exec(struct transport *t, const char *command, const char *input, unsigned timeout_ms,
                    transport_line_cb on_line, transport_done_cb on_done, void *data);
+/* Lets up to `n` execs of this transport run at once (SSH: one channel each on the one session;
+ * local: one child each); 0 or 1: one after another, as by default. A timed-out exec then ends
+ * alone (its channel is abandoned) instead of ending the session. An upload always runs alone.
+ * A server that refuses a channel (OpenSSH's MaxSessions) is no failure: the exec waits for
+ * another to end, and the transport runs one fewer at once from then on. */
+void transport_set_channels(struct transport *t, unsigned n);
+/* How many execs may run at once now (after any refusal). */
+unsigned transport_channels(const struct transport *t);
+/* Whether an exec queued now would start at once (connected, a channel free, nothing queued). */
+bool transport_can_exec_now(const struct transport *t);
 /* Uploads a local file to `remote_path` (SCP). The caller verifies the checksum afterwards. */
 int transport_upload(struct transport *t, const char *local_path, const char *remote_path,
                      unsigned timeout_ms, transport_progress_cb on_progress,

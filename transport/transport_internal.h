@@ -41,7 +41,10 @@ struct transport_op {
     bool truncated;
   } result;
   struct line_buf lines[2];
-  struct transport_op *next;
+  uint64_t deadline_ms;      /* loop time the operation must end by; 0: none */
+  bool timed_out;            /* the back end was told; it ends the operation */
+  void *lane;                /* the back end's state of a running operation (channel, child) */
+  struct transport_op *next; /* in the queue, or in the running list */
 };
 
 enum transport_state {
@@ -58,10 +61,14 @@ struct transport;
 struct transport_ops {
   /* Starts connecting; calls transport__opened() when done (at once for local). */
   void (*open)(struct transport *t);
-  /* Starts t->current; calls transport__op_done() when it ends. */
-  void (*start)(struct transport *t);
-  /* The current operation's deadline passed: end it (and, for ssh, the session). */
-  void (*timeout)(struct transport *t);
+  /* Starts `op` (now in the running list); calls transport__op_done() when it ends. Several
+   * execs may run at once (transport_set_channels); an upload always runs alone. */
+  void (*start)(struct transport *t, struct transport_op *op);
+  /* The operation's deadline passed: end it (and, for ssh with one channel, the session). */
+  void (*timeout)(struct transport *t, struct transport_op *op);
+  /* A running operation is being ended from above (failure, close): its lane must forget it
+   * (no output or result may reach it any more). */
+  void (*detach)(struct transport *t, struct transport_op *op);
   /* Closes everything; calls transport__closed() once every handle is closed. */
   void (*close)(struct transport *t);
 };
@@ -88,7 +95,11 @@ struct transport {
   bool has_host_key;
   transport_open_cb open_cb;
   void *open_data;
-  struct transport_op *head, *tail, *current;
+  struct transport_op *head, *tail;
+  struct transport_op *running; /* the operations started and not yet ended, in start order */
+  unsigned nrunning;
+  unsigned max_channels; /* transport_set_channels: execs at once (1: one after another) */
+  unsigned channel_cap;  /* the server refused a channel: at most this many (0: no cap) */
   uv_timer_t op_timer;
   bool op_timer_closed;
   transport_close_cb close_cb;
@@ -104,8 +115,16 @@ struct transport {
 
 /* Back ends report through these. */
 void transport__opened(struct transport *t, int error, const char *fmt, ...) ISSU_PRINTF(3, 4);
-void transport__output(struct transport *t, enum transport_stream s, const char *buf, size_t len);
-void transport__op_done(struct transport *t, int error, const char *fmt, ...) ISSU_PRINTF(3, 4);
+void transport__output(struct transport *t, struct transport_op *op, enum transport_stream s,
+                       const char *buf, size_t len);
+void transport__op_done(struct transport *t, struct transport_op *op, int error, const char *fmt,
+                        ...) ISSU_PRINTF(4, 5);
+/* The server refused the channel `op` was to run on while others ran: `op` goes back to the head
+ * of the queue, and from now on this transport runs at most `cap` at once (the channels the
+ * server took). */
+void transport__channel_refused(struct transport *t, struct transport_op *op, unsigned cap);
+/* A channel no operation was waiting on has gone: a refused operation may start now. */
+void transport__kick(struct transport *t);
 /* The session is gone: fail the current and queued operations, refuse new ones. */
 void transport__fail(struct transport *t, int error, const char *fmt, ...) ISSU_PRINTF(3, 4);
 void transport__closed(struct transport *t);

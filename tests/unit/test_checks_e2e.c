@@ -39,6 +39,7 @@ Test(checks_policy, defaults_run_every_built_in_check)
   cr_expect_eq(p->checks.converge_s, 600);
   cr_expect_eq(p->checks.interval_s, 30);
   cr_expect_eq(p->checks.pre_check, PRE_CHECK_FAIL);
+  cr_expect_eq(p->checks.channels, 5, "five commands of a snapshot at once by default");
   struct check_suite *s = policy_check_suite(p, false, &d);
   cr_assert_not_null(s);
   cr_expect_gt(check_suite_command_count(s), 0, "the built-in suite runs commands");
@@ -54,9 +55,11 @@ Test(checks_policy, keys_set_switches_tolerances_files_and_timing)
                                  "  builtin: {alarms: off, bgp-prefixes: \"10%\", routes: on}\n"
                                  "  converge: 15m\n"
                                  "  interval: 1m\n"
-                                 "  pre_check: warn\n",
+                                 "  pre_check: warn\n"
+                                 "  channels: 1\n",
                                  &d);
   cr_assert_not_null(p, "%s", d.count ? d.lines[0] : "");
+  cr_expect_eq(p->checks.channels, 1);
   cr_expect(p->checks.off[CHECK_ALARMS]);
   cr_expect_not(p->checks.off[CHECK_ROUTES]);
   cr_expect_str_eq(p->checks.tolerance[CHECK_BGP_PREFIXES], "10%");
@@ -121,6 +124,11 @@ Test(checks_policy, bad_values_name_file_line_and_col)
       {"checks: {pre_check: maybe}\n", "rollout.yaml:2:21: checks.pre_check: 'maybe' is not "
                                        "allowed (expected fail or warn)"},
       {"checks: {converge: 0}\n", "rollout.yaml:2:20: checks.converge: a duration of 0"},
+      {"checks: {channels: 0}\n", "rollout.yaml:2:20: checks.channels: '0' is not allowed "
+                                  "(expected a whole number from 1 to 9"},
+      {"checks: {channels: 10}\n", "rollout.yaml:2:20: checks.channels: '10' is not allowed"},
+      {"checks: {channels: [2]}\n", "rollout.yaml:2:20: checks.channels: expected a whole "
+                                    "number from 1 to 9 (found a list)"},
       {"checks: {bogus: 1}\n", "rollout.yaml:2:10: unknown key 'bogus' in checks"},
       /* The post-check's wait cannot outlast the router's whole time limit. */
       {"issu: {timeouts: {device: 1h}}\nchecks: {converge: 4h, interval: 5m}\n",
@@ -913,6 +921,143 @@ Test(checks_e2e, a_resume_before_the_issu_reuses_the_journaled_pre_snapshot, .ti
   cr_expect_eq(after.st_ino, before.st_ino, "the pre snapshot file was not rewritten");
   cr_expect_eq(after.st_mtime, before.st_mtime, "the pre snapshot file was not rewritten");
   journal_free(&j);
+}
+
+/* ---- a snapshot's commands at once (checks.channels) ---- */
+
+/* The built-in suite (the commands of a snapshot); the caller frees it. */
+static struct check_suite *builtin_suite(void)
+{
+  struct diag d = {.max = DIAG_DEFAULT_MAX};
+  struct policy *p = load_policy("", &d);
+  cr_assert_not_null(p);
+  struct check_suite *s = policy_check_suite(p, false, &d);
+  cr_assert_not_null(s);
+  policy_free(p);
+  diag_free(&d);
+  return s;
+}
+
+/* A wrapper that logs the start and end of every `... | display xml` command in DIR/cmds.log;
+ * with `barrier`, the snapshot's first command (`first`), the first time, waits (at most ~8 s,
+ * under the commands' 15 s limit) until another command has started, and logs whether one did:
+ * deterministic proof of overlap, no clock deciding. */
+static void log_check_commands(bool barrier, const char *first)
+{
+  char body[4096];
+  snprintf(
+      body, sizeof body,
+      "case \"$SSH_ORIGINAL_COMMAND\" in *'display xml')\n"
+      "  echo \"start $SSH_ORIGINAL_COMMAND\" >> %s/cmds.log\n"
+      "  if [ %d = 1 ] && [ \"$SSH_ORIGINAL_COMMAND\" = '%s | display xml' ] && "
+      "[ ! -f %s/first ]; then\n"
+      "    touch %s/first; n=0\n"
+      "    while [ $(grep -c '^start' %s/cmds.log) -lt 2 ] || "
+      "[ \"$(tail -n 1 %s/cmds.log)\" = \"start $SSH_ORIGINAL_COMMAND\" ]; do\n"
+      "      [ $n -ge 800 ] && break; sleep 0.01; n=$((n+1)); done\n"
+      "    if [ $n -lt 800 ]; then echo met >> %s/cmds.log; else echo alone >> %s/cmds.log; fi\n"
+      "  fi\n"
+      "  %s device --state \"$st\"; rc=$?\n"
+      "  echo \"end $SSH_ORIGINAL_COMMAND\" >> %s/cmds.log; exit $rc;;\n"
+      "esac",
+      dir, barrier ? 1 : 0, first, dir, dir, dir, dir, dir, dir, JUNOS_SIM_BINARY, dir);
+  use_wrapper(body);
+}
+
+/* Whether a log line names one of the suite's commands. */
+static bool is_check(const struct check_suite *s, const char *cmd, size_t len)
+{
+  for (size_t i = 0; i < check_suite_command_count(s); i++) {
+    char want[400];
+    snprintf(want, sizeof want, "%s | display xml", check_suite_command(s, i));
+    if (strlen(want) == len && strncmp(cmd, want, len) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* How many of the suite's commands ran at most at once, and how many were started. */
+static unsigned most_at_once(const struct check_suite *s, const char *log, unsigned *starts)
+{
+  unsigned running = 0, most = 0;
+  *starts = 0;
+  for (const char *p = log; *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    if (len > 6 && strncmp(p, "start ", 6) == 0 && is_check(s, p + 6, len - 6)) {
+      (*starts)++;
+      if (++running > most)
+        most = running;
+    } else if (len > 4 && strncmp(p, "end ", 4) == 0 && is_check(s, p + 4, len - 4) && running > 0)
+      running--;
+    if (nl == NULL)
+      break;
+    p = nl + 1;
+  }
+  return most;
+}
+
+static char *cmds_log(void)
+{
+  char *out;
+  cr_assert_eq(sh(&out, "cat %s/cmds.log", dir), 0, "%s", out);
+  return out;
+}
+
+Test(checks_e2e, a_snapshots_commands_run_at_once_and_the_snapshots_are_whole, .timeout = 300,
+     .fini = lab_stop)
+{
+  struct check_suite *s = builtin_suite();
+  lab_start(1, 1, NULL);
+  log_check_commands(true, check_suite_command(s, 0));
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  char *out;
+  int rc = issu_fleet(&out, "run", "--yes");
+  cr_expect_eq(rc, 0, "%s", out);
+  free(out);
+  char *log = cmds_log();
+  cr_expect(strstr(log, "\nmet\n") != NULL,
+            "another command started while the snapshot's first waited: %s", log);
+  unsigned starts;
+  unsigned most = most_at_once(s, log, &starts);
+  cr_expect_gt(most, 1, "a snapshot's commands overlapped: %s", log);
+  cr_expect_leq(most, 5, "never more than checks.channels (5): %s", log);
+  size_t n = check_suite_command_count(s);
+  /* Pre and post (verify runs some of the same commands on its own, one at a time). */
+  cr_expect_geq(starts, 2 * n, "each command of each snapshot (%u): %s", starts, log);
+  free(log);
+  struct journal j = journal_read();
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "success");
+  const cJSON *passed = last_of(&j, "check-passed", "mx-ams-1", "post");
+  cr_assert_not_null(passed);
+  cr_expect_eq(cJSON_GetObjectItem(checks_of(passed), "failed")->valuedouble, 0);
+  cr_expect_eq(cJSON_GetObjectItem(checks_of(passed), "tests")->valuedouble,
+               (double)check_suite_test_count(s), "every test ran on whole snapshots");
+  journal_free(&j);
+  check_suite_free(s);
+}
+
+Test(checks_e2e, with_one_channel_a_snapshots_commands_run_one_after_another, .timeout = 300,
+     .fini = lab_stop)
+{
+  struct check_suite *s = builtin_suite();
+  lab_start(1, 1, NULL);
+  log_check_commands(false, check_suite_command(s, 0));
+  write_policy("waves: {canary: 1, soak: 0}\nchecks: {channels: 1}\n");
+  char *out;
+  int rc = issu_fleet(&out, "run", "--yes");
+  cr_expect_eq(rc, 0, "%s", out);
+  free(out);
+  char *log = cmds_log();
+  unsigned starts;
+  cr_expect_eq(most_at_once(s, log, &starts), 1, "one at a time: %s", log);
+  cr_expect_geq(starts, 2 * check_suite_command_count(s));
+  free(log);
+  struct journal j = journal_read();
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "success");
+  cr_expect_not_null(last_of(&j, "check-passed", "mx-ams-1", "post"));
+  journal_free(&j);
+  check_suite_free(s);
 }
 
 /* ---- issu-fleet check ---- */
