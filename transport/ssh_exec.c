@@ -198,6 +198,16 @@ static enum step ch_exec(struct ssh *s, struct ssh_chan *c)
 static enum step ch_input(struct ssh *s, struct ssh_chan *c)
 {
   struct transport_op *op = c->op;
+  if (op == NULL) {
+    /* Abandoned with its packet half sent (run_chan): libssh2 sends the rest of the packet it
+     * built, not these bytes (the op and its input are gone); then the channel closes. */
+    static const char rest[1];
+    ssize_t n = libssh2_channel_write(c->channel, rest, sizeof rest);
+    if (n == LIBSSH2_ERROR_EAGAIN)
+      return STEP_WAIT;
+    c->state = S_CH_CLOSE;
+    return STEP_NEXT;
+  }
   while (c->input_sent < op->input_len) {
     ssize_t n =
         libssh2_channel_write(c->channel, op->input + c->input_sent, op->input_len - c->input_sent);
@@ -345,9 +355,14 @@ static bool skippable(enum ssh_state st)
 /* Runs one channel until it waits or stops; `moved`: its state changed. */
 static enum step run_chan(struct ssh *s, struct ssh_chan *c, bool *moved)
 {
+  /* The channel whose last call left a packet half sent repeats that call first, abandoned or
+   * not: libssh2 takes no other packet until that one is sent whole. */
+  bool repeat = s->tx_chan == c;
+  s->tx_chan = NULL;
   for (;;) {
-    if (c->abandoned && skippable(c->state) && s->tx_chan != c)
+    if (c->abandoned && skippable(c->state) && !repeat)
       c->state = S_CH_CLOSE;
+    repeat = false;
     enum ssh_state was = c->state;
     enum step r = chan_steps[c->state](s, c);
     if (r != STEP_NEXT)
@@ -369,8 +384,7 @@ static bool round_once(struct ssh *s, bool *moved, bool *blocked)
 {
   if (s->tx_chan != NULL) {
     struct ssh_chan *c = s->tx_chan;
-    s->tx_chan = NULL;
-    enum step r = run_chan(s, c, moved);
+    enum step r = run_chan(s, c, moved); /* clears tx_chan */
     if (s->state == S_DEAD)
       return false;
     if (r == STEP_WAIT && half_sent(s)) {
