@@ -162,6 +162,13 @@ static enum step ch_open(struct ssh *s, struct ssh_chan *c)
     if (rc == LIBSSH2_ERROR_EAGAIN)
       return STEP_WAIT;
     s->opening = NULL;
+    if (c->abandoned && !ssh__gone(rc)) {
+      /* Its command timed out while it opened: a refusal (or any answer but a dead session) is
+       * for no one. Asked again it would be refused again for as long as the others run, and
+       * refused once they have ended it would fail the session. */
+      ssh__chan_done(s, c, 0, "%s", "");
+      return STEP_STOP;
+    }
     if (refused(rc) && others_hold_channels(s)) {
       requeue_unopened(s);
       return STEP_STOP;

@@ -82,6 +82,7 @@ static void sshd_stop(void)
  * after it find the socket full (EAGAIN) until released (0), so libssh2 keeps that packet half
  * sent, as a slow link does. */
 static volatile int starve_sends;
+static volatile unsigned long sends_made; /* sends that reached the socket */
 
 ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
@@ -94,6 +95,7 @@ ssize_t send(int fd, const void *buf, size_t len, int flags)
     errno = EAGAIN;
     return -1;
   }
+  sends_made++;
   return real(fd, buf, len, flags);
 }
 
@@ -500,5 +502,38 @@ Test(transport_channels, a_timeout_while_a_packet_is_half_sent_leaves_the_sessio
   cr_expect_str_eq(r.ops[2].out ? r.ops[2].out : "", "after\n");
   for (size_t i = 0; i < 3; i++)
     cr_expect_eq(r.ops[i].dones, 1);
+  close_run(&r);
+}
+
+/* A command timed out while its channel was still being opened (the open request stuck in a full
+ * socket), on a server that takes one channel: its open, refused while the other command runs, is
+ * for no one and is not asked again and again (each refusal used to ask once more, for as long as
+ * the other ran), and the session goes on. */
+Test(transport_channels, an_abandoned_channel_refused_at_its_open_is_not_asked_again, .timeout = 60,
+     .fini = sshd_stop)
+{
+  sshd_start("MaxSessions 1\n");
+  struct run r;
+  struct transport_options o = ssh_options();
+  open_run(&r, &o, 2);
+  queue(&r, 0, "sh -c 'echo started; sleep 2; echo a'", 8000);
+  loop_until(&r, &r.lines_total, 1); /* its channel is open */
+  starve_sends = 2;
+  queue(&r, 1, "echo b", 300);
+  while (r.ops[1].dones == 0 && uv_run(&r.loop, UV_RUN_ONCE))
+    ;
+  starve_sends = 0;
+  sends_made = 0;
+  cr_expect_eq(r.ops[1].result.error, TRANSPORT_E_TIMEOUT, "%s", r.ops[1].result.message);
+  loop_until(&r, &r.done_count, 2);
+  unsigned long sends = sends_made;
+  cr_expect_eq(r.ops[0].result.error, 0, "%s", r.ops[0].result.message);
+  cr_expect_str_eq(r.ops[0].out ? r.ops[0].out : "", "started\na\n");
+  cr_expect_lt(sends, 40, "the abandoned open was not asked again while the other ran (%lu sends)",
+               sends);
+  queue(&r, 2, "echo after", 8000);
+  loop_until(&r, &r.done_count, 3);
+  cr_expect_eq(r.ops[2].result.error, 0, "the session goes on: %s", r.ops[2].result.message);
+  cr_expect_str_eq(r.ops[2].out ? r.ops[2].out : "", "after\n");
   close_run(&r);
 }
