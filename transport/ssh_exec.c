@@ -116,11 +116,17 @@ static bool others_hold_channels(const struct ssh *s)
  * failing. Every operation whose channel is not open yet (the refused one and those waiting to
  * open) goes back to the queue in its order, and the transport runs at most as many at once as
  * are open now (at least one: a channel being closed will make room, transport__kick). */
-static void requeue_unopened(struct ssh *s)
+static unsigned open_channels(const struct ssh *s)
 {
   unsigned open = 0;
-  for (struct ssh_chan *c = s->chans; c; c = c->next)
+  for (const struct ssh_chan *c = s->chans; c; c = c->next)
     open += c->channel != NULL && !c->abandoned;
+  return open;
+}
+
+static void requeue_unopened(struct ssh *s)
+{
+  unsigned open = open_channels(s);
   struct ssh_chan *back[64];
   size_t n = 0;
   for (struct ssh_chan *c = s->chans; c && n < ARRAY_LEN(back); c = c->next)
@@ -165,7 +171,11 @@ static enum step ch_open(struct ssh *s, struct ssh_chan *c)
     if (c->abandoned && !ssh__gone(rc)) {
       /* Its command timed out while it opened: a refusal (or any answer but a dead session) is
        * for no one. Asked again it would be refused again for as long as the others run, and
-       * refused once they have ended it would fail the session. */
+       * refused once they have ended it would fail the session. A refusal still says what the
+       * server takes (channel_cap): the next open, refused while it lets go of one, is asked
+       * again as after any refusal. */
+      if (refused(rc))
+        s->t->channel_cap = open_channels(s) ? open_channels(s) : 1;
       ssh__chan_done(s, c, 0, "%s", "");
       return STEP_STOP;
     }
