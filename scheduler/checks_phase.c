@@ -538,6 +538,10 @@ static void pre_taken(struct device *dv)
     free(path);
     return;
   }
+  /* The file the post-check reads is this one from now on (a resume may have named another,
+   * since gone: this run took the snapshot again). */
+  free(dv->checks_pre_file);
+  dv->checks_pre_file = xstrdup(path);
   pre_journal(dv, moment, path, false);
   free(path);
 }

@@ -116,11 +116,17 @@ static bool others_hold_channels(const struct ssh *s)
  * failing. Every operation whose channel is not open yet (the refused one and those waiting to
  * open) goes back to the queue in its order, and the transport runs at most as many at once as
  * are open now (at least one: a channel being closed will make room, transport__kick). */
-static void requeue_unopened(struct ssh *s)
+static unsigned open_channels(const struct ssh *s)
 {
   unsigned open = 0;
-  for (struct ssh_chan *c = s->chans; c; c = c->next)
+  for (const struct ssh_chan *c = s->chans; c; c = c->next)
     open += c->channel != NULL && !c->abandoned;
+  return open;
+}
+
+static void requeue_unopened(struct ssh *s)
+{
+  unsigned open = open_channels(s);
   struct ssh_chan *back[64];
   size_t n = 0;
   for (struct ssh_chan *c = s->chans; c && n < ARRAY_LEN(back); c = c->next)
@@ -162,6 +168,17 @@ static enum step ch_open(struct ssh *s, struct ssh_chan *c)
     if (rc == LIBSSH2_ERROR_EAGAIN)
       return STEP_WAIT;
     s->opening = NULL;
+    if (c->abandoned && !ssh__gone(rc)) {
+      /* Its command timed out while it opened: a refusal (or any answer but a dead session) is
+       * for no one. Asked again it would be refused again for as long as the others run, and
+       * refused once they have ended it would fail the session. A refusal still says what the
+       * server takes (channel_cap): the next open, refused while it lets go of one, is asked
+       * again as after any refusal. */
+      if (refused(rc))
+        s->t->channel_cap = open_channels(s) ? open_channels(s) : 1;
+      ssh__chan_done(s, c, 0, "%s", "");
+      return STEP_STOP;
+    }
     if (refused(rc) && others_hold_channels(s)) {
       requeue_unopened(s);
       return STEP_STOP;
@@ -198,6 +215,16 @@ static enum step ch_exec(struct ssh *s, struct ssh_chan *c)
 static enum step ch_input(struct ssh *s, struct ssh_chan *c)
 {
   struct transport_op *op = c->op;
+  if (op == NULL) {
+    /* Abandoned with its packet half sent (run_chan): libssh2 sends the rest of the packet it
+     * built, not these bytes (the op and its input are gone); then the channel closes. */
+    static const char rest[1];
+    ssize_t n = libssh2_channel_write(c->channel, rest, sizeof rest);
+    if (n == LIBSSH2_ERROR_EAGAIN)
+      return STEP_WAIT;
+    c->state = S_CH_CLOSE;
+    return STEP_NEXT;
+  }
   while (c->input_sent < op->input_len) {
     ssize_t n =
         libssh2_channel_write(c->channel, op->input + c->input_sent, op->input_len - c->input_sent);
@@ -345,9 +372,14 @@ static bool skippable(enum ssh_state st)
 /* Runs one channel until it waits or stops; `moved`: its state changed. */
 static enum step run_chan(struct ssh *s, struct ssh_chan *c, bool *moved)
 {
+  /* The channel whose last call left a packet half sent repeats that call first, abandoned or
+   * not: libssh2 takes no other packet until that one is sent whole. */
+  bool repeat = s->tx_chan == c;
+  s->tx_chan = NULL;
   for (;;) {
-    if (c->abandoned && skippable(c->state) && s->tx_chan != c)
+    if (c->abandoned && skippable(c->state) && !repeat)
       c->state = S_CH_CLOSE;
+    repeat = false;
     enum ssh_state was = c->state;
     enum step r = chan_steps[c->state](s, c);
     if (r != STEP_NEXT)
@@ -369,8 +401,7 @@ static bool round_once(struct ssh *s, bool *moved, bool *blocked)
 {
   if (s->tx_chan != NULL) {
     struct ssh_chan *c = s->tx_chan;
-    s->tx_chan = NULL;
-    enum step r = run_chan(s, c, moved);
+    enum step r = run_chan(s, c, moved); /* clears tx_chan */
     if (s->state == S_DEAD)
       return false;
     if (r == STEP_WAIT && half_sent(s)) {

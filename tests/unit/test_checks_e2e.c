@@ -923,6 +923,52 @@ Test(checks_e2e, a_resume_before_the_issu_reuses_the_journaled_pre_snapshot, .ti
   journal_free(&j);
 }
 
+/* The file the journal names is gone at a resume before validate (the state directory moved:
+ * the journal names it by its old path): preflight takes the pre snapshot again, and the
+ * post-check compares with that one, not with the file that is gone (single-snapshot tests only).
+ */
+Test(checks_e2e, a_pre_snapshot_taken_again_at_a_resume_is_the_one_the_post_check_reads,
+     .timeout = 900, .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  char body[1600];
+  snprintf(body, sizeof body,
+           "if [ -f %s/hold ] && grep -q '\"check-snapshot\"' %s/state/t.jsonl 2>/dev/null; then\n"
+           "  touch %s/blocked; while [ -f %s/hold ]; do sleep 0.05; done; exit 1\nfi",
+           dir, dir, dir, dir);
+  use_wrapper(body);
+  char *out;
+  cr_assert_eq(sh(&out, "touch %s/hold", dir), 0, "%s", out);
+  free(out);
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  pid_t pid = run_in_background(NULL);
+  assert_run_reaches(pid, look_blocked, "the run reached the look before the ISSU");
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  cr_expect_eq(journal_count("\"phase\":\"validate\""), 0, "killed before validate");
+  /* Where the journal says the pre snapshot is, nothing is any more. */
+  cr_assert_eq(sh(&out,
+                  "sed -i 's#%s/state/checks/t/mx-ams-1.pre.xml#%s/moved/mx-ams-1.pre.xml#' "
+                  "%s/state/t.jsonl && grep -q '%s/moved/' %s/state/t.jsonl && rm -f %s/hold",
+                  dir, dir, dir, dir, dir, dir),
+               0, "%s", out);
+  free(out);
+  pid = run_in_background("--resume t");
+  expect_exit(pid, 0, "the resumed run completes");
+  struct journal j = journal_read();
+  const cJSON *again = last_of(&j, "check-snapshot", "mx-ams-1", "pre");
+  cr_assert_not_null(again);
+  cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(checks_of(again), "reused")),
+            "the resumed run took the pre snapshot again");
+  const cJSON *passed = last_of(&j, "check-passed", "mx-ams-1", "post");
+  cr_assert_not_null(passed);
+  const char *reason = str_at(checks_of(passed), "reason", NULL);
+  cr_expect_str_eq(reason, "", "the post-check compared with the pre snapshot just taken: %s",
+                   reason);
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "success");
+  journal_free(&j);
+}
+
 /* ---- a snapshot's commands at once (checks.channels) ---- */
 
 /* The built-in suite (the commands of a snapshot); the caller frees it. */

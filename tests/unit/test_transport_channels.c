@@ -6,13 +6,17 @@
  * own lines, limits, result and timeout; a channel the server refuses (MaxSessions) waits for
  * another; a close while several run ends each exactly once, and nothing leaks.
  */
+#define _GNU_SOURCE /* RTLD_NEXT */
 #include "transport/transport.h"
 #include "common/common.h"
 #include "sshd.h"
 
 #include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,6 +73,30 @@ static void sshd_stop(void)
     sh(cmd);
     srv.dir[0] = '\0';
   }
+}
+
+/* ---- a full socket, on demand ---- */
+
+/* send(2) as libssh2 calls it (this test's own, before libc's): once armed (1), the first send of
+ * a large packet (a command's input: every other packet of these tests is small) and every send
+ * after it find the socket full (EAGAIN) until released (0), so libssh2 keeps that packet half
+ * sent, as a slow link does. */
+static volatile int starve_sends;
+static volatile unsigned long sends_made; /* sends that reached the socket */
+
+ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+  static ssize_t (*real)(int, const void *, size_t, int);
+  if (real == NULL)
+    real = (ssize_t(*)(int, const void *, size_t, int))dlsym(RTLD_NEXT, "send");
+  if (starve_sends == 1 && len >= 8192)
+    starve_sends = 2;
+  if (starve_sends == 2) {
+    errno = EAGAIN;
+    return -1;
+  }
+  sends_made++;
+  return real(fd, buf, len, flags);
 }
 
 /* ---- driving several execs ---- */
@@ -436,5 +464,76 @@ Test(transport_channels, a_server_taking_one_channel_runs_them_one_at_a_time, .t
     cr_expect_str_eq(r.ops[i].out ? r.ops[i].out : "", want);
   }
   cr_expect_eq(transport_channels(r.t), 1);
+  close_run(&r);
+}
+
+/* A command timed out while its channel's packet was half sent (a full socket): libssh2 takes no
+ * other packet until that one is sent whole (any other call gets EAGAIN), so the abandoned
+ * channel must repeat that call before its close, or the session locks: the other command and
+ * the next one would never end. */
+Test(transport_channels, a_timeout_while_a_packet_is_half_sent_leaves_the_session_usable,
+     .timeout = 60, .fini = sshd_stop)
+{
+  sshd_start(NULL);
+  struct run r;
+  struct transport_options o = ssh_options();
+  open_run(&r, &o, 2);
+  queue(&r, 0, "sh -c 'sleep 1; echo a'", 8000);
+  size_t len = 64 * 1024;
+  char *input = xmalloc(len + 1);
+  memset(input, 'x', len);
+  input[len] = '\0';
+  starve_sends = 1;
+  cr_assert_eq(transport_exec(r.t, "sh -c 'cat >/dev/null; echo b'", input, 500, on_line, on_done,
+                              &r.ops[1]),
+               0);
+  free(input);
+  while (r.ops[1].dones == 0 && uv_run(&r.loop, UV_RUN_ONCE))
+    ;
+  int starved = starve_sends;
+  starve_sends = 0; /* the socket drains */
+  cr_expect_eq(starved, 2, "the input's packet found the socket full");
+  cr_expect_eq(r.ops[1].result.error, TRANSPORT_E_TIMEOUT, "%s", r.ops[1].result.message);
+  queue(&r, 2, "echo after", 8000);
+  loop_until(&r, &r.done_count, 3);
+  cr_expect_eq(r.ops[0].result.error, 0, "the other command ends: %s", r.ops[0].result.message);
+  cr_expect_str_eq(r.ops[0].out ? r.ops[0].out : "", "a\n");
+  cr_expect_eq(r.ops[2].result.error, 0, "the session goes on: %s", r.ops[2].result.message);
+  cr_expect_str_eq(r.ops[2].out ? r.ops[2].out : "", "after\n");
+  for (size_t i = 0; i < 3; i++)
+    cr_expect_eq(r.ops[i].dones, 1);
+  close_run(&r);
+}
+
+/* A command timed out while its channel was still being opened (the open request stuck in a full
+ * socket), on a server that takes one channel: its open, refused while the other command runs, is
+ * for no one and is not asked again and again (each refusal used to ask once more, for as long as
+ * the other ran), and the session goes on. */
+Test(transport_channels, an_abandoned_channel_refused_at_its_open_is_not_asked_again, .timeout = 60,
+     .fini = sshd_stop)
+{
+  sshd_start("MaxSessions 1\n");
+  struct run r;
+  struct transport_options o = ssh_options();
+  open_run(&r, &o, 2);
+  queue(&r, 0, "sh -c 'echo started; sleep 2; echo a'", 8000);
+  loop_until(&r, &r.lines_total, 1); /* its channel is open */
+  starve_sends = 2;
+  queue(&r, 1, "echo b", 300);
+  while (r.ops[1].dones == 0 && uv_run(&r.loop, UV_RUN_ONCE))
+    ;
+  starve_sends = 0;
+  sends_made = 0;
+  cr_expect_eq(r.ops[1].result.error, TRANSPORT_E_TIMEOUT, "%s", r.ops[1].result.message);
+  loop_until(&r, &r.done_count, 2);
+  unsigned long sends = sends_made;
+  cr_expect_eq(r.ops[0].result.error, 0, "%s", r.ops[0].result.message);
+  cr_expect_str_eq(r.ops[0].out ? r.ops[0].out : "", "started\na\n");
+  cr_expect_lt(sends, 40, "the abandoned open was not asked again while the other ran (%lu sends)",
+               sends);
+  queue(&r, 2, "echo after", 8000);
+  loop_until(&r, &r.done_count, 3);
+  cr_expect_eq(r.ops[2].result.error, 0, "the session goes on: %s", r.ops[2].result.message);
+  cr_expect_str_eq(r.ops[2].out ? r.ops[2].out : "", "after\n");
   close_run(&r);
 }
