@@ -857,6 +857,7 @@ Test(checks_e2e, the_post_check_reads_the_pre_snapshot_from_its_file, .timeout =
   cr_assert_not_null(passed);
   const char *reason = str_at(checks_of(passed), "reason", NULL);
   cr_expect(reason && strstr(reason, "no pre snapshot"), "reason: %s", reason ? reason : "(none)");
+  cr_expect_str_eq(str_at(passed, "log.level", NULL), "warn", "said as a warning");
   journal_free(&j);
 }
 
