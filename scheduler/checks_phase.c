@@ -372,6 +372,13 @@ static void command_done(struct device *dv, size_t i, const struct transport_res
   if (r->error != TRANSPORT_OK || a->on_backup) {
     st->attempt++; /* the commands still in flight answer no one */
     st->in_flight = 0;
+    /* Nor are the answers that came kept until the next attempt (up to CHECK_ANSWER_MAX each
+     * while the network converges: B8's memory in flight). */
+    for (size_t k = 0; k < st->nslots; k++) {
+      free(st->slots[k].answer);
+      st->slots[k].answer = NULL;
+      st->slots[k].answer_len = st->slots[k].answer_cap = 0;
+    }
     if (!st->post_phase) {
       device_fail(dv,
                   r->error != TRANSPORT_OK ? transport_error_name(r->error) : "pre-check-failed",
