@@ -103,6 +103,7 @@ struct ssh {
   bool key_problem;      /* a key file could not be used (missing, locked, RSA) */
   uint64_t started_ms;
   uint64_t last_rx;
+  uint64_t last_tick; /* loop time of the last tick: a longer gap is our loop's stall */
   /* the current operation */
   size_t input_sent;
   FILE *file;

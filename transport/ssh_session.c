@@ -540,11 +540,22 @@ static void on_poll(uv_poll_t *h, int status, int events)
 
 /* Every half second: the connect deadline while opening; keepalives and the dead-peer check
  * while a command runs (only then: keepalive replies are read by the channel's reads). */
+/* Silence is the router's only while our loop was listening: a loop away for longer than a
+ * tick (a long step in a callback: a 10 MiB answer parsed under valgrind took 30 s) neither sent
+ * keepalives nor read what came, so that time is not counted against the router. */
+static void discount_our_stall(struct ssh *s, uint64_t now)
+{
+  if (s->last_tick != 0 && now - s->last_tick > 2 * TICK_MS)
+    s->last_rx += now - s->last_tick - TICK_MS;
+  s->last_tick = now;
+}
+
 static void on_tick(uv_timer_t *timer)
 {
   struct ssh *s = timer->data;
   struct transport *t = s->t;
   uint64_t now = uv_now(t->loop);
+  discount_our_stall(s, now);
   if (s->state < S_READY && s->state != S_DEAD) {
     /* The deadline runs from when the attempt got its handshake slot, not while it queued. */
     if (s->started_ms != 0 && now - s->started_ms > t->o.connect_timeout_ms)
@@ -574,6 +585,10 @@ static void on_tick(uv_timer_t *timer)
   }
   uint64_t silence = (uint64_t)t->o.keepalive_s * t->o.keepalive_count * 1000;
   if (now - s->last_rx > silence) {
+    /* Timers run before the loop reads its sockets: what the router sent may wait unread. */
+    ssh__run(s);
+    if (s->state != S_READY || now - s->last_rx <= silence)
+      return;
     char what[64];
     snprintf(what, sizeof what, "%llu s", (unsigned long long)(silence / 1000));
     ssh__dead(s, TRANSPORT_E_DEAD_PEER,
@@ -659,6 +674,7 @@ static void ssh_open(struct transport *t)
   uv_timer_init(t->loop, &s->tick);
   s->tick.data = s;
   s->tick_open = true;
+  s->last_tick = uv_now(t->loop); /* a stall before the first tick counts as one too */
   uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
   uv_timer_init(t->loop, &s->kick);
   s->kick.data = s;

@@ -414,6 +414,33 @@ Test(transport, a_frozen_server_is_detected_as_a_silent_peer, .timeout = 60, .fi
   finish(&r);
 }
 
+/* issu-fleet's own loop away for longer than the silence (a long step in a callback: a 10 MiB
+ * answer parsed under valgrind took that long): it neither sent keepalives nor read meanwhile, so
+ * the stall is not counted against the router, which answers again once asked. */
+static void stall_the_loop(void)
+{
+  struct timespec ts = {3, 0}; /* the silence is 2 s */
+  nanosleep(&ts, NULL);
+}
+
+Test(transport, a_stalled_loop_does_not_make_an_answering_router_silent, .timeout = 60,
+     .fini = sshd_stop)
+{
+  sshd_start(NULL);
+  struct run r;
+  struct transport_options o = ssh_options();
+  o.keepalive_s = 1;
+  o.keepalive_count = 2;
+  start(&r, &o);
+  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  r.on_first_line = stall_the_loop;
+  exec(&r, "echo started; sleep 4; echo still here", NULL, 0);
+  cr_expect_eq(r.result.error, 0, "%s (%s)", transport_error_name(r.result.error),
+               r.result.message);
+  cr_expect_eq(r.lines, 2);
+  finish(&r);
+}
+
 Test(transport, a_refused_port_and_a_missing_known_hosts_setting_fail_to_open, .timeout = 30)
 {
   int reserved;
