@@ -545,8 +545,11 @@ static void on_poll(uv_poll_t *h, int status, int events)
  * keepalives nor read what came, so that time is not counted against the router. */
 static void discount_our_stall(struct ssh *s, uint64_t now)
 {
-  if (s->last_tick != 0 && now - s->last_tick > 2 * TICK_MS)
+  if (s->last_tick != 0 && now - s->last_tick > 2 * TICK_MS) {
     s->last_rx += now - s->last_tick - TICK_MS;
+    if (s->last_rx > now) /* a byte read during the stall: silence starts there, never later */
+      s->last_rx = now;
+  }
   s->last_tick = now;
 }
 
