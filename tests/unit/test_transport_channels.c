@@ -139,11 +139,15 @@ static void on_line(struct transport *t, enum transport_stream s, const char *li
                     bool cut, void *data)
 {
   (void)t;
-  (void)s;
   struct op *op = data;
   struct run *r = op->r;
   if (r->closed)
     r->done_after_close = true;
+  /* The only stderr the commands here print is "err-N"; anything else there is the login
+   * shell's start-up on this machine (root's .bashrc runs pyenv, whose rehash of parallel
+   * sessions races: "pyenv: cannot rehash"), not the command's. */
+  if (s == TRANSPORT_STDERR && strncmp(line, "err-", 4) != 0)
+    return;
   op->lines++;
   op->cut_lines += cut;
   text_appendf(&op->out, &op->out_len, &op->out_cap, "%.*s\n", (int)len, line);
