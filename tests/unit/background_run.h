@@ -72,23 +72,32 @@ __attribute__((unused)) static void expect_exit(pid_t pid, int want, const char 
   }
 }
 
-/* Lines of the journal that contain `needle`, read in this process: polling must stay cheap
- * even under valgrind, where every spawned shell costs a second. */
-static int journal_count(const char *needle)
+/* Lines of `path` that contain `needle` (whole: that are `needle` and its newline), read in this
+ * process: polling must stay cheap even under valgrind, where every spawned shell costs a second.
+ */
+static int lines_in(const char *path, const char *needle, bool whole)
 {
-  char path[400];
-  snprintf(path, sizeof path, "%s/state/t.jsonl", dir);
   FILE *f = fopen(path, "r");
   if (f == NULL)
     return 0;
   char *line = NULL;
-  size_t cap = 0;
-  int n = 0;
-  while (getline(&line, &cap, f) > 0)
-    n += strstr(line, needle) != NULL;
+  size_t cap = 0, n = strlen(needle);
+  int count = 0;
+  ssize_t len;
+  while ((len = getline(&line, &cap, f)) > 0)
+    count += whole ? (size_t)len == n + 1 && strncmp(line, needle, n) == 0 && line[n] == '\n'
+                   : strstr(line, needle) != NULL;
   free(line);
   fclose(f);
-  return n;
+  return count;
+}
+
+/* Lines of the run's journal (run id t) that contain `needle`. */
+static int journal_count(const char *needle)
+{
+  char path[400];
+  snprintf(path, sizeof path, "%s/state/t.jsonl", dir);
+  return lines_in(path, needle, false);
 }
 
 /* True when DIR/`name` exists (a wrapper's marker), without a shell. */

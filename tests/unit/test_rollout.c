@@ -1229,17 +1229,7 @@ static int switches_logged(void)
 {
   char path[400];
   snprintf(path, sizeof path, "%s/commands.log", dir);
-  FILE *f = fopen(path, "r");
-  if (f == NULL)
-    return 0;
-  char *line = NULL;
-  size_t cap = 0;
-  int n = 0;
-  while (getline(&line, &cap, f) > 0)
-    n += strcmp(line, "mx-ams-1 request chassis routing-engine master switch\n") == 0;
-  free(line);
-  fclose(f);
-  return n;
+  return lines_in(path, "mx-ams-1 request chassis routing-engine master switch", true);
 }
 
 /* The wrapper holds the switch it was sent (use_wrapper's marker). */
