@@ -67,8 +67,10 @@ struct ssh_chan {
   uint64_t retry_at; /* loop time before which the open is not asked again (0: now) */
 };
 /* A channel refused while none of ours is open, on a server known to limit them: asked again on
- * the next ticks, this many times, before it is a failure. */
-#define SSH_OPEN_RETRIES 4
+ * the next ticks (half a second apart), this many times, before it is a failure. 4 (2 s) was
+ * too few for sshd to read our close under valgrind on a loaded machine (the MaxSessions 1 test
+ * failed there); 20 is 10 s, still far below a command's time limit. */
+#define SSH_OPEN_RETRIES 20
 
 struct ssh {
   struct transport *t;
