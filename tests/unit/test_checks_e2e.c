@@ -881,12 +881,11 @@ static void use_wrapper(const char *body)
   free(out);
 }
 
-Test(checks_e2e, a_resume_before_the_issu_reuses_the_journaled_pre_snapshot, .timeout = 900,
-     .fini = lab_stop)
+/* A one-router lab whose run is killed once the pre snapshot is journaled, at the router's next
+ * command (the look before the ISSU, held while DIR/hold exists), before validate. */
+static void run_killed_at_the_look_before_the_issu(void)
 {
   lab_start(1, 1, NULL);
-  /* Once the pre snapshot is journaled, the router's next command (the look before the ISSU)
-   * waits while DIR/hold exists: the run is killed there, before validate. */
   char body[1600];
   snprintf(body, sizeof body,
            "if [ -f %s/hold ] && grep -q '\"check-snapshot\"' %s/state/t.jsonl 2>/dev/null; then\n"
@@ -902,13 +901,20 @@ Test(checks_e2e, a_resume_before_the_issu_reuses_the_journaled_pre_snapshot, .ti
   kill(pid, SIGKILL);
   waitpid(pid, NULL, 0);
   cr_expect_eq(journal_count("\"phase\":\"validate\""), 0, "killed before validate");
+}
+
+Test(checks_e2e, a_resume_before_the_issu_reuses_the_journaled_pre_snapshot, .timeout = 900,
+     .fini = lab_stop)
+{
+  run_killed_at_the_look_before_the_issu();
+  char *out;
   char pre[400];
   snprintf(pre, sizeof pre, "%s/state/checks/t/mx-ams-1.pre.xml", dir);
   struct stat before;
   cr_assert_eq(stat(pre, &before), 0, "%s", pre);
   cr_assert_eq(sh(&out, "rm -f %s/hold", dir), 0, "%s", out);
   free(out);
-  pid = run_in_background("--resume t");
+  pid_t pid = run_in_background("--resume t");
   expect_exit(pid, 0, "the resumed run completes");
   struct journal j = journal_read();
   cr_expect_eq(count_of(&j, "check-snapshot", "mx-ams-1", "pre"), 2);
@@ -931,22 +937,8 @@ Test(checks_e2e, a_resume_before_the_issu_reuses_the_journaled_pre_snapshot, .ti
 Test(checks_e2e, a_pre_snapshot_taken_again_at_a_resume_is_the_one_the_post_check_reads,
      .timeout = 900, .fini = lab_stop)
 {
-  lab_start(1, 1, NULL);
-  char body[1600];
-  snprintf(body, sizeof body,
-           "if [ -f %s/hold ] && grep -q '\"check-snapshot\"' %s/state/t.jsonl 2>/dev/null; then\n"
-           "  touch %s/blocked; while [ -f %s/hold ]; do sleep 0.05; done; exit 1\nfi",
-           dir, dir, dir, dir);
-  use_wrapper(body);
+  run_killed_at_the_look_before_the_issu();
   char *out;
-  cr_assert_eq(sh(&out, "touch %s/hold", dir), 0, "%s", out);
-  free(out);
-  write_policy("waves: {canary: 1, soak: 0}\n");
-  pid_t pid = run_in_background(NULL);
-  assert_run_reaches(pid, look_blocked, "the run reached the look before the ISSU");
-  kill(pid, SIGKILL);
-  waitpid(pid, NULL, 0);
-  cr_expect_eq(journal_count("\"phase\":\"validate\""), 0, "killed before validate");
   /* Where the journal says the pre snapshot is, nothing is any more. */
   cr_assert_eq(sh(&out,
                   "sed -i 's#%s/state/checks/t/mx-ams-1.pre.xml#%s/moved/mx-ams-1.pre.xml#' "
@@ -954,7 +946,7 @@ Test(checks_e2e, a_pre_snapshot_taken_again_at_a_resume_is_the_one_the_post_chec
                   dir, dir, dir, dir, dir, dir),
                0, "%s", out);
   free(out);
-  pid = run_in_background("--resume t");
+  pid_t pid = run_in_background("--resume t");
   expect_exit(pid, 0, "the resumed run completes");
   struct journal j = journal_read();
   const cJSON *again = last_of(&j, "check-snapshot", "mx-ams-1", "pre");
