@@ -86,6 +86,11 @@ int check_snapshot_put(struct check_snapshot *snap, size_t i, const char *xml, s
  * `err` set. */
 int check_snapshot_save(const struct check_snapshot *snap, const char *path, bool durable,
                         char *err, size_t errlen);
+/* check_snapshot_save in two halves, so the file can be written off the loop: the file's bytes
+ * (to free), and writing them as check_snapshot_save does (touches no snapshot: any thread). */
+char *check_snapshot_image(const struct check_snapshot *snap, size_t *len);
+int check_snapshot_write(const char *path, const char *image, size_t len, bool durable, char *err,
+                         size_t errlen);
 struct check_snapshot *check_snapshot_load(const struct check_suite *s, const char *path, char *err,
                                            size_t errlen);
 void check_snapshot_free(struct check_snapshot *snap);

@@ -253,27 +253,33 @@ static void sync_dir(const char *path)
   free(dir);
 }
 
-int check_snapshot_save(const struct check_snapshot *snap, const char *path, bool durable,
-                        char *err, size_t errlen)
+char *check_snapshot_image(const struct check_snapshot *snap, size_t *len)
 {
   char *buf = NULL;
-  size_t len = 0, cap = 0;
-  text_appendf(&buf, &len, &cap, "%s%zu\n", HEADER, snap->count);
+  size_t cap = 0;
+  *len = 0;
+  text_appendf(&buf, len, &cap, "%s%zu\n", HEADER, snap->count);
   for (size_t i = 0; i < snap->count; i++) {
     const char *cmd = check_suite_command(snap->suite, i);
     const struct check_answer *a = &snap->answers[i];
-    block(&buf, &len, &cap, 'C', cmd, strlen(cmd));
+    block(&buf, len, &cap, 'C', cmd, strlen(cmd));
     if (a->doc != NULL)
-      block(&buf, &len, &cap, 'A', a->xml, a->len);
+      block(&buf, len, &cap, 'A', a->xml, a->len);
     else
-      block(&buf, &len, &cap, 'E', a->error, strlen(a->error));
+      block(&buf, len, &cap, 'E', a->error, strlen(a->error));
   }
+  return buf;
+}
+
+int check_snapshot_write(const char *path, const char *image, size_t len, bool durable, char *err,
+                         size_t errlen)
+{
   char *tmp = xasprintf("%s.tmp", path);
   int rc = -1;
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-  else if (write_all(fd, buf, len) < 0 || (durable && fsync(fd) < 0)) {
+  else if (write_all(fd, image, len) < 0 || (durable && fsync(fd) < 0)) {
     snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
     close(fd);
     unlink(tmp);
@@ -289,7 +295,16 @@ int check_snapshot_save(const struct check_snapshot *snap, const char *path, boo
     rc = 0;
   }
   free(tmp);
-  free(buf);
+  return rc;
+}
+
+int check_snapshot_save(const struct check_snapshot *snap, const char *path, bool durable,
+                        char *err, size_t errlen)
+{
+  size_t len;
+  char *image = check_snapshot_image(snap, &len);
+  int rc = check_snapshot_write(path, image, len, durable, err, errlen);
+  free(image);
   return rc;
 }
 

@@ -9,8 +9,10 @@
 #include <string.h>
 #include <time.h>
 
-/* Local time of `t` in the window's zone. TZ is process-wide; issu-fleet is single-threaded
- * and writes every event timestamp in UTC (gmtime_r), which TZ does not touch. */
+/* Local time of `t` in the window's zone. TZ is process-wide; issu-fleet's loop is its one
+ * thread that reads the time (the threadpool only starts local children, with an environment
+ * copied on the loop) and writes every event timestamp in UTC (gmtime_r), which TZ does not
+ * touch. */
 static void local_in(const struct policy *p, time_t t, struct tm *tm)
 {
   const char *cur = getenv("TZ");

@@ -532,25 +532,64 @@ static void pre_journal(struct device *dv, const char *moment, const char *path,
   pre_check(dv, moment);
 }
 
+/* The pre snapshot's file being written on the threadpool: its fsyncs (the file and its folder)
+ * held the loop for milliseconds a router, and every console line with it. */
+struct pre_write {
+  uv_work_t req;
+  struct device *dv;
+  unsigned attempt; /* the router's snapshot attempt: a router ended meanwhile is left alone */
+  char *path, *image;
+  size_t len;
+  int rc;
+  char err[300];
+};
+
+static void pre_write_work(uv_work_t *req)
+{
+  struct pre_write *w = req->data;
+  w->rc = check_snapshot_write(w->path, w->image, w->len, true, w->err, sizeof w->err);
+}
+
+static void pre_written(uv_work_t *req, int status)
+{
+  struct pre_write *w = req->data;
+  struct device *dv = w->dv;
+  struct rollout *run = dv->run;
+  /* Ended meanwhile (failed, held, detached), or the run is over: the file stays unjournaled,
+   * as after a crash before its line, and nothing more is done to the router. */
+  bool current = !dv->finished && dv->timers != NULL && dv->checks != NULL &&
+                 dv->checks->attempt == w->attempt && !run->fatal && !run->driving_over;
+  if (current && (status != 0 || w->rc < 0))
+    device_fail(dv, "pre-check-failed", "failure", "cannot save the pre snapshot: %s",
+                status != 0 ? "cancelled" : w->err);
+  else if (current) {
+    /* The file the post-check reads is this one from now on (a resume may have named another,
+     * since gone: this run took the snapshot again). */
+    free(dv->checks_pre_file);
+    dv->checks_pre_file = xstrdup(w->path);
+    pre_journal(dv, run->o->check_only ? "check" : "pre", w->path, false);
+  }
+  free(w->path);
+  free(w->image);
+  free(w);
+}
+
 static void pre_taken(struct device *dv)
 {
   struct checks_state *st = dv->checks;
   const char *moment = dv->run->o->check_only ? "check" : "pre";
   st->pre = st->taking;
   st->taking = NULL;
-  char *path = snapshot_path(dv, moment, true);
-  char err[300];
-  if (check_snapshot_save(st->pre, path, true, err, sizeof err) < 0) {
-    device_fail(dv, "pre-check-failed", "failure", "cannot save the pre snapshot: %s", err);
-    free(path);
-    return;
+  struct pre_write *w = xcalloc(1, sizeof *w);
+  w->dv = dv;
+  w->attempt = st->attempt;
+  w->path = snapshot_path(dv, moment, true);
+  w->image = check_snapshot_image(st->pre, &w->len);
+  w->req.data = w;
+  if (uv_queue_work(&dv->run->loop, &w->req, pre_write_work, pre_written) != 0) {
+    pre_write_work(&w->req); /* no threadpool: on the loop */
+    pre_written(&w->req, 0);
   }
-  /* The file the post-check reads is this one from now on (a resume may have named another,
-   * since gone: this run took the snapshot again). */
-  free(dv->checks_pre_file);
-  dv->checks_pre_file = xstrdup(path);
-  pre_journal(dv, moment, path, false);
-  free(path);
 }
 
 void checks_pre_start(struct device *dv)

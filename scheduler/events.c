@@ -31,6 +31,16 @@ struct event_log {
   bool clock_set; /* ISSU_FLEET_CLOCK_START was honoured */
   int last_errno; /* why the journal could not be written, or 0 */
   bool unsynced;  /* a line of event_write_deferred waits for its fsync */
+  /* Lines written by this process; the count when the last deferred line was written (what an
+   * operation asking now must wait for: notes need no fsync); and how many are durable. */
+  uint64_t written, deferred, synced;
+  /* The fsync under way on the threadpool, if any. */
+  bool syncing;
+  uint64_t sync_target; /* `written` when it started: what it makes durable */
+  int sync_errno;
+  uv_work_t sync_req;
+  void (*sync_done)(void *data, int rc);
+  void *sync_data;
 };
 
 /* The --events copy: created 0600 like the journal (it holds router output and names). */
@@ -270,8 +280,10 @@ int event_write_note(struct event_log *log, cJSON *ev)
 int event_write_deferred(struct event_log *log, cJSON *ev)
 {
   int rc = write_line(log, ev, false);
-  if (rc == 0)
+  if (rc == 0) {
     log->unsynced = true;
+    log->deferred = log->written;
+  }
   return rc;
 }
 
@@ -284,12 +296,66 @@ int event_log_sync(struct event_log *log)
 {
   if (!log->unsynced)
     return 0;
+  uint64_t target = log->written;
   if (fsync(log->fd) < 0) {
     log->last_errno = errno;
     return -1;
   }
   log->unsynced = false;
+  log->synced = target;
   return 0;
+}
+
+/* On the threadpool: only the fsync (the loop keeps writing to the same descriptor meanwhile;
+ * what it writes after the call started waits for the next one). */
+static void sync_work(uv_work_t *req)
+{
+  struct event_log *log = req->data;
+  log->sync_errno = fsync(log->fd) < 0 ? errno : 0;
+}
+
+static void sync_after(uv_work_t *req, int status)
+{
+  struct event_log *log = req->data;
+  log->syncing = false;
+  int rc = 0;
+  if (status != 0 || log->sync_errno != 0) {
+    log->last_errno = status != 0 ? ECANCELED : log->sync_errno;
+    rc = -1;
+  } else {
+    if (log->sync_target > log->synced)
+      log->synced = log->sync_target;
+    if (log->synced >= log->deferred)
+      log->unsynced = false;
+  }
+  log->sync_done(log->sync_data, rc);
+}
+
+int event_log_sync_async(struct event_log *log, uv_loop_t *loop, void (*done)(void *data, int rc),
+                         void *data)
+{
+  if (!log->unsynced || log->syncing)
+    return 0;
+  log->syncing = true;
+  log->sync_target = log->written;
+  log->sync_done = done;
+  log->sync_data = data;
+  log->sync_req.data = log;
+  if (uv_queue_work(loop, &log->sync_req, sync_work, sync_after) != 0) {
+    sync_work(&log->sync_req); /* no threadpool: on the loop, as before */
+    sync_after(&log->sync_req, 0);
+  }
+  return 1;
+}
+
+uint64_t event_log_ticket(const struct event_log *log)
+{
+  return log->deferred;
+}
+
+bool event_log_durable(const struct event_log *log, uint64_t ticket)
+{
+  return log->synced >= ticket;
 }
 
 static int write_line(struct event_log *log, cJSON *ev, bool durable)
@@ -318,12 +384,16 @@ static int write_line(struct event_log *log, cJSON *ev, bool durable)
     }
     off += (size_t)w;
   }
+  if (rc == 0)
+    log->written++;
   if (rc == 0 && durable) {
     if (fsync(log->fd) < 0) {
       log->last_errno = errno;
       rc = -1;
-    } else
+    } else {
       log->unsynced = false; /* the fsync covers every line before it */
+      log->synced = log->written;
+    }
   }
   if (log->copy) {
     fwrite(text, 1, len + 1, log->copy);

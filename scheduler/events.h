@@ -10,6 +10,7 @@
 #include "common/common.h"
 
 #include <cjson/cJSON.h>
+#include <uv.h>
 #include <stdint.h>
 
 struct event_log;
@@ -56,6 +57,16 @@ int event_write_deferred(struct event_log *log, cJSON *ev);
 bool event_log_unsynced(const struct event_log *log);
 /* fsyncs the journal if it has unsynced lines. 0, or -1 (event_log_errno says why). */
 int event_log_sync(struct event_log *log);
+/* The same fsync on libuv's threadpool, so the loop goes on reading routers meanwhile: covers
+ * the lines written so far; done(data, 0 or -1) runs on the loop. 1 when one was started; 0 when
+ * nothing waits or one is already under way (done is then not called for this call). */
+int event_log_sync_async(struct event_log *log, uv_loop_t *loop, void (*done)(void *data, int rc),
+                         void *data);
+/* A ticket for the deferred lines written up to now (lines counted from this process's start),
+ * and whether every line up to a ticket is durable: an operation that asked at ticket T may act
+ * once event_log_durable(T). */
+uint64_t event_log_ticket(const struct event_log *log);
+bool event_log_durable(const struct event_log *log, uint64_t ticket);
 /* The run's wall clock: seconds since the epoch, advancing `time_scale` times faster than real
  * time (the clock maintenance windows are judged on). */
 double event_log_wall(const struct event_log *log);

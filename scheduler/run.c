@@ -56,26 +56,43 @@ static int emit(struct rollout *run, cJSON *ev, bool durable)
   return -1;
 }
 
-/* The send gate: a router operation waits while a line that may announce it is not durable
- * (and for ever once the journal failed). */
-static bool journal_pending(void *data)
+/* The send gate: a router operation waits until every line written before it asked is durable
+ * (and for ever once the journal failed). Lines written after it asked (another router's) do not
+ * hold it: under a steady stream of events it would otherwise never go. */
+static bool journal_pending(void *data, uint64_t *ticket)
 {
   struct rollout *run = data;
-  return run->fatal || event_log_unsynced(run->log);
+  if (run->fatal)
+    return true;
+  if (*ticket == 0)
+    *ticket = event_log_ticket(run->log);
+  return !event_log_durable(run->log, *ticket);
+}
+
+/* A group commit is back from the threadpool: the operations it made durable go (the others
+ * stay held for the next one). Once the run has ended nothing more is sent. */
+static void journal_synced(void *data, int rc)
+{
+  struct rollout *run = data;
+  if (run->fatal)
+    return;
+  if (rc < 0) {
+    journal_failed(run);
+    return;
+  }
+  if (!run->driving_over)
+    transport_release_held(&run->limiter);
 }
 
 /* Group commit: one fsync for every durable line written since the last, then the router
  * operations that waited for it. An fsync per line blocked the loop for most of a 1,000-router
- * run (thousands of fsyncs of a few ms each), and every console line waited behind them. */
+ * run (thousands of fsyncs of a few ms each), and every console line waited behind them; the
+ * fsync itself now runs on the threadpool, so the loop reads routers while the disk works. */
 static void journal_flush(struct rollout *run)
 {
-  if (run->fatal)
+  if (run->fatal || run->driving_over)
     return;
-  if (event_log_sync(run->log) < 0) {
-    journal_failed(run);
-    return;
-  }
-  transport_release_held(&run->limiter);
+  event_log_sync_async(run->log, &run->loop, journal_synced, run);
 }
 
 /* Once per loop turn, before the loop waits for I/O. */
@@ -603,8 +620,10 @@ int rollout_run(const struct policy *p, struct inventory *inv, const struct plan
   if (resuming)
     rollout_resume_devices(&run, &js);
   drive(&run);
-  /* From here every durable line is fsync'ed as it is written, run-finished first. */
+  /* From here every durable line is fsync'ed as it is written, run-finished first; a group
+   * commit still on the threadpool releases nothing. */
   run.group_commit = false;
+  run.driving_over = true;
   if (!run.fatal && event_log_sync(run.log) < 0)
     journal_failed(&run);
   progress_close(&run);

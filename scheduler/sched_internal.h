@@ -195,10 +195,11 @@ struct rollout {
   size_t peak_in_flight;
   uv_timer_t pump_timer, soak_timer;
   uv_signal_t sigint, sigterm;
-  /* Group commit (run.c): durable lines are fsync'ed once per loop turn, before any router
-   * operation of that turn starts (limiter.hold holds them until then). */
+  /* Group commit (run.c): durable lines are fsync'ed once per loop turn (on the threadpool),
+   * before any router operation that asked after them starts (limiter.hold holds them until
+   * then). driving_over: the run has ended, a late fsync releases nothing. */
   uv_prepare_t journal_sync;
-  bool group_commit;
+  bool group_commit, driving_over;
   /* control (control.c) */
   uv_pipe_t control;
   struct control_client *clients; /* connected, closed with the run (control.c) */

@@ -10,6 +10,12 @@
  * with a thousand routers that was most of issu-fleet's own CPU (bench/RESULTS.md). Its exit is
  * watched through a pidfd on the loop, so reaping one child never looks at another. Several
  * commands may run at once (transport_set_channels): each is a child of its own.
+ *
+ * posix_spawn runs on libuv's threadpool, not on the loop: CLONE_VFORK suspends the calling
+ * thread until the child has reached exec, which on a loaded machine (the child waiting for a
+ * CPU) held the whole loop for milliseconds per command: most of a 200-router run's wall time
+ * was the loop blocked in clone3, and every console line of every router waited behind it
+ * (bench/RESULTS.md). The pipes are made on the loop; the worker only spawns and opens the pidfd.
  */
 #define _GNU_SOURCE /* syscall, SYS_pidfd_open */
 #include "transport/transport_internal.h"
@@ -42,6 +48,13 @@ struct child {
   uv_poll_t exit_watch; /* the pidfd: readable once the child has exited */
   uv_signal_t exit_signal;
   uv_pipe_t pipes[3];
+  uv_work_t spawn_req; /* the spawn on the threadpool; counted in `open` until it is back */
+  bool spawning;       /* no pid yet: a kill waits for the spawn (timed_out, op, closing) */
+  bool input;
+  int fds[3];   /* the parent's ends, once spawned */
+  int spawn_rc; /* 0 or the errno of posix_spawn or pidfd_open */
+  char *line;   /* `exec COMMAND`, /bin/sh's -c */
+  char *input_copy;
   uv_write_t write_req;
   uv_shutdown_t shutdown_req;
   int open; /* handles of this command still open */
@@ -49,7 +62,7 @@ struct child {
   int64_t exit_status;
   int term_signal;
   char *env_command;
-  char **env;
+  char **env; /* pointers into environ, copied on the loop (setenv never frees a string) */
 };
 
 /* One read buffer for every child: libuv fills it and calls on_read, which copies it out,
@@ -73,6 +86,8 @@ static void finish_if_done(struct child *l)
     op->lane = NULL;
   free(l->env_command);
   free(l->env);
+  free(l->line);
+  free(l->input_copy);
   bool timed_out = l->timed_out;
   int term_signal = l->term_signal;
   int64_t exit_status = l->exit_status;
@@ -161,7 +176,7 @@ static void on_sigchld(uv_signal_t *h, int signum)
 /* Starts /bin/sh -c LINE with `env`; fds[i] receive the parent's ends of stdin, stdout and
  * stderr. Every signal is reset to its default in the child (issu-fleet ignores SIGPIPE and
  * SIGHUP, a router must not inherit that). Returns 0 or an errno. */
-/* Standard input for a command that gets none: /dev/null, opened once. */
+/* Standard input for a command that gets none: /dev/null, opened once (by the loop's thread). */
 static int null_input(void)
 {
   static int fd = -1;
@@ -261,6 +276,80 @@ static void local_open(struct transport *t)
   transport__opened(t, 0, "%s: ready", t->o.name);
 }
 
+/* On the threadpool: the child, and its pidfd (the pid cannot be reused before it is reaped,
+ * which only the loop does). */
+static void spawn_work(uv_work_t *req)
+{
+  struct child *l = req->data;
+  l->spawn_rc = spawn_child(l->line, l->env, l->input, &l->pid, l->fds);
+  if (l->spawn_rc != 0)
+    return;
+  l->pidfd = (int)syscall(SYS_pidfd_open, l->pid, 0);
+  if (l->pidfd < 0 && errno != ENOSYS) {
+    l->spawn_rc = errno;
+    kill(l->pid, SIGKILL);
+    waitpid(l->pid, NULL, 0);
+    for (int i = l->input ? 0 : 1; i < 3; i++)
+      close(l->fds[i]);
+  }
+}
+
+/* Back on the loop: the child's pipes and exit watch, or the failure. A command ended while it
+ * was being spawned (timeout, detach, close) is killed now and only reaped. */
+static void spawn_done(uv_work_t *req, int status)
+{
+  (void)status;
+  struct child *l = req->data;
+  struct transport *t = l->t;
+  l->spawning = false;
+  if (l->spawn_rc != 0) {
+    struct transport_op *op = l->op;
+    int rc = l->spawn_rc;
+    l->op = NULL;
+    l->open = 0;
+    finish_if_done(l); /* unlinks and frees it (and completes a close) */
+    if (op != NULL && t->state != T_CLOSING)
+      transport__fail(t, TRANSPORT_E_SPAWN, "%s: cannot start /bin/sh: %s", t->o.name,
+                      strerror(rc));
+    return;
+  }
+  bool input = l->input;
+  for (int i = input ? 0 : 1; i < 3; i++) {
+    uv_pipe_init(t->loop, &l->pipes[i], 0);
+    l->pipes[i].data = l;
+    uv_pipe_open(&l->pipes[i], l->fds[i]);
+  }
+  l->open = input ? 4 : 3;
+  if (l->pidfd >= 0) {
+    uv_poll_init(t->loop, &l->exit_watch, l->pidfd);
+    l->exit_watch.data = l;
+    uv_poll_start(&l->exit_watch, UV_READABLE, on_child_exit);
+  } else {
+    uv_signal_init(t->loop, &l->exit_signal);
+    l->exit_signal.data = l;
+    uv_signal_start(&l->exit_signal, on_sigchld, SIGCHLD);
+    reap(l); /* it may have exited before the watcher was there */
+  }
+  uv_read_start((uv_stream_t *)&l->pipes[1], on_alloc, on_read);
+  uv_read_start((uv_stream_t *)&l->pipes[2], on_alloc, on_read);
+  if (l->timed_out || l->op == NULL || t->state == T_CLOSING) {
+    if (!l->exited)
+      kill(l->pid, SIGKILL);
+    if (input)
+      uv_close((uv_handle_t *)&l->pipes[0], on_closed);
+    return;
+  }
+  if (input) {
+    /* The child's own copy: the write may outlive the op (ended from above while in flight). */
+    l->input_copy = xmalloc(l->op->input_len);
+    memcpy(l->input_copy, l->op->input, l->op->input_len);
+    uv_buf_t b = uv_buf_init(l->input_copy, (unsigned)l->op->input_len);
+    l->write_req.data = l;
+    if (uv_write(&l->write_req, (uv_stream_t *)&l->pipes[0], &b, 1, on_written) != 0)
+      uv_close((uv_handle_t *)&l->pipes[0], on_closed);
+  }
+}
+
 static void local_start(struct transport *t, struct transport_op *op)
 {
   struct local *lb = t->backend;
@@ -288,54 +377,21 @@ static void local_start(struct transport *t, struct transport_op *op)
   l->env_command = xasprintf("SSH_ORIGINAL_COMMAND=%s", op->command);
   l->env[k++] = l->env_command;
   l->env[k] = NULL;
-  char *line = xasprintf("exec %s", t->o.local_command);
-  l->exited = l->timed_out = false;
-  l->term_signal = 0;
-  int fds[3] = {-1, -1, -1};
-  bool input = op->input_len > 0;
-  int rc = spawn_child(line, l->env, input, &l->pid, fds);
-  free(line);
-  l->pidfd = rc == 0 ? (int)syscall(SYS_pidfd_open, l->pid, 0) : -1;
-  if (rc == 0 && l->pidfd < 0 && errno != ENOSYS) {
-    rc = errno;
-    kill(l->pid, SIGKILL);
-    waitpid(l->pid, NULL, 0);
-    for (int i = input ? 0 : 1; i < 3; i++)
-      close(fds[i]);
-  }
-  if (rc != 0) {
-    free(l->env_command);
-    free(l->env);
-    free(l);
-    transport__fail(t, TRANSPORT_E_SPAWN, "%s: cannot start /bin/sh: %s", t->o.name, strerror(rc));
-    return;
-  }
-  for (int i = input ? 0 : 1; i < 3; i++) {
-    uv_pipe_init(t->loop, &l->pipes[i], 0);
-    l->pipes[i].data = l;
-    uv_pipe_open(&l->pipes[i], fds[i]);
-  }
-  l->open = input ? 4 : 3;
+  l->line = xasprintf("exec %s", t->o.local_command);
+  l->input = op->input_len > 0;
+  if (!l->input)
+    null_input(); /* opened here, on the loop: the workers only read it */
+  l->fds[0] = l->fds[1] = l->fds[2] = -1;
+  l->pidfd = -1;
+  l->spawning = true;
+  l->open = 1; /* the spawn request */
   op->lane = l;
   l->next = lb->children;
   lb->children = l;
-  if (l->pidfd >= 0) {
-    uv_poll_init(t->loop, &l->exit_watch, l->pidfd);
-    l->exit_watch.data = l;
-    uv_poll_start(&l->exit_watch, UV_READABLE, on_child_exit);
-  } else {
-    uv_signal_init(t->loop, &l->exit_signal);
-    l->exit_signal.data = l;
-    uv_signal_start(&l->exit_signal, on_sigchld, SIGCHLD);
-    reap(l); /* it may have exited before the watcher was there */
-  }
-  uv_read_start((uv_stream_t *)&l->pipes[1], on_alloc, on_read);
-  uv_read_start((uv_stream_t *)&l->pipes[2], on_alloc, on_read);
-  if (input) {
-    uv_buf_t b = uv_buf_init(op->input, (unsigned)op->input_len);
-    l->write_req.data = l;
-    if (uv_write(&l->write_req, (uv_stream_t *)&l->pipes[0], &b, 1, on_written) != 0)
-      uv_close((uv_handle_t *)&l->pipes[0], on_closed);
+  l->spawn_req.data = l;
+  if (uv_queue_work(t->loop, &l->spawn_req, spawn_work, spawn_done) != 0) {
+    spawn_work(&l->spawn_req); /* no threadpool: on the loop, as before */
+    spawn_done(&l->spawn_req, 0);
   }
 }
 
@@ -346,7 +402,7 @@ static void local_timeout(struct transport *t, struct transport_op *op)
   if (l == NULL)
     return;
   l->timed_out = true;
-  if (!l->exited)
+  if (!l->exited && !l->spawning)
     kill(l->pid, SIGKILL);
 }
 
@@ -358,7 +414,7 @@ static void local_detach(struct transport *t, struct transport_op *op)
   if (l == NULL)
     return;
   l->op = NULL;
-  if (!l->exited)
+  if (!l->exited && !l->spawning)
     kill(l->pid, SIGKILL);
 }
 
@@ -377,7 +433,7 @@ static void local_close(struct transport *t)
   }
   /* Commands are running: stop them; the last finish_if_done() completes the close. */
   for (struct child *l = lb->children; l; l = l->next)
-    if (!l->exited)
+    if (!l->exited && !l->spawning)
       kill(l->pid, SIGKILL);
 }
 

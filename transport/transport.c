@@ -393,10 +393,11 @@ static void start_next(struct transport *t)
   while ((t->state == T_READY || t->state == T_BUSY) && t->head != NULL && !t->held &&
          room_for(t, t->head)) {
     struct transport_limiter *l = t->o.limiter;
-    if (l != NULL && l->hold != NULL && l->hold(l->hold_data)) {
+    if (l != NULL && l->hold != NULL && l->hold(l->hold_data, &t->gate_ticket)) {
       hold(t);
       return;
     }
+    t->gate_ticket = 0; /* the next operation asks afresh */
     struct transport_op *op = t->head;
     t->head = op->next;
     if (t->head == NULL)

@@ -61,12 +61,13 @@ struct transport_limiter {
   unsigned max_handshakes; /* 0 = no cap */
   unsigned active;
   void *waiting_head, *waiting_tail;
-  /* The send gate (optional): while hold(hold_data) is true, no operation of these transports
-   * starts; each waits, queued, until transport_release_held(). The scheduler holds them while
-   * a journal line is written but not yet fsync'ed, and releases them all after one fsync: the
-   * lines of one loop turn share it (group commit), and nothing leaves before its line is
-   * durable. */
-  bool (*hold)(void *hold_data);
+  /* The send gate (optional): while hold(hold_data, &ticket) is true, no operation of these
+   * transports starts; each waits, queued, until transport_release_held(). The scheduler holds
+   * them while a journal line is written but not yet fsync'ed, and releases them after one
+   * fsync: the lines of one loop turn share it (group commit), and nothing leaves before its
+   * line is durable. `ticket` is the waiting operation's own (0 when it first asks; the gate
+   * may set it then, say to the lines written so far, so a later line does not hold it). */
+  bool (*hold)(void *hold_data, uint64_t *ticket);
   void *hold_data;
   void *held_head, *held_tail;
 };

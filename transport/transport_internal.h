@@ -111,6 +111,7 @@ struct transport {
   bool waiting_slot;
   struct transport *next_held; /* in the send gate's queue (transport_limiter.hold) */
   bool held;
+  uint64_t gate_ticket; /* the send gate's ticket of the operation at the head (0: none yet) */
 };
 
 /* Back ends report through these. */

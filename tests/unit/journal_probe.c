@@ -34,12 +34,15 @@ static void probe_log(const char *kind, const char *text, size_t len)
 int fsync(int fd)
 {
   int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+  /* The size before the call: what this fsync surely covers (the run fsyncs on a worker thread
+   * while the loop goes on writing; a line written during the call is not counted as durable). */
+  struct stat st;
+  int stat_rc = fstat(fd, &st);
   int rc = real(fd);
   char link[64], path[512];
   snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
   ssize_t n = readlink(link, path, sizeof path - 1);
-  struct stat st;
-  if (n < 7 || fstat(fd, &st) != 0)
+  if (n < 7 || stat_rc != 0 || rc != 0)
     return rc;
   path[n] = '\0';
   if (strcmp(path + n - 6, ".jsonl") != 0)

@@ -439,6 +439,33 @@ Test(checks_e2e, the_checks_can_be_turned_off, .timeout = 300, .fini = lab_stop)
   journal_free(&j);
 }
 
+/* The pre snapshot's file is written off the loop (the threadpool): when it cannot be written,
+ * the router fails its pre-check with the file's error and nothing is journaled as taken, so
+ * no ISSU is announced or sent. The snapshot's temporary name is taken by a folder here. */
+Test(checks_e2e, a_pre_snapshot_that_cannot_be_saved_fails_the_router_before_the_issu,
+     .timeout = 300, .fini = lab_stop)
+{
+  lab_start(1, 1, NULL);
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  char blocker[600];
+  snprintf(blocker, sizeof blocker, "%s/state/checks/t/mx-ams-1.pre.xml.tmp/x", dir);
+  cr_assert_eq(sh(NULL, "mkdir -p %s", blocker), 0);
+  char *out;
+  int rc = issu_fleet(&out, "run", "--yes");
+  cr_expect_neq(rc, 0, "the canary failed\n%s", out);
+  free(out);
+  struct journal j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_assert_not_null(fin);
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "failure");
+  cr_expect_eq(count_of(&j, "check-snapshot", NULL, NULL), 0, "no snapshot journaled as taken");
+  cr_expect_eq(journal_count("cannot save the pre snapshot"), 1, "the reason is journaled");
+  cr_expect_eq(journal_count("Is a directory"), 1, "with the file's own error");
+  cr_expect_eq(journal_count("\"phase\":\"stage\""), 0, "nothing staged");
+  cr_expect_eq(journal_count("\"phase\":\"validate\""), 0, "no ISSU was started");
+  journal_free(&j);
+}
+
 static const struct {
   const char *router, *fault, *test;
 } network_faults[] = {

@@ -162,3 +162,64 @@ Test(events, a_raw_item_is_left_to_cjson)
   cr_expect_null(event_json_line(o, &len));
   cJSON_Delete(o);
 }
+
+/* ---- the group commit's tickets (scheduler/events.h) ---- */
+
+#include "scheduler/events.h"
+
+#include <uv.h>
+
+static int synced_calls, synced_rc;
+
+static void on_synced(void *data, int rc)
+{
+  (void)data;
+  synced_calls++;
+  synced_rc = rc;
+}
+
+static void write_deferred(struct event_log *log, const char *what)
+{
+  cr_assert_eq(event_write_deferred(log, event_new(log, "info", "test", NULL, "%s", what)), 0);
+}
+
+Test(events, an_operation_waits_only_for_the_lines_written_before_it_asked)
+{
+  char dir[] = "/tmp/issu-events-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  struct event_log *log = NULL;
+  char err[300];
+  cr_assert_eq(event_log_open(&log, dir, "tickets", NULL, 1, err, sizeof err), 0, "%s", err);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  cr_expect(event_log_durable(log, event_log_ticket(log)), "nothing written: nothing to wait for");
+  write_deferred(log, "the ISSU of router a is next");
+  uint64_t a = event_log_ticket(log);
+  cr_expect_not(event_log_durable(log, a), "a's line is not durable yet");
+  /* A note asks for no fsync: a ticket taken after it waits for nothing more. */
+  cr_assert_eq(event_write_note(log, event_new(log, "info", "note", NULL, "a note")), 0);
+  cr_expect_eq(event_log_ticket(log), a);
+  cr_expect_eq(event_log_sync_async(log, &loop, on_synced, NULL), 1);
+  /* Written while the fsync is under way: not covered by it, and no second one starts. */
+  write_deferred(log, "the ISSU of router b is next");
+  uint64_t b = event_log_ticket(log);
+  cr_expect_gt(b, a);
+  cr_expect_eq(event_log_sync_async(log, &loop, on_synced, NULL), 0, "one fsync at a time");
+  uv_run(&loop, UV_RUN_DEFAULT);
+  cr_expect_eq(synced_calls, 1);
+  cr_expect_eq(synced_rc, 0);
+  cr_expect(event_log_durable(log, a), "a goes after the first fsync");
+  cr_expect_not(event_log_durable(log, b), "b waits for the next");
+  cr_expect(event_log_unsynced(log));
+  cr_expect_eq(event_log_sync_async(log, &loop, on_synced, NULL), 1);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  cr_expect_eq(synced_calls, 2);
+  cr_expect(event_log_durable(log, b));
+  cr_expect_not(event_log_unsynced(log));
+  cr_expect_eq(event_log_sync_async(log, &loop, on_synced, NULL), 0, "nothing waits");
+  cr_expect_eq(uv_loop_close(&loop), 0);
+  event_log_close(log);
+  char cmd[100];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
+}

@@ -632,6 +632,28 @@ Test(transport, a_local_session_that_ends_by_a_signal_is_a_dropped_session_and_t
   finish(&r);
 }
 
+/* The local transport spawns on the threadpool: a command ended before its spawn is back (a
+ * close in the same tick, a timeout shorter than the spawn) is killed as soon as it exists and
+ * reaped; were it not, these loops would wait the 100 s of its sleep and the test time out. */
+Test(transport, a_local_command_ended_while_it_is_spawned_is_killed_and_reaped, .timeout = 30)
+{
+  struct run r;
+  struct transport_options o = {.name = "mx-script",
+                                .kind = TRANSPORT_LOCAL,
+                                .local_command = "sh -c \"$SSH_ORIGINAL_COMMAND\""};
+  start(&r, &o);
+  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  exec(&r, "sleep 100", "some input\n", 1);
+  cr_expect_eq(r.result.error, TRANSPORT_E_TIMEOUT, "%s", r.result.message);
+  cr_assert_eq(transport_exec(r.t, "sleep 100", NULL, 0, on_line, on_done, &r), 0);
+  transport_close(r.t, on_closed, &r); /* the spawn is still on the threadpool */
+  loop_until(&r, &r.closed);
+  uv_run(&r.loop, UV_RUN_DEFAULT);
+  cr_expect_eq(uv_loop_close(&r.loop), 0, "every handle closed, the child reaped");
+  free(r.out);
+  free(r.err);
+}
+
 Test(transport, backoff_doubles_up_to_its_bound_with_bounded_jitter)
 {
   cr_expect_eq(transport_backoff_ms(0, 1000, 60000, 0), 1000);
