@@ -184,9 +184,14 @@ static enum step ch_open(struct ssh *s, struct ssh_chan *c)
       return STEP_STOP;
     }
     /* OpenSSH frees a session's place only after it has read our close of it, and may read the
-     * next open in the same batch: a server that refused a channel before (channel_cap) is asked
-     * again on the next ticks before the refusal is taken for a failure. */
-    if (refused(rc) && s->t->channel_cap != 0 && c->refusals < SSH_OPEN_RETRIES) {
+     * next open in the same batch: a server that refused a channel before (channel_cap), or one
+     * refusing right after we closed one of ours (MaxSessions 1: under valgrind the last one was
+     * gone on our side before sshd had read its close), is asked again on the next ticks before
+     * the refusal is taken for a failure; it takes one channel at a time from then on. */
+    if (refused(rc) && (s->t->channel_cap != 0 || s->chans_freed > 0) &&
+        c->refusals < SSH_OPEN_RETRIES) {
+      if (s->t->channel_cap == 0)
+        s->t->channel_cap = 1;
       c->refusals++;
       c->retry_at = uv_now(s->t->loop) + 1;
       return STEP_STOP;
@@ -344,6 +349,7 @@ static enum step ch_free(struct ssh *s, struct ssh_chan *c)
     return STEP_WAIT;
   c->channel = NULL;
   s->progress = true;
+  s->chans_freed++;
   ssh__chan_done(s, c, 0, "%s", "");
   return STEP_STOP; /* the channel is gone; op_done may already have started the next operation */
 }

@@ -94,6 +94,7 @@ struct ssh {
   bool progress;          /* a channel read bytes in this round */
   bool chans_changed;     /* channels other than the one stepped were freed: a new round */
   uint64_t rx_count;      /* socket reads that returned bytes (the rounds' progress test) */
+  unsigned chans_freed;   /* channels this session has closed and freed (see ch_open) */
   LIBSSH2_AGENT *agent;
   struct libssh2_agent_publickey *identity;
   char *methods; /* what the server offers, whole */

@@ -471,6 +471,32 @@ Test(transport_channels, a_server_taking_one_channel_runs_them_one_at_a_time, .t
   close_run(&r);
 }
 
+/* MaxSessions 1, one command after another: each next open goes out right after our close of
+ * the last channel, which sshd may not have read yet. Refused then with no channel of ours open
+ * (the first refusal this session sees), it is asked again, never a failure. The valgrind run of
+ * the fresh-machine check failed here: its client was slow enough for the first command to be
+ * closed and freed before the second one's open, every time. */
+Test(transport_channels, one_command_right_after_another_on_a_one_channel_server_never_fails,
+     .timeout = 120, .fini = sshd_stop)
+{
+  sshd_start("MaxSessions 1\n");
+  struct run r;
+  struct transport_options o = ssh_options();
+  open_run(&r, &o, 4);
+  char cmd[100];
+  size_t n = MAX_OPS < 24 ? MAX_OPS : 24;
+  for (size_t i = 0; i < n; i++) {
+    snprintf(cmd, sizeof cmd, "echo %zu", i);
+    queue(&r, i, cmd, 0);
+    loop_until(&r, &r.done_count, i + 1);
+    char want[16];
+    snprintf(want, sizeof want, "%zu\n", i);
+    cr_expect_eq(r.ops[i].result.error, 0, "%zu: %s", i, r.ops[i].result.message);
+    cr_expect_str_eq(r.ops[i].out ? r.ops[i].out : "", want);
+  }
+  close_run(&r);
+}
+
 /* A command timed out while its channel's packet was half sent (a full socket): libssh2 takes no
  * other packet until that one is sent whole (any other call gets EAGAIN), so the abandoned
  * channel must repeat that call before its close, or the session locks: the other command and
