@@ -159,6 +159,13 @@ static void reap(struct child *l)
   uv_close(watch, on_watch_closed);
 }
 
+/* Kills the command's process group (see spawn_child), not only its first process. */
+static void stop_child(const struct child *l)
+{
+  if (l->pid > 0)
+    kill(-l->pid, SIGKILL);
+}
+
 static void on_child_exit(uv_poll_t *h, int status, int events)
 {
   (void)status, (void)events;
@@ -210,7 +217,12 @@ static int spawn_child(char *line, char **env, bool input, pid_t *pid, int fds[3
       posix_spawn_file_actions_adddup2(&fa, pairs[i][i == 0 ? 0 : 1], i);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    /* A process group of its own: a stop kills the command's whole tree (a shell that forked
+     * its last command, `sh -c "sleep 30"`, left it holding the output pipes until it ended),
+     * and the engineer's Ctrl-C at issu-fleet's terminal does not reach the routers. */
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
+                                        POSIX_SPAWN_SETPGROUP);
     char *args[] = {(char *)"/bin/sh", (char *)"-c", line, NULL};
     rc = posix_spawn(pid, "/bin/sh", &fa, &attr, args, env);
     posix_spawn_file_actions_destroy(&fa);
@@ -287,7 +299,7 @@ static void spawn_work(uv_work_t *req)
   l->pidfd = (int)syscall(SYS_pidfd_open, l->pid, 0);
   if (l->pidfd < 0 && errno != ENOSYS) {
     l->spawn_rc = errno;
-    kill(l->pid, SIGKILL);
+    kill(-l->pid, SIGKILL);
     waitpid(l->pid, NULL, 0);
     for (int i = l->input ? 0 : 1; i < 3; i++)
       close(l->fds[i]);
@@ -305,6 +317,8 @@ static void spawn_done(uv_work_t *req, int status)
   if (l->spawn_rc != 0) {
     struct transport_op *op = l->op;
     int rc = l->spawn_rc;
+    if (op)
+      op->lane = NULL; /* the failure below ends it: nothing left to detach */
     l->op = NULL;
     l->open = 0;
     finish_if_done(l); /* unlinks and frees it (and completes a close) */
@@ -334,7 +348,7 @@ static void spawn_done(uv_work_t *req, int status)
   uv_read_start((uv_stream_t *)&l->pipes[2], on_alloc, on_read);
   if (l->timed_out || l->op == NULL || t->state == T_CLOSING) {
     if (!l->exited)
-      kill(l->pid, SIGKILL);
+      stop_child(l);
     if (input)
       uv_close((uv_handle_t *)&l->pipes[0], on_closed);
     return;
@@ -403,7 +417,7 @@ static void local_timeout(struct transport *t, struct transport_op *op)
     return;
   l->timed_out = true;
   if (!l->exited && !l->spawning)
-    kill(l->pid, SIGKILL);
+    stop_child(l);
 }
 
 /* Ended from above (a failure, a close): the child is stopped and only reaped. */
@@ -415,7 +429,7 @@ static void local_detach(struct transport *t, struct transport_op *op)
     return;
   l->op = NULL;
   if (!l->exited && !l->spawning)
-    kill(l->pid, SIGKILL);
+    stop_child(l);
 }
 
 static void local_close(struct transport *t)
@@ -434,7 +448,7 @@ static void local_close(struct transport *t)
   /* Commands are running: stop them; the last finish_if_done() completes the close. */
   for (struct child *l = lb->children; l; l = l->next)
     if (!l->exited && !l->spawning)
-      kill(l->pid, SIGKILL);
+      stop_child(l);
 }
 
 const struct transport_ops transport__local_ops = {local_open, local_start, local_timeout,

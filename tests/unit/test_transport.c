@@ -26,6 +26,7 @@ static void transport__test_base64(const unsigned char *in, size_t len, char *ou
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -652,6 +653,37 @@ Test(transport, a_local_command_ended_while_it_is_spawned_is_killed_and_reaped, 
   cr_expect_eq(uv_loop_close(&r.loop), 0, "every handle closed, the child reaped");
   free(r.out);
   free(r.err);
+}
+
+/* A child that cannot be started (no descriptor left for its pipes, on the threadpool) fails the
+ * transport with the reason, once, and leaves nothing behind. */
+Test(transport, a_local_command_that_cannot_be_started_fails_the_transport_with_the_reason,
+     .timeout = 30)
+{
+  struct run r;
+  struct transport_options o = {.name = "mx-script",
+                                .kind = TRANSPORT_LOCAL,
+                                .local_command = "sh -c \"$SSH_ORIGINAL_COMMAND\""};
+  start(&r, &o);
+  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  exec(&r, "true", NULL, 0); /* /dev/null and the threadpool are there before the limit */
+  struct rlimit old;
+  cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+  int lowest = dup(0);
+  cr_assert_geq(lowest, 0);
+  close(lowest);
+  struct rlimit low = {.rlim_cur = (rlim_t)lowest + 1, .rlim_max = old.rlim_max};
+  if (setrlimit(RLIMIT_NOFILE, &low) != 0) /* valgrind keeps the limit for itself */
+    cr_skip_test("the descriptor limit cannot be lowered here");
+  r.done = false;
+  cr_assert_eq(transport_exec(r.t, "echo never", NULL, 0, on_line, on_done, &r), 0);
+  loop_until(&r, &r.done);
+  setrlimit(RLIMIT_NOFILE, &old);
+  cr_expect_eq(r.result.error, TRANSPORT_E_SPAWN, "%s", r.result.message);
+  cr_expect(strstr(r.result.message, "cannot start /bin/sh: Too many open files"), "%s",
+            r.result.message);
+  cr_expect_eq(r.lines, 0);
+  finish(&r);
 }
 
 Test(transport, backoff_doubles_up_to_its_bound_with_bounded_jitter)
