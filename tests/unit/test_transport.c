@@ -580,6 +580,16 @@ static struct transport_options local_options(const char *state)
   return o;
 }
 
+/* A local transport whose commands are shell scripts: the command is the script. */
+static void start_script(struct run *r)
+{
+  struct transport_options o = {.name = "mx-script",
+                                .kind = TRANSPORT_LOCAL,
+                                .local_command = "sh -c \"$SSH_ORIGINAL_COMMAND\""};
+  start(r, &o);
+  cr_assert_eq(r->open_error, 0, "%s", r->open_message);
+}
+
 Test(transport, the_local_transport_runs_junos_sim_like_sshd_would, .timeout = 60)
 {
   char dir[] = "/tmp/issu-local-XXXXXX";
@@ -617,11 +627,7 @@ Test(transport, a_local_session_that_ends_by_a_signal_is_a_dropped_session_and_t
      .timeout = 60)
 {
   struct run r;
-  struct transport_options o = {.name = "mx-script",
-                                .kind = TRANSPORT_LOCAL,
-                                .local_command = "sh -c \"$SSH_ORIGINAL_COMMAND\""};
-  start(&r, &o);
-  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  start_script(&r);
   exec(&r, "echo before; kill -KILL $$", NULL, 0);
   cr_expect_eq(r.result.error, TRANSPORT_E_DROPPED, "%s", r.result.message);
   cr_expect_str_eq(r.out, "before\n");
@@ -639,11 +645,7 @@ Test(transport, a_local_session_that_ends_by_a_signal_is_a_dropped_session_and_t
 Test(transport, a_local_command_ended_while_it_is_spawned_is_killed_and_reaped, .timeout = 30)
 {
   struct run r;
-  struct transport_options o = {.name = "mx-script",
-                                .kind = TRANSPORT_LOCAL,
-                                .local_command = "sh -c \"$SSH_ORIGINAL_COMMAND\""};
-  start(&r, &o);
-  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  start_script(&r);
   exec(&r, "sleep 100", "some input\n", 1);
   cr_expect_eq(r.result.error, TRANSPORT_E_TIMEOUT, "%s", r.result.message);
   cr_assert_eq(transport_exec(r.t, "sleep 100", NULL, 0, on_line, on_done, &r), 0);
@@ -661,11 +663,7 @@ Test(transport, a_local_command_that_cannot_be_started_fails_the_transport_with_
      .timeout = 30)
 {
   struct run r;
-  struct transport_options o = {.name = "mx-script",
-                                .kind = TRANSPORT_LOCAL,
-                                .local_command = "sh -c \"$SSH_ORIGINAL_COMMAND\""};
-  start(&r, &o);
-  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  start_script(&r);
   exec(&r, "true", NULL, 0); /* /dev/null and the threadpool are there before the limit */
   struct rlimit old;
   cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
