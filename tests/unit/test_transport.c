@@ -655,6 +655,24 @@ Test(transport, a_local_command_ended_while_it_is_spawned_is_killed_and_reaped, 
   free(r.err);
 }
 
+/* A command whose first process has exited but left a child of its own holding the output pipes
+ * (`sleep 100 &`): its stop kills the rest of its process group, not only a pid already reaped;
+ * were it not, the timeout would wait the 100 s of the sleep and the test time out. */
+Test(transport, a_local_command_stopped_after_its_shell_exited_kills_what_it_left_running,
+     .timeout = 30)
+{
+  struct run r;
+  struct transport_options o = {.name = "mx-script",
+                                .kind = TRANSPORT_LOCAL,
+                                .local_command = "sh -c \"$SSH_ORIGINAL_COMMAND\""};
+  start(&r, &o);
+  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  exec(&r, "sleep 100 & echo left", NULL, 1000);
+  cr_expect_eq(r.result.error, TRANSPORT_E_TIMEOUT, "%s", r.result.message);
+  cr_expect_eq(r.lines, 1);
+  finish(&r);
+}
+
 /* A child that cannot be started (no descriptor left for its pipes, on the threadpool) fails the
  * transport with the reason, once, and leaves nothing behind. */
 Test(transport, a_local_command_that_cannot_be_started_fails_the_transport_with_the_reason,
