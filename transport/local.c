@@ -15,7 +15,9 @@
  * thread until the child has reached exec, which on a loaded machine (the child waiting for a
  * CPU) held the whole loop for milliseconds per command: most of a 200-router run's wall time
  * was the loop blocked in clone3, and every console line of every router waited behind it
- * (bench/RESULTS.md). The pipes are made on the loop; the worker only spawns and opens the pidfd.
+ * (bench/RESULTS.md). The worker makes the pipes (close-on-exec), spawns and opens the pidfd;
+ * the loop wraps the parent's ends. Whatever the loop opens meanwhile must be close-on-exec too,
+ * or a child spawned at that moment inherits it.
  */
 #define _GNU_SOURCE /* syscall, SYS_pidfd_open */
 #include "transport/transport_internal.h"
