@@ -61,7 +61,7 @@ const char *text_nearest(const char *word, const char *const *candidates, size_t
 
 int text_read_file(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen)
 {
-  FILE *f = fopen(path, "rb");
+  FILE *f = fopen(path, "rbe"); /* e: O_CLOEXEC, a local child may be spawned meanwhile */
   if (f == NULL) {
     snprintf(err, errlen, "cannot open: %s", strerror(errno));
     return -errno;

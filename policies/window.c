@@ -10,9 +10,10 @@
 #include <time.h>
 
 /* Local time of `t` in the window's zone. TZ is process-wide; issu-fleet's loop is its one
- * thread that reads the time (the threadpool only starts local children, with an environment
- * copied on the loop) and writes every event timestamp in UTC (gmtime_r), which TZ does not
- * touch. */
+ * thread that reads the time (the threadpool starts local children with an environment copied on
+ * the loop, fsyncs, and resolves names: getaddrinfo reads a few variables, never TZ, and glibc
+ * replaces TZ's entry in place, never freeing the old string) and writes every event timestamp
+ * in UTC (gmtime_r), which TZ does not touch. */
 static void local_in(const struct policy *p, time_t t, struct tm *tm)
 {
   const char *cur = getenv("TZ");

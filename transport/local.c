@@ -15,7 +15,9 @@
  * thread until the child has reached exec, which on a loaded machine (the child waiting for a
  * CPU) held the whole loop for milliseconds per command: most of a 200-router run's wall time
  * was the loop blocked in clone3, and every console line of every router waited behind it
- * (bench/RESULTS.md). The pipes are made on the loop; the worker only spawns and opens the pidfd.
+ * (bench/RESULTS.md). The worker makes the pipes (close-on-exec), spawns and opens the pidfd;
+ * the loop wraps the parent's ends. Whatever the loop opens meanwhile must be close-on-exec too,
+ * or a child spawned at that moment inherits it.
  */
 #define _GNU_SOURCE /* syscall, SYS_pidfd_open */
 #include "transport/transport_internal.h"
@@ -159,7 +161,10 @@ static void reap(struct child *l)
   uv_close(watch, on_watch_closed);
 }
 
-/* Kills the command's process group (see spawn_child), not only its first process. */
+/* Kills the command's process group (see spawn_child), not only its first process: also once
+ * that one has exited and been reaped, since what it left running (`sleep 100 &`) may still hold
+ * the output pipes, and the command ends only when they close. The group's id is not reused
+ * while any process is in it (a stop comes only while the command's handles are open). */
 static void stop_child(const struct child *l)
 {
   if (l->pid > 0)
@@ -347,8 +352,7 @@ static void spawn_done(uv_work_t *req, int status)
   uv_read_start((uv_stream_t *)&l->pipes[1], on_alloc, on_read);
   uv_read_start((uv_stream_t *)&l->pipes[2], on_alloc, on_read);
   if (l->timed_out || l->op == NULL || t->state == T_CLOSING) {
-    if (!l->exited)
-      stop_child(l);
+    stop_child(l);
     if (input)
       uv_close((uv_handle_t *)&l->pipes[0], on_closed);
     return;
@@ -416,7 +420,7 @@ static void local_timeout(struct transport *t, struct transport_op *op)
   if (l == NULL)
     return;
   l->timed_out = true;
-  if (!l->exited && !l->spawning)
+  if (!l->spawning)
     stop_child(l);
 }
 
@@ -428,7 +432,7 @@ static void local_detach(struct transport *t, struct transport_op *op)
   if (l == NULL)
     return;
   l->op = NULL;
-  if (!l->exited && !l->spawning)
+  if (!l->spawning)
     stop_child(l);
 }
 
@@ -447,7 +451,7 @@ static void local_close(struct transport *t)
   }
   /* Commands are running: stop them; the last finish_if_done() completes the close. */
   for (struct child *l = lb->children; l; l = l->next)
-    if (!l->exited && !l->spawning)
+    if (!l->spawning)
       stop_child(l);
 }
 

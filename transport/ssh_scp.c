@@ -20,7 +20,7 @@ static bool open_local(struct ssh *s, struct ssh_chan *c)
   struct transport *t = s->t;
   struct transport_op *op = c->op;
   struct stat st;
-  s->file = fopen(op->local_path, "rb");
+  s->file = fopen(op->local_path, "rbe"); /* e: O_CLOEXEC (local children spawn meanwhile) */
   if (s->file == NULL || fstat(fileno(s->file), &st) != 0) {
     int e = errno;
     if (s->file)

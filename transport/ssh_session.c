@@ -223,7 +223,9 @@ static void kbd_callback(const char *name, int name_len, const char *instruction
  * not have (OpenSSH 8.8+ refuses ssh-rsa signatures). */
 static const char *key_file_problem(const char *path)
 {
-  FILE *f = fopen(path, "r");
+  /* "e": O_CLOEXEC, as every descriptor of ours: local children are spawned on the threadpool
+   * while the loop runs, and would inherit it. */
+  FILE *f = fopen(path, "re");
   if (f == NULL)
     return "it cannot be opened";
   char line[128] = "";
@@ -233,7 +235,7 @@ static const char *key_file_problem(const char *path)
     return "it is an RSA key: RSA needs RSA-SHA2 signatures, which this libssh2 (1.10) lacks; "
            "use an ed25519 or ECDSA key";
   char *pub = xasprintf("%s.pub", path);
-  f = fopen(pub, "r");
+  f = fopen(pub, "re");
   free(pub);
   if (f != NULL) {
     ok = fgets(line, sizeof line, f) != NULL;
