@@ -38,6 +38,11 @@ struct event_log {
   bool syncing;
   uint64_t sync_target; /* `written` when it started: what it makes durable */
   int sync_errno;
+  /* The worker's fsync is over (set under sync_lock): the loop's own event_log_sync waits for it
+   * and takes its error, since Linux reports a write-back error to one fsync only. */
+  bool sync_worked;
+  uv_mutex_t sync_lock;
+  uv_cond_t sync_cond;
   uv_work_t sync_req;
   void (*sync_done)(void *data, int rc);
   void *sync_data;
@@ -94,6 +99,10 @@ static int open_common(struct event_log **out, char *path, const char *run_id, i
                        double first_wall, double last_wall, char *err, size_t errlen)
 {
   struct event_log *log = xcalloc(1, sizeof *log);
+  if (uv_mutex_init(&log->sync_lock) != 0 || uv_cond_init(&log->sync_cond) != 0) {
+    fprintf(stderr, "issu-fleet: cannot make a lock for the journal\n");
+    abort();
+  }
   log->path = path;
   log->run_id = xstrdup(run_id);
   log->sequence = last_sequence;
@@ -126,6 +135,8 @@ static int open_common(struct event_log **out, char *path, const char *run_id, i
 fail:
   free(log->path);
   free(log->run_id);
+  uv_cond_destroy(&log->sync_cond);
+  uv_mutex_destroy(&log->sync_lock);
   free(log);
   return rc;
 }
@@ -171,6 +182,8 @@ void event_log_close(struct event_log *log)
     fflush(log->copy);
   free(log->path);
   free(log->run_id);
+  uv_cond_destroy(&log->sync_cond);
+  uv_mutex_destroy(&log->sync_lock);
   free(log);
 }
 
@@ -294,6 +307,18 @@ bool event_log_unsynced(const struct event_log *log)
 
 int event_log_sync(struct event_log *log)
 {
+  if (log->syncing) {
+    /* A worker's fsync is under way: its verdict first (an error it took is ours too). */
+    uv_mutex_lock(&log->sync_lock);
+    while (!log->sync_worked)
+      uv_cond_wait(&log->sync_cond, &log->sync_lock);
+    int e = log->sync_errno;
+    uv_mutex_unlock(&log->sync_lock);
+    if (e != 0) {
+      log->last_errno = e;
+      return -1;
+    }
+  }
   if (!log->unsynced)
     return 0;
   uint64_t target = log->written;
@@ -311,7 +336,12 @@ int event_log_sync(struct event_log *log)
 static void sync_work(uv_work_t *req)
 {
   struct event_log *log = req->data;
-  log->sync_errno = fsync(log->fd) < 0 ? errno : 0;
+  int e = fsync(log->fd) < 0 ? errno : 0;
+  uv_mutex_lock(&log->sync_lock);
+  log->sync_errno = e;
+  log->sync_worked = true;
+  uv_cond_signal(&log->sync_cond);
+  uv_mutex_unlock(&log->sync_lock);
 }
 
 static void sync_after(uv_work_t *req, int status)
@@ -337,6 +367,8 @@ int event_log_sync_async(struct event_log *log, uv_loop_t *loop, void (*done)(vo
   if (!log->unsynced || log->syncing)
     return 0;
   log->syncing = true;
+  log->sync_worked = false;
+  log->sync_errno = 0;
   log->sync_target = log->written;
   log->sync_done = done;
   log->sync_data = data;

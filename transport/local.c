@@ -53,9 +53,13 @@ struct child {
   uv_work_t spawn_req; /* the spawn on the threadpool; counted in `open` until it is back */
   bool spawning;       /* no pid yet: a kill waits for the spawn (timed_out, op, closing) */
   bool input;
-  int fds[3];   /* the parent's ends, once spawned */
-  int spawn_rc; /* 0 or the errno of posix_spawn or pidfd_open */
-  char *line;   /* `exec COMMAND`, /bin/sh's -c */
+  int fds[3]; /* the parent's ends, once spawned */
+  int spawn_rc;
+  int null_fd;
+      /* standard input without input: the loop's /dev/null; -1 with input */ /* 0 or the errno of
+                                                                                 posix_spawn or
+                                                                                 pidfd_open */
+  char *line; /* `exec COMMAND`, /bin/sh's -c */
   char *input_copy;
   uv_write_t write_req;
   uv_shutdown_t shutdown_req;
@@ -197,14 +201,15 @@ static int null_input(void)
   return fd;
 }
 
-static int spawn_child(char *line, char **env, bool input, pid_t *pid, int fds[3])
+static int spawn_child(char *line, char **env, int null_fd, pid_t *pid, int fds[3])
 {
+  bool input = null_fd < 0;
   /* pipes (cheaper than socket pairs): [0] the read end, [1] the write end; no input: stdin is
    * /dev/null, one pipe fewer per command (and fewer descriptors for every later spawn to copy) */
   int pairs[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
   int made = input ? 0 : 1, rc = 0;
-  if (!input && (pairs[0][0] = null_input()) < 0)
-    rc = errno;
+  if (!input)
+    pairs[0][0] = null_fd;
   for (; made < 3 && rc == 0; made++)
     if (pipe2(pairs[made], O_CLOEXEC) < 0) {
       rc = errno;
@@ -298,7 +303,7 @@ static void local_open(struct transport *t)
 static void spawn_work(uv_work_t *req)
 {
   struct child *l = req->data;
-  l->spawn_rc = spawn_child(l->line, l->env, l->input, &l->pid, l->fds);
+  l->spawn_rc = spawn_child(l->line, l->env, l->input ? -1 : l->null_fd, &l->pid, l->fds);
   if (l->spawn_rc != 0)
     return;
   l->pidfd = (int)syscall(SYS_pidfd_open, l->pid, 0);
@@ -397,8 +402,17 @@ static void local_start(struct transport *t, struct transport_op *op)
   l->env[k] = NULL;
   l->line = xasprintf("exec %s", t->o.local_command);
   l->input = op->input_len > 0;
-  if (!l->input)
-    null_input(); /* opened here, on the loop: the workers only read it */
+  /* /dev/null is opened here, on the loop (once): the workers only use the descriptor. */
+  l->null_fd = -1;
+  if (!l->input && (l->null_fd = null_input()) < 0) {
+    int e = errno;
+    free(l->env_command);
+    free(l->env);
+    free(l->line);
+    free(l);
+    transport__fail(t, TRANSPORT_E_SPAWN, "%s: cannot open /dev/null: %s", t->o.name, strerror(e));
+    return;
+  }
   l->fds[0] = l->fds[1] = l->fds[2] = -1;
   l->pidfd = -1;
   l->spawning = true;

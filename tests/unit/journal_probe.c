@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,27 +50,34 @@ int fsync(int fd)
     return rc;
   /* Every line this fsync made durable: those written since the last one (the run fsyncs once
    * per loop turn for all the lines the turn wrote). The journal is open for appending only: read
-   * them through a descriptor of our own. One journal per run: one offset. */
+   * them through a descriptor of our own. One journal per run: one offset. Only whole lines
+   * count: the size seen before the call may end inside a line the loop was writing (a file
+   * grows page by page), whose end this fsync may not cover; it is logged with a later one.
+   * The run's final fsync (on the loop) may meet a worker's: one at a time through the lock. */
+  static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   static off_t synced;
+  pthread_mutex_lock(&lock);
   if (st.st_size < synced)
     synced = 0;
-  size_t want = (size_t)(st.st_size - synced);
+  size_t want = st.st_size > synced ? (size_t)(st.st_size - synced) : 0;
   int in = open(path, O_RDONLY | O_CLOEXEC);
   char *text = want ? malloc(want) : NULL;
   ssize_t got = in >= 0 && text ? pread(in, text, want, synced) : -1;
   if (in >= 0)
     close(in);
   if (got > 0) {
-    size_t end = (size_t)got;
+    const char *last = memrchr(text, '\n', (size_t)got);
+    size_t end = last ? (size_t)(last - text) + 1 : 0;
     for (size_t at = 0; at < end;) {
       const char *nl = memchr(text + at, '\n', end - at);
-      size_t len = nl ? (size_t)(nl - (text + at)) : end - at;
+      size_t len = (size_t)(nl - (text + at));
       if (len > 0)
         probe_log("fsync", text + at, len);
       at += len + 1;
     }
-    synced = st.st_size;
+    synced += (off_t)end;
   }
+  pthread_mutex_unlock(&lock);
   free(text);
   return rc;
 }

@@ -217,6 +217,19 @@ Test(events, an_operation_waits_only_for_the_lines_written_before_it_asked)
   cr_expect(event_log_durable(log, b));
   cr_expect_not(event_log_unsynced(log));
   cr_expect_eq(event_log_sync_async(log, &loop, on_synced, NULL), 0, "nothing waits");
+  /* The run's last fsync, on the loop, while a worker's is under way: it waits for the worker's
+   * verdict (an error only one fsync would see) and then makes every line durable. */
+  write_deferred(log, "the run is over");
+  uint64_t c = event_log_ticket(log);
+  cr_expect_eq(event_log_sync_async(log, &loop, on_synced, NULL), 1);
+  write_deferred(log, "run-finished");
+  cr_expect_eq(event_log_sync(log), 0);
+  cr_expect(event_log_durable(log, event_log_ticket(log)));
+  cr_expect_gt(event_log_ticket(log), c);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  cr_expect_eq(synced_calls, 3);
+  cr_expect_eq(synced_rc, 0);
+  cr_expect_not(event_log_unsynced(log));
   cr_expect_eq(uv_loop_close(&loop), 0);
   event_log_close(log);
   char cmd[100];
