@@ -53,13 +53,10 @@ struct child {
   uv_work_t spawn_req; /* the spawn on the threadpool; counted in `open` until it is back */
   bool spawning;       /* no pid yet: a kill waits for the spawn (timed_out, op, closing) */
   bool input;
-  int fds[3]; /* the parent's ends, once spawned */
-  int spawn_rc;
-  int null_fd;
-      /* standard input without input: the loop's /dev/null; -1 with input */ /* 0 or the errno of
-                                                                                 posix_spawn or
-                                                                                 pidfd_open */
-  char *line; /* `exec COMMAND`, /bin/sh's -c */
+  int fds[3];   /* the parent's ends, once spawned */
+  int spawn_rc; /* 0 or the errno of posix_spawn or pidfd_open */
+  int null_fd;  /* standard input without input: the loop's /dev/null; -1 with input */
+  char *line;   /* `exec COMMAND`, /bin/sh's -c */
   char *input_copy;
   uv_write_t write_req;
   uv_shutdown_t shutdown_req;
