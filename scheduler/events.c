@@ -30,7 +30,6 @@ struct event_log {
   double scale;
   bool clock_set; /* ISSU_FLEET_CLOCK_START was honoured */
   int last_errno; /* why the journal could not be written, or 0 */
-  bool unsynced;  /* a line of event_write_deferred waits for its fsync */
   /* Lines written by this process; the count when the last deferred line was written (what an
    * operation asking now must wait for: notes need no fsync); and how many are durable. */
   uint64_t written, deferred, synced;
@@ -293,16 +292,14 @@ int event_write_note(struct event_log *log, cJSON *ev)
 int event_write_deferred(struct event_log *log, cJSON *ev)
 {
   int rc = write_line(log, ev, false);
-  if (rc == 0) {
-    log->unsynced = true;
+  if (rc == 0)
     log->deferred = log->written;
-  }
   return rc;
 }
 
 bool event_log_unsynced(const struct event_log *log)
 {
-  return log->unsynced;
+  return log->deferred > log->synced;
 }
 
 int event_log_sync(struct event_log *log)
@@ -319,14 +316,13 @@ int event_log_sync(struct event_log *log)
       return -1;
     }
   }
-  if (!log->unsynced)
+  if (!event_log_unsynced(log))
     return 0;
   uint64_t target = log->written;
   if (fsync(log->fd) < 0) {
     log->last_errno = errno;
     return -1;
   }
-  log->unsynced = false;
   log->synced = target;
   return 0;
 }
@@ -355,8 +351,6 @@ static void sync_after(uv_work_t *req, int status)
   } else {
     if (log->sync_target > log->synced)
       log->synced = log->sync_target;
-    if (log->synced >= log->deferred)
-      log->unsynced = false;
   }
   log->sync_done(log->sync_data, rc);
 }
@@ -364,7 +358,7 @@ static void sync_after(uv_work_t *req, int status)
 int event_log_sync_async(struct event_log *log, uv_loop_t *loop, void (*done)(void *data, int rc),
                          void *data)
 {
-  if (!log->unsynced || log->syncing)
+  if (!event_log_unsynced(log) || log->syncing)
     return 0;
   log->syncing = true;
   log->sync_worked = false;
@@ -422,10 +416,8 @@ static int write_line(struct event_log *log, cJSON *ev, bool durable)
     if (fsync(log->fd) < 0) {
       log->last_errno = errno;
       rc = -1;
-    } else {
-      log->unsynced = false; /* the fsync covers every line before it */
-      log->synced = log->written;
-    }
+    } else
+      log->synced = log->written; /* the fsync covers every line before it */
   }
   if (log->copy) {
     fwrite(text, 1, len + 1, log->copy);
