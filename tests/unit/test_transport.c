@@ -399,15 +399,22 @@ Test(transport, a_server_killed_mid_command_is_a_dropped_session, .timeout = 60,
   finish(&r);
 }
 
-Test(transport, a_frozen_server_is_detected_as_a_silent_peer, .timeout = 60, .fini = sshd_stop)
+/* A session to the test sshd that calls the router silent after 2 s without a byte
+ * (keepalives every second, two unanswered). */
+static void start_with_short_silence(struct run *r)
 {
   sshd_start(NULL);
-  struct run r;
   struct transport_options o = ssh_options();
   o.keepalive_s = 1;
   o.keepalive_count = 2;
-  start(&r, &o);
-  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  start(r, &o);
+  cr_assert_eq(r->open_error, 0, "%s", r->open_message);
+}
+
+Test(transport, a_frozen_server_is_detected_as_a_silent_peer, .timeout = 60, .fini = sshd_stop)
+{
+  struct run r;
+  start_with_short_silence(&r);
   r.on_first_line = stop_sessions;
   exec(&r, "echo started; exec sleep 30", NULL, 0);
   cr_expect_eq(r.result.error, TRANSPORT_E_DEAD_PEER, "%s (%s)",
@@ -427,13 +434,8 @@ static void stall_the_loop(void)
 Test(transport, a_stalled_loop_does_not_make_an_answering_router_silent, .timeout = 60,
      .fini = sshd_stop)
 {
-  sshd_start(NULL);
   struct run r;
-  struct transport_options o = ssh_options();
-  o.keepalive_s = 1;
-  o.keepalive_count = 2;
-  start(&r, &o);
-  cr_assert_eq(r.open_error, 0, "%s", r.open_message);
+  start_with_short_silence(&r);
   r.on_first_line = stall_the_loop;
   exec(&r, "echo started; sleep 4; echo still here", NULL, 0);
   cr_expect_eq(r.result.error, 0, "%s (%s)", transport_error_name(r.result.error),
