@@ -8,7 +8,7 @@
 
 #include "common/common.h"
 
-#include <math.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,11 +23,13 @@ static const char *text(const cJSON *o, const char *key)
   return cJSON_IsString(x) ? x->valuestring : "";
 }
 
+/* A count or a duration: used only when it fits a counter (a damaged journal's 1e113 is the
+ * default, never a cast out of range). */
 static double number(const cJSON *o, const char *key, double dflt)
 {
   const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsNumber(x) && isfinite(x->valuedouble) && x->valuedouble >= 0 ? x->valuedouble
-                                                                              : dflt;
+  return cJSON_IsNumber(x) && x->valuedouble >= 0 && x->valuedouble <= UINT_MAX ? x->valuedouble
+                                                                                : dflt;
 }
 
 static void items_free(struct report_checks *c)

@@ -12,6 +12,7 @@
 #include "common/common.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,20 @@ static double num(const cJSON *o, const char *a, const char *b, double dflt)
 {
   const cJSON *x = get(o, a, b);
   return cJSON_IsNumber(x) && isfinite(x->valuedouble) ? x->valuedouble : dflt;
+}
+
+/* A number that becomes a count or an index: used only when it fits in [lo, hi] (a damaged
+ * journal's 1e113 or -7 is the default, never a cast out of range). */
+static double num_in(const cJSON *o, const char *a, const char *b, double lo, double hi,
+                     double dflt)
+{
+  double v = num(o, a, b, dflt);
+  return v >= lo && v <= hi ? v : dflt;
+}
+
+static unsigned count(const cJSON *o, const char *a, const char *b, unsigned dflt)
+{
+  return (unsigned)num_in(o, a, b, 0, UINT_MAX, dflt);
 }
 
 static char *dup_or_null(const char *s)
@@ -240,7 +255,7 @@ static void on_device_started(struct loader *L, const cJSON *ev, struct report_r
     rt->started = true;
     rt->start = L->t;
   }
-  rt->wave = (long)num(ev, "issu", "wave", (double)rt->wave);
+  rt->wave = (long)num_in(ev, "issu", "wave", -1, 1e6, (double)rt->wave);
   rt->canary = rt->canary || cJSON_IsTrue(get(ev, "issu", "canary"));
   set_str(&rt->site, str(ev, "labels", "site"));
   /* a resumed router carries on in the phase the journal left it in */
@@ -257,7 +272,7 @@ static void on_phase_changed(struct loader *L, const cJSON *ev, struct report_ro
   if (!rt->started) { /* a file that begins mid-run (an --events copy of a resumed run) */
     rt->started = true;
     rt->start = L->t;
-    rt->wave = (long)num(ev, "issu", "wave", -1);
+    rt->wave = (long)num_in(ev, "issu", "wave", -1, 1e6, -1);
   }
   rt->phase = p;
   if (junos_phase_terminal(p) || p == PH_QUEUED)
@@ -277,7 +292,7 @@ static void on_device_finished(struct loader *L, const cJSON *ev, struct report_
     rt->start = L->t;
   }
   if (rt->wave < 0)
-    rt->wave = (long)num(ev, "issu", "wave", -1);
+    rt->wave = (long)num_in(ev, "issu", "wave", -1, 1e6, -1);
   span_close(rt, L->t);
   rt->finished = true;
   rt->end = L->t;
@@ -290,7 +305,7 @@ static void on_device_finished(struct loader *L, const cJSON *ev, struct report_
     rt->phase = p;
   versions(rt->before, get(ev, "issu", "versions_before"));
   versions(rt->after, get(ev, "issu", "versions_after"));
-  rt->reconnects = (unsigned)num(ev, "issu", "reconnects", rt->reconnects);
+  rt->reconnects = count(ev, "issu", "reconnects", rt->reconnects);
   if (rt->result && strcmp(rt->result, "failed") == 0) {
     /* the span that was running when it failed; the failing phase is the one the event names */
     for (size_t i = rt->nspans; i-- > 0;)
@@ -324,7 +339,7 @@ static void on_wave_started(struct loader *L, const cJSON *ev, struct report_rou
     return;
   w->started = true;
   w->start = L->t;
-  w->routers = (unsigned)num(ev, "issu", "routers", 0);
+  w->routers = count(ev, "issu", "routers", 0);
 }
 
 static void on_wave_finished(struct loader *L, const cJSON *ev, struct report_router *rt)
@@ -335,8 +350,8 @@ static void on_wave_finished(struct loader *L, const cJSON *ev, struct report_ro
     return;
   w->finished = true;
   w->end = L->t;
-  w->routers = (unsigned)num(ev, "issu", "routers", w->routers);
-  w->failed = (unsigned)num(ev, "issu", "failed", 0);
+  w->routers = count(ev, "issu", "routers", w->routers);
+  w->failed = count(ev, "issu", "failed", 0);
 }
 
 static void on_soak_started(struct loader *L, const cJSON *ev, struct report_router *rt)
@@ -395,7 +410,7 @@ static void on_run_finished(struct loader *L, const cJSON *ev, struct report_rou
   struct report *r = L->r;
   r->finished = true;
   const cJSON *s = get(ev, "issu", "summary");
-  r->exit_code = (int)num(s, "exit_code", NULL, -1);
+  r->exit_code = (int)num_in(s, "exit_code", NULL, 0, 255, -1);
   static const char *const states[] = {"halted", "drained", "detached", "window_stopped"};
   free(r->end_state);
   r->end_state = NULL;

@@ -181,6 +181,41 @@ Test(report, bad_lines_are_named_with_their_line_number_and_skipped)
   report_free(r);
 }
 
+/* Numbers from a journal are read into counters and indices only when they fit: a hand-edited or
+ * damaged journal with 1e113 routers in a wave or a negative reconnect count is a figure left at
+ * its default, never undefined behaviour (found by fuzz_report). */
+Test(report, numbers_out_of_range_are_ignored_not_cast)
+{
+  struct jbuf b = {0};
+  ev(&b, 0, "run-started", NULL, "\"labels\":{\"run_id\":\"r\"},\"issu\":{\"command\":\"run\"}");
+  ev(&b, 1, "wave-started", NULL, "\"issu\":{\"wave\":0,\"routers\":1.5e113}");
+  ev(&b, 2, "device-started", "a", "\"issu\":{\"wave\":-1e300}");
+  ev(&b, 3, "device-finished", "a",
+     "\"issu\":{\"result\":\"done\",\"phase\":\"done\",\"reconnects\":-7}");
+  ev(&b, 3, "check-failed", "a",
+     "\"issu\":{\"checks\":{\"moment\":\"post\",\"tests\":1e113,\"failed\":4294967296,"
+     "\"attempt\":1e300,\"failures_left_off\":1e30}}");
+  ev(&b, 4, "wave-finished", NULL, "\"issu\":{\"wave\":0,\"routers\":4294967296,\"failed\":-1}");
+  ev(&b, 5, "run-finished", NULL, "\"issu\":{\"summary\":{\"exit_code\":1e20}}");
+  struct report *r = report_from_buffer("n.jsonl", b.text, b.len);
+  free(b.text);
+  cr_assert(r);
+  cr_assert_eq(r->nwaves, 1);
+  cr_expect_eq(r->waves[0].routers, 0, "1.5e113 and 2^32 are no router count");
+  cr_expect_eq(r->waves[0].failed, 0);
+  cr_assert_eq(r->nrouters, 1);
+  cr_expect_eq(r->routers[0].reconnects, 0);
+  cr_expect_eq(r->routers[0].wave, -1);
+  cr_expect_eq(r->exit_code, -1);
+  const struct report_checks *c = &r->routers[0].checks;
+  cr_expect(c->verdict && !c->passed);
+  cr_expect_eq(c->tests, 0);
+  cr_expect_eq(c->tests_failed, 0);
+  cr_expect_eq(c->attempts, 0);
+  cr_expect_eq(c->items_left, 0);
+  report_free(r);
+}
+
 Test(report, phase_statistics_are_median_p90_and_max_of_normal_ends)
 {
   struct report *r = sample(true);
