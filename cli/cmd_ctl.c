@@ -83,6 +83,14 @@ static double num(const cJSON *o, const char *key)
   return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+/* A duration the run answered, in whole seconds: 0 for one that is none (negative, or longer
+ * than any run), never a conversion out of range (undefined behaviour). */
+static uint64_t seconds(const cJSON *o, const char *key)
+{
+  double s = num(o, key);
+  return s >= 0 && s < 1e15 ? (uint64_t)s : 0;
+}
+
 static const char *str(const cJSON *o, const char *key)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -93,8 +101,8 @@ static void print_status(const cJSON *r)
 {
   const cJSON *c = cJSON_GetObjectItemCaseSensitive(r, "routers");
   char el[32], eta[32];
-  text_duration((uint64_t)num(r, "elapsed_s"), el, sizeof el);
-  text_duration((uint64_t)num(r, "eta_s"), eta, sizeof eta);
+  text_duration(seconds(r, "elapsed_s"), el, sizeof el);
+  text_duration(seconds(r, "eta_s"), eta, sizeof eta);
   printf("run %s: %s, wave %.0f (%s), elapsed %s, about %s to go\n", str(r, "run_id"),
          str(r, "state"), num(r, "wave"), str(r, "wave_name"), el, eta);
   printf("routers: %.0f done, %.0f skipped, %.0f failed (%.0f held), %.0f in flight, %.0f queued "
@@ -108,9 +116,9 @@ static void print_status(const cJSON *r)
   cJSON_ArrayForEach(o, list)
   {
     char a[32], b[32], c2[32];
-    text_duration((uint64_t)num(o, "elapsed_s"), a, sizeof a);
-    text_duration((uint64_t)num(o, "phase_elapsed_s"), b, sizeof b);
-    text_duration((uint64_t)num(o, "remaining_s"), c2, sizeof c2);
+    text_duration(seconds(o, "elapsed_s"), a, sizeof a);
+    text_duration(seconds(o, "phase_elapsed_s"), b, sizeof b);
+    text_duration(seconds(o, "remaining_s"), c2, sizeof c2);
     printf("%-20s %4.0f  %-20s %9s %9s %9s %4.0f%%\n", str(o, "host"), num(o, "wave"),
            str(o, "phase"), a, b, c2, num(o, "progress") * 100);
   }

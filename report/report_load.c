@@ -362,7 +362,9 @@ static void on_soak_started(struct loader *L, const cJSON *ev, struct report_rou
     return;
   w->soaked = true;
   w->soak_start = L->t;
-  w->soak_s = num(ev, "issu", "soak_s", 0);
+  /* as the resume reader takes it (scheduler/journal.c): a damaged journal's 1e300 s is no
+   * soak, and llround() of it in report_duration() is unspecified */
+  w->soak_s = num_in(ev, "issu", "soak_s", 0, 1e9, 0);
 }
 
 static void on_gate_waiting(struct loader *L, const cJSON *ev, struct report_router *rt)

@@ -9,6 +9,7 @@
 #include "scheduler/sched_internal.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -244,6 +245,13 @@ static char *keep(struct target *t, char *s)
   return t->owned[t->nowned++] = s;
 }
 
+/* ssh -G's ConnectTimeout (up to a year) in milliseconds: more than 49.7 days does not fit 32
+ * bits, and saturates rather than wrap into a short timeout. */
+static unsigned ms_of(unsigned seconds)
+{
+  return seconds > UINT_MAX / 1000 ? UINT_MAX : seconds * 1000;
+}
+
 static bool same_list(char *const *a, size_t na, char *const *b, size_t nb)
 {
   if (na != nb)
@@ -409,7 +417,7 @@ static int apply(struct ssh_cache *c, struct target *t, const struct transport_s
     /* Named if a key is refused, in the user's word (ssh -G prints no as "false"). */
     to->strict_host_key_checking = keep(t, xstrdup(strcmp(strict, "accept-new") ? "no" : strict));
   if (cfg->connect_timeout_s) {
-    to->connect_timeout_ms = cfg->connect_timeout_s * 1000;
+    to->connect_timeout_ms = ms_of(cfg->connect_timeout_s);
     t->source[TARGET_OTHER] = TARGET_FROM_SSH_CONFIG;
   }
   if (cfg->server_alive_interval_s) {
@@ -460,7 +468,7 @@ static int apply(struct ssh_cache *c, struct target *t, const struct transport_s
     /* The hop's own ssh_config, not the router's: as `ssh -J` reaches it. */
     hop->own_settings = true;
     hop->accept_new_host_keys = o_accept_new && !strict_yes(hc, def);
-    hop->connect_timeout_ms = hc->connect_timeout_s * 1000;
+    hop->connect_timeout_ms = ms_of(hc->connect_timeout_s);
     if (hc->server_alive_interval_s) {
       hop->keepalive_s = hc->server_alive_interval_s;
       hop->keepalive_count = hc->server_alive_count_max ? hc->server_alive_count_max : 1;

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -611,7 +612,10 @@ static void set_socket_options(int fd, const struct transport_options *o)
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
   /* Unacknowledged data fails the socket instead of being retried for a quarter of an hour. */
-  unsigned user_timeout = o->keepalive_s * o->keepalive_count * 1000;
+  /* ServerAliveInterval (up to a year) times ServerAliveCountMax (up to a million) in ms does
+   * not fit 32 bits: saturated, never wrapped into a short timeout (Linux takes up to INT_MAX). */
+  uint64_t silence_ms = (uint64_t)o->keepalive_s * o->keepalive_count * 1000;
+  unsigned user_timeout = silence_ms > INT_MAX ? INT_MAX : (unsigned)silence_ms;
   setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
 }
 

@@ -6,6 +6,8 @@
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -308,4 +310,48 @@ Test(cli, run_and_check_refuse_bad_input_with_exit_2_before_touching_a_router)
   unlink(pol);
   free(inv);
   free(pol);
+}
+
+/* `ctl status` prints the durations a run answers on its socket: a figure that is no duration
+ * (negative, 1e300) is shown as 0s, never converted out of range (undefined behaviour; a build
+ * without the sanitizer printed -5 s as 5124095576030431h00m11s). The run is played by a child
+ * that answers one request. */
+Test(cli, ctl_status_shows_durations_out_of_range_as_zero)
+{
+  char dir[] = "/tmp/issu-cli-ctl-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char *path = xasprintf("%s/r.sock", dir);
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
+  int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+  cr_assert_geq(ls, 0);
+  cr_assert_eq(bind(ls, (struct sockaddr *)&addr, sizeof addr), 0);
+  cr_assert_eq(listen(ls, 1), 0);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    static const char reply[] =
+        "{\"ok\":true,\"run_id\":\"r\",\"state\":\"running\",\"wave\":0,\"wave_name\":\"canary\","
+        "\"routers\":{\"total\":1,\"in_flight\":1},\"elapsed_s\":-5,\"eta_s\":1e300,"
+        "\"in_flight\":[{\"host\":\"mx-1\",\"wave\":0,\"phase\":\"stage\",\"elapsed_s\":-1e19,"
+        "\"phase_elapsed_s\":-5,\"remaining_s\":1e300,\"progress\":0.5}]}\n";
+    int c = accept(ls, NULL, NULL);
+    char buf[512];
+    if (c < 0 || read(c, buf, sizeof buf) <= 0 || write(c, reply, sizeof reply - 1) < 0)
+      _exit(1);
+    close(c);
+    _exit(0);
+  }
+  close(ls);
+  char *args = xasprintf("ctl %s status", path), *out;
+  cr_expect_eq(run(args, &out), 0, "%s", out);
+  int status;
+  cr_expect_eq(waitpid(pid, &status, 0), pid);
+  cr_expect(strstr(out, "elapsed 0s, about 0s to go"), "%s", out);
+  cr_expect(strstr(out, "mx-1") && strstr(out, "h00m") == NULL, "%s", out);
+  free(out);
+  free(args);
+  unlink(path);
+  rmdir(dir);
+  free(path);
 }

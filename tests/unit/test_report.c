@@ -216,6 +216,41 @@ Test(report, numbers_out_of_range_are_ignored_not_cast)
   report_free(r);
 }
 
+/* A soak's length from a damaged journal is shown only when it is one a policy can give (at
+ * most 1e9 s, as the resume reader takes it): 1e300 s is no soak length, and llround() of it
+ * is unspecified (glibc printed 2562047788015215h30m08s). */
+Test(report, a_soak_length_out_of_range_is_ignored)
+{
+  struct jbuf b = {0};
+  ev(&b, 0, "run-started", NULL, "\"labels\":{\"run_id\":\"r\"},\"issu\":{\"command\":\"run\"}");
+  static const char *const soaks[] = {"1e300", "-5", "900"};
+  for (int w = 0; w < 3; w++) {
+    char f[100];
+    snprintf(f, sizeof f, "\"issu\":{\"wave\":%d,\"routers\":0}", w);
+    ev(&b, 10 * w, "wave-started", NULL, f);
+    snprintf(f, sizeof f, "\"issu\":{\"wave\":%d,\"routers\":0,\"failed\":0}", w);
+    ev(&b, 10 * w + 1, "wave-finished", NULL, f);
+    snprintf(f, sizeof f, "\"issu\":{\"wave\":%d,\"soak_s\":%s}", w, soaks[w]);
+    ev(&b, 10 * w + 1, "soak-started", NULL, f);
+  }
+  struct report *r = report_from_buffer("s.jsonl", b.text, b.len);
+  free(b.text);
+  cr_assert(r);
+  cr_assert_eq(r->nwaves, 3);
+  cr_expect_float_eq(r->waves[0].soak_s, 0, 1e-9, "1e300 s is no soak length");
+  cr_expect_float_eq(r->waves[1].soak_s, 0, 1e-9, "nor is -5 s");
+  cr_expect_float_eq(r->waves[2].soak_s, 900, 1e-9);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  report_text(r, f);
+  fclose(f);
+  cr_expect_null(strstr(text, "2562047788015215h"), "%s", text);
+  cr_expect_not_null(strstr(text, "15m"), "%s", text);
+  free(text);
+  report_free(r);
+}
+
 Test(report, phase_statistics_are_median_p90_and_max_of_normal_ends)
 {
   struct report *r = sample(true);

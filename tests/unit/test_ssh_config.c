@@ -13,6 +13,7 @@
 #include "scheduler/scheduler.h"
 #include "transport/transport.h"
 
+#include <limits.h>
 #include <sys/stat.h>
 
 #define TARGET "23.4R2-S3.7"
@@ -694,5 +695,32 @@ Test(ssh_config, accept_new_needs_the_flag_and_each_hop_has_its_own_settings, .f
     inventory_free(inv);
     diag_free(&d);
   }
+  free(yaml);
+}
+
+/* ConnectTimeout may be up to a year in ssh -G's output, and a year of milliseconds is more than
+ * 32 bits: a long timeout saturates, it never wraps into a short one (ConnectTimeout 4294968, 49.7
+ * days, was 704 ms). */
+Test(ssh_config, a_connect_timeout_too_long_for_milliseconds_saturates, .fini = cleanup)
+{
+  need_ssh();
+  const char *cfg = write_config("Host mx-2\n  ConnectTimeout 4294967\n"
+                                 "Host mx-*\n  ConnectTimeout 4294968\n  ProxyJump bastion\n"
+                                 "Host bastion\n  HostName 10.0.0.1\n  ConnectTimeout 60d\n");
+  char *yaml =
+      xasprintf("all:\n  vars: {issu_ssh_config: %s}\n  hosts:\n    mx-1:\n    mx-2:\n", cfg);
+  struct inventory *inv;
+  struct diag d = {0};
+  struct targets *ts = build(yaml, &inv, &d);
+  cr_assert_eq(d.count, 0, "%s", d.count ? d.lines[0] : "");
+  const struct transport_options *a = targets_options(ts, 0), *b = targets_options(ts, 1);
+  cr_expect_eq(a->connect_timeout_ms, UINT_MAX, "4294968 s: %u ms", a->connect_timeout_ms);
+  cr_assert_eq(a->jump_count, 1);
+  cr_expect_eq(a->jump[0].connect_timeout_ms, UINT_MAX, "60d: %u ms",
+               a->jump[0].connect_timeout_ms);
+  cr_expect_eq(b->connect_timeout_ms, 4294967000u, "the longest that fits is kept exactly");
+  targets_free(ts);
+  inventory_free(inv);
+  diag_free(&d);
   free(yaml);
 }
