@@ -732,6 +732,9 @@ static int start_daemon(const char *root, int k, int nsshd, const char *self)
   }
   char *conf = daemon_file(root, k, nsshd, "conf");
   char *log = daemon_file(root, k, nsshd, "log");
+  char *pid_file = daemon_file(root, k, nsshd, "pid");
+  unlink(pid_file); /* a stale one would say this sshd has tried its binds (wait_all_bound) */
+  free(pid_file);
   pid_t pid = fork();
   if (pid == 0) {
     /* Detached: its own session, stdin from /dev/null, errors to the log. */
@@ -757,6 +760,19 @@ static int start_daemon(const char *root, int k, int nsshd, const char *self)
   return rc;
 }
 
+/* A daemon's log that names a port it could not bind (`Bind to port N on 127.0.0.1 failed:
+ * ...`, sshd's words, which the forwarder uses too): the error tests retry on with other ports
+ * (tests/unit/lab.h). 0 when the log names none. */
+static int bind_failure(const char *log_text)
+{
+  const char *b = log_text ? strstr(log_text, "Bind to port ") : NULL;
+  if (b == NULL)
+    return 0;
+  return fail("port %d is taken by another program (%.*s); run lab init again for other ports, "
+              "or give --base-port",
+              atoi(b + strlen("Bind to port ")), (int)strcspn(b, "\n"), b);
+}
+
 /* Waits until `port` accepts a connection; says why not if daemon k died or cannot bind. */
 static int wait_port(const char *root, int port, int k, int nsshd, const char *name)
 {
@@ -767,21 +783,18 @@ static int wait_port(const char *root, int port, int k, int nsshd, const char *n
     free(run_file);
     char *log = daemon_file(root, k, nsshd, "log");
     char *log_text = tries > 10 ? read_text(log) : NULL;
-    char *bind_error = log_text ? strstr(log_text, "Bind to port") : NULL;
-    if (bind_error != NULL) {
-      bind_error[strcspn(bind_error, "\n")] = '\0';
-      rc = fail("port %d is taken by another program (%s); run lab init again for other "
-                "ports, or give --base-port",
-                port, bind_error);
-    }
+    rc = bind_failure(log_text);
     free(log_text);
     int status;
     if (rc == 0 && pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
+      /* The forwarder exits at once on a port it cannot bind: that is a port taken too. */
       char *text = read_text(log);
-      fprintf(stderr, "junos-sim lab: %s for port %d exited: %s", k < nsshd ? "sshd" : "forwarder",
-              port, text ? text : "?\n");
+      if ((rc = bind_failure(text)) == 0) {
+        fprintf(stderr, "junos-sim lab: %s for port %d exited: %s",
+                k < nsshd ? "sshd" : "forwarder", port, text ? text : "?\n");
+        rc = 1;
+      }
       free(text);
-      rc = 1;
     }
     free(log);
     if (rc != 0)
@@ -791,6 +804,26 @@ static int wait_port(const char *root, int port, int k, int nsshd, const char *n
   if (tries > 300)
     return fail("port %d of %s does not accept connections after 15 s", port, name);
   return 0;
+}
+
+/* sshd binds every ListenAddress it can and carries on without the others, and another program
+ * listening on one of them makes that port accept as if sshd served it. sshd writes its pid file
+ * once every bind has been tried: then its log names any port it could not bind. */
+static int wait_all_bound(const char *root, int k, int nsshd)
+{
+  char *pid_file = daemon_file(root, k, nsshd, "pid");
+  int tries = 0;
+  while (access(pid_file, F_OK) != 0 && tries++ < 300)
+    sleep_ms(50);
+  free(pid_file);
+  if (tries > 300)
+    return fail("sshd %d wrote no pid file within 15 s", k);
+  char *log = daemon_file(root, k, nsshd, "log");
+  char *text = read_text(log);
+  int rc = bind_failure(text);
+  free(text);
+  free(log);
+  return rc;
 }
 
 static int lab_up(const char *dir, const char *self)
@@ -819,6 +852,8 @@ static int lab_up(const char *dir, const char *self)
     if (rc == 0)
       rc = wait_port(root, cJSON_GetObjectItem(rj, "port")->valueint, nsshd, nsshd, name);
   }
+  for (int k = 0; k < nsshd && rc == 0; k++)
+    rc = wait_all_bound(root, k, nsshd);
   if (rc == 0)
     printf("lab up: %d routers on 127.0.0.1, %d sshd and a forwarder\n", n, nsshd);
   cJSON_Delete(lab);
