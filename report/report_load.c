@@ -123,8 +123,8 @@ static struct report_router *router(struct loader *L, const char *name)
 
 static struct report_wave *wave(struct report *r, const cJSON *ev)
 {
-  double w = num(ev, "issu", "wave", -1);
-  if (w < 0 || w > 100000)
+  double w = num_in(ev, "issu", "wave", 0, 100000, -1);
+  if (w < 0)
     return NULL;
   size_t i = (size_t)w;
   if (i >= r->nwaves) {
@@ -229,8 +229,8 @@ static void on_plan_wave(struct loader *L, const cJSON *ev, struct report_router
 {
   (void)rt;
   const cJSON *is = get(ev, "issu", NULL);
-  double index = num(is, "wave", NULL, -1);
-  if (!(index >= 0 && index < 1e6))
+  double index = num_in(is, "wave", NULL, 0, 999999, -1);
+  if (index < 0)
     return;
   const cJSON *h;
   cJSON_ArrayForEach(h, get(is, "hosts", NULL))
@@ -242,9 +242,8 @@ static void on_plan_wave(struct loader *L, const cJSON *ev, struct report_router
       r->wave = (long)index;
   }
   struct report_wave *rw = wave(L->r, ev);
-  double routers = num(is, "routers", NULL, 0);
-  if (rw && !rw->started && routers >= 0 && routers < 1e9)
-    rw->routers = (unsigned)routers;
+  if (rw && !rw->started)
+    rw->routers = count(is, "routers", NULL, rw->routers);
 }
 
 static void on_device_started(struct loader *L, const cJSON *ev, struct report_router *rt)
