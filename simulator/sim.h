@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #define SIM_NEVER INFINITY
 
@@ -236,6 +237,9 @@ struct sim_out {
 
 void sim_line(struct sim_out *o, const char *fmt, ...) ISSU_PRINTF(2, 3);
 /* Formats simulated time as "Nov 24 01:33:44". */
+/* Simulated seconds as a time_t, within years 1970 to 9999 (a hand-edited clock may be anywhere).
+ */
+time_t sim_clock_secs(double t);
 void sim_clock_text(double t, char *buf, size_t len);
 
 /* Runs one command line (with pipes) against the router; returns the exit status. The command

@@ -109,9 +109,17 @@ double sim_real_delay(const struct sim_router *r, double t)
   return d > 0 ? d : 0;
 }
 
+time_t sim_clock_secs(double t)
+{
+  /* A clock from a hand-edited state file may be anywhere: kept within years 1970 to 9999
+   * rather than cast out of time_t's range (undefined behaviour). */
+  const double last = 253402300799.0; /* 9999-12-31 23:59:59 */
+  return t > 0 ? (time_t)(t < last ? t : last) : 0;
+}
+
 void sim_clock_text(double t, char *buf, size_t len)
 {
-  time_t secs = (time_t)t;
+  time_t secs = sim_clock_secs(t);
   struct tm tm;
   gmtime_r(&secs, &tm);
   strftime(buf, len, "%b %d %H:%M:%S", &tm);

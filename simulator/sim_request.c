@@ -233,7 +233,7 @@ static int reboot(struct sim_ctx *c, bool want_other, bool want_both, bool vmhos
   if (!sim_confirm(c, "Reboot the system ?"))
     return 1;
   char err[256], when[64];
-  time_t at = (time_t)(c->now + 60);
+  time_t at = sim_clock_secs(c->now + 60);
   struct tm tm;
   gmtime_r(&at, &tm);
   strftime(when, sizeof when, "%a %b %e %H:%M:%S %Y", &tm); /* "Thu Aug  6 09:27:13 2020" */

@@ -12,7 +12,7 @@
 /* "462 days, 16 minutes, 20 seconds", as Junos spells an uptime. */
 static void uptime_text(double seconds, char *buf, size_t len)
 {
-  long s = seconds > 0 ? (long)seconds : 0;
+  long s = (long)sim_clock_secs(seconds);
   long d = s / 86400, h = s % 86400 / 3600, m = s % 3600 / 60, sec = s % 60;
   buf[0] = '\0';
   if (d)
@@ -24,7 +24,7 @@ static void uptime_text(double seconds, char *buf, size_t len)
 
 static void date_text(double t, char *buf, size_t len)
 {
-  time_t secs = (time_t)t;
+  time_t secs = sim_clock_secs(t);
   struct tm tm;
   gmtime_r(&secs, &tm);
   strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);

@@ -15,6 +15,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -159,6 +161,25 @@ static void add_time(cJSON *o, const char *key, double t)
     cJSON_AddNumberToObject(o, key, t);
 }
 
+/* A whole number from `lo` to `hi` (absent: `fallback`). A lab's state file is edited by hand
+ * (faults, a clock); a number out of range is refused by name rather than cast (undefined
+ * behaviour) or used as an index (issu.old_master picks one of the two REs). */
+static int whole(const cJSON *o, const char *where, const char *key, double lo, double hi,
+                 double fallback, double *out, char *err, size_t errlen)
+{
+  double v = num(o, key, fallback);
+  if (v >= lo && v <= hi && v == floor(v)) {
+    *out = v;
+    return 0;
+  }
+  snprintf(err, errlen, "the state file's %s%s%s is %g: expected a whole number from %.0f to %.0f",
+           where ? where : "", where ? "." : "", key, v, lo, hi);
+  return -1;
+}
+
+/* The largest whole number a double holds exactly (2^53). */
+#define MAX_EXACT 9007199254740992.0
+
 static const char *const issu_states[] = {"idle", "running", "done", "failed"};
 
 static int from_json(struct sim_router *r, const cJSON *j, char *err, size_t errlen)
@@ -170,7 +191,15 @@ static int from_json(struct sim_router *r, const cJSON *j, char *err, size_t err
   text(j, "hostname", r->hostname, sizeof r->hostname);
   text(j, "model", r->model, sizeof r->model);
   r->time_scale = num(j, "time_scale", 1);
-  r->seed = (uint64_t)num(j, "seed", 1);
+  if (!(r->time_scale > 0 && r->time_scale <= 1e9)) {
+    snprintf(err, errlen, "the state file's time_scale is %g: expected above 0, at most 1e9",
+             r->time_scale);
+    return -1;
+  }
+  double v;
+  if (whole(j, NULL, "seed", 0, MAX_EXACT, 1, &v, err, errlen) < 0)
+    return -1;
+  r->seed = (uint64_t)v;
   r->anchor_real = num(j, "anchor_real", 0);
   r->anchor_sim = num(j, "anchor_sim", 0);
   const cJSON *res = cJSON_GetObjectItemCaseSensitive(j, "routing_engines");
@@ -198,13 +227,20 @@ static int from_json(struct sim_router *r, const cJSON *j, char *err, size_t err
     char path[256];
     text(f, "path", path, sizeof path);
     struct sim_file *sf = sim_add_file(r, path);
-    sf->size = (uint64_t)num(f, "size", 0);
+    if (whole(f, "files[]", "size", 0, MAX_EXACT, 0, &v, err, errlen) < 0)
+      return -1;
+    sf->size = (uint64_t)v;
     text(f, "md5", sf->md5, sizeof sf->md5);
     text(f, "sha256", sf->sha256, sizeof sf->sha256);
   }
   const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "storage");
-  r->var_total_kb = (uint64_t)num(st, "var_total_kb", 19.0 * 1024 * 1024);
-  r->var_used_kb = (uint64_t)num(st, "var_used_kb", 8.9 * 1024 * 1024);
+  if (whole(st, "storage", "var_total_kb", 0, MAX_EXACT, 19.0 * 1024 * 1024, &v, err, errlen) < 0)
+    return -1;
+  r->var_total_kb = (uint64_t)v;
+  if (whole(st, "storage", "var_used_kb", 0, MAX_EXACT, floor(8.9 * 1024 * 1024), &v, err, errlen) <
+      0)
+    return -1;
+  r->var_used_kb = (uint64_t)v;
   const cJSON *is = cJSON_GetObjectItemCaseSensitive(j, "issu");
   char state[16];
   text(is, "state", state, sizeof state);
@@ -216,11 +252,27 @@ static int from_json(struct sim_router *r, const cJSON *j, char *err, size_t err
   text(is, "package", r->issu.package, sizeof r->issu.package);
   text(is, "target", r->issu.target, sizeof r->issu.target);
   text(is, "failure", r->issu.failure, sizeof r->issu.failure);
-  r->issu.options = (unsigned)num(is, "options", 0);
-  r->issu.old_master = (int)num(is, "old_master", 0);
-  r->issu.applied = (size_t)num(is, "applied", 0);
-  r->issu_starts = (unsigned)num(j, "issu_starts", 0);
-  r->sessions_dropped = (unsigned)num(j, "sessions_dropped", 0);
+  const struct {
+    const cJSON *o;
+    const char *where, *key;
+    double hi;
+  } counts[] = {
+      {is, "issu", "options", UINT_MAX},
+      {is, "issu", "old_master", 1},
+      {is, "issu", "applied", 1e6},
+      {j, NULL, "issu_starts", UINT_MAX},
+      {j, NULL, "sessions_dropped", UINT_MAX},
+  };
+  double got[ARRAY_LEN(counts)];
+  for (size_t i = 0; i < ARRAY_LEN(counts); i++)
+    if (whole(counts[i].o, counts[i].where, counts[i].key, 0, counts[i].hi, 0, &got[i], err,
+              errlen) < 0)
+      return -1;
+  r->issu.options = (unsigned)got[0];
+  r->issu.old_master = (int)got[1];
+  r->issu.applied = (size_t)got[2];
+  r->issu_starts = (unsigned)got[3];
+  r->sessions_dropped = (unsigned)got[4];
   r->steady = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "steady"));
   r->holddown_until = num(j, "holddown_until", 0);
   r->mastership_changed = num(j, "mastership_changed", 0);
@@ -236,7 +288,9 @@ static int from_json(struct sim_router *r, const cJSON *j, char *err, size_t err
   /* The network (sim_net.h); absent in state files written before it. */
   const cJSON *net = cJSON_GetObjectItemCaseSensitive(j, "network");
   r->net_recovery = num(net, "recovery", SIM_NET_RECOVERY_DEFAULT);
-  r->net_scale = (unsigned)num(net, "scale", 1);
+  if (whole(net, "network", "scale", 1, SIM_NET_SCALE_MAX, 1, &v, err, errlen) < 0)
+    return -1;
+  r->net_scale = (unsigned)v;
   cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(net, "faults"))
   {
     int known = cJSON_IsString(f) ? sim_net_option_parse(f->valuestring, r, err, errlen) : 0;

@@ -995,3 +995,65 @@ Test(sim, every_xml_answer_is_well_formed)
   unsetenv("JUNOS_SIM_REAL_NOW");
   remove_lab();
 }
+
+/* A state file is the simulator's own, but a lab is edited by hand (faults, a clock): a number
+ * out of its range is refused with its name, never cast (undefined behaviour) or used as an
+ * index (`old_master` picks one of the two REs). */
+static void set_number(const char *state, const char *object, const char *key, double value)
+{
+  char *text = NULL, err[128];
+  size_t len;
+  cr_assert_eq(text_read_file(state, 1 << 20, &text, &len, err, sizeof err), 0, "%s", err);
+  cJSON *j = cJSON_Parse(text);
+  free(text);
+  cr_assert_not_null(j);
+  cJSON *o = object ? cJSON_GetObjectItemCaseSensitive(j, object) : j;
+  cr_assert_not_null(o, "%s", object);
+  cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+  cJSON_AddNumberToObject(o, key, value);
+  char *out = cJSON_Print(j);
+  FILE *f = fopen(state, "w");
+  cr_assert_not_null(f);
+  fputs(out, f);
+  fclose(f);
+  free(out);
+  cJSON_Delete(j);
+}
+
+Test(sim, a_state_file_number_out_of_range_is_refused_by_name)
+{
+  const struct {
+    const char *object, *key, *named;
+    double value;
+  } bad[] = {
+      {"issu", "old_master", "issu.old_master", 5},
+      {"issu", "old_master", "issu.old_master", -1},
+      {"issu", "applied", "issu.applied", -3},
+      {"issu", "options", "issu.options", 1e300},
+      {NULL, "issu_starts", "issu_starts", 1.5e113},
+      {NULL, "sessions_dropped", "sessions_dropped", -1},
+      {NULL, "seed", "seed", -7},
+      {"storage", "var_used_kb", "storage.var_used_kb", 1e30},
+      {"network", "scale", "network.scale", 0.5},
+      {NULL, "time_scale", "time_scale", 0},
+      {NULL, "time_scale", "time_scale", 1e300},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    const char *s = make_lab(NULL);
+    set_number(s, bad[i].object, bad[i].key, bad[i].value);
+    char *out;
+    cr_expect_neq(sim(s, "show version", NULL, &out), 0, "%s %g accepted", bad[i].named,
+                  bad[i].value);
+    cr_expect(strstr(out, bad[i].named) != NULL, "%s %g: %s", bad[i].named, bad[i].value, out);
+    free(out);
+    remove_lab();
+  }
+  /* a clock far in the future is shown, not cast out of time_t's range */
+  const char *s = make_lab(NULL);
+  set_number(s, NULL, "anchor_sim", 1e300);
+  char *out;
+  cr_expect_eq(sim(s, "show chassis routing-engine", NULL, &out), 0, "%s", out);
+  cr_expect(strstr(out, "Uptime") != NULL, "%s", out);
+  free(out);
+  remove_lab();
+}
