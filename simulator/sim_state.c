@@ -177,8 +177,10 @@ static int whole(const cJSON *o, const char *where, const char *key, double lo, 
   return -1;
 }
 
-/* The largest whole number a double holds exactly (2^53). */
+/* The largest whole number a double holds exactly (2^53), and the largest double below 2^64
+ * (a seed is written as a double: `lab init --seed K` makes it K * 1000003 + i). */
 #define MAX_EXACT 9007199254740992.0
+#define MAX_U64 18446744073709549568.0
 
 static const char *const issu_states[] = {"idle", "running", "done", "failed"};
 
@@ -197,7 +199,7 @@ static int from_json(struct sim_router *r, const cJSON *j, char *err, size_t err
     return -1;
   }
   double v;
-  if (whole(j, NULL, "seed", 0, MAX_EXACT, 1, &v, err, errlen) < 0)
+  if (whole(j, NULL, "seed", 0, MAX_U64, 1, &v, err, errlen) < 0)
     return -1;
   r->seed = (uint64_t)v;
   r->anchor_real = num(j, "anchor_real", 0);
