@@ -151,6 +151,7 @@ static void on_device_started(struct ctx *c)
   h->outcome[0] = h->result[0] = '\0';
   if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->is, F_RESUMED))) {
     h->check_pre = false; /* a fresh start takes its own */
+    h->switch_seen = false;
     free(h->check_pre_file);
     h->check_pre_file = NULL;
   }
@@ -204,6 +205,8 @@ static void on_phase_changed(struct ctx *c)
   enum junos_phase p = ph ? junos_phase_parse(ph) : PH_COUNT;
   if (p != PH_COUNT && !junos_phase_terminal(p))
     h->phase = p;
+  if (p == PH_SWITCHBACK)
+    h->switch_seen = true;
   double om;
   if (num_in(c->is, F_ORIGINAL_MASTER, 0, 1, &om) && (om == 0 || om == 1))
     h->orig_master = (int)om;

@@ -173,6 +173,6 @@ void rollout_resume_devices(struct rollout *run, const struct journal_state *js)
     run->wave_started[dv->wave] = true;
     run_limits_take(run->limits, dv->pos);
     run->in_flight++;
-    device_resume(dv, h->phase);
+    device_resume(dv, h->phase, h->switch_seen);
   }
 }

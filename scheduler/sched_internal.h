@@ -299,8 +299,9 @@ int rollout_note(struct rollout *run, cJSON *ev);
 
 /* ---- device.c: the state machine ---- */
 void device_start(struct device *dv);
-/* Continues a router the journal shows in flight in `phase`: asks it where it stands first. */
-void device_resume(struct device *dv, enum junos_phase phase);
+/* Continues a router the journal shows in flight in `phase` (`switch_seen`: the journal saw it
+ * enter switchback): asks it where it stands first. */
+void device_resume(struct device *dv, enum junos_phase phase, bool switch_seen);
 /* Whether a cleaned output line shows the session is on the backup RE. */
 bool device_line_on_backup(const char *clean);
 void device_free(struct device *dv);

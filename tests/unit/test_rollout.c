@@ -1291,6 +1291,50 @@ Test(rollout, a_crash_in_the_switchback_sends_no_second_switch_on_resume, .timeo
   expect_lab_upgraded();
 }
 
+/* The wrapper moved the mastership back to RE1 during verify, after the switchback (its marker). */
+static bool verify_flipped(void)
+{
+  return lab_file("routers/mx-ams-1.json.flipped");
+}
+
+Test(rollout, a_crash_in_verify_after_the_switchback_sends_no_second_switch_on_resume,
+     .timeout = 900, .fini = lab_stop)
+{
+  /* The switchback went out and showed (verify began); then the mastership moved to RE1 again
+   * (a failover: RE0 restarted), and the run died during verify. The journal's last phase is
+   * verify, but it saw the switchback: the resumed run must not take RE1 master for a switch
+   * never sent and send a second one (a switch, besides, that no line of this run announced);
+   * like the live run it holds the router once the switch it sent does not show. */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'request chassis routing-engine master switch') touch \"$st.switched\" ;;\n"
+              "  'show chassis alarms | display xml')\n"
+              "    if [ -f \"$st.switched\" ] && [ ! -f \"$st.go\" ]; then\n"
+              "      until SSH_ORIGINAL_COMMAND='request chassis routing-engine master switch "
+              "no-confirm' " JUNOS_SIM_BINARY " device --state \"$st\" </dev/null | grep -q "
+              "'^Complete'; do sleep 0.1; done\n"
+              "      touch \"$st.flipped\"; while [ ! -f \"$st.go\" ]; do sleep 0.05; done; "
+              "exit 1\n"
+              "    fi ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  pid_t pid = run_in_background(NULL);
+  assert_run_reaches(pid, verify_flipped, "verify began after the switchback, then RE1 master");
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  char *out;
+  cr_assert_eq(sh(&out, "touch %s/routers/mx-ams-1.json.go", dir), 0, "%s", out);
+  free(out);
+  cr_assert_eq(switches_logged(), 1, "the switchback went out once before the crash");
+  pid = run_in_background("--resume t");
+  expect_exit(pid, ISSU_EXIT_HELD, "the router is held, not switched again");
+  cr_expect_eq(switches_logged(), 1, "no second mastership switch");
+  struct journal j = journal_read();
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "unknown", "%s",
+                   str_at(finished_of(&j, "mx-ams-1"), "error", "message"));
+  journal_free(&j);
+}
+
 /* ==== Issue 18, the device side (engineer i18-dev): the alarm baseline across a resume, ... ====
  */
 
