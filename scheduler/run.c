@@ -559,6 +559,7 @@ int rollout_run(const struct policy *p, struct inventory *inv, const struct plan
   if (resuming) {
     journal_state_free(&js);
     if (journal_load(o->resume, &js, err, sizeof err) < 0 ||
+        rollout_resume_covers(&run, &js, err, sizeof err) < 0 ||
         journal_drop_cut(o->resume, &js, err, sizeof err) < 0) {
       fprintf(stderr, "issu-fleet: %s\n", err);
       code = ISSU_EXIT_USAGE;

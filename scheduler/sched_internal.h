@@ -282,6 +282,9 @@ struct journal_state;
  * says so (--accept-changed-config). */
 int rollout_resume_check(const struct rollout_options *o, const struct journal_state *js, char *err,
                          size_t errlen);
+/* Refuses a resume whose rollout leaves out a router the journal shows in flight or held. */
+int rollout_resume_covers(const struct rollout *run, const struct journal_state *js, char *err,
+                          size_t errlen);
 /* Rebuilds the run's state from its journal and continues the routers in flight. */
 void rollout_resume_devices(struct rollout *run, const struct journal_state *js);
 

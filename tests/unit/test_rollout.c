@@ -1870,6 +1870,47 @@ Test(run_state, a_router_of_unknown_state_is_held_and_its_pair_partner_never_sta
   journal_free(&j);
 }
 
+Test(run_state, a_resume_that_leaves_out_a_router_in_flight_is_refused_and_its_partner_waits,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* A router in flight when the run died is asked where it stands on resume; one left out of
+   * the resumed rollout (a narrower --limit, an edited inventory, --accept-changed-config) was
+   * never asked, and its limit slots were free: its pair partner started while its ISSU ran. */
+  lab_start(2, 1, NULL);
+  write_policy("waves: {mode: rolling, canary: 0, soak: 0}\nlimits: {exclusive: [pair]}\n"
+               "issu: {timeouts: {daemons: 20h}}\n");
+  lab_hold("mx-ams-1", "daemons");
+  lab_hold("mx-ams-2", "daemons");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("\"phase\":\"backup-upgrade\""));
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  struct journal j = journal_read();
+  const cJSON *started = first_of(&j, "device-started", NULL);
+  cr_assert_not_null(started);
+  char first[64], partner[64];
+  snprintf(first, sizeof first, "%s", host(started));
+  snprintf(partner, sizeof partner, "%s", strcmp(first, "mx-ams-1") ? "mx-ams-1" : "mx-ams-2");
+  cr_assert_eq(count_action(&j, "device-started", partner), 0);
+  journal_free(&j);
+  char *out;
+  int rc = sh(&out,
+              "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir %s/state "
+              "--resume t --limit %s --accept-changed-config --yes </dev/null",
+              ISSU_BINARY, dir, dir, dir, partner);
+  cr_expect_eq(rc, ISSU_EXIT_USAGE, "%s", out);
+  cr_expect(strstr(out, first), "the router left out is named: %s", out);
+  free(out);
+  j = journal_read();
+  cr_expect_eq(count_action(&j, "device-started", partner), 0, "the pair partner never started");
+  journal_free(&j);
+  cJSON *all = lab_status();
+  cr_expect_eq(starts_of(router_status(all, partner)), 0, "no ISSU on the pair partner");
+  cJSON_Delete(all);
+  lab_release("mx-ams-1");
+  lab_release("mx-ams-2");
+}
+
 Test(run_state, a_full_journal_disk_stops_every_router_and_exits_70, .timeout = 300,
      .fini = lab_stop)
 {
