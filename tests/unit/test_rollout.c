@@ -1911,6 +1911,58 @@ Test(run_state, a_resume_that_leaves_out_a_router_in_flight_is_refused_and_its_p
   lab_release("mx-ams-2");
 }
 
+Test(run_state, a_journal_with_a_line_of_another_run_is_refused_and_a_hold_stays, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* Two journals mixed (a copy appended, --events pointed at another run's journal): a line of
+   * another run is no event of this one. Here it is a release of the held router, journaled in
+   * run u: read as run t's, it freed the router's slots and its pair partner started. */
+  lab_start(2, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  *in-service-upgrade*)\n"
+              "    k=\"$(dirname \"$st\")/../killed\"\n"
+              "    [ -f \"$k\" ] || { touch \"$k\"; kill -9 $PPID; exit 1; } ;;\n"
+              "esac");
+  write_policy("waves: {mode: rolling, canary: 0, soak: 0}\nlimits: {exclusive: [pair]}\n"
+               "failures: {max_failed: 1}\n");
+  char *out;
+  issu_fleet(&out, "run", "--yes"); /* dies as the first router's ISSU goes out */
+  free(out);
+  int rc = sh(&out,
+              "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir %s/state "
+              "--resume t --yes </dev/null",
+              ISSU_BINARY, dir, dir, dir);
+  cr_assert_eq(rc, ISSU_EXIT_HELD, "the first router is held (issu-unconfirmed): %s", out);
+  free(out);
+  struct journal j = journal_read();
+  const cJSON *held = first_of(&j, "device-held", NULL);
+  cr_assert_not_null(held);
+  char first[64], partner[64];
+  snprintf(first, sizeof first, "%s", host(held));
+  snprintf(partner, sizeof partner, "%s", strcmp(first, "mx-ams-1") ? "mx-ams-1" : "mx-ams-2");
+  journal_free(&j);
+  /* Run u, a copy of run t, releases the router; its release line lands in t's journal. */
+  rc = sh(&out,
+          "cd %s/state && sed 's/\"run_id\":\"t\"/\"run_id\":\"u\"/' t.jsonl > u.jsonl && %s ctl "
+          "u.sock release %s && tail -n 1 u.jsonl >> t.jsonl",
+          dir, ISSU_BINARY, first);
+  cr_assert_eq(rc, 0, "%s", out);
+  free(out);
+  rc = sh(&out,
+          "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir %s/state "
+          "--resume t --yes </dev/null",
+          ISSU_BINARY, dir, dir, dir);
+  cr_expect_eq(rc, ISSU_EXIT_USAGE, "%s", out);
+  cr_expect(strstr(out, "run u"), "the line of run u is named: %s", out);
+  free(out);
+  j = journal_read();
+  cr_expect_eq(count_action(&j, "device-started", partner), 0, "the pair partner never started");
+  journal_free(&j);
+  cJSON *all = lab_status();
+  cr_expect_eq(starts_of(router_status(all, partner)), 0, "no ISSU on the pair partner");
+  cJSON_Delete(all);
+}
+
 Test(run_state, a_full_journal_disk_stops_every_router_and_exits_70, .timeout = 300,
      .fini = lab_stop)
 {
