@@ -1812,6 +1812,57 @@ Test(run_state, a_resume_never_cuts_the_journal_of_a_live_run, .timeout = 900, .
   waitpid(pid, NULL, 0);
 }
 
+Test(run_state, a_resume_from_another_directory_is_refused_by_the_live_runs_lock, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* The run's lock is beside its journal: `--resume t.jsonl` typed in the state directory (or
+   * --state-dir naming another one) took its lock in a state directory of its own, so a live
+   * run's journal was cut and its routers driven by two processes. */
+  lab_start(2, 1, NULL);
+  write_policy("waves: {canary: 1, serial: [1], soak: 0, approve: [wave-1]}\n");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("gate-waiting"));
+  char path[400];
+  snprintf(path, sizeof path, "%s/state/t.jsonl", dir);
+  FILE *f = fopen(path, "a"); /* the live run is in the middle of a line */
+  fputs("{\"@timestamp\":\"2026-", f);
+  fclose(f);
+  struct stat before, after;
+  cr_assert_eq(stat(path, &before), 0);
+  /* In the background: without the lock it would wait at the gate for ever. */
+  char *cmd = xasprintf("cd %s/state && exec %s run -i %s/inventory.yaml -p %s/test.yaml "
+                        "--time-scale 600 --resume t.jsonl --yes >%s/second.log 2>&1 </dev/null",
+                        dir, ISSU_BINARY, dir, dir, dir);
+  pid_t second = fork();
+  cr_assert_geq(second, 0);
+  if (second == 0) {
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  free(cmd);
+  int status = 0;
+  bool ended = false;
+  for (int i = 0; i < 1200 && !ended; i++) {
+    ended = waitpid(second, &status, WNOHANG) == second;
+    if (!ended)
+      pause_ms(50);
+  }
+  if (!ended) {
+    kill(second, SIGKILL);
+    waitpid(second, &status, 0);
+  }
+  char *out;
+  sh(&out, "cat %s/second.log", dir);
+  cr_expect(ended && WIFEXITED(status) && WEXITSTATUS(status) == ISSU_EXIT_USAGE,
+            "the second process is refused at once: %s", out);
+  cr_expect(strstr(out, "already being driven"), "%s", out);
+  free(out);
+  cr_assert_eq(stat(path, &after), 0);
+  cr_expect_eq(after.st_size, before.st_size, "the live run's journal was not touched");
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+}
+
 Test(run_state, a_router_of_unknown_state_is_held_and_its_pair_partner_never_starts, .timeout = 300,
      .fini = lab_stop)
 {
