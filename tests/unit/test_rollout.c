@@ -1335,6 +1335,50 @@ Test(rollout, a_crash_in_verify_after_the_switchback_sends_no_second_switch_on_r
   journal_free(&j);
 }
 
+Test(rollout, a_master_moved_during_verify_is_held_not_switched_without_a_journal_line,
+     .timeout = 900, .fini = lab_stop)
+{
+  /* No switch of ours: RE0 became master again by itself (a failover) as the old master came
+   * back, so verify began with no switchback phase journaled; then RE1 became master again
+   * during verify and the run died. The resumed run took RE1 master for a switchback still to
+   * make, and sent the switch with no line announcing it (the phase stays verify): a crash after
+   * it would resume the same way and switch again. */
+  lab_start(1, 1, NULL);
+  use_wrapper("flip() {\n"
+              "  until SSH_ORIGINAL_COMMAND='request chassis routing-engine master switch "
+              "no-confirm' " JUNOS_SIM_BINARY " device --state \"$st\" </dev/null | grep -q "
+              "'^Complete'; do sleep 0.1; done\n"
+              "}\n"
+              "case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show version invoke-on all-routing-engines'*)\n"
+              "    if [ ! -f \"$st.first\" ] && [ \"$(" JUNOS_SIM_BINARY
+              " device --state \"$st\" </dev/null | grep -c '<junos-version>" TARGET
+              "</junos-version>')\" = 2 ]; then flip; touch \"$st.first\"; fi ;;\n"
+              "  'show chassis alarms | display xml')\n"
+              "    if [ -f \"$st.first\" ] && [ ! -f \"$st.go\" ]; then\n"
+              "      flip; touch \"$st.flipped\"; while [ ! -f \"$st.go\" ]; do sleep 0.05; done; "
+              "exit 1\n"
+              "    fi ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  pid_t pid = run_in_background(NULL);
+  assert_run_reaches(pid, verify_flipped, "verify began, then RE1 master");
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  char *out;
+  cr_assert_eq(sh(&out, "touch %s/routers/mx-ams-1.json.go", dir), 0, "%s", out);
+  free(out);
+  cr_assert_eq(switches_logged(), 0, "issu-fleet switched nothing before the crash");
+  cr_assert_eq(journal_count("\"phase\":\"switchback\""), 0, "no switchback was journaled");
+  pid = run_in_background("--resume t");
+  expect_exit(pid, ISSU_EXIT_HELD, "the router is held");
+  cr_expect_eq(switches_logged(), 0, "no mastership switch without a journaled switchback");
+  struct journal j = journal_read();
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "unknown", "%s",
+                   str_at(finished_of(&j, "mx-ams-1"), "error", "message"));
+  journal_free(&j);
+}
+
 /* ==== Issue 18, the device side (engineer i18-dev): the alarm baseline across a resume, ... ====
  */
 
