@@ -1332,6 +1332,9 @@ Test(rollout, a_crash_in_verify_after_the_switchback_sends_no_second_switch_on_r
   struct journal j = journal_read();
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "unknown", "%s",
                    str_at(finished_of(&j, "mx-ams-1"), "error", "message"));
+  /* The switch journaled before the crash is known sent: its look, not a mastership that moved
+   * by itself. */
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "error", "code"), "switch-unconfirmed");
   journal_free(&j);
 }
 
