@@ -414,7 +414,7 @@ void device_start(struct device *dv)
   device_connect(dv, preflight_start);
 }
 
-void device_resume(struct device *dv, enum junos_phase phase)
+void device_resume(struct device *dv, enum junos_phase phase, bool switch_seen)
 {
   device_init(dv, true, phase);
   if (phase < PH_VALIDATE) {
@@ -429,7 +429,9 @@ void device_resume(struct device *dv, enum junos_phase phase)
   dv->resumed = true;
   dv->issu_sent = true;
   dv->issu_unconfirmed = phase == PH_VALIDATE;
-  dv->switch_sent = phase == PH_SWITCHBACK ? RC_MAYBE_SENT : RC_NOT_SENT;
+  /* Past switchback (verify), the switch went out and showed: a master other than the
+   * original one now is no switch still to send (never a second one). */
+  dv->switch_sent = phase == PH_SWITCHBACK ? RC_MAYBE_SENT : switch_seen ? RC_SENT : RC_NOT_SENT;
   dv->switch_sent_s = rollout_now(dv->run);
   dv->phase = phase;
   device_live(dv)->timeline[phase].seen = true;

@@ -151,6 +151,7 @@ static void on_device_started(struct ctx *c)
   h->outcome[0] = h->result[0] = '\0';
   if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->is, F_RESUMED))) {
     h->check_pre = false; /* a fresh start takes its own */
+    h->switch_seen = false;
     free(h->check_pre_file);
     h->check_pre_file = NULL;
   }
@@ -204,6 +205,8 @@ static void on_phase_changed(struct ctx *c)
   enum junos_phase p = ph ? junos_phase_parse(ph) : PH_COUNT;
   if (p != PH_COUNT && !junos_phase_terminal(p))
     h->phase = p;
+  if (p == PH_SWITCHBACK)
+    h->switch_seen = true;
   double om;
   if (num_in(c->is, F_ORIGINAL_MASTER, 0, 1, &om) && (om == 0 || om == 1))
     h->orig_master = (int)om;
@@ -260,7 +263,9 @@ static const struct {
     {EV_CHECK_SNAPSHOT, true, on_check_snapshot},
 };
 
-static void apply(struct journal_state *s, const cJSON *ev)
+/* Applies one event; false (nothing applied) when it belongs to another run than the lines
+ * before it. */
+static bool apply(struct journal_state *s, const cJSON *ev)
 {
   struct ctx c = {.s = s, .ev = ev, .host = str(ev, "host", "name")};
   c.is = cJSON_GetObjectItemCaseSensitive(ev, "issu");
@@ -271,6 +276,8 @@ static void apply(struct journal_state *s, const cJSON *ev)
       (uint64_t)seq > s->last_sequence)
     s->last_sequence = (uint64_t)seq;
   const char *run = str(ev, "labels", "run_id");
+  if (run && s->run_id && strcmp(run, s->run_id) != 0)
+    return false; /* two journals mixed: another run's release or start is none of this one's */
   if (run && s->run_id == NULL)
     s->run_id = xstrdup(run);
   c.when = journal_parse_timestamp(str(ev, "@timestamp", NULL));
@@ -284,8 +291,9 @@ static void apply(struct journal_state *s, const cJSON *ev)
   for (size_t i = 0; action && i < ARRAY_LEN(handlers); i++)
     if (strcmp(action, handlers[i].action) == 0 && (c.host || !handlers[i].needs_host)) {
       handlers[i].fn(&c);
-      return;
+      return true;
     }
+  return true;
 }
 
 int journal_load(const char *path, struct journal_state *s, char *err, size_t errlen)
@@ -317,7 +325,15 @@ int journal_load(const char *path, struct journal_state *s, char *err, size_t er
       rc = -1;
       break;
     }
-    apply(s, ev);
+    if (!apply(s, ev)) {
+      snprintf(err, errlen,
+               "%s:%zu: a line of run %.64s in the journal of run %.64s (two journals mixed?): "
+               "nothing is read from it",
+               path, s->lines, str(ev, "labels", "run_id"), s->run_id);
+      cJSON_Delete(ev);
+      rc = -1;
+      break;
+    }
     cJSON_Delete(ev);
     off = (size_t)(nl - buf) + 1;
   }

@@ -25,6 +25,8 @@ struct journal_host {
   bool held;              /* outcome unknown, not released (ctl release) */
   enum junos_phase phase; /* the last phase it entered */
   int orig_master;        /* 0 or 1; -1 when not recorded or out of range */
+  bool switch_seen;       /* it entered switchback since it (last) started: a switch went out
+                           * (or may have) */
   char before[2][48];
   /* The alarms before its ISSU (alarm-baseline), kept while it is in flight only (the reader
    * of a 5,000-router journal holds no list per finished router); NULL: none journaled. */

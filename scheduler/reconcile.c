@@ -171,7 +171,14 @@ struct reconcile_decision reconcile_decide(const struct reconcile_input *in,
   case S_SWITCHED_BOTH:
     if (in->issu == RC_NOT_SENT || !wants_back)
       break;
-    if (in->sw == RC_NOT_SENT || (in->sw == RC_MAYBE_SENT && in->settled)) {
+    if (in->sw == RC_NOT_SENT && in->phase > PH_SWITCHBACK) {
+      /* Verify began with the original master master and no switch of ours: the mastership
+       * moved by itself since. A switch now is no step of an ISSU, and no line could announce
+       * it (the phase never goes back to switchback). */
+      d.action = RA_HOLD, d.code = "state-unknown";
+      d.why = "verify began with the original master master, and the upgraded RE is master "
+              "again: the mastership moved by itself";
+    } else if (in->sw == RC_NOT_SENT || (in->sw == RC_MAYBE_SENT && in->settled)) {
       /* A switch that went out before a crash would show by now: none did. */
       d.action = RA_SWITCH_BACK;
       d.why = "the old master is back as backup on the target";

@@ -49,6 +49,39 @@ int rollout_resume_check(const struct rollout_options *o, const struct journal_s
   return 0;
 }
 
+/* Every router the journal shows in flight or held is in this rollout: one left out (an edited
+ * inventory, another --limit, accepted with --accept-changed-config) would never be asked where
+ * it stands, and its limit slots would be free while its ISSU may run (its pair partner would
+ * start). Released and finished routers may be left out. */
+int rollout_resume_covers(const struct rollout *run, const struct journal_state *js, char *err,
+                          size_t errlen)
+{
+  struct strmap names;
+  strmap_init(&names);
+  for (size_t i = 0; i < run->ndev; i++)
+    strmap_put(&names, run->dev[i].name, i);
+  const struct journal_host *missing = NULL;
+  size_t n = 0, unused;
+  for (size_t i = 0; i < js->nhosts; i++) {
+    const struct journal_host *h = &js->hosts[i];
+    if (h->started && (!h->finished || h->held) && !strmap_get(&names, h->name, &unused)) {
+      missing = missing ? missing : h;
+      n++;
+    }
+  }
+  strmap_free(&names);
+  if (missing == NULL)
+    return 0;
+  snprintf(err, errlen,
+           "run %s: %s%s is %s in its journal and not in this rollout (inventory, --limit): "
+           "resumed without it, it would never be asked where it stands and its limit slots "
+           "would be free. Resume with it (release a held router first with `issu-fleet ctl "
+           "SOCKET release ROUTER` if it is to be left out)",
+           js->run_id, missing->name, n > 1 ? " (and others)" : "",
+           missing->finished ? "held" : "in flight");
+  return -1;
+}
+
 /* The failure budget judged again on what the journal says (the same judgement as
  * rollout_device_finished's): over the run, the canary, each wave. */
 static bool budget_exceeded(struct rollout *run, char *why, size_t len)
@@ -173,6 +206,6 @@ void rollout_resume_devices(struct rollout *run, const struct journal_state *js)
     run->wave_started[dv->wave] = true;
     run_limits_take(run->limits, dv->pos);
     run->in_flight++;
-    device_resume(dv, h->phase);
+    device_resume(dv, h->phase, h->switch_seen);
   }
 }

@@ -511,6 +511,17 @@ int rollout_run(const struct policy *p, struct inventory *inv, const struct plan
   if (o->run_id == NULL)
     default_run_id(id, sizeof id, o->check_only ? "c" : "r");
   const char *state_dir = o->state_dir ? o->state_dir : ".issu-fleet";
+  /* A resumed run's lock (and socket) are beside its journal, where the process that writes it
+   * holds them, whatever --state-dir or the working directory says: locks elsewhere let a second
+   * process cut and append to a live run's journal. */
+  char *journal_dir = NULL;
+  if (o->resume) {
+    const char *slash = strrchr(o->resume, '/');
+    journal_dir = slash == NULL        ? xstrdup(".")
+                  : slash == o->resume ? xstrdup("/")
+                                       : xstrndup(o->resume, (size_t)(slash - o->resume));
+    state_dir = journal_dir;
+  }
   raise_fd_limit(&run);
   if (run_limits_new(p, inv, hosts, run.ndev, &run.limits, &d) < 0) {
     diag_print(&d, stderr);
@@ -559,6 +570,7 @@ int rollout_run(const struct policy *p, struct inventory *inv, const struct plan
   if (resuming) {
     journal_state_free(&js);
     if (journal_load(o->resume, &js, err, sizeof err) < 0 ||
+        rollout_resume_covers(&run, &js, err, sizeof err) < 0 ||
         journal_drop_cut(o->resume, &js, err, sizeof err) < 0) {
       fprintf(stderr, "issu-fleet: %s\n", err);
       code = ISSU_EXIT_USAGE;
@@ -670,5 +682,6 @@ out:
   free(run.gate_approved);
   free(run.gate_announced);
   free(run.control_path);
+  free(journal_dir);
   return code;
 }

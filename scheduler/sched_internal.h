@@ -282,6 +282,9 @@ struct journal_state;
  * says so (--accept-changed-config). */
 int rollout_resume_check(const struct rollout_options *o, const struct journal_state *js, char *err,
                          size_t errlen);
+/* Refuses a resume whose rollout leaves out a router the journal shows in flight or held. */
+int rollout_resume_covers(const struct rollout *run, const struct journal_state *js, char *err,
+                          size_t errlen);
 /* Rebuilds the run's state from its journal and continues the routers in flight. */
 void rollout_resume_devices(struct rollout *run, const struct journal_state *js);
 
@@ -299,8 +302,9 @@ int rollout_note(struct rollout *run, cJSON *ev);
 
 /* ---- device.c: the state machine ---- */
 void device_start(struct device *dv);
-/* Continues a router the journal shows in flight in `phase`: asks it where it stands first. */
-void device_resume(struct device *dv, enum junos_phase phase);
+/* Continues a router the journal shows in flight in `phase` (`switch_seen`: the journal saw it
+ * enter switchback): asks it where it stands first. */
+void device_resume(struct device *dv, enum junos_phase phase, bool switch_seen);
 /* Whether a cleaned output line shows the session is on the backup RE. */
 bool device_line_on_backup(const char *clean);
 void device_free(struct device *dv);

@@ -201,6 +201,13 @@ Test(reconcile, switchback_sends_one_switch_at_most)
        IN(.phase = PH_SWITCHBACK, .issu = RC_SENT, .sw = RC_SENT, .old_master = RC_OLD_REBOOT,
           .switchback = true),
        no_answer, RA_WAIT_SWITCH},
+      {"in verify, no switch of ours, the upgraded RE master again: held, no switch",
+       IN(.phase = PH_VERIFY, .issu = RC_SENT, .old_master = RC_OLD_REBOOT, .switchback = true),
+       facts(1, 't', 't'), RA_HOLD, "state-unknown"},
+      {"in verify after our switch, the upgraded RE master again: waited on, never repeated",
+       IN(.phase = PH_VERIFY, .issu = RC_SENT, .sw = RC_SENT, .old_master = RC_OLD_REBOOT,
+          .switchback = true),
+       facts(1, 't', 't'), RA_WAIT_SWITCH},
   };
   CHECK(rows);
 }

@@ -1291,6 +1291,97 @@ Test(rollout, a_crash_in_the_switchback_sends_no_second_switch_on_resume, .timeo
   expect_lab_upgraded();
 }
 
+/* The wrapper moved the mastership back to RE1 during verify, after the switchback (its marker). */
+static bool verify_flipped(void)
+{
+  return lab_file("routers/mx-ams-1.json.flipped");
+}
+
+Test(rollout, a_crash_in_verify_after_the_switchback_sends_no_second_switch_on_resume,
+     .timeout = 900, .fini = lab_stop)
+{
+  /* The switchback went out and showed (verify began); then the mastership moved to RE1 again
+   * (a failover: RE0 restarted), and the run died during verify. The journal's last phase is
+   * verify, but it saw the switchback: the resumed run must not take RE1 master for a switch
+   * never sent and send a second one (a switch, besides, that no line of this run announced);
+   * like the live run it holds the router once the switch it sent does not show. */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'request chassis routing-engine master switch') touch \"$st.switched\" ;;\n"
+              "  'show chassis alarms | display xml')\n"
+              "    if [ -f \"$st.switched\" ] && [ ! -f \"$st.go\" ]; then\n"
+              "      until SSH_ORIGINAL_COMMAND='request chassis routing-engine master switch "
+              "no-confirm' " JUNOS_SIM_BINARY " device --state \"$st\" </dev/null | grep -q "
+              "'^Complete'; do sleep 0.1; done\n"
+              "      touch \"$st.flipped\"; while [ ! -f \"$st.go\" ]; do sleep 0.05; done; "
+              "exit 1\n"
+              "    fi ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  pid_t pid = run_in_background(NULL);
+  assert_run_reaches(pid, verify_flipped, "verify began after the switchback, then RE1 master");
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  char *out;
+  cr_assert_eq(sh(&out, "touch %s/routers/mx-ams-1.json.go", dir), 0, "%s", out);
+  free(out);
+  cr_assert_eq(switches_logged(), 1, "the switchback went out once before the crash");
+  pid = run_in_background("--resume t");
+  expect_exit(pid, ISSU_EXIT_HELD, "the router is held, not switched again");
+  cr_expect_eq(switches_logged(), 1, "no second mastership switch");
+  struct journal j = journal_read();
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "unknown", "%s",
+                   str_at(finished_of(&j, "mx-ams-1"), "error", "message"));
+  /* The switch journaled before the crash is known sent: its look, not a mastership that moved
+   * by itself. */
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "error", "code"), "switch-unconfirmed");
+  journal_free(&j);
+}
+
+Test(rollout, a_master_moved_during_verify_is_held_not_switched_without_a_journal_line,
+     .timeout = 900, .fini = lab_stop)
+{
+  /* No switch of ours: RE0 became master again by itself (a failover) as the old master came
+   * back, so verify began with no switchback phase journaled; then RE1 became master again
+   * during verify and the run died. The resumed run took RE1 master for a switchback still to
+   * make, and sent the switch with no line announcing it (the phase stays verify): a crash after
+   * it would resume the same way and switch again. */
+  lab_start(1, 1, NULL);
+  use_wrapper("flip() {\n"
+              "  until SSH_ORIGINAL_COMMAND='request chassis routing-engine master switch "
+              "no-confirm' " JUNOS_SIM_BINARY " device --state \"$st\" </dev/null | grep -q "
+              "'^Complete'; do sleep 0.1; done\n"
+              "}\n"
+              "case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show version invoke-on all-routing-engines'*)\n"
+              "    if [ ! -f \"$st.first\" ] && [ \"$(" JUNOS_SIM_BINARY
+              " device --state \"$st\" </dev/null | grep -c '<junos-version>" TARGET
+              "</junos-version>')\" = 2 ]; then flip; touch \"$st.first\"; fi ;;\n"
+              "  'show chassis alarms | display xml')\n"
+              "    if [ -f \"$st.first\" ] && [ ! -f \"$st.go\" ]; then\n"
+              "      flip; touch \"$st.flipped\"; while [ ! -f \"$st.go\" ]; do sleep 0.05; done; "
+              "exit 1\n"
+              "    fi ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  pid_t pid = run_in_background(NULL);
+  assert_run_reaches(pid, verify_flipped, "verify began, then RE1 master");
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  char *out;
+  cr_assert_eq(sh(&out, "touch %s/routers/mx-ams-1.json.go", dir), 0, "%s", out);
+  free(out);
+  cr_assert_eq(switches_logged(), 0, "issu-fleet switched nothing before the crash");
+  cr_assert_eq(journal_count("\"phase\":\"switchback\""), 0, "no switchback was journaled");
+  pid = run_in_background("--resume t");
+  expect_exit(pid, ISSU_EXIT_HELD, "the router is held");
+  cr_expect_eq(switches_logged(), 0, "no mastership switch without a journaled switchback");
+  struct journal j = journal_read();
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "unknown", "%s",
+                   str_at(finished_of(&j, "mx-ams-1"), "error", "message"));
+  journal_free(&j);
+}
+
 /* ==== Issue 18, the device side (engineer i18-dev): the alarm baseline across a resume, ... ====
  */
 
@@ -1768,6 +1859,57 @@ Test(run_state, a_resume_never_cuts_the_journal_of_a_live_run, .timeout = 900, .
   waitpid(pid, NULL, 0);
 }
 
+Test(run_state, a_resume_from_another_directory_is_refused_by_the_live_runs_lock, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* The run's lock is beside its journal: `--resume t.jsonl` typed in the state directory (or
+   * --state-dir naming another one) took its lock in a state directory of its own, so a live
+   * run's journal was cut and its routers driven by two processes. */
+  lab_start(2, 1, NULL);
+  write_policy("waves: {canary: 1, serial: [1], soak: 0, approve: [wave-1]}\n");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("gate-waiting"));
+  char path[400];
+  snprintf(path, sizeof path, "%s/state/t.jsonl", dir);
+  FILE *f = fopen(path, "a"); /* the live run is in the middle of a line */
+  fputs("{\"@timestamp\":\"2026-", f);
+  fclose(f);
+  struct stat before, after;
+  cr_assert_eq(stat(path, &before), 0);
+  /* In the background: without the lock it would wait at the gate for ever. */
+  char *cmd = xasprintf("cd %s/state && exec %s run -i %s/inventory.yaml -p %s/test.yaml "
+                        "--time-scale 600 --resume t.jsonl --yes >%s/second.log 2>&1 </dev/null",
+                        dir, ISSU_BINARY, dir, dir, dir);
+  pid_t second = fork();
+  cr_assert_geq(second, 0);
+  if (second == 0) {
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  free(cmd);
+  int status = 0;
+  bool ended = false;
+  for (int i = 0; i < 1200 && !ended; i++) {
+    ended = waitpid(second, &status, WNOHANG) == second;
+    if (!ended)
+      pause_ms(50);
+  }
+  if (!ended) {
+    kill(second, SIGKILL);
+    waitpid(second, &status, 0);
+  }
+  char *out;
+  sh(&out, "cat %s/second.log", dir);
+  cr_expect(ended && WIFEXITED(status) && WEXITSTATUS(status) == ISSU_EXIT_USAGE,
+            "the second process is refused at once: %s", out);
+  cr_expect(strstr(out, "already being driven"), "%s", out);
+  free(out);
+  cr_assert_eq(stat(path, &after), 0);
+  cr_expect_eq(after.st_size, before.st_size, "the live run's journal was not touched");
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+}
+
 Test(run_state, a_router_of_unknown_state_is_held_and_its_pair_partner_never_starts, .timeout = 300,
      .fini = lab_stop)
 {
@@ -1824,6 +1966,99 @@ Test(run_state, a_router_of_unknown_state_is_held_and_its_pair_partner_never_sta
                    "the partner went once released");
   cr_expect_eq(count_action(&j, "device-started", first), 1, "a released router is not retried");
   journal_free(&j);
+}
+
+Test(run_state, a_resume_that_leaves_out_a_router_in_flight_is_refused_and_its_partner_waits,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* A router in flight when the run died is asked where it stands on resume; one left out of
+   * the resumed rollout (a narrower --limit, an edited inventory, --accept-changed-config) was
+   * never asked, and its limit slots were free: its pair partner started while its ISSU ran. */
+  lab_start(2, 1, NULL);
+  write_policy("waves: {mode: rolling, canary: 0, soak: 0}\nlimits: {exclusive: [pair]}\n"
+               "issu: {timeouts: {daemons: 20h}}\n");
+  lab_hold("mx-ams-1", "daemons");
+  lab_hold("mx-ams-2", "daemons");
+  pid_t pid = run_in_background(NULL);
+  cr_assert(journal_has("\"phase\":\"backup-upgrade\""));
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  struct journal j = journal_read();
+  const cJSON *started = first_of(&j, "device-started", NULL);
+  cr_assert_not_null(started);
+  char first[64], partner[64];
+  snprintf(first, sizeof first, "%s", host(started));
+  snprintf(partner, sizeof partner, "%s", strcmp(first, "mx-ams-1") ? "mx-ams-1" : "mx-ams-2");
+  cr_assert_eq(count_action(&j, "device-started", partner), 0);
+  journal_free(&j);
+  char *out;
+  int rc = sh(&out,
+              "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir %s/state "
+              "--resume t --limit %s --accept-changed-config --yes </dev/null",
+              ISSU_BINARY, dir, dir, dir, partner);
+  cr_expect_eq(rc, ISSU_EXIT_USAGE, "%s", out);
+  cr_expect(strstr(out, first), "the router left out is named: %s", out);
+  free(out);
+  j = journal_read();
+  cr_expect_eq(count_action(&j, "device-started", partner), 0, "the pair partner never started");
+  journal_free(&j);
+  cJSON *all = lab_status();
+  cr_expect_eq(starts_of(router_status(all, partner)), 0, "no ISSU on the pair partner");
+  cJSON_Delete(all);
+  lab_release("mx-ams-1");
+  lab_release("mx-ams-2");
+}
+
+Test(run_state, a_journal_with_a_line_of_another_run_is_refused_and_a_hold_stays, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* Two journals mixed (a copy appended, --events pointed at another run's journal): a line of
+   * another run is no event of this one. Here it is a release of the held router, journaled in
+   * run u: read as run t's, it freed the router's slots and its pair partner started. */
+  lab_start(2, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  *in-service-upgrade*)\n"
+              "    k=\"$(dirname \"$st\")/../killed\"\n"
+              "    [ -f \"$k\" ] || { touch \"$k\"; kill -9 $PPID; exit 1; } ;;\n"
+              "esac");
+  write_policy("waves: {mode: rolling, canary: 0, soak: 0}\nlimits: {exclusive: [pair]}\n"
+               "failures: {max_failed: 1}\n");
+  char *out;
+  issu_fleet(&out, "run", "--yes"); /* dies as the first router's ISSU goes out */
+  free(out);
+  int rc = sh(&out,
+              "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir %s/state "
+              "--resume t --yes </dev/null",
+              ISSU_BINARY, dir, dir, dir);
+  cr_assert_eq(rc, ISSU_EXIT_HELD, "the first router is held (issu-unconfirmed): %s", out);
+  free(out);
+  struct journal j = journal_read();
+  const cJSON *held = first_of(&j, "device-held", NULL);
+  cr_assert_not_null(held);
+  char first[64], partner[64];
+  snprintf(first, sizeof first, "%s", host(held));
+  snprintf(partner, sizeof partner, "%s", strcmp(first, "mx-ams-1") ? "mx-ams-1" : "mx-ams-2");
+  journal_free(&j);
+  /* Run u, a copy of run t, releases the router; its release line lands in t's journal. */
+  rc = sh(&out,
+          "cd %s/state && sed 's/\"run_id\":\"t\"/\"run_id\":\"u\"/' t.jsonl > u.jsonl && %s ctl "
+          "u.sock release %s && tail -n 1 u.jsonl >> t.jsonl",
+          dir, ISSU_BINARY, first);
+  cr_assert_eq(rc, 0, "%s", out);
+  free(out);
+  rc = sh(&out,
+          "%s run -i %s/inventory.yaml -p %s/test.yaml --time-scale 600 --state-dir %s/state "
+          "--resume t --yes </dev/null",
+          ISSU_BINARY, dir, dir, dir);
+  cr_expect_eq(rc, ISSU_EXIT_USAGE, "%s", out);
+  cr_expect(strstr(out, "run u"), "the line of run u is named: %s", out);
+  free(out);
+  j = journal_read();
+  cr_expect_eq(count_action(&j, "device-started", partner), 0, "the pair partner never started");
+  journal_free(&j);
+  cJSON *all = lab_status();
+  cr_expect_eq(starts_of(router_status(all, partner)), 0, "no ISSU on the pair partner");
+  cJSON_Delete(all);
 }
 
 Test(run_state, a_full_journal_disk_stops_every_router_and_exits_70, .timeout = 300,
