@@ -171,7 +171,13 @@ struct reconcile_decision reconcile_decide(const struct reconcile_input *in,
   case S_SWITCHED_BOTH:
     if (in->issu == RC_NOT_SENT || !wants_back)
       break;
-    if (in->sw == RC_NOT_SENT || (in->sw == RC_MAYBE_SENT && in->settled)) {
+    if (in->phase > PH_SWITCHBACK) {
+      /* The journal saw verify: the original master was master again (after the one switch, a
+       * resume knows no more of it). The upgraded RE master again is no step of an ISSU. */
+      d.action = RA_HOLD, d.code = "state-unknown";
+      d.why = "the journal saw the switchback done, yet the upgraded RE is master again: the "
+              "mastership is never switched a second time";
+    } else if (in->sw == RC_NOT_SENT || (in->sw == RC_MAYBE_SENT && in->settled)) {
       /* A switch that went out before a crash would show by now: none did. */
       d.action = RA_SWITCH_BACK;
       d.why = "the old master is back as backup on the target";

@@ -201,6 +201,11 @@ Test(reconcile, switchback_sends_one_switch_at_most)
        IN(.phase = PH_SWITCHBACK, .issu = RC_SENT, .sw = RC_SENT, .old_master = RC_OLD_REBOOT,
           .switchback = true),
        no_answer, RA_WAIT_SWITCH},
+      /* A resume knows nothing of the switch but the journal: past the switchback it went out
+       * and showed; RE1 master again after it is never switched back a second time. */
+      {"resumed in verify: the upgraded RE master again",
+       IN(.phase = PH_VERIFY, .issu = RC_SENT, .old_master = RC_OLD_REBOOT, .switchback = true),
+       facts(1, 't', 't'), RA_HOLD, "state-unknown"},
   };
   CHECK(rows);
 }

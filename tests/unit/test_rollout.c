@@ -1291,6 +1291,64 @@ Test(rollout, a_crash_in_the_switchback_sends_no_second_switch_on_resume, .timeo
   expect_lab_upgraded();
 }
 
+/* The wrapper holds verify's alarm look (after the switchback) while DIR/hold exists. */
+static bool verify_held(void)
+{
+  return lab_file("verify.held");
+}
+
+/* RE1 master on the simulated router (what `lab status` says). */
+static bool re1_master(void)
+{
+  return sh(NULL, "%s lab status %s --json | grep -q '\"master\":1,'", JUNOS_SIM_BINARY, dir) == 0;
+}
+
+Test(rollout, a_resume_in_verify_never_switches_back_a_second_time, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* The switchback went out and showed (the journal saw verify); the run then died, and RE1
+   * became master again meanwhile (a failover of RE0): the one switch of the ISSU is spent, so
+   * the resumed run holds the router rather than switch it a second time. */
+  lab_start(1, 1, NULL);
+  use_wrapper(
+      "case \"$SSH_ORIGINAL_COMMAND\" in\n"
+      "  'show chassis alarms | display xml')\n"
+      "    d=\"$(dirname \"$st\")/..\"\n"
+      "    if [ -f \"$d/hold\" ] && grep -qx 'mx-ams-1 request chassis routing-engine master "
+      "switch' \"$d/commands.log\"; then touch \"$d/verify.held\"; while [ -f \"$d/hold\" ]; "
+      "do sleep 0.05; done; exit 1; fi ;;\n"
+      "esac");
+  char *out;
+  cr_assert_eq(sh(&out, "touch %s/hold", dir), 0, "%s", out);
+  free(out);
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  pid_t pid = run_in_background(NULL);
+  assert_run_reaches(pid, verify_held, "verify after the switchback");
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  cr_assert_eq(switches_logged(), 1);
+  /* RE1 takes mastership again (past the hold-down of the switch just made). */
+  for (int i = 0; i < 200 && !re1_master(); i++) {
+    sh(NULL,
+       "echo yes | SSH_ORIGINAL_COMMAND='request chassis routing-engine master switch' %s device "
+       "--state %s/routers/mx-ams-1.json",
+       JUNOS_SIM_BINARY, dir);
+    pause_ms(100);
+  }
+  cr_assert(re1_master(), "the router did not switch");
+  cr_assert_eq(sh(&out, "rm -f %s/hold", dir), 0, "%s", out);
+  free(out);
+  pid = run_in_background("--resume t");
+  expect_exit(pid, 5, "the resumed run holds the router");
+  cr_expect_eq(switches_logged(), 1, "no second switchback");
+  cJSON *st = status_of("mx-ams-1");
+  cr_expect_eq(cJSON_GetObjectItem(st, "master")->valueint, 1, "left as it was found");
+  cJSON_Delete(st);
+  struct journal j = journal_read();
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "unknown");
+  journal_free(&j);
+}
+
 /* ==== Issue 18, the device side (engineer i18-dev): the alarm baseline across a resume, ... ====
  */
 
