@@ -302,6 +302,24 @@ static void verify_versions_done(struct device *dv, const struct transport_resul
     return;
   }
   const struct policy *p = dv->run->p;
+  /* An RE that does not answer (an rpc-error naming it, capture
+   * show-version-invoke-on-all-routing-engines__pyez-other-re-off), or a reply without the per-RE
+   * results, tells nothing of its release: no verdict rests on it. Asked again, as the
+   * switchover readiness is, until verify's timeout; the reconcile step then holds the router
+   * (its state cannot be established), never fails it as if verify had found it wrong. */
+  bool answered = parsed && v->multi;
+  for (int s = 0; s < 2 && answered; s++)
+    answered = v->re[s].answer.answered && v->re[s].release[0] != '\0';
+  if (!answered) {
+    for (int s = 0; s < 2; s++)
+      if (v->re[s].answer.error[0])
+        device_note(dv, v->re[s].answer.error);
+    if (!parsed || !v->multi)
+      device_note(dv, v->reply.error[0] ? v->reply.error : device_out_line(dv, NULL));
+    free(v);
+    device_wait(dv, VERIFY_RETRY_S, POLL_FLOOR_MS, verify_versions);
+    return;
+  }
   char(*after)[48] = device_live(dv)->after;
   for (int s = 0; s < 2; s++)
     snprintf(after[s], sizeof after[s], "%.*s",

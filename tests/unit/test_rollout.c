@@ -1349,6 +1349,71 @@ Test(rollout, a_resume_in_verify_never_switches_back_a_second_time, .timeout = 3
   journal_free(&j);
 }
 
+/* After the switchback, the versions reads from the `first`th to the `last`th answer as a router
+ * whose RE1 does not answer (capture show-version-invoke-on-all-routing-engines__pyez-other-re-off:
+ * an rpc-error naming the RE, then the other RE's results); the first read after the switch is
+ * the reconcile step's, which then sees both REs on the target and chooses verify. */
+static void re1_silent_at_verify(int first, int last)
+{
+  char body[2048];
+  snprintf(body, sizeof body,
+           "d=\"$(dirname \"$st\")/..\"\n"
+           "case \"$SSH_ORIGINAL_COMMAND\" in\n"
+           "  'show version invoke-on all-routing-engines | display xml')\n"
+           "    if grep -qx 'mx-ams-1 request chassis routing-engine master switch' "
+           "\"$d/commands.log\"; then\n"
+           "      n=$(( $(cat \"$d/after\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$d/after\"\n"
+           "      if [ $n -ge %d ] && [ $n -le %d ]; then\n"
+           "        echo '<rpc-reply><rpc-error><error-severity>error</error-severity>"
+           "<error-message>Could not connect to re1 : No route to host</error-message></rpc-error>"
+           "<multi-routing-engine-results><multi-routing-engine-item><re-name>re0</re-name>"
+           "<software-information><host-name>mx-ams-1</host-name><product-model>mx480"
+           "</product-model><junos-version>" TARGET "</junos-version></software-information>"
+           "</multi-routing-engine-item></multi-routing-engine-results></rpc-reply>'; exit 1\n"
+           "      fi\n"
+           "    fi ;;\n"
+           "esac",
+           first, last);
+  use_wrapper(body);
+}
+
+Test(rollout, an_re_that_does_not_answer_at_verify_is_asked_again_not_failed, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* RE1 does not answer for two reads of verify (it restarts after the switch, say): its
+   * release is unknown, which is no verdict on the upgrade. Verify asks again, as it does while
+   * replication settles, and the router is done once RE1 answers on the target. */
+  lab_start(1, 1, NULL);
+  re1_silent_at_verify(2, 3);
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s: %s",
+                   str_at(fin, "error", "code"), str_at(fin, "error", "message"));
+  journal_free(&j);
+  char *out;
+  sh(&out, "cat %s/after", dir);
+  cr_expect_geq(atoi(out), 4, "verify read the versions again (%s reads)", out);
+  free(out);
+  expect_lab_upgraded();
+}
+
+Test(rollout, an_re_that_never_answers_at_verify_holds_the_router, .timeout = 300, .fini = lab_stop)
+{
+  /* RE1 stays silent: the router's state cannot be established, so it is held at verify's
+   * timeout (outcome unknown, its slots kept), not failed as if verify had found it wrong. */
+  lab_start(1, 1, NULL);
+  re1_silent_at_verify(2, 1000000);
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 5);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "unknown", "%s: %s",
+                   str_at(fin, "error", "code"), str_at(fin, "error", "message"));
+  cr_expect_str_eq(str_at(fin, "issu", "phase"), "verify");
+  cr_expect_eq(count_action(&j, "device-held", "mx-ams-1"), 1);
+  journal_free(&j);
+}
+
 /* ==== Issue 18, the device side (engineer i18-dev): the alarm baseline across a resume, ... ====
  */
 
