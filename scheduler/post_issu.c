@@ -279,10 +279,17 @@ static void verify_master(struct device *dv, const struct transport_result *r)
                 "operator looks");
     return;
   }
+  if (master < 0) {
+    /* No RE named master (an empty or unreadable reply): no verdict, as for the releases
+     * above; asked again until verify's timeout, then the reconcile step holds the router. */
+    device_note(dv, device_out_line(dv, NULL));
+    device_wait(dv, VERIFY_RETRY_S, POLL_FLOOR_MS, verify_versions);
+    return;
+  }
   if (master != want) {
     device_note(dv, device_out_line(dv, "mastership-state"));
-    device_fail(dv, "verify-failed", "failure", "re%d should be master, the router says %s%d", want,
-                master < 0 ? "none: " : "re", master);
+    device_fail(dv, "verify-failed", "failure", "re%d should be master, the router says re%d", want,
+                master);
     return;
   }
   dv->final_master = master;

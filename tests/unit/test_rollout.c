@@ -1414,6 +1414,35 @@ Test(rollout, an_re_that_never_answers_at_verify_holds_the_router, .timeout = 30
   journal_free(&j);
 }
 
+Test(rollout, an_empty_mastership_reply_at_verify_is_asked_again_not_failed, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* Verify's own mastership read (the third after the switch: the reconcile step's look and
+   * its second read come first) answers nothing twice: no master named is no verdict either. */
+  lab_start(1, 1, NULL);
+  use_wrapper(
+      "d=\"$(dirname \"$st\")/..\"\n"
+      "case \"$SSH_ORIGINAL_COMMAND\" in\n"
+      "  'show chassis routing-engine | display xml')\n"
+      "    if grep -qx 'mx-ams-1 request chassis routing-engine master switch' "
+      "\"$d/commands.log\"; then\n"
+      "      n=$(( $(cat \"$d/after\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$d/after\"\n"
+      "      if [ $n -ge 3 ] && [ $n -le 4 ]; then exit 0; fi\n"
+      "    fi ;;\n"
+      "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s: %s",
+                   str_at(fin, "error", "code"), str_at(fin, "error", "message"));
+  journal_free(&j);
+  char *out;
+  sh(&out, "cat %s/after", dir);
+  cr_expect_geq(atoi(out), 5, "verify read the mastership again (%s reads)", out);
+  free(out);
+  expect_lab_upgraded();
+}
+
 /* ==== Issue 18, the device side (engineer i18-dev): the alarm baseline across a resume, ... ====
  */
 
