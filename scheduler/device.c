@@ -360,6 +360,13 @@ static void phase_timeout_cb(uv_timer_t *h)
     uv_timer_stop(&dv->timers->wait);
   dv->after_wait = NULL;
   dv->watching_console = false;
+  /* A command on an RE's own address (verify's switchover readiness) included: its answer,
+   * coming while the reconcile step looks, would run its step beside the look's. */
+  if (dv->t_re) {
+    rollout_close_later(dv->run, dv->t_re);
+    dv->t_re = NULL;
+    dv->re_next = NULL;
+  }
   device_connect(dv, reconcile_step);
 }
 

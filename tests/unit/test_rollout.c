@@ -1443,6 +1443,66 @@ Test(rollout, an_empty_mastership_reply_at_verify_is_asked_again_not_failed, .ti
   expect_lab_upgraded();
 }
 
+/* The lab's sshd serve every command through DIR/rewrap.sh (args: --state FILE --re N), a shell
+ * script whose body runs before junos-sim; the lab is restarted to read it. */
+static void use_sshd_wrapper(const char *body)
+{
+  char path[400];
+  snprintf(path, sizeof path, "%s/rewrap.sh", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fprintf(f, "#!/bin/sh\nd=%s\nre=\"$4\"\n%s\nexec %s device \"$@\"\n", dir, body,
+          JUNOS_SIM_BINARY);
+  fclose(f);
+  char *out;
+  cr_assert_eq(
+      sh(&out,
+         "chmod +x %s/rewrap.sh && %s lab down %s && sed -i 's#ForceCommand %s device "
+         "#ForceCommand %s/rewrap.sh #' %s/sshd/*.conf && grep -q rewrap %s/sshd/sshd-1.conf "
+         "&& %s lab up %s",
+         dir, JUNOS_SIM_BINARY, dir, JUNOS_SIM_BINARY, dir, dir, dir, JUNOS_SIM_BINARY, dir),
+      0, "%s", out);
+  free(out);
+}
+
+Test(rollout, a_command_to_an_re_address_left_running_at_verify_timeout_is_abandoned,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* Verify asks the backup RE's own address whether it is ready for a switchover; it says no
+   * (replication synchronizing) for 50 s, then its answer hangs past verify's timeout. The
+   * timeout abandons what was under way and the reconcile step looks on a fresh session; the
+   * hung answer, arriving while that look runs, must act no more (it sent verify's alarm read
+   * on the look's session: a reply handed to the wrong step, a command with no step at all). */
+  lab_start(1, 1, NULL);
+  use_sshd_wrapper(
+      "case \"$re:$SSH_ORIGINAL_COMMAND\" in\n"
+      "  '1:show system switchover | display xml')\n"
+      "    n=$(( $(cat \"$d/asked\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$d/asked\"\n"
+      "    if [ $n -eq 2 ]; then date +%s > \"$d/verify.t0\"; fi\n"
+      "    if [ $n -ge 2 ]; then\n"
+      "      if [ $(( $(date +%s) - $(cat \"$d/verify.t0\") )) -ge 50 ]; then\n"
+      "        touch \"$d/re1.blocked\"; i=0\n"
+      "        while [ ! -f \"$d/go\" ] && [ $i -lt 280 ]; do sleep 0.05; i=$((i + 1)); done\n"
+      "      else\n"
+      "        " JUNOS_SIM_BINARY
+      " device \"$@\" | sed 's#<output>Ready#<output>Not Ready#'; exit 0\n"
+      "      fi\n"
+      "    fi ;;\n"
+      "  '0:show chassis routing-engine | display xml')\n"
+      "    if [ -f \"$d/re1.blocked\" ] && [ ! -f \"$d/go\" ]; then touch \"$d/go\"; sleep 1; fi "
+      ";;\n"
+      "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 5);
+  cr_assert(lab_file("go"), "the reconcile step's look met the hung answer");
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "unknown", "%s: %s",
+                   str_at(fin, "error", "code"), str_at(fin, "error", "message"));
+  cr_expect_str_eq(str_at(fin, "error", "code"), "phase-timeout", "%s",
+                   str_at(fin, "error", "message"));
+  journal_free(&j);
+}
+
 /* ==== Issue 18, the device side (engineer i18-dev): the alarm baseline across a resume, ... ====
  */
 
