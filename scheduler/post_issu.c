@@ -176,10 +176,11 @@ static void verify_alarms(struct device *dv, const struct transport_result *r)
     return;
   }
   if (!parsed || !now->found) {
-    device_note(dv, device_out_line(dv, NULL));
-    device_fail(dv, "output-unparsed", "failure", "verify: no alarm information in the reply%s%s",
-                now->reply.error[0] ? ": " : "", now->reply.error);
+    /* No alarm information (an empty or unreadable reply) is no verdict on the alarms: asked
+     * again, as the releases and the master are, until verify's timeout holds the router. */
+    device_note(dv, now->reply.error[0] ? now->reply.error : device_out_line(dv, NULL));
     free(now);
+    device_wait(dv, VERIFY_RETRY_S, POLL_FLOOR_MS, verify_versions);
     return;
   }
   /* Expected by design: `Backup RE Active` whenever RE1 is left master (captures

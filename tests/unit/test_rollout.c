@@ -1443,6 +1443,35 @@ Test(rollout, an_empty_mastership_reply_at_verify_is_asked_again_not_failed, .ti
   expect_lab_upgraded();
 }
 
+Test(rollout, an_empty_alarms_reply_at_verify_is_asked_again_not_failed, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* Verify's alarm read (the first after the switch) answers nothing twice: no alarm
+   * information is no verdict on the alarms, as no release is none on the upgrade. */
+  lab_start(1, 1, NULL);
+  use_wrapper(
+      "d=\"$(dirname \"$st\")/..\"\n"
+      "case \"$SSH_ORIGINAL_COMMAND\" in\n"
+      "  'show chassis alarms | display xml')\n"
+      "    if grep -qx 'mx-ams-1 request chassis routing-engine master switch' "
+      "\"$d/commands.log\"; then\n"
+      "      n=$(( $(cat \"$d/after\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$d/after\"\n"
+      "      if [ $n -le 2 ]; then exit 0; fi\n"
+      "    fi ;;\n"
+      "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s: %s",
+                   str_at(fin, "error", "code"), str_at(fin, "error", "message"));
+  journal_free(&j);
+  char *out;
+  sh(&out, "cat %s/after", dir);
+  cr_expect_geq(atoi(out), 3, "verify read the alarms again (%s reads)", out);
+  free(out);
+  expect_lab_upgraded();
+}
+
 /* The lab's sshd serve every command through DIR/rewrap.sh (args: --state FILE --re N), a shell
  * script whose body runs before junos-sim; the lab is restarted to read it. */
 static void use_sshd_wrapper(const char *body)
