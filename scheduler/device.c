@@ -720,6 +720,15 @@ static void on_open(struct transport *t, int error, const char *message, void *d
     device_wait(dv, 0, transport_backoff_ms(dv->attempt - 1, 250, 5000, dv->pos + 1), try_connect);
     return;
   }
+  /* Once the ISSU is out, a router that does not answer is what the reconcile step waits on
+   * (the address moves at the switchover; docs/operations.md's table: wait, held at the phase's
+   * timeout), not a hold after a few quick reconnects. */
+  if (dv->issu_sent && retryable(error) && reconcile_connecting(dv)) {
+    dv->attempt = 0;
+    device_note(dv, message ? message : transport_error_name(error));
+    reconcile_unanswered(dv);
+    return;
+  }
   /* Mid-ISSU, a router we cannot reach is a router whose state we do not know. */
   device_fail(dv, transport_error_name(error), dv->issu_sent ? "unknown" : "failure", "%s%s",
               message ? message : transport_error_name(error),

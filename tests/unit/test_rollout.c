@@ -1532,6 +1532,64 @@ Test(rollout, a_command_to_an_re_address_left_running_at_verify_timeout_is_aband
   journal_free(&j);
 }
 
+static bool in_backup_upgrade(void)
+{
+  return journal_count("\"phase\":\"backup-upgrade\"") > 0;
+}
+
+Test(rollout, an_address_that_refuses_connections_mid_issu_is_waited_for_until_the_phase_timeout,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* The router's address refuses connections for 25 s while its ISSU runs (the lab's
+   * master-only forwarder stopped; an address on the move at a switchover looks the same): no
+   * answer is a wait until the phase's timeout (docs/operations.md's table), not a held router
+   * once a few quick reconnects have failed. */
+  lab_start(1, 1, NULL);
+  lab_hold("mx-ams-1", "backup-upgrade");
+  write_policy("waves: {canary: 1, soak: 0}\n"
+               "issu: {timeouts: {backup-upgrade: 10h, device: 24h}}\n");
+  pid_t pid = run_in_background(NULL);
+  assert_run_reaches(pid, in_backup_upgrade, "the ISSU under way");
+  char *out;
+  cr_assert_eq(sh(&out, "kill $(cat %s/sshd/forward.run)", dir), 0, "%s", out);
+  free(out);
+  pause_ms(25000);
+  cr_assert_eq(sh(&out, "%s lab up %s", JUNOS_SIM_BINARY, dir), 0, "%s", out);
+  free(out);
+  lab_release("mx-ams-1");
+  expect_exit(pid, 0, "the router is upgraded once its address answers again");
+  struct journal j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s: %s",
+                   str_at(fin, "error", "code"), str_at(fin, "error", "message"));
+  journal_free(&j);
+  expect_lab_upgraded();
+}
+
+Test(rollout, an_address_that_never_answers_again_mid_issu_is_held_at_the_phase_timeout,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* The same, and the address never answers again: the wait ends at the phase's timeout, with
+   * the router held (outcome unknown), never failed and never waited on for ever. */
+  lab_start(1, 1, NULL);
+  lab_hold("mx-ams-1", "backup-upgrade");
+  write_policy("waves: {canary: 1, soak: 0}\n"
+               "issu: {timeouts: {backup-upgrade: 10h, device: 24h}}\n");
+  pid_t pid = run_in_background(NULL);
+  assert_run_reaches(pid, in_backup_upgrade, "the ISSU under way");
+  char *out;
+  cr_assert_eq(sh(&out, "kill $(cat %s/sshd/forward.run)", dir), 0, "%s", out);
+  free(out);
+  expect_exit(pid, 5, "the router is held");
+  struct journal j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "unknown");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "phase-timeout", "%s",
+                   str_at(fin, "error", "message"));
+  cr_expect_str_eq(str_at(fin, "issu", "phase"), "backup-upgrade");
+  journal_free(&j);
+}
+
 /* ==== Issue 18, the device side (engineer i18-dev): the alarm baseline across a resume, ... ====
  */
 
