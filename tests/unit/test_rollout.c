@@ -1590,6 +1590,57 @@ Test(rollout, an_address_that_never_answers_again_mid_issu_is_held_at_the_phase_
   journal_free(&j);
 }
 
+/* A shell line that prints an alarm reply of N minor alarms (PEM 0 .. N-1 Absent), then, with
+ * MAJOR 1, an active major one. junos/ keeps 32 alarms of a reply and says when it kept fewer. */
+#define ALARMS(N, MAJOR)                                                                           \
+  "awk 'BEGIN { n = " #N "; m = " #MAJOR "; print \"<rpc-reply><alarm-information><alarm-summary>" \
+  "<active-alarm-count>\" n + m \"</active-alarm-count></alarm-summary>\"; for (i = 0; i < n; "    \
+  "i++) print \"<alarm-detail><alarm-time>2026-11-23 22:14:09 UTC</alarm-time><alarm-class>Minor"  \
+  "</alarm-class><alarm-description>PEM \" i \" Absent</alarm-description></alarm-detail>\"; if "  \
+  "(m) print \"<alarm-detail><alarm-time>2026-11-23 22:14:09 UTC</alarm-time><alarm-class>Major"   \
+  "</alarm-class><alarm-description>Host 0 fan tray "                                              \
+  "failure</alarm-description></alarm-detail>\"; "                                                 \
+  "print \"</alarm-information></rpc-reply>\" }'"
+
+Test(rollout, an_alarm_list_longer_than_what_is_kept_is_no_answer_at_preflight, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* The 34th alarm is an active major one: junos/ keeps 32 and says the list is cut. A check
+   * that passed on the 32 kept would start an ISSU on a router the policy refuses. */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show chassis alarms | display xml') " ALARMS(33, 1) "; exit ;;\n"
+                                                                      "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("check", NULL, 1);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "output-cut", "%s",
+                   str_at(fin, "error", "message"));
+  journal_free(&j);
+}
+
+Test(rollout, an_alarm_list_longer_than_what_is_kept_at_verify_is_no_verdict, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* 32 minor alarms at preflight (all kept: the baseline); after the switchback a 33rd, an
+   * active major one, beyond what is kept: verify cannot say none is new, so the router is held
+   * at verify's timeout, never done (the health checks, off here, would read the whole list). */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show chassis alarms | display xml')\n"
+              "    if grep -qx 'mx-ams-1 request chassis routing-engine master switch' "
+              "\"$(dirname \"$st\")/../commands.log\"; then " ALARMS(32, 1) "; else " ALARMS(
+                  32, 0) "; fi; exit ;;\n"
+                         "esac");
+  write_policy("waves: {canary: 1, soak: 0}\nchecks: {builtin: off}\n");
+  struct journal j = run_expect("run", "--yes", 5);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "unknown", "%s: %s",
+                   str_at(fin, "error", "code"), str_at(fin, "error", "message"));
+  cr_expect_str_eq(str_at(fin, "issu", "phase"), "verify");
+  journal_free(&j);
+}
+
 /* ==== Issue 18, the device side (engineer i18-dev): the alarm baseline across a resume, ... ====
  */
 
