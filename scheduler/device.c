@@ -360,6 +360,13 @@ static void phase_timeout_cb(uv_timer_t *h)
     uv_timer_stop(&dv->timers->wait);
   dv->after_wait = NULL;
   dv->watching_console = false;
+  /* A command on an RE's own address (verify's switchover readiness) included: its answer,
+   * coming while the reconcile step looks, would run its step beside the look's. */
+  if (dv->t_re) {
+    rollout_close_later(dv->run, dv->t_re);
+    dv->t_re = NULL;
+    dv->re_next = NULL;
+  }
   device_connect(dv, reconcile_step);
 }
 
@@ -713,6 +720,15 @@ static void on_open(struct transport *t, int error, const char *message, void *d
   unsigned limit = dv->phase == PH_CONNECT ? CONNECT_ATTEMPTS : RECONNECT_ATTEMPTS;
   if (retryable(error) && ++dv->attempt < limit) {
     device_wait(dv, 0, transport_backoff_ms(dv->attempt - 1, 250, 5000, dv->pos + 1), try_connect);
+    return;
+  }
+  /* Once the ISSU is out, a router that does not answer is what the reconcile step waits on
+   * (the address moves at the switchover; docs/operations.md's table: wait, held at the phase's
+   * timeout), not a hold after a few quick reconnects. */
+  if (dv->issu_sent && retryable(error) && reconcile_connecting(dv)) {
+    dv->attempt = 0;
+    device_note(dv, message ? message : transport_error_name(error));
+    reconcile_unanswered(dv);
     return;
   }
   /* Mid-ISSU, a router we cannot reach is a router whose state we do not know. */

@@ -176,10 +176,20 @@ static void verify_alarms(struct device *dv, const struct transport_result *r)
     return;
   }
   if (!parsed || !now->found) {
-    device_note(dv, device_out_line(dv, NULL));
-    device_fail(dv, "output-unparsed", "failure", "verify: no alarm information in the reply%s%s",
-                now->reply.error[0] ? ": " : "", now->reply.error);
+    /* No alarm information (an empty or unreadable reply) is no verdict on the alarms: asked
+     * again, as the releases and the master are, until verify's timeout holds the router. */
+    device_note(dv, now->reply.error[0] ? now->reply.error : device_out_line(dv, NULL));
     free(now);
+    device_wait(dv, VERIFY_RETRY_S, POLL_FLOOR_MS, verify_versions);
+    return;
+  }
+  if (now->cut) {
+    /* More alarms than are kept, or one without its description: whether one of the rest is
+     * new cannot be said. No verdict: asked again, and held at verify's timeout. */
+    device_note(dv, "verify: the alarm list is longer than what is kept (or an alarm has no "
+                    "description): no verdict on new alarms");
+    free(now);
+    device_wait(dv, VERIFY_RETRY_S, POLL_FLOOR_MS, verify_versions);
     return;
   }
   /* Expected by design: `Backup RE Active` whenever RE1 is left master (captures
@@ -279,10 +289,17 @@ static void verify_master(struct device *dv, const struct transport_result *r)
                 "operator looks");
     return;
   }
+  if (master < 0) {
+    /* No RE named master (an empty or unreadable reply): no verdict, as for the releases
+     * above; asked again until verify's timeout, then the reconcile step holds the router. */
+    device_note(dv, device_out_line(dv, NULL));
+    device_wait(dv, VERIFY_RETRY_S, POLL_FLOOR_MS, verify_versions);
+    return;
+  }
   if (master != want) {
     device_note(dv, device_out_line(dv, "mastership-state"));
-    device_fail(dv, "verify-failed", "failure", "re%d should be master, the router says %s%d", want,
-                master < 0 ? "none: " : "re", master);
+    device_fail(dv, "verify-failed", "failure", "re%d should be master, the router says re%d", want,
+                master);
     return;
   }
   dv->final_master = master;
@@ -302,6 +319,24 @@ static void verify_versions_done(struct device *dv, const struct transport_resul
     return;
   }
   const struct policy *p = dv->run->p;
+  /* An RE that does not answer (an rpc-error naming it, capture
+   * show-version-invoke-on-all-routing-engines__pyez-other-re-off), or a reply without the per-RE
+   * results, tells nothing of its release: no verdict rests on it. Asked again, as the
+   * switchover readiness is, until verify's timeout; the reconcile step then holds the router
+   * (its state cannot be established), never fails it as if verify had found it wrong. */
+  bool answered = parsed && v->multi;
+  for (int s = 0; s < 2 && answered; s++)
+    answered = v->re[s].answer.answered && v->re[s].release[0] != '\0';
+  if (!answered) {
+    for (int s = 0; s < 2; s++)
+      if (v->re[s].answer.error[0])
+        device_note(dv, v->re[s].answer.error);
+    if (!parsed || !v->multi)
+      device_note(dv, v->reply.error[0] ? v->reply.error : device_out_line(dv, NULL));
+    free(v);
+    device_wait(dv, VERIFY_RETRY_S, POLL_FLOOR_MS, verify_versions);
+    return;
+  }
   char(*after)[48] = device_live(dv)->after;
   for (int s = 0; s < 2; s++)
     snprintf(after[s], sizeof after[s], "%.*s",

@@ -287,6 +287,17 @@ static void judge_alarm_list(struct device *dv, struct judgement *j, struct juno
   }
   if (junos_alarms_show_vmhost(b))
     dv->vmhost_seen = true;
+  if (b->cut) {
+    /* More alarms than are kept (JUNOS_ALARMS_MAX), or one without its description: an active
+     * major alarm may be among those not read, and no decision rests on a list not whole. */
+    j->v = V_FAIL, j->code = "output-cut";
+    snprintf(j->why, sizeof j->why,
+             "the alarm list was not read whole (more than %d alarms, or one without its "
+             "description): an active major alarm may be among those not read; clear what can be "
+             "cleared, then check again",
+             JUNOS_ALARMS_MAX);
+    return;
+  }
   for (size_t i = 0; i < b->n; i++) {
     const struct junos_alarm *a = &b->a[i];
     if (a->cls != JUNOS_ALARM_MAJOR || alarm_accepted(dv->run->p, a->description))

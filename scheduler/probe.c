@@ -324,6 +324,22 @@ static void probe_now(struct device *dv)
   device_exec(dv, junos_show_command(JUNOS_SHOW_ROUTING_ENGINES), NULL, probe_routing_engines);
 }
 
+bool reconcile_connecting(const struct device *dv)
+{
+  return dv->after_connect == probe_now || dv->after_connect == reconcile_step;
+}
+
+void reconcile_unanswered(struct device *dv)
+{
+  if (dv->finished)
+    return;
+  memset(&dv->facts, 0, sizeof dv->facts);
+  dv->facts.master = -1;
+  memset(device_live(dv)->probed, 0, sizeof device_live(dv)->probed);
+  memset(device_live(dv)->probed_unreachable, 0, sizeof device_live(dv)->probed_unreachable);
+  decide(dv);
+}
+
 void reconcile_step(struct device *dv)
 {
   if (dv->finished)

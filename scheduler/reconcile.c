@@ -171,13 +171,15 @@ struct reconcile_decision reconcile_decide(const struct reconcile_input *in,
   case S_SWITCHED_BOTH:
     if (in->issu == RC_NOT_SENT || !wants_back)
       break;
-    if (in->sw == RC_NOT_SENT && in->phase > PH_SWITCHBACK) {
-      /* Verify began with the original master master and no switch of ours: the mastership
-       * moved by itself since. A switch now is no step of an ISSU, and no line could announce
-       * it (the phase never goes back to switchback). */
+    if (in->phase > PH_SWITCHBACK) {
+      /* Verify begins only once the original master is master (after our one switch, or with
+       * none when a failover gave mastership back by itself): the upgraded RE master again is
+       * no step of an ISSU. Whether a switch of ours went out or not, a switch now could be
+       * announced by no line (the phase never goes back to switchback), and a resume knows no
+       * more than the journal's phase: held, never switched again. */
       d.action = RA_HOLD, d.code = "state-unknown";
       d.why = "verify began with the original master master, and the upgraded RE is master "
-              "again: the mastership moved by itself";
+              "again: the mastership is never switched a second time";
     } else if (in->sw == RC_NOT_SENT || (in->sw == RC_MAYBE_SENT && in->settled)) {
       /* A switch that went out before a crash would show by now: none did. */
       d.action = RA_SWITCH_BACK;

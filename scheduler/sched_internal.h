@@ -353,6 +353,11 @@ const char *device_out_line(const struct device *dv, const char *needle);
  * reconcile_decide() and acts. Runs after a lost or ended ISSU console, on --resume, after a
  * phase timeout once the ISSU was sent, and before every ISSU and mastership switch. */
 void reconcile_step(struct device *dv);
+/* The reconcile step's decision when no session to the router could be opened (its facts: no
+ * answer): a wait, or held once the phase's time has run out. */
+void reconcile_unanswered(struct device *dv);
+/* Whether the session being opened is the reconcile step's (its look follows). */
+bool reconcile_connecting(const struct device *dv);
 struct junos_reply;
 /* Whether a reply shows our session on the backup RE ({backup} banner or prompt, or the
  * master-only refusal). */

@@ -201,13 +201,20 @@ Test(reconcile, switchback_sends_one_switch_at_most)
        IN(.phase = PH_SWITCHBACK, .issu = RC_SENT, .sw = RC_SENT, .old_master = RC_OLD_REBOOT,
           .switchback = true),
        no_answer, RA_WAIT_SWITCH},
+      /* Verify begins with the original master master: RE1 master again after it is held
+       * at once, a switch of ours sent or not, and a resume (which knows only the journal's
+       * phase) decides the same. */
       {"in verify, no switch of ours, the upgraded RE master again: held, no switch",
        IN(.phase = PH_VERIFY, .issu = RC_SENT, .old_master = RC_OLD_REBOOT, .switchback = true),
        facts(1, 't', 't'), RA_HOLD, "state-unknown"},
-      {"in verify after our switch, the upgraded RE master again: waited on, never repeated",
+      {"in verify after our switch, the upgraded RE master again: held, never repeated",
        IN(.phase = PH_VERIFY, .issu = RC_SENT, .sw = RC_SENT, .old_master = RC_OLD_REBOOT,
           .switchback = true),
-       facts(1, 't', 't'), RA_WAIT_SWITCH},
+       facts(1, 't', 't'), RA_HOLD, "state-unknown"},
+      {"in verify, a switch maybe sent and settled, the upgraded RE master: held, no switch",
+       IN(.phase = PH_VERIFY, .issu = RC_SENT, .sw = RC_MAYBE_SENT, .settled = true,
+          .old_master = RC_OLD_REBOOT, .switchback = true),
+       facts(1, 't', 't'), RA_HOLD, "state-unknown"},
   };
   CHECK(rows);
 }

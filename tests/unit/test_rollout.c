@@ -1297,47 +1297,6 @@ static bool verify_flipped(void)
   return lab_file("routers/mx-ams-1.json.flipped");
 }
 
-Test(rollout, a_crash_in_verify_after_the_switchback_sends_no_second_switch_on_resume,
-     .timeout = 900, .fini = lab_stop)
-{
-  /* The switchback went out and showed (verify began); then the mastership moved to RE1 again
-   * (a failover: RE0 restarted), and the run died during verify. The journal's last phase is
-   * verify, but it saw the switchback: the resumed run must not take RE1 master for a switch
-   * never sent and send a second one (a switch, besides, that no line of this run announced);
-   * like the live run it holds the router once the switch it sent does not show. */
-  lab_start(1, 1, NULL);
-  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
-              "  'request chassis routing-engine master switch') touch \"$st.switched\" ;;\n"
-              "  'show chassis alarms | display xml')\n"
-              "    if [ -f \"$st.switched\" ] && [ ! -f \"$st.go\" ]; then\n"
-              "      until SSH_ORIGINAL_COMMAND='request chassis routing-engine master switch "
-              "no-confirm' " JUNOS_SIM_BINARY " device --state \"$st\" </dev/null | grep -q "
-              "'^Complete'; do sleep 0.1; done\n"
-              "      touch \"$st.flipped\"; while [ ! -f \"$st.go\" ]; do sleep 0.05; done; "
-              "exit 1\n"
-              "    fi ;;\n"
-              "esac");
-  write_policy("waves: {canary: 1, soak: 0}\n");
-  pid_t pid = run_in_background(NULL);
-  assert_run_reaches(pid, verify_flipped, "verify began after the switchback, then RE1 master");
-  kill(pid, SIGKILL);
-  waitpid(pid, NULL, 0);
-  char *out;
-  cr_assert_eq(sh(&out, "touch %s/routers/mx-ams-1.json.go", dir), 0, "%s", out);
-  free(out);
-  cr_assert_eq(switches_logged(), 1, "the switchback went out once before the crash");
-  pid = run_in_background("--resume t");
-  expect_exit(pid, ISSU_EXIT_HELD, "the router is held, not switched again");
-  cr_expect_eq(switches_logged(), 1, "no second mastership switch");
-  struct journal j = journal_read();
-  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "unknown", "%s",
-                   str_at(finished_of(&j, "mx-ams-1"), "error", "message"));
-  /* The switch journaled before the crash is known sent: its look, not a mastership that moved
-   * by itself. */
-  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "error", "code"), "switch-unconfirmed");
-  journal_free(&j);
-}
-
 Test(rollout, a_master_moved_during_verify_is_held_not_switched_without_a_journal_line,
      .timeout = 900, .fini = lab_stop)
 {
@@ -1379,6 +1338,356 @@ Test(rollout, a_master_moved_during_verify_is_held_not_switched_without_a_journa
   struct journal j = journal_read();
   cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "unknown", "%s",
                    str_at(finished_of(&j, "mx-ams-1"), "error", "message"));
+  journal_free(&j);
+}
+
+/* The wrapper holds verify's alarm look (after the switchback) while DIR/hold exists. */
+static bool verify_held(void)
+{
+  return lab_file("verify.held");
+}
+
+/* RE1 master on the simulated router (what `lab status` says). */
+static bool re1_master(void)
+{
+  return sh(NULL, "%s lab status %s --json | grep -q '\"master\":1,'", JUNOS_SIM_BINARY, dir) == 0;
+}
+
+Test(rollout, a_resume_in_verify_never_switches_back_a_second_time, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* The switchback went out and showed (the journal saw verify); the run then died, and RE1
+   * became master again meanwhile (a failover of RE0): the one switch of the ISSU is spent, so
+   * the resumed run holds the router rather than switch it a second time. */
+  lab_start(1, 1, NULL);
+  use_wrapper(
+      "case \"$SSH_ORIGINAL_COMMAND\" in\n"
+      "  'show chassis alarms | display xml')\n"
+      "    d=\"$(dirname \"$st\")/..\"\n"
+      "    if [ -f \"$d/hold\" ] && grep -qx 'mx-ams-1 request chassis routing-engine master "
+      "switch' \"$d/commands.log\"; then touch \"$d/verify.held\"; while [ -f \"$d/hold\" ]; "
+      "do sleep 0.05; done; exit 1; fi ;;\n"
+      "esac");
+  char *out;
+  cr_assert_eq(sh(&out, "touch %s/hold", dir), 0, "%s", out);
+  free(out);
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  pid_t pid = run_in_background(NULL);
+  assert_run_reaches(pid, verify_held, "verify after the switchback");
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  cr_assert_eq(switches_logged(), 1);
+  /* RE1 takes mastership again (past the hold-down of the switch just made). */
+  for (int i = 0; i < 200 && !re1_master(); i++) {
+    sh(NULL,
+       "echo yes | SSH_ORIGINAL_COMMAND='request chassis routing-engine master switch' %s device "
+       "--state %s/routers/mx-ams-1.json",
+       JUNOS_SIM_BINARY, dir);
+    pause_ms(100);
+  }
+  cr_assert(re1_master(), "the router did not switch");
+  cr_assert_eq(sh(&out, "rm -f %s/hold", dir), 0, "%s", out);
+  free(out);
+  pid = run_in_background("--resume t");
+  expect_exit(pid, 5, "the resumed run holds the router");
+  cr_expect_eq(switches_logged(), 1, "no second switchback");
+  cJSON *st = status_of("mx-ams-1");
+  cr_expect_eq(cJSON_GetObjectItem(st, "master")->valueint, 1, "left as it was found");
+  cJSON_Delete(st);
+  struct journal j = journal_read();
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "unknown");
+  journal_free(&j);
+}
+
+/* After the switchback, the versions reads from the `first`th to the `last`th answer as a router
+ * whose RE1 does not answer (capture show-version-invoke-on-all-routing-engines__pyez-other-re-off:
+ * an rpc-error naming the RE, then the other RE's results); the first read after the switch is
+ * the reconcile step's, which then sees both REs on the target and chooses verify. */
+static void re1_silent_at_verify(int first, int last)
+{
+  char body[2048];
+  snprintf(body, sizeof body,
+           "d=\"$(dirname \"$st\")/..\"\n"
+           "case \"$SSH_ORIGINAL_COMMAND\" in\n"
+           "  'show version invoke-on all-routing-engines | display xml')\n"
+           "    if grep -qx 'mx-ams-1 request chassis routing-engine master switch' "
+           "\"$d/commands.log\"; then\n"
+           "      n=$(( $(cat \"$d/after\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$d/after\"\n"
+           "      if [ $n -ge %d ] && [ $n -le %d ]; then\n"
+           "        echo '<rpc-reply><rpc-error><error-severity>error</error-severity>"
+           "<error-message>Could not connect to re1 : No route to host</error-message></rpc-error>"
+           "<multi-routing-engine-results><multi-routing-engine-item><re-name>re0</re-name>"
+           "<software-information><host-name>mx-ams-1</host-name><product-model>mx480"
+           "</product-model><junos-version>" TARGET "</junos-version></software-information>"
+           "</multi-routing-engine-item></multi-routing-engine-results></rpc-reply>'; exit 1\n"
+           "      fi\n"
+           "    fi ;;\n"
+           "esac",
+           first, last);
+  use_wrapper(body);
+}
+
+Test(rollout, an_re_that_does_not_answer_at_verify_is_asked_again_not_failed, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* RE1 does not answer for two reads of verify (it restarts after the switch, say): its
+   * release is unknown, which is no verdict on the upgrade. Verify asks again, as it does while
+   * replication settles, and the router is done once RE1 answers on the target. */
+  lab_start(1, 1, NULL);
+  re1_silent_at_verify(2, 3);
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s: %s",
+                   str_at(fin, "error", "code"), str_at(fin, "error", "message"));
+  journal_free(&j);
+  char *out;
+  sh(&out, "cat %s/after", dir);
+  cr_expect_geq(atoi(out), 4, "verify read the versions again (%s reads)", out);
+  free(out);
+  expect_lab_upgraded();
+}
+
+Test(rollout, an_re_that_never_answers_at_verify_holds_the_router, .timeout = 300, .fini = lab_stop)
+{
+  /* RE1 stays silent: the router's state cannot be established, so it is held at verify's
+   * timeout (outcome unknown, its slots kept), not failed as if verify had found it wrong. */
+  lab_start(1, 1, NULL);
+  re1_silent_at_verify(2, 1000000);
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 5);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "unknown", "%s: %s",
+                   str_at(fin, "error", "code"), str_at(fin, "error", "message"));
+  cr_expect_str_eq(str_at(fin, "issu", "phase"), "verify");
+  cr_expect_eq(count_action(&j, "device-held", "mx-ams-1"), 1);
+  journal_free(&j);
+}
+
+Test(rollout, an_empty_mastership_reply_at_verify_is_asked_again_not_failed, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* Verify's own mastership read (the third after the switch: the reconcile step's look and
+   * its second read come first) answers nothing twice: no master named is no verdict either. */
+  lab_start(1, 1, NULL);
+  use_wrapper(
+      "d=\"$(dirname \"$st\")/..\"\n"
+      "case \"$SSH_ORIGINAL_COMMAND\" in\n"
+      "  'show chassis routing-engine | display xml')\n"
+      "    if grep -qx 'mx-ams-1 request chassis routing-engine master switch' "
+      "\"$d/commands.log\"; then\n"
+      "      n=$(( $(cat \"$d/after\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$d/after\"\n"
+      "      if [ $n -ge 3 ] && [ $n -le 4 ]; then exit 0; fi\n"
+      "    fi ;;\n"
+      "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s: %s",
+                   str_at(fin, "error", "code"), str_at(fin, "error", "message"));
+  journal_free(&j);
+  char *out;
+  sh(&out, "cat %s/after", dir);
+  cr_expect_geq(atoi(out), 5, "verify read the mastership again (%s reads)", out);
+  free(out);
+  expect_lab_upgraded();
+}
+
+Test(rollout, an_empty_alarms_reply_at_verify_is_asked_again_not_failed, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* Verify's alarm read (the first after the switch) answers nothing twice: no alarm
+   * information is no verdict on the alarms, as no release is none on the upgrade. */
+  lab_start(1, 1, NULL);
+  use_wrapper(
+      "d=\"$(dirname \"$st\")/..\"\n"
+      "case \"$SSH_ORIGINAL_COMMAND\" in\n"
+      "  'show chassis alarms | display xml')\n"
+      "    if grep -qx 'mx-ams-1 request chassis routing-engine master switch' "
+      "\"$d/commands.log\"; then\n"
+      "      n=$(( $(cat \"$d/after\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$d/after\"\n"
+      "      if [ $n -le 2 ]; then exit 0; fi\n"
+      "    fi ;;\n"
+      "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 0);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s: %s",
+                   str_at(fin, "error", "code"), str_at(fin, "error", "message"));
+  journal_free(&j);
+  char *out;
+  sh(&out, "cat %s/after", dir);
+  cr_expect_geq(atoi(out), 3, "verify read the alarms again (%s reads)", out);
+  free(out);
+  expect_lab_upgraded();
+}
+
+/* The lab's sshd serve every command through DIR/rewrap.sh (args: --state FILE --re N), a shell
+ * script whose body runs before junos-sim; the lab is restarted to read it. */
+static void use_sshd_wrapper(const char *body)
+{
+  char path[400];
+  snprintf(path, sizeof path, "%s/rewrap.sh", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fprintf(f, "#!/bin/sh\nd=%s\nre=\"$4\"\n%s\nexec %s device \"$@\"\n", dir, body,
+          JUNOS_SIM_BINARY);
+  fclose(f);
+  char *out;
+  cr_assert_eq(
+      sh(&out,
+         "chmod +x %s/rewrap.sh && %s lab down %s && sed -i 's#ForceCommand %s device "
+         "#ForceCommand %s/rewrap.sh #' %s/sshd/*.conf && grep -q rewrap %s/sshd/sshd-1.conf "
+         "&& %s lab up %s",
+         dir, JUNOS_SIM_BINARY, dir, JUNOS_SIM_BINARY, dir, dir, dir, JUNOS_SIM_BINARY, dir),
+      0, "%s", out);
+  free(out);
+}
+
+Test(rollout, a_command_to_an_re_address_left_running_at_verify_timeout_is_abandoned,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* Verify asks the backup RE's own address whether it is ready for a switchover; it says no
+   * (replication synchronizing) for 50 s, then its answer hangs past verify's timeout. The
+   * timeout abandons what was under way and the reconcile step looks on a fresh session; the
+   * hung answer, arriving while that look runs, must act no more (it sent verify's alarm read
+   * on the look's session: a reply handed to the wrong step, a command with no step at all). */
+  lab_start(1, 1, NULL);
+  use_sshd_wrapper(
+      "case \"$re:$SSH_ORIGINAL_COMMAND\" in\n"
+      "  '1:show system switchover | display xml')\n"
+      "    n=$(( $(cat \"$d/asked\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$d/asked\"\n"
+      "    if [ $n -eq 2 ]; then date +%s > \"$d/verify.t0\"; fi\n"
+      "    if [ $n -ge 2 ]; then\n"
+      "      if [ $(( $(date +%s) - $(cat \"$d/verify.t0\") )) -ge 50 ]; then\n"
+      "        touch \"$d/re1.blocked\"; i=0\n"
+      "        while [ ! -f \"$d/go\" ] && [ $i -lt 280 ]; do sleep 0.05; i=$((i + 1)); done\n"
+      "      else\n"
+      "        " JUNOS_SIM_BINARY
+      " device \"$@\" | sed 's#<output>Ready#<output>Not Ready#'; exit 0\n"
+      "      fi\n"
+      "    fi ;;\n"
+      "  '0:show chassis routing-engine | display xml')\n"
+      "    if [ -f \"$d/re1.blocked\" ] && [ ! -f \"$d/go\" ]; then touch \"$d/go\"; sleep 1; fi "
+      ";;\n"
+      "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("run", "--yes", 5);
+  cr_assert(lab_file("go"), "the reconcile step's look met the hung answer");
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "unknown", "%s: %s",
+                   str_at(fin, "error", "code"), str_at(fin, "error", "message"));
+  cr_expect_str_eq(str_at(fin, "error", "code"), "phase-timeout", "%s",
+                   str_at(fin, "error", "message"));
+  journal_free(&j);
+}
+
+static bool in_backup_upgrade(void)
+{
+  return journal_count("\"phase\":\"backup-upgrade\"") > 0;
+}
+
+Test(rollout, an_address_that_refuses_connections_mid_issu_is_waited_for_until_the_phase_timeout,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* The router's address refuses connections for 25 s while its ISSU runs (the lab's
+   * master-only forwarder stopped; an address on the move at a switchover looks the same): no
+   * answer is a wait until the phase's timeout (docs/operations.md's table), not a held router
+   * once a few quick reconnects have failed. */
+  lab_start(1, 1, NULL);
+  lab_hold("mx-ams-1", "backup-upgrade");
+  write_policy("waves: {canary: 1, soak: 0}\n"
+               "issu: {timeouts: {backup-upgrade: 10h, device: 24h}}\n");
+  pid_t pid = run_in_background(NULL);
+  assert_run_reaches(pid, in_backup_upgrade, "the ISSU under way");
+  char *out;
+  cr_assert_eq(sh(&out, "kill $(cat %s/sshd/forward.run)", dir), 0, "%s", out);
+  free(out);
+  pause_ms(25000);
+  cr_assert_eq(sh(&out, "%s lab up %s", JUNOS_SIM_BINARY, dir), 0, "%s", out);
+  free(out);
+  lab_release("mx-ams-1");
+  expect_exit(pid, 0, "the router is upgraded once its address answers again");
+  struct journal j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "success", "%s: %s",
+                   str_at(fin, "error", "code"), str_at(fin, "error", "message"));
+  journal_free(&j);
+  expect_lab_upgraded();
+}
+
+Test(rollout, an_address_that_never_answers_again_mid_issu_is_held_at_the_phase_timeout,
+     .timeout = 300, .fini = lab_stop)
+{
+  /* The same, and the address never answers again: the wait ends at the phase's timeout, with
+   * the router held (outcome unknown), never failed and never waited on for ever. */
+  lab_start(1, 1, NULL);
+  lab_hold("mx-ams-1", "backup-upgrade");
+  write_policy("waves: {canary: 1, soak: 0}\n"
+               "issu: {timeouts: {backup-upgrade: 10h, device: 24h}}\n");
+  pid_t pid = run_in_background(NULL);
+  assert_run_reaches(pid, in_backup_upgrade, "the ISSU under way");
+  char *out;
+  cr_assert_eq(sh(&out, "kill $(cat %s/sshd/forward.run)", dir), 0, "%s", out);
+  free(out);
+  expect_exit(pid, 5, "the router is held");
+  struct journal j = journal_read();
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "unknown");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "phase-timeout", "%s",
+                   str_at(fin, "error", "message"));
+  cr_expect_str_eq(str_at(fin, "issu", "phase"), "backup-upgrade");
+  journal_free(&j);
+}
+
+/* A shell line that prints an alarm reply of N minor alarms (PEM 0 .. N-1 Absent), then, with
+ * MAJOR 1, an active major one. junos/ keeps 32 alarms of a reply and says when it kept fewer. */
+#define ALARMS(N, MAJOR)                                                                           \
+  "awk 'BEGIN { n = " #N "; m = " #MAJOR "; print \"<rpc-reply><alarm-information><alarm-summary>" \
+  "<active-alarm-count>\" n + m \"</active-alarm-count></alarm-summary>\"; for (i = 0; i < n; "    \
+  "i++) print \"<alarm-detail><alarm-time>2026-11-23 22:14:09 UTC</alarm-time><alarm-class>Minor"  \
+  "</alarm-class><alarm-description>PEM \" i \" Absent</alarm-description></alarm-detail>\"; if "  \
+  "(m) print \"<alarm-detail><alarm-time>2026-11-23 22:14:09 UTC</alarm-time><alarm-class>Major"   \
+  "</alarm-class><alarm-description>Host 0 fan tray "                                              \
+  "failure</alarm-description></alarm-detail>\"; "                                                 \
+  "print \"</alarm-information></rpc-reply>\" }'"
+
+Test(rollout, an_alarm_list_longer_than_what_is_kept_is_no_answer_at_preflight, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* The 34th alarm is an active major one: junos/ keeps 32 and says the list is cut. A check
+   * that passed on the 32 kept would start an ISSU on a router the policy refuses. */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show chassis alarms | display xml') " ALARMS(33, 1) "; exit ;;\n"
+                                                                      "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  struct journal j = run_expect("check", NULL, 1);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "error", "code"), "output-cut", "%s",
+                   str_at(fin, "error", "message"));
+  journal_free(&j);
+}
+
+Test(rollout, an_alarm_list_longer_than_what_is_kept_at_verify_is_no_verdict, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* 32 minor alarms at preflight (all kept: the baseline); after the switchback a 33rd, an
+   * active major one, beyond what is kept: verify cannot say none is new, so the router is held
+   * at verify's timeout, never done (the health checks, off here, would read the whole list). */
+  lab_start(1, 1, NULL);
+  use_wrapper("case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show chassis alarms | display xml')\n"
+              "    if grep -qx 'mx-ams-1 request chassis routing-engine master switch' "
+              "\"$(dirname \"$st\")/../commands.log\"; then " ALARMS(32, 1) "; else " ALARMS(
+                  32, 0) "; fi; exit ;;\n"
+                         "esac");
+  write_policy("waves: {canary: 1, soak: 0}\nchecks: {builtin: off}\n");
+  struct journal j = run_expect("run", "--yes", 5);
+  const cJSON *fin = finished_of(&j, "mx-ams-1");
+  cr_expect_str_eq(str_at(fin, "event", "outcome"), "unknown", "%s: %s",
+                   str_at(fin, "error", "code"), str_at(fin, "error", "message"));
+  cr_expect_str_eq(str_at(fin, "issu", "phase"), "verify");
   journal_free(&j);
 }
 
