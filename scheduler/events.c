@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <unistd.h>
 #include <uv.h>
 
 struct event_log {
@@ -30,6 +31,9 @@ struct event_log {
   double scale;
   bool clock_set; /* ISSU_FLEET_CLOCK_START was honoured */
   int last_errno; /* why the journal could not be written, or 0 */
+  /* Bytes of a line the disk took only part of (full, a size limit), still to be cut off before
+   * the next line: else that line would be glued to half of this one, no event for --resume. */
+  size_t partial;
   /* Lines written by this process; the count when the last deferred line was written (what an
    * operation asking now must wait for: notes need no fsync); and how many are durable. */
   uint64_t written, deferred, synced;
@@ -384,6 +388,18 @@ bool event_log_durable(const struct event_log *log, uint64_t ticket)
   return log->synced >= ticket;
 }
 
+/* Cuts the part of a line a failed write left at the end of the journal. */
+static int cut_partial(struct event_log *log)
+{
+  if (log->partial == 0)
+    return 0;
+  off_t end = lseek(log->fd, 0, SEEK_END);
+  if (end < (off_t)log->partial || ftruncate(log->fd, end - (off_t)log->partial) < 0)
+    return -1;
+  log->partial = 0;
+  return 0;
+}
+
 static int write_line(struct event_log *log, cJSON *ev, bool durable)
 {
   add_created(log, ev);
@@ -399,7 +415,12 @@ static int write_line(struct event_log *log, cJSON *ev, bool durable)
   cJSON_Delete(ev);
   len--; /* the newline is counted below, as before */
   int rc = 0;
-  for (size_t off = 0; off < len + 1;) {
+  size_t off = 0;
+  if (cut_partial(log) < 0) { /* no line after half of one: this one is not written either */
+    log->last_errno = errno;
+    rc = -1;
+  }
+  while (rc == 0 && off < len + 1) {
     ssize_t w = write(log->fd, text + off, len + 1 - off);
     if (w < 0 && errno == EINTR)
       continue;
@@ -409,6 +430,10 @@ static int write_line(struct event_log *log, cJSON *ev, bool durable)
       break;
     }
     off += (size_t)w;
+  }
+  if (rc < 0 && off > 0) {
+    log->partial = off;
+    (void)cut_partial(log); /* a full disk lets a file shrink; else tried again before the next */
   }
   if (rc == 0)
     log->written++;

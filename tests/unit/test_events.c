@@ -168,6 +168,11 @@ Test(events, a_raw_item_is_left_to_cjson)
 #include "scheduler/events.h"
 
 #include <uv.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <cjson/cJSON.h>
 
 static int synced_calls, synced_rc;
 
@@ -232,6 +237,55 @@ Test(events, an_operation_waits_only_for_the_lines_written_before_it_asked)
   cr_expect_not(event_log_unsynced(log));
   cr_expect_eq(uv_loop_close(&loop), 0);
   event_log_close(log);
+  char cmd[100];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
+}
+
+/* A line the disk took only part of (full, or a file size limit) is cut off again: the next
+ * line, once there is room, starts a line of its own, so the journal stays one event per line
+ * and --resume can read it (a whole line glued to half of one is no event). */
+Test(events, a_line_the_disk_took_only_part_of_is_cut_before_the_next_one)
+{
+  char dir[] = "/tmp/issu-events-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  struct event_log *log = NULL;
+  char err[300];
+  cr_assert_eq(event_log_open(&log, dir, "partial", NULL, 1, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(event_write(log, event_new(log, "info", "first", NULL, "a whole line")), 0);
+  char path[64];
+  snprintf(path, sizeof path, "%s/partial.jsonl", dir);
+  struct stat st;
+  cr_assert_eq(stat(path, &st), 0);
+  /* Room for ten more bytes: the next line is written in part, then refused (EFBIG). */
+  struct rlimit was, small;
+  cr_assert_eq(getrlimit(RLIMIT_FSIZE, &was), 0);
+  small = was;
+  small.rlim_cur = (rlim_t)st.st_size + 10;
+  void (*old)(int) = signal(SIGXFSZ, SIG_IGN);
+  cr_assert_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+  int rc = event_write(log, event_new(log, "info", "second", NULL, "a line cut by the limit"));
+  int e = event_log_errno(log);
+  cr_assert_eq(setrlimit(RLIMIT_FSIZE, &was), 0);
+  signal(SIGXFSZ, old);
+  cr_expect_eq(rc, -1, "the cut line is an error");
+  cr_expect_eq(e, EFBIG);
+  /* Room again: the next line is whole, and every line of the file is one event. */
+  cr_assert_eq(event_write(log, event_new(log, "info", "third", NULL, "after room came back")), 0);
+  event_log_close(log);
+  FILE *f = fopen(path, "r");
+  cr_assert_not_null(f);
+  char *line = NULL;
+  size_t cap = 0, lines = 0;
+  while (getline(&line, &cap, f) > 0) {
+    cJSON *ev = cJSON_Parse(line);
+    cr_expect_not_null(ev, "line %zu is no event: %s", lines + 1, line);
+    cJSON_Delete(ev);
+    lines++;
+  }
+  free(line);
+  fclose(f);
+  cr_expect_eq(lines, 2, "the first and the third");
   char cmd[100];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   cr_expect_eq(system(cmd), 0);
