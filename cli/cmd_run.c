@@ -160,7 +160,7 @@ static int run_or_check(const char *name, int argc, char **argv)
 {
   struct run_args a = {0};
   a.o.progress = stderr;
-  a.o.time_scale = 1;
+  a.o.time_scale = 0; /* not given: 1, or a resumed run's own */
   int rc = ISSU_EXIT_USAGE;
   if (parse_args(name, argc, argv, &a, &rc) < 0)
     return rc;

@@ -26,6 +26,15 @@ int rollout_resume_check(const struct rollout_options *o, const struct journal_s
              o->resume, RUN_ID_MAX);
     return -1;
   }
+  /* Its timeouts, soaks and clock run at its own speed: another would end a real run's phases
+   * hundreds of times too soon (or a lab's far too late). Not given, it is the run's own. */
+  if (o->time_scale > 0 && o->time_scale != js->time_scale) {
+    snprintf(err, errlen,
+             "run %s was started with --time-scale %g; resume it with the same, or without "
+             "--time-scale",
+             js->run_id, js->time_scale);
+    return -1;
+  }
   char ih[32] = "", ph[32] = "";
   journal_file_hash(o->inventory_path, ih, sizeof ih);
   journal_file_hash(o->policy_path, ph, sizeof ph);

@@ -553,6 +553,7 @@ int rollout_run(const struct policy *p, struct inventory *inv, const struct plan
       goto out;
     }
     snprintf(id, sizeof id, "%s", js.run_id);
+    run.scale = js.time_scale; /* the same, or none was given */
   }
   const char *run_id = resuming ? id : o->run_id ? o->run_id : id;
   const char **names = xcalloc(run.ndev + 1, sizeof *names);

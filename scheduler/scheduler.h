@@ -20,7 +20,7 @@ struct rollout_options {
   const char *events;         /* NULL, "-" (stdout) or a file: a copy of the stream */
   const char *run_id;         /* NULL: r-YYYYMMDDTHHMMSSZ */
   const char *control;        /* the control socket; NULL: STATE_DIR/RUN_ID.sock */
-  double time_scale;          /* policy durations are divided by this (simulated labs); 1 = real */
+  double time_scale;          /* durations / this (labs); 0: unset (1, or a resumed run's) */
   bool check_only;            /* connect and preflight only; change nothing */
   const char *resume;         /* a journal to continue (--resume), or NULL */
   bool retry_failed;          /* --resume: routers that failed start again */

@@ -2464,6 +2464,71 @@ Test(run_state, every_event_line_of_a_5000_router_plan_stays_under_16_kib, .time
   dir[0] = '\0';
 }
 
+/* A run's durations (timeouts, soaks, its clock) run at its --time-scale: a resume continues at
+ * the journal's speed when none is given, and refuses another one (a real run resumed with a
+ * lab's 600 would time out its routers 600 times too soon). */
+Test(run_state, a_resume_keeps_the_runs_time_scale_and_refuses_another, .timeout = 120)
+{
+  snprintf(dir, sizeof dir, "/tmp/issu-scale-test-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+  char path[400];
+  snprintf(path, sizeof path, "%s/inventory.yaml", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fprintf(f, "all:\n  vars: {issu_transport: local, issu_local_command: /bin/false}\n"
+             "  hosts:\n    mx-[1:2]: {}\n");
+  fclose(f);
+  snprintf(path, sizeof path, "%s/test.yaml", dir);
+  f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fprintf(f, "target: {version: 23.4R2-S3.7, package: %s}\nwaves: {canary: 1, approve: [canary]}\n",
+          PKG);
+  fclose(f);
+  pid_t pid = run_in_background(NULL); /* --time-scale 600 */
+  cr_assert(journal_has("gate-waiting"));
+  char *out;
+  cr_expect_eq(ctl(&out, "drain"), 0, "%s", out);
+  free(out);
+  cr_assert_eq(wait_exit(pid), 4);
+  char resume[420];
+  snprintf(resume, sizeof resume, "--resume %s/state/t.jsonl", dir);
+  int lines = journal_count("\"@timestamp\"");
+  char extra[500];
+  snprintf(extra, sizeof extra, "%s --time-scale 1", resume);
+  pid = run_in_background(extra);
+  expect_exit(pid, 2, "another time scale is refused");
+  sh(&out, "cat %s/run.log", dir);
+  cr_expect(strstr(out, "--time-scale 600"), "names the run's own: %s", out);
+  free(out);
+  cr_expect_eq(journal_count("\"@timestamp\""), lines, "the journal is not touched");
+  /* None given: the run's own. */
+  char *cmd = xasprintf("exec %s run -i %s/inventory.yaml -p %s/test.yaml %s --yes >>%s/run.log "
+                        "2>&1 </dev/null",
+                        ISSU_BINARY, dir, dir, resume, dir);
+  pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  free(cmd);
+  cr_assert(journal_more("gate-waiting", 1), "the resumed run waits at the gate again");
+  cr_expect_eq(ctl(&out, "drain"), 0, "%s", out);
+  free(out);
+  expect_exit(pid, 4, "drained again");
+  struct journal j = journal_read();
+  const cJSON *last = NULL;
+  for (size_t i = 0; i < j.n; i++)
+    if (strcmp(action(j.ev[i]), "run-started") == 0)
+      last = j.ev[i];
+  cr_assert_not_null(last);
+  const cJSON *scale = cJSON_GetObjectItem(cJSON_GetObjectItem(last, "issu"), "time_scale");
+  cr_expect(cJSON_IsNumber(scale) && scale->valuedouble == 600, "the resumed run's time scale");
+  journal_free(&j);
+  sh(NULL, "rm -rf %s", dir);
+  dir[0] = '\0';
+}
+
 Test(run_state, a_lock_file_that_is_a_symbolic_link_is_refused, .timeout = 120, .fini = lab_stop)
 {
   /* B13: O_NOFOLLOW; a link planted in the state directory is never followed (or truncated). */
