@@ -549,6 +549,67 @@ static void resolve_ssh_config(const struct inventory *inv, struct targets *ts, 
   cache_free(&c);
 }
 
+/* "HOST:PORT" reached through the hops of `to` (none: directly): where a session lands. */
+static char *endpoint(const struct transport_options *to, const char *host, unsigned port)
+{
+  char *e = xasprintf("%s:%u", host, port ? port : 22);
+  for (size_t i = to->jump_count; i-- > 0;) {
+    char *via =
+        xasprintf("%s via %s:%u", e, to->jump[i].host, to->jump[i].port ? to->jump[i].port : 22);
+    free(e);
+    e = via;
+  }
+  return e;
+}
+
+/* Two inventory names that reach one router (the same address and port by the same hops, or one
+ * name's RE address another's: a copy-paste) would be two routers to the run: locks, pairs and
+ * limits counted apart, and one router upgraded twice at once. Refused, naming both. A local
+ * command names no router (one /bin/false may answer for many): only SSH is compared. */
+static void refuse_shared_routers(const struct inventory *inv, const struct targets *ts,
+                                  const size_t *hosts, size_t n, struct diag *d)
+{
+  struct strmap seen;
+  strmap_init(&seen);
+  char **keys = xcalloc(3 * n + 1, sizeof *keys);
+  size_t nkeys = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t h = hosts[i];
+    const struct target *t = &ts->items[h];
+    const struct transport_options *to = &t->options;
+    if (to->kind != TRANSPORT_SSH || to->host == NULL)
+      continue;
+    const char *addr[3] = {to->host, t->re_host[0], t->re_host[1]};
+    unsigned port[3] = {to->port, t->re_port[0], t->re_port[1]};
+    for (int a = 0; a < 3; a++) {
+      if (addr[a] == NULL)
+        continue;
+      char *key = endpoint(to, addr[a], port[a]);
+      size_t other;
+      if (!strmap_get(&seen, key, &other)) {
+        strmap_put(&seen, key, h);
+        keys[nkeys++] = key;
+        continue;
+      }
+      if (other != h) {
+        char what[600];
+        snprintf(what, sizeof what,
+                 "reaches the same router as host '%s' (%s): one router under two names would "
+                 "be upgraded twice at once; remove one, or give each its own address",
+                 inv->hosts[other].name, key);
+        bad(d, inv, h, inventory_host_var(inv, h, "ansible_host"), "ansible_host", what);
+        free(key);
+        break; /* one line per host */
+      }
+      free(key);
+    }
+  }
+  strmap_free(&seen);
+  for (size_t i = 0; i < nkeys; i++)
+    free(keys[i]);
+  free(keys);
+}
+
 int targets_build(const struct inventory *inv, const size_t *hosts, size_t n,
                   const struct rollout_options *o, struct targets **out, struct diag *d)
 {
@@ -560,6 +621,8 @@ int targets_build(const struct inventory *inv, const size_t *hosts, size_t n,
     build_one(inv, hosts[i], o, &ts->items[hosts[i]], d);
   if (d->count == before)
     resolve_ssh_config(inv, ts, hosts, n, d);
+  if (d->count == before)
+    refuse_shared_routers(inv, ts, hosts, n, d);
   *out = ts;
   return d->count > before ? -1 : 0;
 }

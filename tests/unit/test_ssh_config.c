@@ -724,3 +724,55 @@ Test(ssh_config, a_connect_timeout_too_long_for_milliseconds_saturates, .fini = 
   diag_free(&d);
   free(yaml);
 }
+
+/* Two inventory names for one router (a copy-paste: the same address and port by the same hops,
+ * or one name's RE address another's) would be two routers to the run: its locks, pairs and
+ * limits counted apart, and one router upgraded twice at once. Refused at load, naming both. */
+Test(ssh_config, two_names_that_reach_one_router_are_refused_naming_both, .fini = cleanup)
+{
+  const struct {
+    const char *hosts, *first;
+  } cases[] = {
+      {"    mx-a: {ansible_host: 192.0.2.1}\n    mx-b: {ansible_host: 192.0.2.1}\n", "'mx-a'"},
+      {"    mx-a: {ansible_host: 192.0.2.1, ansible_port: 830}\n"
+       "    mx-b: {ansible_host: 192.0.2.1, ansible_port: 830}\n",
+       "'mx-a'"},
+      {"    mx-a: {ansible_host: 192.0.2.1, issu_re0_host: 192.0.2.10}\n"
+       "    mx-b: {ansible_host: 192.0.2.10}\n",
+       "'mx-a'"},
+      {"    192.0.2.1: {}\n    mx-b: {ansible_host: 192.0.2.1}\n", "'192.0.2.1'"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *yaml = xasprintf("all:\n  vars: {issu_ssh_config: false}\n  hosts:\n%s", cases[i].hosts);
+    struct inventory *inv;
+    struct diag d = {0};
+    struct targets *ts = build(yaml, &inv, &d);
+    cr_expect_eq(d.count, 1, "case %zu: %zu errors", i, d.count);
+    if (d.count > 0)
+      cr_expect(strstr(d.lines[0], "host 'mx-b'") && strstr(d.lines[0], cases[i].first) &&
+                    strstr(d.lines[0], "same router"),
+                "case %zu: %s", i, d.lines[0]);
+    targets_free(ts);
+    inventory_free(inv);
+    diag_free(&d);
+    free(yaml);
+  }
+  /* Other ports, or an RE address that is the router's own address: other routers, no error;
+   * a third name on the first's address and port is refused. */
+  struct inventory *inv;
+  struct diag d = {0};
+  struct targets *ts =
+      build("all:\n  vars: {issu_ssh_config: false}\n  hosts:\n"
+            "    mx-a: {ansible_host: 127.0.0.1, ansible_port: 2201, issu_re0_host: 127.0.0.1, "
+            "issu_re0_port: 2201}\n"
+            "    mx-b: {ansible_host: 127.0.0.1, ansible_port: 2203, issu_re0_host: 127.0.0.1, "
+            "issu_re0_port: 2204}\n"
+            "    mx-c: {ansible_host: 127.0.0.1, ansible_port: 2201}\n",
+            &inv, &d);
+  cr_expect_eq(d.count, 1, "only mx-c shares mx-a's address: %zu", d.count);
+  if (d.count > 0)
+    cr_expect(strstr(d.lines[0], "host 'mx-c'") && strstr(d.lines[0], "'mx-a'"), "%s", d.lines[0]);
+  targets_free(ts);
+  inventory_free(inv);
+  diag_free(&d);
+}
