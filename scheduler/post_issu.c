@@ -296,6 +296,18 @@ static void verify_master(struct device *dv, const struct transport_result *r)
     device_wait(dv, VERIFY_RETRY_S, POLL_FLOOR_MS, verify_versions);
     return;
   }
+  if (master != want && wants_switchback(dv)) {
+    /* Verify began with the original master master: the upgraded RE master again is a
+     * mastership that moved by itself, held as the reconcile step holds it (live or resumed),
+     * not failed: a failure frees its slots while its state is unexplained. */
+    device_note(dv, device_out_line(dv, "mastership-state"));
+    device_fail(dv, "state-unknown", OUTCOME_UNKNOWN,
+                "verify: re%d should be master, the router says re%d: the mastership moved by "
+                "itself after verify began; it is never switched a second time, and the router "
+                "is held until an operator looks",
+                want, master);
+    return;
+  }
   if (master != want) {
     device_note(dv, device_out_line(dv, "mastership-state"));
     device_fail(dv, "verify-failed", "failure", "re%d should be master, the router says re%d", want,

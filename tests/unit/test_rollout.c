@@ -1341,6 +1341,43 @@ Test(rollout, a_master_moved_during_verify_is_held_not_switched_without_a_journa
   journal_free(&j);
 }
 
+/* The wrapper moved the mastership back to RE1 once verify began, after our switchback. */
+static bool verify_began_flipped(void)
+{
+  return lab_file("routers/mx-ams-1.json.flipped");
+}
+
+Test(rollout, a_master_moved_during_a_live_verify_is_held_as_a_resume_holds_it, .timeout = 300,
+     .fini = lab_stop)
+{
+  /* The switchback went out and showed, verify began, and RE1 became master again by itself (a
+   * failover) before verify read the master. A resumed run holds that router (state-unknown:
+   * the mastership moved by itself, docs/operations.md's table, "live or resumed"); the live run
+   * failed it as verify-failed, an outcome that frees its slots, so its pair partner could start
+   * beside a router whose mastership had just moved on its own. */
+  lab_start(1, 1, NULL);
+  use_wrapper("flip() {\n"
+              "  until SSH_ORIGINAL_COMMAND='request chassis routing-engine master switch "
+              "no-confirm' " JUNOS_SIM_BINARY " device --state \"$st\" </dev/null | grep -q "
+              "'^Complete'; do sleep 0.1; done\n"
+              "}\n"
+              "case \"$SSH_ORIGINAL_COMMAND\" in\n"
+              "  'show version invoke-on all-routing-engines'*)\n"
+              "    if [ ! -f \"$st.flipped\" ] && grep -q '\"phase\":\"verify\"' "
+              "\"$(dirname \"$st\")/../state/t.jsonl\"; then flip; touch \"$st.flipped\"; fi ;;\n"
+              "esac");
+  write_policy("waves: {canary: 1, soak: 0}\n");
+  pid_t pid = run_in_background(NULL);
+  expect_exit(pid, ISSU_EXIT_HELD, "the router is held");
+  cr_assert(verify_began_flipped(), "RE1 became master during verify");
+  cr_expect_eq(switches_logged(), 1, "the switchback only, never a second switch");
+  struct journal j = journal_read();
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "event", "outcome"), "unknown", "%s",
+                   str_at(finished_of(&j, "mx-ams-1"), "error", "message"));
+  cr_expect_str_eq(str_at(finished_of(&j, "mx-ams-1"), "error", "code"), "state-unknown");
+  journal_free(&j);
+}
+
 /* The wrapper holds verify's alarm look (after the switchback) while DIR/hold exists. */
 static bool verify_held(void)
 {
