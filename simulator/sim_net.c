@@ -299,7 +299,7 @@ static void build_peers(struct sim_net *n, uint64_t *s, uint64_t *ts, const stru
     p->up = returned(m, ret[i]) && !(m->switched && lost);
     if (!m->switched) {
       p->state = "Established";
-      p->elapsed = up_for + (double)((uint64_t)now % 86400);
+      p->elapsed = up_for + (double)((uint64_t)sim_clock_secs(now) % 86400);
       continue;
     }
     p->flaps++;
@@ -312,7 +312,7 @@ static void build_peers(struct sim_net *n, uint64_t *s, uint64_t *ts, const stru
     } else {
       /* A peer that is down retries: Connect while its TCP connection is tried, Active between
        * tries (the wording of the Junos peer states). */
-      p->state = ((unsigned)(m->since / 5) + i) % 3 == 0 ? "Connect" : "Active";
+      p->state = ((uint64_t)sim_clock_secs(m->since) / 5 + i) % 3 == 0 ? "Connect" : "Active";
       p->elapsed = m->since;
       p->received = p->accepted = p->active = 0;
     }
@@ -348,11 +348,11 @@ static void build_adjacencies(struct sim_net *n, uint64_t *s, uint64_t *ts, cons
       else
         snprintf(a->address, sizeof a->address, "172.31.%zu.%zu", (k >> 8) & 255, k & 255);
       snprintf(a->id, sizeof a->id, "10.255.%zu.%zu", (id_b + k / 250) % 256, k % 250 + 1);
-      a->hold = 30 + (unsigned)(((uint64_t)now + k * 7) % 10);
+      a->hold = 30 + (unsigned)(((uint64_t)sim_clock_secs(now) + k * 7) % 10);
     } else {
       snprintf(a->id, sizeof a->id, "core%02zu", k + 1);
       a->level = (int)level;
-      a->hold = 19 + (unsigned)(((uint64_t)now + k * 5) % 9);
+      a->hold = 19 + (unsigned)(((uint64_t)sim_clock_secs(now) + k * 5) % 9);
     }
   }
 }
@@ -369,7 +369,7 @@ static void build_ldp(struct sim_net *n, uint64_t *s, uint64_t *ts, const struct
       continue;
     struct net_ldp *l = &n->ldp[n->nldp++];
     snprintf(l->address, sizeof l->address, "10.254.%zu.%zu", (id_b + i / 250) % 256, i % 250 + 1);
-    l->hold = 20 + (unsigned)(((uint64_t)now + i * 3) % 10);
+    l->hold = 20 + (unsigned)(((uint64_t)sim_clock_secs(now) + i * 3) % 10);
   }
 }
 

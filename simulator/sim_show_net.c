@@ -41,7 +41,7 @@ static void close_info(struct sim_ctx *c, const char *name)
  * genieparser-v4-v6 "9", ntc-templates "9w2d 5:23:37"). */
 static void up_down(double seconds, char *buf, size_t len)
 {
-  unsigned long s = seconds > 0 ? (unsigned long)seconds : 0;
+  unsigned long s = (unsigned long)sim_clock_secs(seconds); /* a clock far off: clamped */
   unsigned long w = s / 604800, d = s % 604800 / 86400, h = s % 86400 / 3600, m = s % 3600 / 60;
   if (s < 60)
     snprintf(buf, len, "%lu", s);

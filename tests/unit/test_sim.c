@@ -1057,3 +1057,23 @@ Test(sim, a_state_file_number_out_of_range_is_refused_by_name)
   free(out);
   remove_lab();
 }
+
+/* The network's figures (peer up-times, hold timers) come from the clock too: a hand-edited clock
+ * far off (either way) is shown within years 1970 to 9999 there as well, never cast out of an
+ * integer's range (undefined behaviour, UBSan in the sanitized build). */
+Test(sim, a_clock_far_off_is_clamped_in_the_networks_figures_too)
+{
+  const double clocks[] = {1e300, -1e300};
+  const char *commands[] = {"show bgp summary", "show ospf neighbor", "show isis adjacency",
+                            "show ldp session"};
+  for (size_t i = 0; i < sizeof clocks / sizeof clocks[0]; i++) {
+    const char *s = make_lab(NULL);
+    set_number(s, NULL, "anchor_sim", clocks[i]);
+    for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
+      char *out;
+      cr_expect_eq(sim(s, commands[k], NULL, &out), 0, "%s at %g: %s", commands[k], clocks[i], out);
+      free(out);
+    }
+    remove_lab();
+  }
+}
