@@ -8,6 +8,7 @@
  */
 #include "scheduler/sched_internal.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -549,13 +550,31 @@ static void resolve_ssh_config(const struct inventory *inv, struct targets *ts, 
   cache_free(&c);
 }
 
+/* "HOST:PORT" as DNS and IPv6 compare addresses: a name in any case, with or without the root's
+ * dot; an IPv6 address in its one canonical text, in brackets. */
+static char *address_port(const char *host, unsigned port)
+{
+  size_t n = strlen(host);
+  char *name = xstrndup(host, n > 1 && host[n - 1] == '.' ? n - 1 : n);
+  for (char *c = name; *c; c++)
+    *c = (char)tolower((unsigned char)*c);
+  struct in6_addr a6;
+  char text[INET6_ADDRSTRLEN];
+  char *e = inet_pton(AF_INET6, name, &a6) == 1 && inet_ntop(AF_INET6, &a6, text, sizeof text)
+                ? xasprintf("[%s]:%u", text, port ? port : 22)
+                : xasprintf("%s:%u", name, port ? port : 22);
+  free(name);
+  return e;
+}
+
 /* "HOST:PORT" reached through the hops of `to` (none: directly): where a session lands. */
 static char *endpoint(const struct transport_options *to, const char *host, unsigned port)
 {
-  char *e = xasprintf("%s:%u", host, port ? port : 22);
+  char *e = address_port(host, port);
   for (size_t i = to->jump_count; i-- > 0;) {
-    char *via =
-        xasprintf("%s via %s:%u", e, to->jump[i].host, to->jump[i].port ? to->jump[i].port : 22);
+    char *hop = address_port(to->jump[i].host, to->jump[i].port);
+    char *via = xasprintf("%s via %s", e, hop);
+    free(hop);
     free(e);
     e = via;
   }

@@ -776,3 +776,34 @@ Test(ssh_config, two_names_that_reach_one_router_are_refused_naming_both, .fini 
   inventory_free(inv);
   diag_free(&d);
 }
+
+/* Host names are compared as DNS compares them (any case, with or without the root's dot), and
+ * an IPv6 address however it is written: one router under two spellings is still one router. */
+Test(ssh_config, one_router_under_two_spellings_of_its_address_is_refused, .fini = cleanup)
+{
+  const char *cases[] = {
+      "    mx-a: {ansible_host: Router1.Example.NET}\n"
+      "    mx-b: {ansible_host: router1.example.net}\n",
+      "    mx-a: {ansible_host: router1.example.net.}\n"
+      "    mx-b: {ansible_host: router1.example.net}\n",
+      "    mx-a: {ansible_host: '2001:DB8::1'}\n"
+      "    mx-b: {ansible_host: '2001:db8:0:0::1'}\n",
+      "    mx-a: {ansible_host: 192.0.2.1, issu_re1_host: '2001:db8::a'}\n"
+      "    mx-b: {ansible_host: '2001:0db8:0000::000a'}\n",
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *yaml = xasprintf("all:\n  vars: {issu_ssh_config: false}\n  hosts:\n%s", cases[i]);
+    struct inventory *inv;
+    struct diag d = {0};
+    struct targets *ts = build(yaml, &inv, &d);
+    cr_expect_eq(d.count, 1, "case %zu: %zu errors", i, d.count);
+    if (d.count > 0)
+      cr_expect(strstr(d.lines[0], "host 'mx-b'") && strstr(d.lines[0], "'mx-a'") &&
+                    strstr(d.lines[0], "same router"),
+                "case %zu: %s", i, d.lines[0]);
+    targets_free(ts);
+    inventory_free(inv);
+    diag_free(&d);
+    free(yaml);
+  }
+}
