@@ -393,7 +393,13 @@ static int cut_partial(struct event_log *log)
   if (log->partial == 0)
     return 0;
   off_t end = lseek(log->fd, 0, SEEK_END);
-  if (end < (off_t)log->partial || ftruncate(log->fd, end - (off_t)log->partial) < 0)
+  if (end < 0)
+    return -1;
+  if (end < (off_t)log->partial) { /* shorter than what we wrote: someone else cut it */
+    errno = EIO;
+    return -1;
+  }
+  if (ftruncate(log->fd, end - (off_t)log->partial) < 0)
     return -1;
   log->partial = 0;
   return 0;
